@@ -1,0 +1,170 @@
+// Package audit keeps Touchstone's append-only, hash-chained audit log: one
+// entry for every decision a court could ask about (approving a standard,
+// changing an item, issuing or revoking a credential).
+//
+// Append writes in the caller's transaction, so an entry exists exactly when
+// the change it describes was committed. Each entry's hash covers the
+// previous entry's hash, so editing or removing an entry breaks the chain,
+// and Verify finds the break. The database refuses UPDATE and DELETE on the
+// log (a trigger in both dialects).
+package audit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// ErrBroken is returned by Verify when the chain does not hold.
+var ErrBroken = errors.New("audit: chain broken")
+
+// Entry is one audited decision. Before and After are any JSON-encodable
+// values (nil for none): the state of the subject around the change.
+type Entry struct {
+	Actor   string // user id, or "system"
+	Action  string // e.g. "standard.approve"
+	Subject string // e.g. "standard:<id>"
+	Before  any
+	After   any
+	At      time.Time
+}
+
+// Record is an entry as stored.
+type Record struct {
+	Seq      int64     `gorm:"column:seq;primaryKey"`
+	At       time.Time `gorm:"column:at"`
+	Actor    string    `gorm:"column:actor"`
+	Action   string    `gorm:"column:action"`
+	Subject  string    `gorm:"column:subject"`
+	Before   string    `gorm:"column:before"`
+	After    string    `gorm:"column:after"`
+	PrevHash string    `gorm:"column:prev_hash"`
+	Hash     string    `gorm:"column:hash"`
+}
+
+// TableName is the table Record lives in.
+func (Record) TableName() string { return "audit_log" }
+
+type head struct {
+	ID   int    `gorm:"column:id;primaryKey"`
+	Seq  int64  `gorm:"column:seq"`
+	Hash string `gorm:"column:hash"`
+}
+
+func (head) TableName() string { return "audit_head" }
+
+// Append adds e to the log inside tx, which must be a transaction: the
+// update of the chain head serializes concurrent appenders on both
+// PostgreSQL (row lock) and SQLite (write lock).
+func Append(tx *gorm.DB, e Entry) error {
+	before, err := encode(e.Before)
+	if err != nil {
+		return fmt.Errorf("audit: before: %w", err)
+	}
+	after, err := encode(e.After)
+	if err != nil {
+		return fmt.Errorf("audit: after: %w", err)
+	}
+	if e.At.IsZero() {
+		return errors.New("audit: entry without time")
+	}
+	if err := tx.Exec("UPDATE audit_head SET seq = seq + 1 WHERE id = 1").Error; err != nil {
+		return fmt.Errorf("audit: lock head: %w", err)
+	}
+	var h head
+	if err := tx.First(&h, 1).Error; err != nil {
+		return fmt.Errorf("audit: read head: %w", err)
+	}
+	r := Record{
+		Seq: h.Seq, At: e.At.UTC().Truncate(time.Microsecond),
+		Actor: e.Actor, Action: e.Action, Subject: e.Subject,
+		Before: before, After: after, PrevHash: h.Hash,
+	}
+	r.Hash = r.digest()
+	if err := tx.Create(&r).Error; err != nil {
+		return fmt.Errorf("audit: append: %w", err)
+	}
+	if err := tx.Model(&head{}).Where("id = 1").Update("hash", r.Hash).Error; err != nil {
+		return fmt.Errorf("audit: advance head: %w", err)
+	}
+	return nil
+}
+
+func encode(v any) (string, error) {
+	if v == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// digest is SHA-256 over the previous hash and every field, each on its own
+// line with its length, so that no two different entries share an input.
+func (r Record) digest() string {
+	var b strings.Builder
+	for _, f := range []string{
+		r.PrevHash, strconv.FormatInt(r.Seq, 10), r.At.UTC().Format(time.RFC3339Nano),
+		r.Actor, r.Action, r.Subject, r.Before, r.After,
+	} {
+		b.WriteString(strconv.Itoa(len(f)))
+		b.WriteByte(':')
+		b.WriteString(f)
+		b.WriteByte('\n')
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+// Verify walks the whole log and returns ErrBroken (wrapped, naming the
+// first bad entry) when an entry's hash or link does not hold, or when the
+// head does not point at the last entry.
+func Verify(db *gorm.DB) error {
+	var records []Record
+	prev := ""
+	var seq int64
+	err := db.Order("seq").FindInBatches(&records, 1000, func(_ *gorm.DB, _ int) error {
+		for _, r := range records {
+			seq++
+			if r.Seq != seq {
+				return fmt.Errorf("%w: entry %d missing", ErrBroken, seq)
+			}
+			if r.PrevHash != prev || r.digest() != r.Hash {
+				return fmt.Errorf("%w: entry %d altered", ErrBroken, r.Seq)
+			}
+			prev = r.Hash
+		}
+		return nil
+	}).Error
+	if err != nil {
+		return err
+	}
+	var h head
+	if err := db.First(&h, 1).Error; err != nil {
+		return fmt.Errorf("audit: read head: %w", err)
+	}
+	if h.Seq != seq || h.Hash != prev {
+		return fmt.Errorf("%w: head at %d, log ends at %d", ErrBroken, h.Seq, seq)
+	}
+	return nil
+}
+
+// List returns the newest entries first, at most limit, optionally only
+// those whose subject is subject.
+func List(db *gorm.DB, subject string, limit int) ([]Record, error) {
+	q := db.Order("seq DESC").Limit(limit)
+	if subject != "" {
+		q = q.Where("subject = ?", subject)
+	}
+	var out []Record
+	if err := q.Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("audit: list: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,66 @@
+package migrations_test
+
+import (
+	"context"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/touchstone-assess/touchstone/internal/dbtest"
+	"github.com/touchstone-assess/touchstone/migrations"
+)
+
+func TestBothDialectsReachTheSameVersion(t *testing.T) {
+	pg, err := migrations.Latest(migrations.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lite, err := migrations.Latest(migrations.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pg != lite || pg == 0 {
+		t.Fatalf("latest postgres migration %d, sqlite %d: want equal and non-zero", pg, lite)
+	}
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		statuses, err := migrations.Statuses(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range statuses {
+			if !s.Applied {
+				t.Errorf("migration %s not applied", s.Source)
+			}
+		}
+		if got := statuses[len(statuses)-1].Version; got != pg {
+			t.Errorf("database at version %d, want %d", got, pg)
+		}
+	})
+}
+
+func TestAuditLogIsAppendOnly(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		if err := db.Exec(`INSERT INTO audit_log (seq, at, actor, action, subject, prev_hash, hash) VALUES (1, ?, 'a', 'b', 'c', '', 'h')`, "2026-01-01 00:00:00+00").Error; err != nil {
+			t.Fatalf("insert: %v", err)
+		}
+		if err := db.Exec(`UPDATE audit_log SET actor = 'x'`).Error; err == nil {
+			t.Error("UPDATE audit_log succeeded, want an error")
+		}
+		if err := db.Exec(`DELETE FROM audit_log`).Error; err == nil {
+			t.Error("DELETE FROM audit_log succeeded, want an error")
+		}
+	})
+}
+
+func TestSQLiteSettings(t *testing.T) {
+	db := dbtest.SQLite(t)
+	for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1"} {
+		var got string
+		if err := db.Raw("PRAGMA " + pragma).Scan(&got).Error; err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("PRAGMA %s = %q, want %q", pragma, got, want)
+		}
+	}
+}
