@@ -10,6 +10,7 @@
 package audit
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -168,3 +169,18 @@ func List(db *gorm.DB, subject string, limit int) ([]Record, error) {
 	}
 	return out, nil
 }
+
+// Reader gives read access to the log to code that holds no database
+// handle of its own (the web layer).
+type Reader struct{ db *gorm.DB }
+
+// NewReader returns a Reader on db.
+func NewReader(db *gorm.DB) *Reader { return &Reader{db: db} }
+
+// List is List on the reader's database.
+func (r *Reader) List(ctx context.Context, subject string, limit int) ([]Record, error) {
+	return List(r.db.WithContext(ctx), subject, limit)
+}
+
+// Verify is Verify on the reader's database.
+func (r *Reader) Verify(ctx context.Context) error { return Verify(r.db.WithContext(ctx)) }

@@ -1,0 +1,92 @@
+// Package assess delivers exams: programs and exams with their blueprint,
+// attempts (a small state machine with a server-side deadline), responses
+// saved as they change, number-correct scoring with domain subscores, and
+// the standards (cut scores) that decide a pass.
+//
+// A pass is announced through the OnPass hook, which the program wires to
+// the credential issuer; assess knows nothing of credentials beyond the id
+// the hook returns.
+package assess
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/touchstone-assess/touchstone/items"
+)
+
+// Errors a caller branches on.
+var (
+	ErrNotFound   = errors.New("assess: not found")
+	ErrClosed     = errors.New("assess: attempt is closed") // submitted, or past its deadline
+	ErrNoStandard = errors.New("assess: exam has no approved standard")
+	ErrForbidden  = errors.New("assess: not your attempt")
+	ErrConflict   = errors.New("assess: conflict")
+)
+
+// Pass is what the OnPass hook learns of a passing attempt.
+type Pass struct {
+	AttemptID     string
+	CandidateID   string
+	ExamID        string
+	AchievementID string
+	Score         float64
+	Standard      Standard
+	SubmittedAt   time.Time
+}
+
+// Service is the delivery engine. Now is its only clock: deadlines and
+// timestamps never come from anywhere else.
+type Service struct {
+	db    *gorm.DB
+	items *items.Store
+	now   func() time.Time
+
+	// Grace is how long after the deadline an answer in flight is still
+	// accepted; the default is two seconds.
+	Grace time.Duration
+
+	// OnPass issues the credential for a pass and returns its id. It must be
+	// idempotent per attempt: it is called again after a crash or retry.
+	OnPass func(ctx context.Context, p Pass) (credentialID string, err error)
+}
+
+// NewService returns a Service on db.
+func NewService(db *gorm.DB, bank *items.Store, now func() time.Time) *Service {
+	return &Service{db: db, items: bank, now: now, Grace: 2 * time.Second}
+}
+
+// Models lists the GORM models of this package, for schema checks.
+func Models() []any {
+	return []any{programRow{}, examRow{}, domainRow{}, examItemRow{}, studyRow{}, panelistRow{}, ratingRow{}, standardRow{}, attemptRow{}, responseRow{}}
+}
+
+// in returns a copy of s whose reads and writes go through tx, so that a
+// transaction never waits on a second connection of the pool.
+func (s *Service) in(tx *gorm.DB) *Service {
+	c := *s
+	c.db = tx
+	c.items = s.items.In(tx)
+	return &c
+}
+
+func notFound(what, id string) error { return fmt.Errorf("%w: %s %s", ErrNotFound, what, id) }
+
+func (s *Service) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.db.WithContext(ctx).Transaction(fn)
+}
+
+func first(tx *gorm.DB, dst any, what, id string) error {
+	err := tx.First(dst, "id = ?", id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return notFound(what, id)
+	}
+	if err != nil {
+		return fmt.Errorf("assess: %s: %w", what, err)
+	}
+	return nil
+}

@@ -1,0 +1,293 @@
+// Package items is Touchstone's item bank: multiple-choice items whose
+// published content is immutable. Every change creates a new version, and
+// every change is audited; attempts point at the exact version a candidate
+// saw, so a later edit never alters a past score.
+package items
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/touchstone-assess/touchstone/internal/audit"
+	"github.com/touchstone-assess/touchstone/internal/valid"
+)
+
+// ErrNotFound is returned when an item or version does not exist.
+var ErrNotFound = errors.New("items: not found")
+
+// Item statuses.
+const (
+	StatusDraft   = "draft"
+	StatusActive  = "active"
+	StatusRetired = "retired"
+)
+
+// Option is one answer choice. Its ID is opaque and says nothing of its
+// position or correctness.
+type Option struct {
+	ID   string `json:"id"`
+	Text string `json:"text"`
+}
+
+// Content is what an author writes: everything a version holds.
+type Content struct {
+	Domain    string   `json:"domain"`
+	Stem      string   `json:"stem"`
+	Exhibit   string   `json:"exhibit"`
+	Options   []Option `json:"options"`
+	Key       string   `json:"key"` // the ID of the correct option
+	Rationale string   `json:"rationale"`
+}
+
+// Validate checks the content of a single-best-answer item.
+func (c Content) Validate() error {
+	if strings.TrimSpace(c.Domain) == "" {
+		return valid.Errorf("domain", "is required")
+	}
+	if strings.TrimSpace(c.Stem) == "" {
+		return valid.Errorf("stem", "is required")
+	}
+	if len(c.Options) < 2 || len(c.Options) > 8 {
+		return valid.Errorf("options", "must hold 2 to 8 options, has %d", len(c.Options))
+	}
+	seen := map[string]bool{}
+	keyFound := false
+	for i, o := range c.Options {
+		if o.ID == "" || strings.TrimSpace(o.Text) == "" {
+			return valid.Errorf(fmt.Sprintf("options[%d]", i), "needs an id and a text")
+		}
+		if seen[o.ID] {
+			return valid.Errorf(fmt.Sprintf("options[%d].id", i), "duplicates %q", o.ID)
+		}
+		seen[o.ID] = true
+		keyFound = keyFound || o.ID == c.Key
+	}
+	if !keyFound {
+		return valid.Errorf("key", "must be the id of one option")
+	}
+	return nil
+}
+
+// Item is an item at one version.
+type Item struct {
+	ID        string
+	ProgramID string
+	Status    string
+	Version   int
+	VersionID string
+	Content
+	UpdatedAt time.Time
+}
+
+type itemRow struct {
+	ID             string    `gorm:"column:id;primaryKey"`
+	ProgramID      string    `gorm:"column:program_id"`
+	Domain         string    `gorm:"column:domain"`
+	Status         string    `gorm:"column:status"`
+	CurrentVersion int       `gorm:"column:current_version"`
+	CreatedAt      time.Time `gorm:"column:created_at"`
+	UpdatedAt      time.Time `gorm:"column:updated_at"`
+}
+
+func (itemRow) TableName() string { return "items" }
+
+type versionRow struct {
+	ID        string    `gorm:"column:id;primaryKey"`
+	ItemID    string    `gorm:"column:item_id"`
+	Version   int       `gorm:"column:version"`
+	Stem      string    `gorm:"column:stem"`
+	Exhibit   string    `gorm:"column:exhibit"`
+	Options   string    `gorm:"column:options"`
+	AnswerKey string    `gorm:"column:answer_key"`
+	Rationale string    `gorm:"column:rationale"`
+	AuthorID  *string   `gorm:"column:author_id"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+}
+
+func (versionRow) TableName() string { return "item_versions" }
+
+// Models lists the GORM models of this package, for schema checks.
+func Models() []any { return []any{itemRow{}, versionRow{}} }
+
+// Store reads and writes the item bank.
+type Store struct {
+	db  *gorm.DB
+	now func() time.Time
+}
+
+// NewStore returns a Store on db; now is the clock for timestamps.
+func NewStore(db *gorm.DB, now func() time.Time) *Store {
+	return &Store{db: db, now: now}
+}
+
+// In returns a Store whose reads and writes go through tx.
+func (s *Store) In(tx *gorm.DB) *Store { return &Store{db: tx, now: s.now} }
+
+// Create adds an active item at version 1 on behalf of actor (a user id).
+func (s *Store) Create(ctx context.Context, actor, programID string, c Content) (Item, error) {
+	if err := c.Validate(); err != nil {
+		return Item{}, err
+	}
+	now := s.now().UTC()
+	row := itemRow{ID: uuid.NewString(), ProgramID: programID, Domain: c.Domain, Status: StatusActive, CurrentVersion: 1, CreatedAt: now, UpdatedAt: now}
+	var it Item
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return fmt.Errorf("items: create: %w", err)
+		}
+		v, err := insertVersion(tx, row, actor, c, now)
+		if err != nil {
+			return err
+		}
+		it = toItem(row, v)
+		return audit.Append(tx, audit.Entry{Actor: actor, Action: "item.create", Subject: "item:" + row.ID, After: it.Content, At: now})
+	})
+	return it, err
+}
+
+// Update stores c as the item's next version; the previous version stays
+// as it was, for the attempts that used it.
+func (s *Store) Update(ctx context.Context, actor, id string, c Content) (Item, error) {
+	if err := c.Validate(); err != nil {
+		return Item{}, err
+	}
+	now := s.now().UTC()
+	var it Item
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&itemRow{}).Where("id = ?", id).Updates(map[string]any{
+			"current_version": gorm.Expr("current_version + 1"), "domain": c.Domain, "updated_at": now,
+		})
+		if res.Error != nil {
+			return fmt.Errorf("items: update: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("%w: item %s", ErrNotFound, id)
+		}
+		var row itemRow
+		if err := tx.First(&row, "id = ?", id).Error; err != nil {
+			return fmt.Errorf("items: update: %w", err)
+		}
+		var prev versionRow
+		if err := tx.First(&prev, "item_id = ? AND version = ?", id, row.CurrentVersion-1).Error; err != nil {
+			return fmt.Errorf("items: update: %w", err)
+		}
+		v, err := insertVersion(tx, row, actor, c, now)
+		if err != nil {
+			return err
+		}
+		it = toItem(row, v)
+		return audit.Append(tx, audit.Entry{
+			Actor: actor, Action: "item.update", Subject: "item:" + id,
+			Before: toItem(row, prev).Content, After: it.Content, At: now,
+		})
+	})
+	return it, err
+}
+
+func insertVersion(tx *gorm.DB, row itemRow, actor string, c Content, now time.Time) (versionRow, error) {
+	opts, err := json.Marshal(c.Options)
+	if err != nil {
+		return versionRow{}, err
+	}
+	v := versionRow{
+		ID: uuid.NewString(), ItemID: row.ID, Version: row.CurrentVersion,
+		Stem: c.Stem, Exhibit: c.Exhibit, Options: string(opts), AnswerKey: c.Key, Rationale: c.Rationale,
+		CreatedAt: now,
+	}
+	if _, err := uuid.Parse(actor); err == nil {
+		v.AuthorID = &actor
+	}
+	if err := tx.Create(&v).Error; err != nil {
+		return versionRow{}, fmt.Errorf("items: new version: %w", err)
+	}
+	return v, nil
+}
+
+func toItem(r itemRow, v versionRow) Item {
+	var opts []Option
+	_ = json.Unmarshal([]byte(v.Options), &opts) // written by insertVersion only
+	return Item{
+		ID: r.ID, ProgramID: r.ProgramID, Status: r.Status, Version: v.Version, VersionID: v.ID, UpdatedAt: r.UpdatedAt,
+		Content: Content{Domain: r.Domain, Stem: v.Stem, Exhibit: v.Exhibit, Options: opts, Key: v.AnswerKey, Rationale: v.Rationale},
+	}
+}
+
+// Get returns the current version of an item.
+func (s *Store) Get(ctx context.Context, id string) (Item, error) {
+	got, err := s.Current(ctx, []string{id})
+	if err != nil {
+		return Item{}, err
+	}
+	if len(got) == 0 {
+		return Item{}, fmt.Errorf("%w: item %s", ErrNotFound, id)
+	}
+	return got[0], nil
+}
+
+// Current returns the current versions of the items with the given ids,
+// in the order of ids; unknown ids are left out.
+func (s *Store) Current(ctx context.Context, ids []string) ([]Item, error) {
+	var rows []itemRow
+	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("items: current: %w", err)
+	}
+	byID := map[string]itemRow{}
+	var conds []string
+	var args []any
+	for _, r := range rows {
+		byID[r.ID] = r
+		conds = append(conds, "(item_id = ? AND version = ?)")
+		args = append(args, r.ID, r.CurrentVersion)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	var versions []versionRow
+	if err := s.db.WithContext(ctx).Where(strings.Join(conds, " OR "), args...).Find(&versions).Error; err != nil {
+		return nil, fmt.Errorf("items: current versions: %w", err)
+	}
+	byItem := map[string]versionRow{}
+	for _, v := range versions {
+		byItem[v.ItemID] = v
+	}
+	out := make([]Item, 0, len(ids))
+	for _, id := range ids {
+		if r, ok := byID[id]; ok {
+			out = append(out, toItem(r, byItem[id]))
+		}
+	}
+	return out, nil
+}
+
+// Versions returns the item versions with the given version ids, keyed by
+// version id.
+func (s *Store) Versions(ctx context.Context, versionIDs []string) (map[string]Item, error) {
+	var versions []versionRow
+	if err := s.db.WithContext(ctx).Where("id IN ?", versionIDs).Find(&versions).Error; err != nil {
+		return nil, fmt.Errorf("items: versions: %w", err)
+	}
+	itemIDs := make([]string, 0, len(versions))
+	for _, v := range versions {
+		itemIDs = append(itemIDs, v.ItemID)
+	}
+	var rows []itemRow
+	if err := s.db.WithContext(ctx).Where("id IN ?", itemIDs).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("items: versions: %w", err)
+	}
+	byID := map[string]itemRow{}
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	out := make(map[string]Item, len(versions))
+	for _, v := range versions {
+		out[v.ID] = toItem(byID[v.ItemID], v)
+	}
+	return out, nil
+}

@@ -1,0 +1,471 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/touchstone-assess/touchstone/assess"
+	"github.com/touchstone-assess/touchstone/assess/proctor"
+	"github.com/touchstone-assess/touchstone/internal/audit"
+	"github.com/touchstone-assess/touchstone/items"
+	"github.com/touchstone-assess/touchstone/web/auth"
+)
+
+// bind decodes a JSON body into dst; a body that is not JSON is a 400
+// naming "body".
+func bind(c *fiber.Ctx, dst any) error {
+	if len(c.Body()) == 0 {
+		return &badRequest{field: "body", message: "a JSON body is required"}
+	}
+	if err := json.Unmarshal(c.Body(), dst); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return &badRequest{field: typeErr.Field, message: "has the wrong type"}
+		}
+		return &badRequest{field: "body", message: "is not valid JSON"}
+	}
+	return nil
+}
+
+func (s *Server) healthz(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+func (s *Server) readyz(c *fiber.Ctx) error {
+	if err := s.cfg.Ready(c.UserContext()); err != nil {
+		s.cfg.Logger.Warn("not ready", "err", err)
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable"})
+	}
+	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+func (s *Server) openAPI(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.Send(openAPI)
+}
+
+// Sessions.
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func (s *Server) apiLogin(c *fiber.Ctx) error {
+	var req loginRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	sess, err := s.cfg.Auth.Login(c.UserContext(), req.Email, req.Password, c.IP())
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(c, sess)
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{
+		"token": sess.Token, "csrf_token": sess.CSRFToken, "expires_at": sess.ExpiresAt, "user": userJSON(sess.User),
+	})
+}
+
+func (s *Server) apiLogout(c *fiber.Ctx) error {
+	if err := s.cfg.Auth.Logout(c.UserContext(), session(c).Token); err != nil {
+		return err
+	}
+	s.clearSessionCookie(c)
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func userJSON(u auth.User) fiber.Map {
+	return fiber.Map{"id": u.ID, "email": u.Email, "name": u.Name, "roles": u.Roles}
+}
+
+func (s *Server) apiMe(c *fiber.Ctx) error { return c.JSON(userJSON(currentUser(c))) }
+
+func (s *Server) apiMyCredentials(c *fiber.Ctx) error {
+	held, err := s.cfg.Credentials.HeldBy(c.UserContext(), currentUser(c).ID)
+	if err != nil {
+		return err
+	}
+	out := make([]fiber.Map, 0, len(held))
+	for _, h := range held {
+		a, err := s.cfg.Credentials.Achievement(c.UserContext(), h.AchievementID)
+		if err != nil {
+			return err
+		}
+		out = append(out, fiber.Map{"id": h.ID, "url": h.URL, "achievement": a.Name, "achievement_type": a.AchievementType,
+			"issued_at": h.IssuedAt, "revoked": h.RevokedAt != nil})
+	}
+	return c.JSON(out)
+}
+
+// Exams and attempts.
+
+func examJSON(e assess.Exam, std *assess.Standard) fiber.Map {
+	domains := make([]fiber.Map, len(e.Domains))
+	for i, d := range e.Domains {
+		domains[i] = fiber.Map{"code": d.Code, "name": d.Name, "description": d.Description}
+	}
+	m := fiber.Map{"id": e.ID, "program_id": e.ProgramID, "slug": e.Slug, "title": e.Title, "description": e.Description,
+		"duration_seconds": int(e.Duration / time.Second), "item_count": len(e.ItemIDs), "domains": domains, "standard": nil}
+	if std != nil {
+		m["standard"] = fiber.Map{"id": std.ID, "version": std.Version, "cut": std.Cut, "max_score": std.MaxScore, "method": std.Method}
+	}
+	return m
+}
+
+func (s *Server) apiExams(c *fiber.Ctx) error {
+	exams, err := s.cfg.Assess.Exams(c.UserContext())
+	if err != nil {
+		return err
+	}
+	out := make([]fiber.Map, 0, len(exams))
+	for _, e := range exams {
+		var std *assess.Standard
+		if st, err := s.cfg.Assess.ApprovedStandard(c.UserContext(), e.ID); err == nil {
+			std = &st
+		} else if !errors.Is(err, assess.ErrNoStandard) {
+			return err
+		}
+		out = append(out, examJSON(e, std))
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) apiStartAttempt(c *fiber.Ctx) error {
+	a, err := s.cfg.Assess.Start(c.UserContext(), c.Params("id"), currentUser(c).ID)
+	if err != nil {
+		return err
+	}
+	return s.writeAttempt(c, a, fiber.StatusCreated)
+}
+
+// ownAttempt loads an attempt and checks that the caller took it; with
+// roles, holders of those roles may see it too.
+func (s *Server) ownAttempt(c *fiber.Ctx, alsoRoles ...auth.Role) (assess.Attempt, error) {
+	a, err := s.cfg.Assess.Attempt(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return assess.Attempt{}, err
+	}
+	u := currentUser(c)
+	if a.CandidateID != u.ID && !(len(alsoRoles) > 0 && u.Has(alsoRoles...)) {
+		// Someone else's attempt is, to this caller, not there.
+		return assess.Attempt{}, assess.ErrNotFound
+	}
+	return a, nil
+}
+
+func (s *Server) apiAttempt(c *fiber.Ctx) error {
+	a, err := s.ownAttempt(c)
+	if err != nil {
+		return err
+	}
+	return s.writeAttempt(c, a, fiber.StatusOK)
+}
+
+// writeAttempt answers with an attempt as its candidate may see it: the
+// items and saved answers, never a key.
+func (s *Server) writeAttempt(c *fiber.Ctx, a assess.Attempt, status int) error {
+	qs, err := s.cfg.Assess.Questions(c.UserContext(), a.ID)
+	if err != nil {
+		return err
+	}
+	list := make([]fiber.Map, len(qs))
+	for i, q := range qs {
+		opts := make([]fiber.Map, len(q.Options))
+		for j, o := range q.Options {
+			opts[j] = fiber.Map{"id": o.ID, "text": o.Text}
+		}
+		list[i] = fiber.Map{"id": q.ItemID, "position": q.Position, "domain": q.Domain, "stem": q.Stem, "exhibit": q.Exhibit,
+			"options": opts, "answer": q.Answer, "flagged": q.Flagged}
+	}
+	return c.Status(status).JSON(fiber.Map{
+		"id": a.ID, "exam_id": a.ExamID, "status": a.Status, "started_at": a.StartedAt, "deadline": a.Deadline,
+		"server_time": s.cfg.Now().UTC(), "submitted_at": a.SubmittedAt, "items": list,
+	})
+}
+
+type responseRequest struct {
+	Answer  *string `json:"answer"`
+	Flagged *bool   `json:"flagged"`
+}
+
+func (s *Server) apiSaveResponse(c *fiber.Ctx) error {
+	var req responseRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	a, err := s.ownAttempt(c)
+	if err != nil {
+		return err
+	}
+	err = s.cfg.Assess.SaveResponse(c.UserContext(), a.ID, c.Params("itemId"), assess.ResponseUpdate{Answer: req.Answer, Flagged: req.Flagged})
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"item_id": c.Params("itemId"), "answer": req.Answer, "flagged": req.Flagged, "saved": true})
+}
+
+func (s *Server) apiSubmit(c *fiber.Ctx) error {
+	a, err := s.ownAttempt(c)
+	if err != nil {
+		return err
+	}
+	r, err := s.cfg.Assess.Submit(c.UserContext(), a.ID, "candidate")
+	if err != nil {
+		return err
+	}
+	return c.JSON(resultJSON(r))
+}
+
+func (s *Server) apiResult(c *fiber.Ctx) error {
+	a, err := s.ownAttempt(c, staff...)
+	if err != nil {
+		return err
+	}
+	r, err := s.cfg.Assess.Result(c.UserContext(), a.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(resultJSON(r))
+}
+
+func resultJSON(r assess.Result) fiber.Map {
+	var cred any
+	if r.CredentialID != "" {
+		cred = r.CredentialID
+	}
+	return fiber.Map{"attempt_id": r.AttemptID, "exam_id": r.ExamID, "passed": r.Passed, "score": r.Score, "max_score": r.MaxScore,
+		"cut": r.Cut, "standard_id": r.StandardID, "standard_version": r.StandardVersion, "domains": r.Domains,
+		"credential_id": cred, "submitted_at": r.SubmittedAt, "submitted_by": r.SubmittedBy}
+}
+
+// Proctoring.
+
+type eventsRequest struct {
+	Events []struct {
+		Kind   string     `json:"kind"`
+		Detail string     `json:"detail"`
+		At     *time.Time `json:"at"`
+	} `json:"events"`
+}
+
+func (s *Server) apiRecordEvents(c *fiber.Ctx) error {
+	var req eventsRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if len(req.Events) > 100 {
+		return &badRequest{field: "events", message: "at most 100 events a request"}
+	}
+	a, err := s.ownAttempt(c)
+	if err != nil {
+		return err
+	}
+	events := make([]proctor.Event, len(req.Events))
+	for i, e := range req.Events {
+		events[i] = proctor.Event{Kind: e.Kind, Detail: e.Detail, ClientAt: e.At}
+	}
+	if err := s.cfg.Proctor.Record(c.UserContext(), a.ID, events); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) apiEvents(c *fiber.Ctx) error {
+	a, err := s.cfg.Assess.Attempt(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	events, err := s.cfg.Proctor.Events(c.UserContext(), a.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]fiber.Map, len(events))
+	for i, e := range events {
+		out[i] = fiber.Map{"id": e.ID, "kind": e.Kind, "detail": e.Detail, "client_at": e.ClientAt, "received_at": e.ReceivedAt}
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) apiProctorAttempts(c *fiber.Ctx) error {
+	rows, err := s.proctorRows(c)
+	if err != nil {
+		return err
+	}
+	out := make([]fiber.Map, len(rows))
+	for i, r := range rows {
+		out[i] = fiber.Map{"attempt_id": r.Attempt.ID, "exam": r.Exam, "candidate": r.Candidate, "status": r.Attempt.Status,
+			"started_at": r.Attempt.StartedAt, "deadline": r.Attempt.Deadline, "incidents": r.Summary.Incidents, "counts": r.Summary.Counts}
+	}
+	return c.JSON(out)
+}
+
+// Psychometrics and standards.
+
+func (s *Server) apiStatistics(c *fiber.Ctx) error {
+	st, err := s.cfg.Assess.Statistics(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	list := make([]fiber.Map, len(st.Items))
+	for i, it := range st.Items {
+		list[i] = fiber.Map{"item_id": it.Item.ID, "version": it.Item.Version, "position": i + 1, "domain": it.Item.Domain,
+			"n": it.N, "p_value": it.Mean, "point_biserial": it.PointBiserial, "item_rest": it.ItemRest}
+	}
+	return c.JSON(fiber.Map{"exam_id": st.Exam.ID, "test": fiber.Map{"n": st.Test.N, "items": st.Test.Items, "mean": st.Test.Mean,
+		"sd": st.Test.SD, "alpha": st.Test.Alpha, "sem": st.Test.SEM}, "items": list})
+}
+
+func standardJSON(st assess.Standard) fiber.Map {
+	return fiber.Map{"id": st.ID, "exam_id": st.ExamID, "version": st.Version, "method": st.Method, "panelists": st.Panelists,
+		"cut": st.Cut, "max_score": st.MaxScore, "cut_se": st.CutSE, "reliability": st.Reliability,
+		"decision_consistency": st.DecisionConsistency, "status": st.Status, "approved_by": st.ApprovedBy, "approved_at": st.ApprovedAt,
+		"study_id": st.StudyID}
+}
+
+func (s *Server) apiStandards(c *fiber.Ctx) error {
+	list, err := s.cfg.Assess.Standards(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	out := make([]fiber.Map, len(list))
+	for i, st := range list {
+		out[i] = standardJSON(st)
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) apiApproveStandard(c *fiber.Ctx) error {
+	st, err := s.cfg.Assess.ApproveStandard(c.UserContext(), currentUser(c).ID, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(standardJSON(st))
+}
+
+// Items (authors only: these carry keys).
+
+func itemJSON(it items.Item) fiber.Map {
+	return fiber.Map{"id": it.ID, "version": it.Version, "status": it.Status, "domain": it.Domain, "stem": it.Stem,
+		"exhibit": it.Exhibit, "options": it.Options, "key": it.Key, "rationale": it.Rationale, "updated_at": it.UpdatedAt}
+}
+
+func (s *Server) apiItems(c *fiber.Ctx) error {
+	examID := c.Query("exam")
+	if examID == "" {
+		return &badRequest{field: "exam", message: "query parameter exam is required"}
+	}
+	exam, err := s.cfg.Assess.Exam(c.UserContext(), examID)
+	if err != nil {
+		return err
+	}
+	list, err := s.cfg.Items.Current(c.UserContext(), exam.ItemIDs)
+	if err != nil {
+		return err
+	}
+	out := make([]fiber.Map, len(list))
+	for i, it := range list {
+		out[i] = itemJSON(it)
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) apiUpdateItem(c *fiber.Ctx) error {
+	var content items.Content
+	if err := bind(c, &content); err != nil {
+		return err
+	}
+	it, err := s.cfg.Items.Update(c.UserContext(), currentUser(c).ID, c.Params("id"), content)
+	if err != nil {
+		return err
+	}
+	return c.JSON(itemJSON(it))
+}
+
+// Credentials.
+
+func (s *Server) apiCredential(c *fiber.Ctx) error {
+	cred, err := s.cfg.Credentials.Get(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/vc+ld+json")
+	if c.Accepts("application/vc+ld+json", fiber.MIMEApplicationJSON) == fiber.MIMEApplicationJSON {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	}
+	return c.Send(cred.Document)
+}
+
+func (s *Server) apiVerifyCredential(c *fiber.Ctx) error {
+	cred, err := s.cfg.Credentials.Get(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	v := s.cfg.Credentials.Verify(c.UserContext(), cred)
+	return c.JSON(fiber.Map{"id": cred.ID, "valid": v.Valid, "revoked": v.Revoked, "problem": v.Problem,
+		"verified_at": s.cfg.Now().UTC()})
+}
+
+type revokeRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (s *Server) apiRevokeCredential(c *fiber.Ctx) error {
+	var req revokeRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if err := s.cfg.Credentials.Revoke(c.UserContext(), currentUser(c).ID, c.Params("id"), req.Reason); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"id": c.Params("id"), "revoked": true})
+}
+
+func (s *Server) issuerDocument(c *fiber.Ctx) error {
+	doc, err := s.cfg.Credentials.ControllerDocument(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	profile, err := s.cfg.Credentials.Issuer(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	doc["name"] = profile.Name
+	c.Set(fiber.HeaderContentType, "application/did+ld+json")
+	return c.JSON(doc, "application/did+ld+json")
+}
+
+// Audit.
+
+func (s *Server) apiAudit(c *fiber.Ctx) error {
+	limit := c.QueryInt("limit", 100)
+	if limit < 1 || limit > 1000 {
+		return &badRequest{field: "limit", message: "must be 1 to 1000"}
+	}
+	records, err := s.cfg.Audit.List(c.UserContext(), c.Query("subject"), limit)
+	if err != nil {
+		return err
+	}
+	chain := "intact"
+	if err := s.cfg.Audit.Verify(c.UserContext()); err != nil {
+		if !errors.Is(err, audit.ErrBroken) {
+			return err
+		}
+		chain = "broken"
+	}
+	out := make([]fiber.Map, len(records))
+	for i, r := range records {
+		out[i] = fiber.Map{"seq": r.Seq, "at": r.At, "actor": r.Actor, "action": r.Action, "subject": r.Subject,
+			"before": json.RawMessage(orNull(r.Before)), "after": json.RawMessage(orNull(r.After)), "hash": r.Hash}
+	}
+	return c.JSON(fiber.Map{"chain": chain, "entries": out})
+}
+
+func orNull(s string) string {
+	if s == "" {
+		return "null"
+	}
+	return s
+}

@@ -1,0 +1,137 @@
+// Package web is Touchstone's HTTP face: one Fiber app serving the pages
+// (server-rendered html/template with small ES-module scripts) and the JSON
+// API under /api/v1, described by an OpenAPI document.
+//
+// Handlers bind, validate, call a domain package and respond; they never
+// touch storage. Every route is declared once, with the roles that may use
+// it, in routes.go; one function (errors.go) turns errors into responses.
+package web
+
+import (
+	"context"
+	"embed"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+
+	"github.com/touchstone-assess/touchstone/assess"
+	"github.com/touchstone-assess/touchstone/assess/proctor"
+	"github.com/touchstone-assess/touchstone/credential"
+	"github.com/touchstone-assess/touchstone/internal/audit"
+	"github.com/touchstone-assess/touchstone/items"
+	"github.com/touchstone-assess/touchstone/web/auth"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+//go:embed templates
+var templateFiles embed.FS
+
+//go:embed openapi.json
+var openAPI []byte
+
+// Config holds what the web layer needs. Every field is required but
+// Logger and Now.
+type Config struct {
+	Auth        *auth.Service
+	Items       *items.Store
+	Assess      *assess.Service
+	Proctor     *proctor.Log
+	Credentials *credential.Service
+	Audit       *audit.Reader
+	IssuerID    string
+	BaseURL     string // public URL of this deployment, no trailing slash
+	// Ready reports whether the database and the shared state answer.
+	Ready  func(ctx context.Context) error
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Server is the web layer: a Fiber app and what its handlers share.
+type Server struct {
+	cfg    Config
+	app    *fiber.App
+	pages  map[string]*template.Template
+	secure bool // cookies carry Secure (the base URL is https)
+}
+
+// New builds the app with every route of routes.go.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	s := &Server{cfg: cfg, secure: strings.HasPrefix(cfg.BaseURL, "https://")}
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	s.pages = pages
+
+	s.app = fiber.New(fiber.Config{
+		Immutable:             true,
+		ErrorHandler:          s.handleError,
+		BodyLimit:             1 << 20,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		DisableStartupMessage: true,
+		AppName:               "Touchstone",
+	})
+	s.app.Use(recover.New())
+	s.app.Use(requestid.New())
+	s.app.Use(s.logRequests)
+	s.app.Use(securityHeaders)
+	static, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		return nil, err
+	}
+	s.app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static), MaxAge: 3600}))
+	s.app.Use(s.authenticate)
+	for _, r := range s.routes() {
+		s.app.Add(r.Method, r.Path, s.guard(r), r.Handler)
+	}
+	s.app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	return s, nil
+}
+
+// App returns the Fiber app, to listen or to test with app.Test.
+func (s *Server) App() *fiber.App { return s.app }
+
+func (s *Server) logRequests(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		if herr := s.app.ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	level := slog.LevelDebug
+	if c.Response().StatusCode() >= 500 {
+		level = slog.LevelError
+	}
+	s.cfg.Logger.Log(c.UserContext(), level, "request",
+		"id", c.GetRespHeader(fiber.HeaderXRequestID), "method", c.Method(), "path", c.Path(),
+		"status", c.Response().StatusCode(), "duration", time.Since(start))
+	return nil
+}
+
+func securityHeaders(c *fiber.Ctx) error {
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("Referrer-Policy", "same-origin")
+	c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+	return c.Next()
+}

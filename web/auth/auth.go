@@ -1,0 +1,369 @@
+// Package auth holds accounts, roles and sessions: bcrypt password hashes,
+// opaque session tokens stored as SHA-256 hashes (the same token serves a
+// browser's cookie and an API client's bearer header), a per-session CSRF
+// token, and login rate limits kept in the shared kv store.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+
+	"github.com/touchstone-assess/touchstone/internal/kv"
+	"github.com/touchstone-assess/touchstone/internal/valid"
+)
+
+// Role is a capability a user holds; a user may hold several.
+type Role string
+
+// The roles.
+const (
+	Admin           Role = "admin"
+	ProgramManager  Role = "program_manager"
+	Psychometrician Role = "psychometrician"
+	Proctor         Role = "proctor"
+	Author          Role = "author"
+	Candidate       Role = "candidate"
+)
+
+// Roles lists every role.
+var Roles = []Role{Admin, ProgramManager, Psychometrician, Proctor, Author, Candidate}
+
+// Errors a caller branches on.
+var (
+	ErrNotFound     = errors.New("auth: not found")
+	ErrBadLogin     = errors.New("auth: wrong email or password")
+	ErrRateLimited  = errors.New("auth: too many login attempts")
+	ErrUnauthorized = errors.New("auth: not signed in")
+	ErrForbidden    = errors.New("auth: not allowed")
+	ErrCSRF         = errors.New("auth: missing or wrong CSRF token")
+)
+
+// User is an account.
+type User struct {
+	ID        string
+	Email     string
+	Name      string
+	Roles     []Role
+	Simulated bool
+}
+
+// Has reports whether u holds any of roles.
+func (u User) Has(roles ...Role) bool {
+	for _, r := range roles {
+		if slices.Contains(u.Roles, r) {
+			return true
+		}
+	}
+	return false
+}
+
+type userRow struct {
+	ID           string    `gorm:"column:id;primaryKey"`
+	Email        string    `gorm:"column:email"`
+	Name         string    `gorm:"column:name"`
+	PasswordHash string    `gorm:"column:password_hash"`
+	Simulated    bool      `gorm:"column:simulated"`
+	CreatedAt    time.Time `gorm:"column:created_at"`
+}
+
+func (userRow) TableName() string { return "users" }
+
+type roleRow struct {
+	UserID string `gorm:"column:user_id;primaryKey"`
+	Role   string `gorm:"column:role;primaryKey"`
+}
+
+func (roleRow) TableName() string { return "user_roles" }
+
+type sessionRow struct {
+	TokenHash string    `gorm:"column:token_hash;primaryKey"`
+	UserID    string    `gorm:"column:user_id"`
+	CSRFToken string    `gorm:"column:csrf_token"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+	ExpiresAt time.Time `gorm:"column:expires_at"`
+}
+
+func (sessionRow) TableName() string { return "sessions" }
+
+// Models lists the GORM models of this package, for schema checks.
+func Models() []any { return []any{userRow{}, roleRow{}, sessionRow{}} }
+
+// Limits are the login rate limits: attempts per window per account and
+// per client address. The zero value means 10 per account and 50 per
+// address in 15 minutes.
+type Limits struct {
+	PerAccount int
+	PerAddress int
+	Window     time.Duration
+}
+
+// Service manages accounts and sessions.
+type Service struct {
+	db     *gorm.DB
+	kv     kv.Store
+	now    func() time.Time
+	limits Limits
+
+	// Cost is the bcrypt cost of new hashes; tests lower it.
+	Cost int
+	// SessionTTL is how long a session lasts; default 12 hours.
+	SessionTTL time.Duration
+}
+
+// NewService returns a Service on db with rate-limit counters in store.
+func NewService(db *gorm.DB, store kv.Store, now func() time.Time, limits Limits) *Service {
+	if limits.PerAccount == 0 {
+		limits.PerAccount = 10
+	}
+	if limits.PerAddress == 0 {
+		limits.PerAddress = 50
+	}
+	if limits.Window == 0 {
+		limits.Window = 15 * time.Minute
+	}
+	return &Service{db: db, kv: store, now: now, limits: limits, Cost: 12, SessionTTL: 12 * time.Hour}
+}
+
+// NewUser describes an account to create. An empty Password makes an
+// account that cannot sign in (simulated candidates of the demo history).
+type NewUser struct {
+	Email, Name, Password string
+	Roles                 []Role
+	Simulated             bool
+}
+
+// CreateUser adds an account.
+func (s *Service) CreateUser(ctx context.Context, in NewUser) (User, error) {
+	addr, err := mail.ParseAddress(in.Email)
+	if err != nil || addr.Address != in.Email {
+		return User{}, valid.Errorf("email", "is not an email address")
+	}
+	if strings.TrimSpace(in.Name) == "" {
+		return User{}, valid.Errorf("name", "is required")
+	}
+	if in.Password != "" && len(in.Password) < 12 {
+		return User{}, valid.Errorf("password", "must be at least 12 characters")
+	}
+	for _, r := range in.Roles {
+		if !slices.Contains(Roles, r) {
+			return User{}, valid.Errorf("roles", "unknown role %q", r)
+		}
+	}
+	row := userRow{ID: uuid.NewString(), Email: strings.ToLower(in.Email), Name: in.Name, Simulated: in.Simulated, CreatedAt: s.now().UTC()}
+	if in.Password != "" {
+		h, err := bcrypt.GenerateFromPassword([]byte(in.Password), s.Cost)
+		if err != nil {
+			return User{}, fmt.Errorf("auth: hash: %w", err)
+		}
+		row.PasswordHash = string(h)
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return valid.Errorf("email", "is already registered")
+			}
+			return fmt.Errorf("auth: create user: %w", err)
+		}
+		for _, r := range in.Roles {
+			if err := tx.Create(&roleRow{UserID: row.ID, Role: string(r)}).Error; err != nil {
+				return fmt.Errorf("auth: grant role: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return User{ID: row.ID, Email: row.Email, Name: row.Name, Roles: in.Roles, Simulated: in.Simulated}, nil
+}
+
+// CreateUsers adds many accounts without passwords in one transaction, for
+// bulk loads such as the demo's simulated history.
+func (s *Service) CreateUsers(ctx context.Context, in []NewUser) ([]User, error) {
+	rows := make([]userRow, len(in))
+	var roles []roleRow
+	out := make([]User, len(in))
+	for i, u := range in {
+		rows[i] = userRow{ID: uuid.NewString(), Email: strings.ToLower(u.Email), Name: u.Name, Simulated: u.Simulated, CreatedAt: s.now().UTC()}
+		for _, r := range u.Roles {
+			roles = append(roles, roleRow{UserID: rows[i].ID, Role: string(r)})
+		}
+		out[i] = User{ID: rows[i].ID, Email: rows[i].Email, Name: u.Name, Roles: u.Roles, Simulated: u.Simulated}
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.CreateInBatches(rows, 500).Error; err != nil {
+			return fmt.Errorf("auth: create users: %w", err)
+		}
+		if len(roles) > 0 {
+			if err := tx.CreateInBatches(roles, 500).Error; err != nil {
+				return fmt.Errorf("auth: grant roles: %w", err)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// User returns an account by id.
+func (s *Service) User(ctx context.Context, id string) (User, error) {
+	return s.user(ctx, "id = ?", id)
+}
+
+// UserByEmail returns an account by email address.
+func (s *Service) UserByEmail(ctx context.Context, email string) (User, error) {
+	return s.user(ctx, "email = ?", strings.ToLower(email))
+}
+
+func (s *Service) user(ctx context.Context, cond string, arg string) (User, error) {
+	var row userRow
+	err := s.db.WithContext(ctx).Where(cond, arg).First(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return User{}, fmt.Errorf("%w: user %s", ErrNotFound, arg)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("auth: user: %w", err)
+	}
+	return s.withRoles(ctx, row)
+}
+
+func (s *Service) withRoles(ctx context.Context, row userRow) (User, error) {
+	var roles []string
+	if err := s.db.WithContext(ctx).Model(&roleRow{}).Where("user_id = ?", row.ID).Order("role").Pluck("role", &roles).Error; err != nil {
+		return User{}, fmt.Errorf("auth: roles: %w", err)
+	}
+	u := User{ID: row.ID, Email: row.Email, Name: row.Name, Simulated: row.Simulated}
+	for _, r := range roles {
+		u.Roles = append(u.Roles, Role(r))
+	}
+	return u, nil
+}
+
+// Session is a signed-in user's session.
+type Session struct {
+	Token     string // only known right after Login; stored hashed
+	User      User
+	CSRFToken string
+	ExpiresAt time.Time
+}
+
+// Login checks a password and opens a session. Attempts are counted per
+// account and per client address before the password is checked, so a
+// guesser is stopped whether or not it guesses right; over the limit it
+// returns ErrRateLimited.
+func (s *Service) Login(ctx context.Context, email, password, clientAddr string) (Session, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	for _, lim := range []struct {
+		key string
+		max int
+	}{{"login:account:" + email, s.limits.PerAccount}, {"login:addr:" + clientAddr, s.limits.PerAddress}} {
+		n, err := s.kv.Incr(ctx, lim.key, s.limits.Window)
+		if err != nil {
+			return Session{}, fmt.Errorf("auth: rate limit: %w", err)
+		}
+		if n > int64(lim.max) {
+			return Session{}, ErrRateLimited
+		}
+	}
+	var row userRow
+	err := s.db.WithContext(ctx).Where("email = ?", email).First(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && row.PasswordHash == "") {
+		// Spend the same time as a real check so that timing does not
+		// reveal which addresses have accounts.
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
+		return Session{}, ErrBadLogin
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("auth: login: %w", err)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(row.PasswordHash), []byte(password)) != nil {
+		return Session{}, ErrBadLogin
+	}
+	u, err := s.withRoles(ctx, row)
+	if err != nil {
+		return Session{}, err
+	}
+	token, csrf := randomToken(), randomToken()
+	sess := sessionRow{TokenHash: hashToken(token), UserID: u.ID, CSRFToken: csrf, CreatedAt: s.now().UTC(), ExpiresAt: s.now().UTC().Add(s.SessionTTL)}
+	if err := s.db.WithContext(ctx).Create(&sess).Error; err != nil {
+		return Session{}, fmt.Errorf("auth: open session: %w", err)
+	}
+	return Session{Token: token, User: u, CSRFToken: csrf, ExpiresAt: sess.ExpiresAt}, nil
+}
+
+// dummyHash is compared against when there is no account, at the cost real
+// hashes have.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("touchstone timing equaliser"), 12)
+	return h
+})
+
+// Authenticate returns the session of a token, or ErrUnauthorized when it
+// is unknown or expired.
+func (s *Service) Authenticate(ctx context.Context, token string) (Session, error) {
+	if token == "" {
+		return Session{}, ErrUnauthorized
+	}
+	var row sessionRow
+	err := s.db.WithContext(ctx).Where("token_hash = ? AND expires_at > ?", hashToken(token), s.now().UTC()).First(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Session{}, ErrUnauthorized
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("auth: session: %w", err)
+	}
+	u, err := s.User(ctx, row.UserID)
+	if err != nil {
+		return Session{}, err
+	}
+	return Session{User: u, CSRFToken: row.CSRFToken, ExpiresAt: row.ExpiresAt}, nil
+}
+
+// Logout ends the session of token.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	if err := s.db.WithContext(ctx).Where("token_hash = ?", hashToken(token)).Delete(&sessionRow{}).Error; err != nil {
+		return fmt.Errorf("auth: logout: %w", err)
+	}
+	return nil
+}
+
+// PurgeExpired deletes expired sessions.
+func (s *Service) PurgeExpired(ctx context.Context) error {
+	return s.db.WithContext(ctx).Where("expires_at <= ?", s.now().UTC()).Delete(&sessionRow{}).Error
+}
+
+// CheckCSRF compares a presented token with the session's in constant time.
+func CheckCSRF(sess Session, presented string) error {
+	if presented == "" || subtle.ConstantTimeCompare([]byte(presented), []byte(sess.CSRFToken)) != 1 {
+		return ErrCSRF
+	}
+	return nil
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// RandomPassword returns a new random password, for demo accounts.
+func RandomPassword() string { return randomToken()[:20] }
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,98 @@
+package web
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+
+	"github.com/touchstone-assess/touchstone/assess"
+	"github.com/touchstone-assess/touchstone/credential"
+	"github.com/touchstone-assess/touchstone/internal/valid"
+	"github.com/touchstone-assess/touchstone/items"
+	"github.com/touchstone-assess/touchstone/web/auth"
+)
+
+// apiError is the body of every error answer: {"error": {...}}.
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// errorKinds is the one table from domain errors to HTTP answers. The
+// message is safe to show; the error's own text is only logged.
+var errorKinds = []struct {
+	err     error
+	status  int
+	code    string
+	message string
+}{
+	{items.ErrNotFound, fiber.StatusNotFound, "not_found", "not found"},
+	{assess.ErrNotFound, fiber.StatusNotFound, "not_found", "not found"},
+	{credential.ErrNotFound, fiber.StatusNotFound, "not_found", "not found"},
+	{auth.ErrNotFound, fiber.StatusNotFound, "not_found", "not found"},
+	{assess.ErrClosed, fiber.StatusConflict, "attempt_closed", "the attempt is closed: it was submitted or its time is up"},
+	{assess.ErrNoStandard, fiber.StatusConflict, "no_standard", "the exam has no approved standard yet"},
+	{assess.ErrConflict, fiber.StatusConflict, "conflict", "the request conflicts with the current state"},
+	{credential.ErrRevoked, fiber.StatusConflict, "revoked", "the credential is already revoked"},
+	{assess.ErrForbidden, fiber.StatusForbidden, "forbidden", "you may not do this"},
+	{auth.ErrForbidden, fiber.StatusForbidden, "forbidden", "you may not do this"},
+	{auth.ErrCSRF, fiber.StatusForbidden, "csrf", "missing or wrong CSRF token; reload the page"},
+	{auth.ErrUnauthorized, fiber.StatusUnauthorized, "unauthorized", "sign in first"},
+	{auth.ErrBadLogin, fiber.StatusUnauthorized, "bad_login", "wrong email or password"},
+	{auth.ErrRateLimited, fiber.StatusTooManyRequests, "rate_limited", "too many attempts; wait a few minutes"},
+}
+
+// classify turns err into a status and a safe error body.
+func classify(err error) (int, apiError) {
+	var v *valid.Error
+	if errors.As(err, &v) {
+		return fiber.StatusUnprocessableEntity, apiError{Code: "invalid", Message: v.Message, Field: v.Field}
+	}
+	var bad *badRequest
+	if errors.As(err, &bad) {
+		return fiber.StatusBadRequest, apiError{Code: "bad_request", Message: bad.message, Field: bad.field}
+	}
+	for _, k := range errorKinds {
+		if errors.Is(err, k.err) {
+			return k.status, apiError{Code: k.code, Message: k.message}
+		}
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) && fe.Code < 500 {
+		return fe.Code, apiError{Code: strings.ReplaceAll(strings.ToLower(utils.StatusMessage(fe.Code)), " ", "_"), Message: fe.Message}
+	}
+	return fiber.StatusInternalServerError, apiError{Code: "internal", Message: "internal error"}
+}
+
+// badRequest is malformed input: a body that is not JSON, a missing
+// parameter.
+type badRequest struct{ field, message string }
+
+func (e *badRequest) Error() string { return e.field + ": " + e.message }
+
+func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	status, body := classify(err)
+	if status >= 500 {
+		s.cfg.Logger.Error("request failed", "id", c.GetRespHeader(fiber.HeaderXRequestID), "path", c.Path(), "err", err)
+	}
+	if status == fiber.StatusUnauthorized && wantsHTML(c) && c.Method() == fiber.MethodGet {
+		return c.Redirect("/login?next=" + urlEscape(c.OriginalURL()))
+	}
+	if wantsHTML(c) {
+		c.Status(status)
+		return s.render(c, "error", pageError{Status: status, Message: body.Message})
+	}
+	return c.Status(status).JSON(fiber.Map{"error": body})
+}
+
+// wantsHTML is true for page requests: not the API, and a browser asking
+// for HTML.
+func wantsHTML(c *fiber.Ctx) bool {
+	if strings.HasPrefix(c.Path(), "/api/") {
+		return false
+	}
+	return strings.Contains(c.Get(fiber.HeaderAccept), "text/html") || c.Method() != fiber.MethodGet
+}

@@ -1,0 +1,87 @@
+package web
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/touchstone-assess/touchstone/web/auth"
+)
+
+// route is one endpoint: its method, path, the roles that may call it (nil
+// for anyone, signedIn for any signed-in user) and its handler.
+type route struct {
+	Method  string
+	Path    string
+	Roles   []auth.Role
+	Handler fiber.Handler
+}
+
+// Role sets used by several routes.
+var (
+	staff    = []auth.Role{auth.Admin, auth.ProgramManager, auth.Psychometrician, auth.Proctor}
+	analysts = []auth.Role{auth.Admin, auth.ProgramManager, auth.Psychometrician}
+	authors  = []auth.Role{auth.Admin, auth.Author}
+	proctors = []auth.Role{auth.Admin, auth.Proctor}
+	managers = []auth.Role{auth.ProgramManager}
+	revokers = []auth.Role{auth.Admin, auth.ProgramManager}
+	admins   = []auth.Role{auth.Admin}
+)
+
+// routes is every endpoint of the server, in one list.
+func (s *Server) routes() []route {
+	get, post, put, del := fiber.MethodGet, fiber.MethodPost, fiber.MethodPut, fiber.MethodDelete
+	return []route{
+		// Operations.
+		{get, "/healthz", nil, s.healthz},
+		{get, "/readyz", nil, s.readyz},
+
+		// Public pages and documents.
+		{get, "/", nil, s.pageHome},
+		{get, "/login", nil, s.pageLogin},
+		{post, "/login", nil, s.postLogin},
+		{post, "/logout", signedIn, s.postLogout},
+		{get, "/credentials/:id", nil, s.pageCredential},
+		{get, "/achievements/:slug", nil, s.pageAchievement},
+		{get, "/issuers/:id", nil, s.issuerDocument},
+
+		// Candidates.
+		{get, "/exams", signedIn, s.pageExams},
+		{post, "/exams/:id/start", []auth.Role{auth.Candidate}, s.postStartExam},
+		{get, "/attempts/:id", signedIn, s.pageAttempt},
+		{get, "/attempts/:id/result", signedIn, s.pageResult},
+		{get, "/badges", signedIn, s.pageBadges},
+
+		// Staff pages.
+		{get, "/proctor", proctors, s.pageProctor},
+		{get, "/proctor/attempts/:id", proctors, s.pageProctorAttempt},
+		{get, "/psychometrics/exams/:id", analysts, s.pageStatistics},
+		{get, "/standards/exams/:id", analysts, s.pageStandards},
+		{post, "/standards/:id/approve", managers, s.postApproveStandard},
+		{get, "/authoring/exams/:id", authors, s.pageItems},
+		{get, "/admin/audit", admins, s.pageAudit},
+
+		// JSON API.
+		{get, "/api/v1/openapi.json", nil, s.openAPI},
+		{post, "/api/v1/session", nil, s.apiLogin},
+		{del, "/api/v1/session", signedIn, s.apiLogout},
+		{get, "/api/v1/me", signedIn, s.apiMe},
+		{get, "/api/v1/me/credentials", signedIn, s.apiMyCredentials},
+		{get, "/api/v1/exams", signedIn, s.apiExams},
+		{post, "/api/v1/exams/:id/attempts", []auth.Role{auth.Candidate}, s.apiStartAttempt},
+		{get, "/api/v1/attempts/:id", signedIn, s.apiAttempt},
+		{put, "/api/v1/attempts/:id/responses/:itemId", signedIn, s.apiSaveResponse},
+		{post, "/api/v1/attempts/:id/submit", signedIn, s.apiSubmit},
+		{get, "/api/v1/attempts/:id/result", signedIn, s.apiResult},
+		{post, "/api/v1/attempts/:id/events", signedIn, s.apiRecordEvents},
+		{get, "/api/v1/attempts/:id/events", proctors, s.apiEvents},
+		{get, "/api/v1/proctor/attempts", proctors, s.apiProctorAttempts},
+		{get, "/api/v1/exams/:id/statistics", analysts, s.apiStatistics},
+		{get, "/api/v1/exams/:id/standards", analysts, s.apiStandards},
+		{post, "/api/v1/standards/:id/approve", managers, s.apiApproveStandard},
+		{get, "/api/v1/items", authors, s.apiItems},
+		{put, "/api/v1/items/:id", authors, s.apiUpdateItem},
+		{get, "/api/v1/credentials/:id", nil, s.apiCredential},
+		{get, "/api/v1/credentials/:id/verification", nil, s.apiVerifyCredential},
+		{post, "/api/v1/credentials/:id/revoke", revokers, s.apiRevokeCredential},
+		{get, "/api/v1/audit", admins, s.apiAudit},
+	}
+}
