@@ -121,6 +121,9 @@ func NewService(db *gorm.DB, now func() time.Time, baseURL string, key ed25519.P
 	return &Service{db: db, now: now, baseURL: strings.TrimRight(baseURL, "/"), key: key}
 }
 
+// URL returns the public URL of a path of this deployment.
+func (s *Service) URL(path string) string { return s.baseURL + path }
+
 // IssuerURL is the URL of the issuer profile, which is also the controller
 // document of its keys.
 func (s *Service) IssuerURL(issuerID string) string { return s.baseURL + "/issuers/" + issuerID }

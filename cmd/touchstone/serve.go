@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/touchstone-assess/touchstone/assess"
+	"github.com/touchstone-assess/touchstone/assess/proctor"
+	"github.com/touchstone-assess/touchstone/cmd/touchstone/demo"
+	"github.com/touchstone-assess/touchstone/credential"
+	"github.com/touchstone-assess/touchstone/internal/audit"
+	"github.com/touchstone-assess/touchstone/internal/kv"
+	"github.com/touchstone-assess/touchstone/items"
+	"github.com/touchstone-assess/touchstone/migrations"
+	"github.com/touchstone-assess/touchstone/web"
+	"github.com/touchstone-assess/touchstone/web/auth"
+)
+
+// services is the wired application.
+type services struct {
+	db          *gorm.DB
+	kv          kv.Store
+	auth        *auth.Service
+	items       *items.Store
+	assess      *assess.Service
+	proctor     *proctor.Log
+	credentials *credential.Service
+	issuerID    string
+}
+
+func (s *services) close() {
+	_ = s.kv.Close()
+	migrations.Close(s.db)
+}
+
+// wire opens the database and shared state and builds every service.
+func wire(ctx context.Context, cfg config, baseURL string) (*services, error) {
+	now := func() time.Time { return time.Now().UTC() }
+	db, err := migrations.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	var store kv.Store
+	if cfg.RedisURL != "" {
+		r, err := kv.NewRedis(cfg.RedisURL)
+		if err != nil {
+			migrations.Close(db)
+			return nil, err
+		}
+		store = r
+	} else {
+		store = kv.NewMemory(nil)
+	}
+	key, err := credential.LoadOrCreateKey(cfg.IssuerKey)
+	if err != nil {
+		store.Close()
+		migrations.Close(db)
+		return nil, err
+	}
+	s := &services{db: db, kv: store}
+	s.auth = auth.NewService(db, store, now, auth.Limits{})
+	s.items = items.NewStore(db, now)
+	s.assess = assess.NewService(db, s.items, now)
+	s.proctor = proctor.NewLog(db, now)
+	s.credentials = credential.NewService(db, now, baseURL, key)
+	s.assess.OnPass = s.issueFor
+	return s, nil
+}
+
+// issueFor is the OnPass hook: a pass earns the exam's credential, once per
+// attempt, carrying the evidence of the standard that decided it.
+func (s *services) issueFor(ctx context.Context, p assess.Pass) (string, error) {
+	candidate, err := s.auth.User(ctx, p.CandidateID)
+	if err != nil {
+		return "", err
+	}
+	score := p.Score
+	std := p.Standard
+	approvedAt := time.Time{}
+	if std.ApprovedAt != nil {
+		approvedAt = *std.ApprovedAt
+	}
+	approver := ""
+	if u, err := s.auth.User(ctx, std.ApprovedBy); err == nil {
+		approver = u.Name
+	}
+	c, err := s.credentials.Issue(ctx, credential.IssueRequest{
+		Key: "attempt:" + p.AttemptID, AchievementID: p.AchievementID, RecipientID: p.CandidateID,
+		RecipientEmail: candidate.Email, Score: &score, Actor: "system:scoring",
+		Standard: &credential.Standard{
+			ID: s.credentials.URL("/standards/" + std.ID), Version: std.Version, Method: std.Method,
+			Panelists: std.Panelists, Cut: std.Cut, MaxScore: std.MaxScore, CutSE: std.CutSE,
+			Reliability: std.Reliability, DecisionConsistency: std.DecisionConsistency,
+			ApprovedBy: approver, ApprovedAt: approvedAt,
+		},
+	})
+	if err != nil {
+		return "", err
+	}
+	return c.ID, nil
+}
+
+// serve runs the server until ctx is done, then shuts down gracefully,
+// letting requests in flight finish.
+func serve(ctx context.Context, cfg config, stdout io.Writer) error {
+	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	baseURL := cfg.BaseURL
+	if baseURL == "" {
+		baseURL = "http://" + ln.Addr().String()
+	}
+
+	svc, err := wire(ctx, cfg, baseURL)
+	if err != nil {
+		return err
+	}
+	defer svc.close()
+
+	svc.issuerID, err = svc.credentials.EnsureIssuer(ctx, credential.IssuerInput{Name: "Touchstone", Description: "Credentials issued by this Touchstone deployment."})
+	if err != nil {
+		return err
+	}
+	if cfg.Demo {
+		if err := loadDemo(ctx, cfg, svc, stdout); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+
+	srv, err := web.New(web.Config{
+		Auth: svc.auth, Items: svc.items, Assess: svc.assess, Proctor: svc.proctor, Credentials: svc.credentials,
+		Audit: audit.NewReader(svc.db), IssuerID: svc.issuerID, BaseURL: baseURL, Logger: logger,
+		Ready: func(ctx context.Context) error {
+			sqlDB, err := svc.db.DB()
+			if err != nil {
+				return err
+			}
+			return errors.Join(sqlDB.PingContext(ctx), svc.kv.Ping(ctx))
+		},
+	})
+	if err != nil {
+		return err
+	}
+
+	go sweep(ctx, svc, logger)
+
+	fmt.Fprintf(stdout, "Touchstone is running at %s\n", baseURL)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.App().Listener(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	if err := srv.App().ShutdownWithTimeout(30 * time.Second); err != nil {
+		return err
+	}
+	return <-errc
+}
+
+// sweep submits attempts whose time is up and re-issues any credential a
+// pass is missing after a crash. With several instances, one sweeps at a
+// time (a lock in the shared state).
+func sweep(ctx context.Context, svc *services, logger *slog.Logger) {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		unlock, err := svc.kv.Lock(ctx, "sweeper", 30*time.Second)
+		if err != nil {
+			continue // another instance is sweeping, or kv is down: try next tick
+		}
+		if n, err := svc.assess.SubmitExpired(ctx); err != nil {
+			logger.Error("sweep: submit expired attempts", "err", err)
+		} else if n > 0 {
+			logger.Info("sweep: submitted attempts at their deadline", "count", n)
+		}
+		if err := svc.auth.PurgeExpired(ctx); err != nil {
+			logger.Error("sweep: purge sessions", "err", err)
+		}
+		_ = unlock(context.WithoutCancel(ctx))
+	}
+}
+
+// loadDemo loads the demo program into an empty database and prints how to
+// sign in. One instance loads it; the others wait for the lock and find it
+// there.
+func loadDemo(ctx context.Context, cfg config, svc *services, stdout io.Writer) error {
+	var unlock func(context.Context) error
+	for {
+		var err error
+		unlock, err = svc.kv.Lock(ctx, "demo-load", 5*time.Minute)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, kv.ErrLocked) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	defer unlock(context.WithoutCancel(ctx))
+
+	programs, err := svc.assess.Programs(ctx)
+	if err != nil || len(programs) > 0 {
+		return err
+	}
+	password := cfg.DemoPassword
+	generated := password == ""
+	if generated {
+		password = auth.RandomPassword()
+	}
+	fmt.Fprintln(stdout, "Loading the demo program (three exams, pilot history, standard-setting studies)…")
+	sum, err := demo.Load(ctx, demo.Deps{Auth: svc.auth, Items: svc.items, Assess: svc.assess, Credentials: svc.credentials},
+		demo.Options{Password: password, Seed: 2026, HistoryPerExam: 1000})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "Demo accounts:")
+	for _, a := range sum.Accounts {
+		fmt.Fprintf(stdout, "  %-30s %v\n", a.Email, a.Roles)
+	}
+	if generated {
+		fmt.Fprintf(stdout, "Their password (shown once; set TOUCHSTONE_DEMO_PASSWORD to choose it): %s\n", password)
+	} else {
+		fmt.Fprintln(stdout, "Their password is the value of TOUCHSTONE_DEMO_PASSWORD.")
+	}
+	return nil
+}

@@ -1,0 +1,246 @@
+package credential
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/touchstone-assess/touchstone/credential/proof"
+)
+
+// Profile is an Open Badges Profile: an issuer or an achievement's creator.
+// ID is the profile's URL; for an issuer it is also the controller of the
+// signing key (the controller document is served there). Empty optional
+// fields are omitted.
+type Profile struct{ ID, Name, URL, Email, Description string }
+
+// Alignment ties an achievement to a node of an external framework (a
+// competency, a standard). TargetName and TargetURL are required by Open
+// Badges; the others are omitted when empty.
+type Alignment struct{ TargetName, TargetURL, TargetDescription, TargetFramework, TargetCode string }
+
+// Achievement is what the credential attests: a badge for one exam or a
+// certificate that stacks badges.
+type Achievement struct {
+	ID, Name, Description, Criteria string // Criteria is a narrative (Markdown)
+	AchievementType                 string // "Badge" or "Certificate"
+	ImageURL                        string // optional
+	Alignments                      []Alignment
+	Creator                         Profile // omitted when Creator.ID is empty
+}
+
+// Standard is the validated standard behind a pass: the evidence a verifier or
+// a court can read. Scores are in raw-score units.
+type Standard struct {
+	ID                   string // URL of the standard's public description
+	Version              int
+	Method               string // e.g. "modified-Angoff"
+	Panelists            int
+	Cut, MaxScore, CutSE float64 // raw-score units
+	Reliability          float64 // Cronbach's alpha of the exam
+	DecisionConsistency  float64 // agreement p0
+	ApprovedBy           string
+	ApprovedAt           time.Time
+}
+
+// Award is one credential to issue.
+type Award struct {
+	ID                            string // the credential's URL
+	Name                          string // credential name
+	Issuer                        Profile
+	Achievement                   Achievement
+	RecipientEmail, RecipientSalt string   // identifier: sha256 of email+salt, "sha256$<hex>", identityType emailAddress, hashed true
+	Score                         *float64 // nil for a pathway certificate
+	Standard                      *Standard
+	Evidence                      []Evidence // e.g. the badges a certificate stacks
+	ValidFrom                     time.Time
+}
+
+// Evidence is one credential-level Open Badges Evidence entry. Empty fields
+// are omitted; ID, when set, must be a URL.
+type Evidence struct{ ID, Name, Description, Narrative string }
+
+// NewAchievementCredential returns the unsigned Open Badges 3.0
+// OpenBadgeCredential for a, ready for proof.Sign: a JSON tree of
+// map[string]any, []any, string and bool values whose every term is defined by
+// its two contexts (VC 2.0, OB 3.0.3), so that it canonicalizes in JSON-LD safe
+// mode.
+//
+// The recipient is identified only by "sha256$" + hex(SHA-256(RecipientEmail +
+// RecipientSalt)) (identityType emailAddress, hashed); the email is used as
+// given, so callers normalize it (e.g. lower-case it) before. validFrom is
+// a.ValidFrom in UTC to the second. When a.Standard is set, the achievement
+// carries a RawScore ResultDescription (id Achievement.ID + "#score", with the
+// cut as requiredValue and 0 … MaxScore as range), and the credential's first
+// evidence entry describes the standard (id Standard.ID) in plain words: cut,
+// method, panel, standard error of the cut, reliability, decision consistency
+// and approval. When a.Score is set, credentialSubject.result holds it. Numbers
+// are rounded to 2 decimals and written without trailing zeros. a.Evidence
+// follows the standard's entry.
+//
+// NewAchievementCredential validates nothing: required fields left empty
+// produce a document that the OB 3.0 JSON Schema or canonicalization rejects.
+func NewAchievementCredential(a Award) map[string]any {
+	ach := a.Achievement
+	achievement := map[string]any{
+		"id":          ach.ID,
+		"type":        []any{"Achievement"},
+		"name":        ach.Name,
+		"description": ach.Description,
+		"criteria":    map[string]any{"narrative": ach.Criteria},
+	}
+	setIf(achievement, "achievementType", ach.AchievementType)
+	if ach.ImageURL != "" {
+		achievement["image"] = map[string]any{"id": ach.ImageURL, "type": "Image"}
+	}
+	if len(ach.Alignments) > 0 {
+		al := make([]any, 0, len(ach.Alignments))
+		for _, x := range ach.Alignments {
+			m := map[string]any{
+				"type":       []any{"Alignment"},
+				"targetName": x.TargetName,
+				"targetUrl":  x.TargetURL,
+			}
+			setIf(m, "targetDescription", x.TargetDescription)
+			setIf(m, "targetFramework", x.TargetFramework)
+			setIf(m, "targetCode", x.TargetCode)
+			al = append(al, m)
+		}
+		achievement["alignment"] = al
+	}
+	if ach.Creator.ID != "" {
+		achievement["creator"] = profile(ach.Creator)
+	}
+
+	identity := map[string]any{
+		"type":         "IdentityObject",
+		"identityHash": IdentityHash(a.RecipientEmail, a.RecipientSalt),
+		"identityType": "emailAddress",
+		"hashed":       true,
+	}
+	setIf(identity, "salt", a.RecipientSalt)
+	subject := map[string]any{
+		"type":        []any{"AchievementSubject"},
+		"identifier":  []any{identity},
+		"achievement": achievement,
+	}
+
+	scoreID := ach.ID + "#score"
+	var evidence []any
+	if s := a.Standard; s != nil {
+		achievement["resultDescription"] = []any{map[string]any{
+			"id":            scoreID,
+			"type":          []any{"ResultDescription"},
+			"name":          "Score",
+			"resultType":    "RawScore",
+			"requiredValue": formatNumber(s.Cut),
+			"valueMin":      "0",
+			"valueMax":      formatNumber(s.MaxScore),
+		}}
+		evidence = append(evidence, map[string]any{
+			"id":          s.ID,
+			"type":        []any{"Evidence"},
+			"name":        fmt.Sprintf("Passing standard, version %d", s.Version),
+			"description": "The validated standard that this result was compared with.",
+			"narrative":   standardNarrative(s),
+		})
+	}
+	if a.Score != nil {
+		result := map[string]any{
+			"type":  []any{"Result"},
+			"value": formatNumber(*a.Score),
+		}
+		if a.Standard != nil {
+			result["resultDescription"] = scoreID
+		}
+		subject["result"] = []any{result}
+	}
+	for _, e := range a.Evidence {
+		m := map[string]any{"type": []any{"Evidence"}}
+		setIf(m, "id", e.ID)
+		setIf(m, "name", e.Name)
+		setIf(m, "description", e.Description)
+		setIf(m, "narrative", e.Narrative)
+		evidence = append(evidence, m)
+	}
+
+	doc := map[string]any{
+		"@context":          []any{proof.ContextCredentialsV2, proof.ContextOpenBadgesV3},
+		"id":                a.ID,
+		"type":              []any{"VerifiableCredential", "OpenBadgeCredential"},
+		"issuer":            profile(a.Issuer),
+		"validFrom":         a.ValidFrom.UTC().Truncate(time.Second).Format(time.RFC3339),
+		"name":              a.Name,
+		"credentialSubject": subject,
+	}
+	if len(evidence) > 0 {
+		doc["evidence"] = evidence
+	}
+	return doc
+}
+
+// IdentityHash returns the Open Badges hashed identity of email with salt:
+// "sha256$" followed by the lower-case hex SHA-256 of email + salt.
+func IdentityHash(email, salt string) string {
+	h := sha256.Sum256([]byte(email + salt))
+	return "sha256$" + hex.EncodeToString(h[:])
+}
+
+// profile returns p as an Open Badges Profile object.
+func profile(p Profile) map[string]any {
+	m := map[string]any{
+		"id":   p.ID,
+		"type": []any{"Profile"},
+	}
+	setIf(m, "name", p.Name)
+	setIf(m, "url", p.URL)
+	setIf(m, "email", p.Email)
+	setIf(m, "description", p.Description)
+	return m
+}
+
+// standardNarrative describes s in plain words for a reader of the credential.
+func standardNarrative(s *Standard) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "The pass mark is %s out of %s raw-score points", formatNumber(s.Cut), formatNumber(s.MaxScore))
+	if s.Method != "" {
+		fmt.Fprintf(&b, ", set by a %s standard-setting study", s.Method)
+		if s.Panelists > 0 {
+			fmt.Fprintf(&b, " with %d panelists", s.Panelists)
+		}
+	}
+	b.WriteString(". ")
+	fmt.Fprintf(&b, "The standard error of the cut score is %s points. ", formatNumber(s.CutSE))
+	fmt.Fprintf(&b, "The exam's reliability (Cronbach's alpha) is %s, and the pass/fail decision consistency (agreement p0) is %s.",
+		formatNumber(s.Reliability), formatNumber(s.DecisionConsistency))
+	switch {
+	case s.ApprovedBy != "" && !s.ApprovedAt.IsZero():
+		fmt.Fprintf(&b, " Version %d of this standard was approved on %s by %s.", s.Version, s.ApprovedAt.UTC().Format(time.DateOnly), s.ApprovedBy)
+	case s.ApprovedBy != "":
+		fmt.Fprintf(&b, " Version %d of this standard was approved by %s.", s.Version, s.ApprovedBy)
+	case !s.ApprovedAt.IsZero():
+		fmt.Fprintf(&b, " Version %d of this standard was approved on %s.", s.Version, s.ApprovedAt.UTC().Format(time.DateOnly))
+	}
+	return b.String()
+}
+
+// formatNumber returns x rounded to 2 decimals (half away from zero) without
+// trailing zeros: 16.400000000000002 → "16.4", 32 → "32", -0.001 → "0".
+func formatNumber(x float64) string {
+	r := math.Round(x*100) / 100
+	if r == 0 {
+		r = 0 // no "-0"
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
+}
+
+// setIf sets m[k] = v when v is not empty.
+func setIf(m map[string]any, k, v string) {
+	if v != "" {
+		m[k] = v
+	}
+}
