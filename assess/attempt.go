@@ -412,8 +412,8 @@ func (s *Service) settle(ctx context.Context, attemptID string) (Result, error) 
 		Update("credential_id", credID).Error; err != nil {
 		return Result{}, fmt.Errorf("assess: record credential: %w", err)
 	}
-	r.CredentialID = credID
-	return r, nil
+	// A concurrent settle may have recorded its id first; the stored one wins.
+	return s.Result(ctx, attemptID)
 }
 
 // Result returns the result of a submitted attempt; ErrConflict while the

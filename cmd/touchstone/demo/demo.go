@@ -1,0 +1,443 @@
+// Package demo loads the demo program "Spreadsheet Skills" into an empty
+// database, so that a fresh installation has something to show: six
+// accounts (one per role), three exams of 24 items with their badges, a
+// simulated pilot history, a modified-Angoff study per exam whose cut is
+// approved, and a certificate that stacks the three badges.
+//
+// The content (program, issuer, exams, items with their 3PL parameters,
+// badges and certificate) is spreadsheet.json, embedded. Everything the
+// loader invents — option ids, pilot candidates and their answers, panels
+// and their ratings — comes from one seed, so a seed always yields the same
+// demo. Everything goes through the domain services; the demo writes no SQL.
+package demo
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/touchstone-assess/touchstone/assess"
+	"github.com/touchstone-assess/touchstone/credential"
+	"github.com/touchstone-assess/touchstone/internal/valid"
+	"github.com/touchstone-assess/touchstone/items"
+	"github.com/touchstone-assess/touchstone/psychometrics"
+	"github.com/touchstone-assess/touchstone/web/auth"
+)
+
+// ErrNotEmpty is returned by Load when the database already holds a
+// program: the demo is only loaded into an empty database.
+var ErrNotEmpty = errors.New("demo: database is not empty")
+
+//go:embed spreadsheet.json
+var spreadsheetJSON []byte
+
+// Deps are the services the demo is loaded through.
+type Deps struct {
+	Auth        *auth.Service
+	Items       *items.Store
+	Assess      *assess.Service
+	Credentials *credential.Service
+}
+
+// Options tune Load.
+type Options struct {
+	// Password is the password of the six demo accounts; required, and at
+	// least 12 characters (auth's rule).
+	Password string
+	// Seed drives every random choice: option ids, pilot abilities,
+	// answers and timestamps, panels and ratings.
+	Seed uint64
+	// HistoryPerExam is the number of simulated pilot candidates, each of
+	// whom sits every exam once; zero means 1000.
+	HistoryPerExam int
+	// Now is the clock of the history: pilot attempts are spread over the
+	// 120 days before Now, and the studies are dated Now. Nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// Account is a demo account that can sign in with Options.Password.
+type Account struct {
+	Email string
+	Roles []auth.Role
+}
+
+// Summary tells what Load created, for the operator.
+type Summary struct {
+	Accounts []Account
+	Exams    []string // titles, in delivery order
+}
+
+// DefaultHistoryPerExam is the number of pilot candidates when
+// Options.HistoryPerExam is zero.
+const DefaultHistoryPerExam = 1000
+
+// HistoryDays is how far back the pilot history reaches.
+const HistoryDays = 120
+
+// MinimallyCompetentTheta is the ability, on the θ scale of the items' 3PL
+// parameters, of the minimally competent candidate the simulated panels
+// have in mind. With the demo items (mean b ≈ −0.3, c ≈ 0.21) it puts each
+// Angoff cut between 13 and 14 of 24, so that 14 correct passes, and about
+// 65% of the N(0, 1) pilot population passes.
+const MinimallyCompetentTheta = -0.45
+
+// The independent random streams of a seed: adding pilot candidates does
+// not change option ids, nor panels and ratings.
+const (
+	streamContent uint64 = iota + 1
+	streamHistory
+	streamPanels
+)
+
+func newRand(seed, stream uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, stream)) }
+
+// staff are the demo accounts, one per role.
+var staff = []struct {
+	email, name string
+	role        auth.Role
+}{
+	{"admin@example.com", "Samira Haddad", auth.Admin},
+	{"manager@example.com", "Daniel Okoro", auth.ProgramManager},
+	{"psychometrician@example.com", "Helena Lindqvist", auth.Psychometrician},
+	{"proctor@example.com", "Luis Ortega", auth.Proctor},
+	{"author@example.com", "Claire Dubois", auth.Author},
+	{"candidate@example.com", "Jordan Lee", auth.Candidate},
+}
+
+// Load fills an empty database with the demo program and returns what it
+// created. It fails with ErrNotEmpty when a program exists already, and with
+// a *valid.Error when o.Password is missing. Load is not atomic: an error
+// part way leaves what was created before it, and the database should be
+// discarded.
+func Load(ctx context.Context, d Deps, o Options) (Summary, error) {
+	if o.Password == "" {
+		return Summary{}, valid.Errorf("password", "is required")
+	}
+	if o.HistoryPerExam < 0 {
+		return Summary{}, valid.Errorf("history", "must not be negative")
+	}
+	if o.HistoryPerExam == 0 {
+		o.HistoryPerExam = DefaultHistoryPerExam
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	c, err := parseContent(spreadsheetJSON)
+	if err != nil {
+		return Summary{}, err
+	}
+	if programs, err := d.Assess.Programs(ctx); err != nil {
+		return Summary{}, err
+	} else if len(programs) > 0 {
+		return Summary{}, ErrNotEmpty
+	}
+
+	l := loader{d: d, o: o, c: c, content: newRand(o.Seed, streamContent),
+		history: newRand(o.Seed, streamHistory), panels: newRand(o.Seed, streamPanels), users: map[auth.Role]string{}}
+	var sum Summary
+	for _, s := range staff {
+		u, err := d.Auth.CreateUser(ctx, auth.NewUser{Email: s.email, Name: s.name, Password: o.Password, Roles: []auth.Role{s.role}})
+		if err != nil {
+			return Summary{}, fmt.Errorf("demo: account %s: %w", s.email, err)
+		}
+		l.users[s.role] = u.ID
+		sum.Accounts = append(sum.Accounts, Account{Email: u.Email, Roles: u.Roles})
+	}
+	if err := l.load(ctx); err != nil {
+		return Summary{}, err
+	}
+	for _, e := range c.Exams {
+		sum.Exams = append(sum.Exams, e.Title)
+	}
+	return sum, nil
+}
+
+// loader carries the state of one Load.
+type loader struct {
+	d                        Deps
+	o                        Options
+	c                        content
+	content, history, panels *rand.Rand
+	users                    map[auth.Role]string // role → demo account id
+}
+
+// demoExam is an exam as created, with what the history and study need.
+type demoExam struct {
+	exam  assess.Exam
+	items []items.Item
+	irt   []psychometrics.Item3PL
+	title string
+}
+
+func (l *loader) load(ctx context.Context) error {
+	issuerID, err := l.d.Credentials.EnsureIssuer(ctx, credential.IssuerInput{Name: l.c.Issuer.Name, Description: l.c.Issuer.Description})
+	if err != nil {
+		return fmt.Errorf("demo: issuer: %w", err)
+	}
+	program, err := l.d.Assess.CreateProgram(ctx, assess.Program{Slug: l.c.Program.Slug, Name: l.c.Program.Name, Description: l.c.Program.Description})
+	if err != nil {
+		return fmt.Errorf("demo: program: %w", err)
+	}
+	exams := make([]demoExam, len(l.c.Exams))
+	badges := make([]string, len(l.c.Exams))
+	for i, ec := range l.c.Exams {
+		exams[i], badges[i], err = l.createExam(ctx, issuerID, program, ec)
+		if err != nil {
+			return err
+		}
+	}
+	if err := l.recordHistory(ctx, exams); err != nil {
+		return err
+	}
+	for _, e := range exams {
+		if err := l.setStandard(ctx, e); err != nil {
+			return err
+		}
+	}
+	return l.createCertificate(ctx, issuerID, program, badges)
+}
+
+// createExam creates an exam's items, its badge and the exam, and returns
+// the exam and the badge's achievement id.
+func (l *loader) createExam(ctx context.Context, issuerID string, program assess.Program, ec examContent) (demoExam, string, error) {
+	out := demoExam{title: ec.Title}
+	for i, ic := range ec.Items {
+		ids := optionIDs(l.content, len(ic.Options))
+		opts := make([]items.Option, len(ic.Options))
+		for j, text := range ic.Options {
+			opts[j] = items.Option{ID: ids[j], Text: text}
+		}
+		it, err := l.d.Items.Create(ctx, l.users[auth.Author], program.ID, items.Content{Domain: ic.Domain, Stem: ic.Stem,
+			Exhibit: ic.Exhibit, Options: opts, Key: ids[ic.Key], Rationale: ic.Rationale})
+		if err != nil {
+			return demoExam{}, "", fmt.Errorf("demo: %s item %d: %w", ec.Slug, i+1, err)
+		}
+		out.items = append(out.items, it)
+		out.irt = append(out.irt, psychometrics.Item3PL{A: ic.IRT.A, B: ic.IRT.B, C: ic.IRT.C})
+	}
+
+	alignments := make([]credential.Alignment, len(ec.Domains))
+	domains := make([]assess.Domain, len(ec.Domains))
+	for i, dc := range ec.Domains {
+		alignments[i] = credential.Alignment{TargetName: dc.Skill, TargetURL: l.d.Credentials.AchievementURL(ec.Slug) + "#skill-" + dc.Code,
+			TargetDescription: dc.Description, TargetFramework: program.Name, TargetCode: dc.Code}
+		domains[i] = assess.Domain{Code: dc.Code, Name: dc.Name, Description: dc.Description, Skill: dc.Skill}
+	}
+	badge, err := l.d.Credentials.CreateAchievement(ctx, issuerID, credential.AchievementInput{Slug: ec.Slug, Name: ec.Badge.Name,
+		Description: ec.Badge.Description, Criteria: ec.Badge.Criteria, AchievementType: "Badge", Alignments: alignments})
+	if err != nil {
+		return demoExam{}, "", fmt.Errorf("demo: %s badge: %w", ec.Slug, err)
+	}
+
+	itemIDs := make([]string, len(out.items))
+	for i, it := range out.items {
+		itemIDs[i] = it.ID
+	}
+	out.exam, err = l.d.Assess.CreateExam(ctx, assess.Exam{ProgramID: program.ID, Slug: ec.Slug, Title: ec.Title, Description: ec.Description,
+		Duration: time.Duration(ec.DurationMinutes) * time.Minute, AchievementID: badge, Domains: domains, ItemIDs: itemIDs})
+	if err != nil {
+		return demoExam{}, "", fmt.Errorf("demo: %s exam: %w", ec.Slug, err)
+	}
+	return out, badge, nil
+}
+
+// optionIDAlphabet is what option ids are made of: 8 characters of it give
+// 36⁸ ≈ 2.8·10¹² ids.
+const optionIDAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+// optionIDs returns n distinct random option ids of 8 lowercase letters and
+// digits, which say nothing of an option's position or correctness.
+func optionIDs(rng *rand.Rand, n int) []string {
+	ids := make([]string, 0, n)
+	seen := make(map[string]bool, n)
+	for len(ids) < n {
+		var b [8]byte
+		for i := range b {
+			b[i] = optionIDAlphabet[rng.IntN(len(optionIDAlphabet))]
+		}
+		if id := string(b[:]); !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// unansweredRate is the share of pilot responses left blank.
+const unansweredRate = 0.01
+
+// recordHistory creates the pilot candidates, draws their abilities from
+// N(0, 1) and records one simulated attempt of every exam for each: a
+// correct response under the 3PL model answers the key, an incorrect one a
+// distractor chosen at random, and about 1% of items are left unanswered.
+func (l *loader) recordHistory(ctx context.Context, exams []demoExam) error {
+	n := l.o.HistoryPerExam
+	pilots := make([]auth.NewUser, n)
+	for i := range pilots {
+		pilots[i] = auth.NewUser{Email: fmt.Sprintf("pilot-%04d@example.invalid", i+1), Name: fmt.Sprintf("Pilot candidate %04d", i+1),
+			Roles: []auth.Role{auth.Candidate}, Simulated: true}
+	}
+	users, err := l.d.Auth.CreateUsers(ctx, pilots)
+	if err != nil {
+		return fmt.Errorf("demo: pilot candidates: %w", err)
+	}
+	theta := make([]float64, n)
+	for i := range theta {
+		theta[i] = l.history.NormFloat64()
+	}
+	// Attempts start in the HistoryDays before now and are submitted after
+	// 45–95% of the time allowed, so before now.
+	now := l.o.Now().UTC().Truncate(time.Second)
+	from := now.Add(-HistoryDays * 24 * time.Hour)
+	for _, e := range exams {
+		window := int64((HistoryDays*24*time.Hour - e.exam.Duration) / time.Second)
+		x := psychometrics.Simulate3PL(l.history, theta, e.irt)
+		past := make([]assess.PastAttempt, n)
+		for i, u := range users {
+			answers := make(map[string]string, len(e.items))
+			for j, it := range e.items {
+				if l.history.Float64() < unansweredRate {
+					continue
+				}
+				answers[it.ID] = l.answer(it, x.At(i, j) == 1)
+			}
+			started := from.Add(time.Duration(l.history.Int64N(window)) * time.Second)
+			took := time.Duration((0.45 + 0.5*l.history.Float64()) * float64(e.exam.Duration)).Truncate(time.Second)
+			past[i] = assess.PastAttempt{CandidateID: u.ID, StartedAt: started, SubmittedAt: started.Add(took), Answers: answers}
+		}
+		if err := l.d.Assess.RecordHistory(ctx, e.exam.ID, past, true); err != nil {
+			return fmt.Errorf("demo: %s history: %w", e.exam.Slug, err)
+		}
+	}
+	return nil
+}
+
+// answer returns the key of it when correct, and otherwise one of its
+// distractors at random.
+func (l *loader) answer(it items.Item, correct bool) string {
+	if correct {
+		return it.Key
+	}
+	k := l.history.IntN(len(it.Options) - 1)
+	for _, o := range it.Options {
+		if o.ID == it.Key {
+			continue
+		}
+		if k == 0 {
+			return o.ID
+		}
+		k--
+	}
+	panic("demo: item without distractors") // items.Content.Validate guarantees two options
+}
+
+// createCertificate creates the certificate that stacks the badges, aligned
+// to each of them, and its pathway.
+func (l *loader) createCertificate(ctx context.Context, issuerID string, program assess.Program, badges []string) error {
+	alignments := make([]credential.Alignment, len(l.c.Exams))
+	for i, ec := range l.c.Exams {
+		alignments[i] = credential.Alignment{TargetName: ec.Badge.Name, TargetURL: l.d.Credentials.AchievementURL(ec.Slug),
+			TargetDescription: ec.Badge.Description, TargetFramework: program.Name, TargetCode: ec.Slug}
+	}
+	cert := l.c.Certificate
+	id, err := l.d.Credentials.CreateAchievement(ctx, issuerID, credential.AchievementInput{Slug: cert.Slug, Name: cert.Name,
+		Description: cert.Description, Criteria: cert.Criteria, AchievementType: "Certificate", Alignments: alignments})
+	if err != nil {
+		return fmt.Errorf("demo: certificate: %w", err)
+	}
+	if err := l.d.Credentials.CreatePathway(ctx, id, badges); err != nil {
+		return fmt.Errorf("demo: certificate pathway: %w", err)
+	}
+	return nil
+}
+
+// content is spreadsheet.json.
+type content struct {
+	Program struct {
+		Slug        string `json:"slug"`
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	} `json:"program"`
+	Issuer struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	} `json:"issuer"`
+	Exams       []examContent `json:"exams"`
+	Certificate struct {
+		Slug        string `json:"slug"`
+		Name        string `json:"name"`
+		Description string `json:"description"`
+		Criteria    string `json:"criteria"`
+	} `json:"certificate"`
+}
+
+type examContent struct {
+	Slug            string `json:"slug"`
+	Title           string `json:"title"`
+	Description     string `json:"description"`
+	DurationMinutes int    `json:"duration_minutes"`
+	Badge           struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+		Criteria    string `json:"criteria"`
+	} `json:"badge"`
+	Domains []struct {
+		Code        string `json:"code"`
+		Name        string `json:"name"`
+		Description string `json:"description"`
+		Skill       string `json:"skill"`
+	} `json:"domains"`
+	Items []itemContent `json:"items"`
+}
+
+type itemContent struct {
+	Domain    string   `json:"domain"`
+	Stem      string   `json:"stem"`
+	Exhibit   string   `json:"exhibit"`
+	Options   []string `json:"options"`
+	Key       int      `json:"key"` // index into Options
+	Rationale string   `json:"rationale"`
+	IRT       struct {
+		A float64 `json:"a"`
+		B float64 `json:"b"`
+		C float64 `json:"c"`
+	} `json:"irt"`
+}
+
+// parseContent decodes and checks the demo content: unknown fields, keys
+// outside the options, items of unknown domains and impossible 3PL
+// parameters are errors.
+func parseContent(data []byte) (content, error) {
+	var c content
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return content{}, fmt.Errorf("demo: content: %w", err)
+	}
+	if len(c.Exams) == 0 {
+		return content{}, errors.New("demo: content: no exams")
+	}
+	for _, e := range c.Exams {
+		codes := map[string]bool{}
+		for _, d := range e.Domains {
+			codes[d.Code] = true
+		}
+		for i, it := range e.Items {
+			switch {
+			case !codes[it.Domain]:
+				return content{}, fmt.Errorf("demo: content: %s item %d: unknown domain %q", e.Slug, i+1, it.Domain)
+			case it.Key < 0 || it.Key >= len(it.Options):
+				return content{}, fmt.Errorf("demo: content: %s item %d: key %d outside its %d options", e.Slug, i+1, it.Key, len(it.Options))
+			case !(it.IRT.A > 0) || !(it.IRT.C >= 0 && it.IRT.C < 1):
+				return content{}, fmt.Errorf("demo: content: %s item %d: impossible 3PL parameters", e.Slug, i+1)
+			}
+		}
+	}
+	return c, nil
+}
