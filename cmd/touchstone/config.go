@@ -17,6 +17,7 @@ type config struct {
 	DataDir      string
 	DatabaseURL  string
 	RedisURL     string
+	RedisPrefix  string
 	BaseURL      string
 	Demo         bool
 	DemoPassword string
@@ -58,6 +59,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	add(setting{"data-dir", "TOUCHSTONE_DATA_DIR", "./data", "directory for the SQLite database, the issuer key and files", &cfg.DataDir})
 	add(setting{"database-url", "TOUCHSTONE_DATABASE_URL", "", "postgres://… for PostgreSQL; empty for SQLite in the data directory", &cfg.DatabaseURL})
 	add(setting{"redis-url", "TOUCHSTONE_REDIS_URL", "", "redis://… for shared state across instances; empty for in-process", &cfg.RedisURL})
+	add(setting{"redis-prefix", "TOUCHSTONE_REDIS_PREFIX", "touchstone:", "prefix of every Redis key and channel, so deployments can share a server", &cfg.RedisPrefix})
 	add(setting{"base-url", "TOUCHSTONE_BASE_URL", "", "public URL of this deployment, used in credentials (default http://<addr>)", &cfg.BaseURL})
 	add(setting{"demo", "TOUCHSTONE_DEMO", "true", "load the demo program into an empty database", &demo})
 	add(setting{"demo-password", "TOUCHSTONE_DEMO_PASSWORD", "", "password of the demo accounts (default: random, printed once)", &cfg.DemoPassword})

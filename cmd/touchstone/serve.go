@@ -49,7 +49,7 @@ func wire(ctx context.Context, cfg config, baseURL string) (*services, error) {
 	}
 	var store kv.Store
 	if cfg.RedisURL != "" {
-		r, err := kv.NewRedis(cfg.RedisURL)
+		r, err := kv.NewRedis(cfg.RedisURL, kv.WithPrefix(cfg.RedisPrefix))
 		if err != nil {
 			migrations.Close(db)
 			return nil, err
