@@ -244,6 +244,21 @@ func (s *Service) Achievement(ctx context.Context, id string) (Achievement, erro
 	return s.achievement(ctx, row)
 }
 
+// AchievementBySlug returns an achievement by the slug of its public URL
+// (AchievementURL), as it appears in a credential; ErrNotFound when no
+// achievement has that slug.
+func (s *Service) AchievementBySlug(ctx context.Context, slug string) (Achievement, error) {
+	var row achievementRow
+	err := s.db.WithContext(ctx).First(&row, "slug = ?", slug).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Achievement{}, fmt.Errorf("%w: achievement %s", ErrNotFound, slug)
+	}
+	if err != nil {
+		return Achievement{}, fmt.Errorf("credential: achievement: %w", err)
+	}
+	return s.achievement(ctx, row)
+}
+
 func (s *Service) achievement(ctx context.Context, row achievementRow) (Achievement, error) {
 	issuer, err := s.Issuer(ctx, row.IssuerID)
 	if err != nil {

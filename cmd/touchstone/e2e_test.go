@@ -329,4 +329,3 @@ func interopVerifier(t *testing.T) (node, dir string) {
 	}
 	return node, dir
 }
-
