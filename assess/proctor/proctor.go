@@ -100,7 +100,7 @@ func (l *Log) Events(ctx context.Context, attemptID string) ([]Event, error) {
 	}
 	out := make([]Event, len(rows))
 	for i, r := range rows {
-		out[i] = Event{ID: r.ID, AttemptID: r.AttemptID, Kind: r.Kind, Detail: r.Detail, ClientAt: r.ClientAt, ReceivedAt: r.ReceivedAt}
+		out[i] = Event(r)
 	}
 	return out, nil
 }
