@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/touchstone-assess/touchstone/items"
@@ -81,6 +82,9 @@ func (s *Service) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 }
 
 func first(tx *gorm.DB, dst any, what, id string) error {
+	if uuid.Validate(id) != nil {
+		return notFound(what, id) // ids are UUIDs; anything else names nothing
+	}
 	err := tx.First(dst, "id = ?", id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return notFound(what, id)

@@ -202,6 +202,9 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 		if a.Status != InProgress || now.After(a.Deadline.Add(s.Grace)) {
 			return ErrClosed
 		}
+		if uuid.Validate(itemID) != nil {
+			return notFound("item in attempt", itemID)
+		}
 		var r responseRow
 		err := tx.Where("attempt_id = ? AND item_id = ?", attemptID, itemID).First(&r).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {

@@ -376,6 +376,9 @@ func (s *Service) Standard(ctx context.Context, id string) (Standard, error) {
 
 // Standards lists an exam's standards, newest version first.
 func (s *Service) Standards(ctx context.Context, examID string) ([]Standard, error) {
+	if uuid.Validate(examID) != nil {
+		return nil, nil
+	}
 	var rows []standardRow
 	if err := s.db.WithContext(ctx).Where("exam_id = ?", examID).Order("version DESC").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("assess: standards: %w", err)

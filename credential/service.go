@@ -121,9 +121,6 @@ func NewService(db *gorm.DB, now func() time.Time, baseURL string, key ed25519.P
 	return &Service{db: db, now: now, baseURL: strings.TrimRight(baseURL, "/"), key: key}
 }
 
-// URL returns the public URL of a path of this deployment.
-func (s *Service) URL(path string) string { return s.baseURL + path }
-
 // IssuerURL is the URL of the issuer profile, which is also the controller
 // document of its keys.
 func (s *Service) IssuerURL(issuerID string) string { return s.baseURL + "/issuers/" + issuerID }
@@ -484,6 +481,9 @@ func (s *Service) HeldBy(ctx context.Context, recipientID string) ([]Credential,
 func (s *Service) Revoke(ctx context.Context, actor, id, reason string) error {
 	if strings.TrimSpace(reason) == "" {
 		return valid.Errorf("reason", "is required")
+	}
+	if uuid.Validate(id) != nil {
+		return fmt.Errorf("%w: credential %s", ErrNotFound, id)
 	}
 	now := s.now().UTC()
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

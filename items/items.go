@@ -158,6 +158,9 @@ func (s *Store) Update(ctx context.Context, actor, id string, c Content) (Item, 
 	if err := c.Validate(); err != nil {
 		return Item{}, err
 	}
+	if uuid.Validate(id) != nil {
+		return Item{}, fmt.Errorf("%w: item %s", ErrNotFound, id)
+	}
 	now := s.now().UTC()
 	var it Item
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

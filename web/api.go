@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -78,7 +79,11 @@ func (s *Server) apiLogout(c *fiber.Ctx) error {
 }
 
 func userJSON(u auth.User) fiber.Map {
-	return fiber.Map{"id": u.ID, "email": u.Email, "name": u.Name, "roles": u.Roles}
+	roles := u.Roles
+	if roles == nil {
+		roles = []auth.Role{}
+	}
+	return fiber.Map{"id": u.ID, "email": u.Email, "name": u.Name, "roles": roles}
 }
 
 func (s *Server) apiMe(c *fiber.Ctx) error { return c.JSON(userJSON(currentUser(c))) }
@@ -312,10 +317,19 @@ func (s *Server) apiStatistics(c *fiber.Ctx) error {
 	list := make([]fiber.Map, len(st.Items))
 	for i, it := range st.Items {
 		list[i] = fiber.Map{"item_id": it.Item.ID, "version": it.Item.Version, "position": i + 1, "domain": it.Item.Domain,
-			"n": it.N, "p_value": it.Mean, "point_biserial": it.PointBiserial, "item_rest": it.ItemRest}
+			"n": it.N, "p_value": finite(it.Mean), "point_biserial": finite(it.PointBiserial), "item_rest": finite(it.ItemRest)}
 	}
-	return c.JSON(fiber.Map{"exam_id": st.Exam.ID, "test": fiber.Map{"n": st.Test.N, "items": st.Test.Items, "mean": st.Test.Mean,
-		"sd": st.Test.SD, "alpha": st.Test.Alpha, "sem": st.Test.SEM}, "items": list})
+	return c.JSON(fiber.Map{"exam_id": st.Exam.ID, "test": fiber.Map{"n": st.Test.N, "items": st.Test.Items, "mean": finite(st.Test.Mean),
+		"sd": finite(st.Test.SD), "alpha": finite(st.Test.Alpha), "sem": finite(st.Test.SEM)}, "items": list})
+}
+
+// finite is x, or nil (JSON null) when x is NaN or infinite: a statistic
+// that cannot be computed yet, such as a correlation of a constant item.
+func finite(x float64) any {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return x
 }
 
 func standardJSON(st assess.Standard) fiber.Map {

@@ -33,7 +33,7 @@ import (
 //go:embed static
 var staticFiles embed.FS
 
-//go:embed templates
+//go:embed all:templates
 var templateFiles embed.FS
 
 //go:embed openapi.json

@@ -29,11 +29,13 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	if token == "" {
 		return c.Next()
 	}
+	// A bearer call is exempt from CSRF whether or not its token is still
+	// good, so that a dead token answers 401 and not a CSRF error.
+	c.Locals("bearer", bearer)
 	sess, err := s.cfg.Auth.Authenticate(c.UserContext(), token)
 	if err == nil {
 		sess.Token = token
 		c.Locals("session", &sess)
-		c.Locals("bearer", bearer)
 	}
 	return c.Next()
 }

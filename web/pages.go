@@ -584,7 +584,7 @@ type credentialDoc struct {
 		} `json:"result"`
 		Achievement docAchievement `json:"achievement"`
 	} `json:"credentialSubject"`
-	Evidence []docEvidence  `json:"evidence"`
+	Evidence []docEvidence   `json:"evidence"`
 	Proof    json.RawMessage `json:"proof"`
 }
 
@@ -839,6 +839,15 @@ type proctorRowView struct {
 	Incidents []kindCount
 }
 
+// shortTime is a time in UTC as the proctor's table shows it: "2 Jan, 15:04".
+func shortTime(t time.Time) string { return t.UTC().Format("2 Jan, 15:04") }
+
+// Started is when the attempt started, in short.
+func (r proctorRowView) Started() string { return shortTime(r.Attempt.StartedAt) }
+
+// Deadline is when the attempt's time runs out, in short.
+func (r proctorRowView) Deadline() string { return shortTime(r.Attempt.Deadline) }
+
 type proctorData struct {
 	Rows   []proctorRowView
 	Live   int
@@ -869,6 +878,17 @@ type eventView struct {
 	proctor.Event
 	Label    string
 	Incident bool
+}
+
+// Received is when the server received the event, to the second.
+func (e eventView) Received() string { return e.ReceivedAt.UTC().Format("15:04:05 UTC, 2 Jan 2006") }
+
+// Client is when the browser said the event happened, to the second.
+func (e eventView) Client() string {
+	if e.ClientAt == nil {
+		return ""
+	}
+	return e.ClientAt.UTC().Format("15:04:05 UTC")
 }
 
 type proctorAttemptData struct {
@@ -956,11 +976,12 @@ type statsData struct {
 
 // pChart is the geometry of the p-value bar chart, in SVG user units.
 type pChart struct {
-	Width, Height         float64
-	Left, Top, PlotHeight float64
-	Bars                  []pBar
-	Grid                  []chartLine
-	Hard, Easy            chartLine // the flag thresholds
+	Width, Height   float64
+	Left, Right     float64 // x of the plot's edges; labels sit outside
+	Top, PlotHeight float64
+	Bars            []pBar
+	Grid            []chartLine
+	Hard, Easy      chartLine // the flag thresholds
 }
 
 type pBar struct {
@@ -975,8 +996,8 @@ type chartLine struct {
 }
 
 func newPChart(rows []statRow) pChart {
-	ch := pChart{Width: 720, Height: 240, Left: 44, Top: 12, PlotHeight: 190}
-	plotWidth := ch.Width - ch.Left - 8
+	ch := pChart{Width: 720, Height: 240, Left: 44, Right: 664, Top: 12, PlotHeight: 190}
+	plotWidth := ch.Right - ch.Left
 	y := func(p float64) float64 { return ch.Top + ch.PlotHeight*(1-p) }
 	for _, g := range []float64{0, 0.25, 0.5, 0.75, 1} {
 		ch.Grid = append(ch.Grid, chartLine{Y: y(g), Label: strings.TrimPrefix(strconv.FormatFloat(g, 'f', 2, 64), "0")})
@@ -1054,6 +1075,7 @@ type standardsData struct {
 	Exams      []assess.Exam
 	Standards  []standardView
 	CanApprove bool
+	InForce    bool // one of Standards is approved
 }
 
 func (s *Server) pageStandards(c *fiber.Ctx) error {
@@ -1081,6 +1103,7 @@ func (s *Server) pageStandards(c *fiber.Ctx) error {
 			return err
 		}
 		d.Standards = append(d.Standards, v)
+		d.InForce = d.InForce || st.Status == assess.Approved
 	}
 	return s.render(c, "standards", d)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/touchstone-assess/touchstone/cmd/touchstone/demo"
 	"github.com/touchstone-assess/touchstone/credential"
 	"github.com/touchstone-assess/touchstone/internal/audit"
+	"github.com/touchstone-assess/touchstone/internal/award"
 	"github.com/touchstone-assess/touchstone/internal/kv"
 	"github.com/touchstone-assess/touchstone/items"
 	"github.com/touchstone-assess/touchstone/migrations"
@@ -70,41 +71,8 @@ func wire(ctx context.Context, cfg config, baseURL string) (*services, error) {
 	s.assess = assess.NewService(db, s.items, now)
 	s.proctor = proctor.NewLog(db, now)
 	s.credentials = credential.NewService(db, now, baseURL, key)
-	s.assess.OnPass = s.issueFor
+	s.assess.OnPass = award.OnPass(s.credentials, s.auth)
 	return s, nil
-}
-
-// issueFor is the OnPass hook: a pass earns the exam's credential, once per
-// attempt, carrying the evidence of the standard that decided it.
-func (s *services) issueFor(ctx context.Context, p assess.Pass) (string, error) {
-	candidate, err := s.auth.User(ctx, p.CandidateID)
-	if err != nil {
-		return "", err
-	}
-	score := p.Score
-	std := p.Standard
-	approvedAt := time.Time{}
-	if std.ApprovedAt != nil {
-		approvedAt = *std.ApprovedAt
-	}
-	approver := ""
-	if u, err := s.auth.User(ctx, std.ApprovedBy); err == nil {
-		approver = u.Name
-	}
-	c, err := s.credentials.Issue(ctx, credential.IssueRequest{
-		Key: "attempt:" + p.AttemptID, AchievementID: p.AchievementID, RecipientID: p.CandidateID,
-		RecipientEmail: candidate.Email, Score: &score, Actor: "system:scoring",
-		Standard: &credential.Standard{
-			ID: s.credentials.URL("/standards/" + std.ID), Version: std.Version, Method: std.Method,
-			Panelists: std.Panelists, Cut: std.Cut, MaxScore: std.MaxScore, CutSE: std.CutSE,
-			Reliability: std.Reliability, DecisionConsistency: std.DecisionConsistency,
-			ApprovedBy: approver, ApprovedAt: approvedAt,
-		},
-	})
-	if err != nil {
-		return "", err
-	}
-	return c.ID, nil
 }
 
 // serve runs the server until ctx is done, then shuts down gracefully,
