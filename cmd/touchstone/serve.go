@@ -95,14 +95,15 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	}
 	defer svc.close()
 
-	svc.issuerID, err = svc.credentials.EnsureIssuer(ctx, credential.IssuerInput{Name: "Touchstone", Description: "Credentials issued by this Touchstone deployment."})
-	if err != nil {
-		return err
-	}
 	if cfg.Demo {
 		if err := loadDemo(ctx, cfg, svc, stdout); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
+	}
+	// The demo brings its own issuer; otherwise the deployment's is created.
+	svc.issuerID, err = svc.credentials.EnsureIssuer(ctx, credential.IssuerInput{Name: "Touchstone", Description: "Credentials issued by this Touchstone deployment."})
+	if err != nil {
+		return err
 	}
 
 	srv, err := web.New(web.Config{
