@@ -851,12 +851,21 @@ func TestStaticAssets(t *testing.T) {
 // directory named by TOUCHSTONE_SCREENSHOTS: for people to look at, not a
 // golden test. It drives the exam player as a candidate would.
 func TestScreenshots(t *testing.T) {
+	// Every page in a real browser at two widths: run in CI (browser tests
+	// on), and by hand with TOUCHSTONE_SCREENSHOTS=dir to keep the pictures.
 	dir := os.Getenv("TOUCHSTONE_SCREENSHOTS")
+	require := os.Getenv("TOUCHSTONE_REQUIRE_SERVICES") == "1"
 	if dir == "" {
-		t.Skip("set TOUCHSTONE_SCREENSHOTS to a directory to capture every page in headless Chromium")
+		if os.Getenv("TOUCHSTONE_TEST_BROWSER") != "1" && !require {
+			t.Skip("browser test not requested: set TOUCHSTONE_TEST_BROWSER=1, or TOUCHSTONE_SCREENSHOTS=dir to keep the screenshots")
+		}
+		dir = t.TempDir()
 	}
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
+		if require {
+			t.Fatalf("TOUCHSTONE_REQUIRE_SERVICES=1 but no chromium on PATH: %v", err)
+		}
 		t.Skipf("no chromium on PATH: %v", err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
