@@ -50,6 +50,10 @@ type Config struct {
 	Audit       *audit.Reader
 	IssuerID    string
 	BaseURL     string // public URL of this deployment, no trailing slash
+	// TrustedProxies are the addresses or CIDR ranges of load balancers
+	// whose X-Forwarded-For names the client (login rate limits count per
+	// client address). Empty: the connection's address is the client's.
+	TrustedProxies []string
 	// Ready reports whether the database and the shared state answer.
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
@@ -81,14 +85,17 @@ func New(cfg Config) (*Server, error) {
 	s.pages = pages
 
 	s.app = fiber.New(fiber.Config{
-		Immutable:             true,
-		ErrorHandler:          s.handleError,
-		BodyLimit:             1 << 20,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           2 * time.Minute,
-		DisableStartupMessage: true,
-		AppName:               "Touchstone",
+		Immutable:               true,
+		EnableTrustedProxyCheck: len(cfg.TrustedProxies) > 0,
+		TrustedProxies:          cfg.TrustedProxies,
+		ProxyHeader:             proxyHeader(cfg.TrustedProxies),
+		ErrorHandler:            s.handleError,
+		BodyLimit:               1 << 20,
+		ReadTimeout:             30 * time.Second,
+		WriteTimeout:            30 * time.Second,
+		IdleTimeout:             2 * time.Minute,
+		DisableStartupMessage:   true,
+		AppName:                 "Touchstone",
 	})
 	s.app.Use(recover.New())
 	s.app.Use(requestid.New())
@@ -105,6 +112,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return s, nil
+}
+
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
 }
 
 // App returns the Fiber app, to listen or to test with app.Test.

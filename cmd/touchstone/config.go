@@ -23,6 +23,8 @@ type config struct {
 	DemoPassword string
 	LogLevel     slog.Level
 	IssuerKey    string
+	// TrustedProxies lists load balancers whose X-Forwarded-For is believed.
+	TrustedProxies []string
 }
 
 // usageError is a mistake in the command line; main exits 2 on it.
@@ -49,11 +51,11 @@ type setting struct {
 // returns flag.ErrHelp.
 func parseConfig(name string, args []string, getenv func(string) string, out io.Writer) (config, error) {
 	var (
-		cfg         config
-		demo, level string
-		settings    []setting
-		fs          = flag.NewFlagSet(name, flag.ContinueOnError)
-		add         = func(s setting) { settings = append(settings, s); fs.StringVar(s.dst, s.flag, "", s.usage) }
+		cfg                  config
+		demo, level, proxies string
+		settings             []setting
+		fs                   = flag.NewFlagSet(name, flag.ContinueOnError)
+		add                  = func(s setting) { settings = append(settings, s); fs.StringVar(s.dst, s.flag, "", s.usage) }
 	)
 	add(setting{"addr", "TOUCHSTONE_ADDR", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)", &cfg.Addr})
 	add(setting{"data-dir", "TOUCHSTONE_DATA_DIR", "./data", "directory for the SQLite database, the issuer key and files", &cfg.DataDir})
@@ -65,6 +67,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	add(setting{"demo-password", "TOUCHSTONE_DEMO_PASSWORD", "", "password of the demo accounts (default: random, printed once)", &cfg.DemoPassword})
 	add(setting{"log-level", "TOUCHSTONE_LOG_LEVEL", "info", "debug, info, warn or error", &level})
 	add(setting{"issuer-key", "TOUCHSTONE_ISSUER_KEY", "", "Ed25519 issuer key file, PKCS #8 PEM (default <data-dir>/issuer-key.pem; created if missing)", &cfg.IssuerKey})
+	add(setting{"trusted-proxies", "TOUCHSTONE_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For names the client", &proxies})
 	fs.SetOutput(out)
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: touchstone %s [flags]\n\nSettings (flag, environment variable, default):\n", name)
@@ -101,6 +104,11 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return config{}, usageError(fmt.Sprintf("--log-level / TOUCHSTONE_LOG_LEVEL: %q is not debug, info, warn or error", level))
+	}
+	for _, p := range strings.Split(proxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			cfg.TrustedProxies = append(cfg.TrustedProxies, p)
+		}
 	}
 	if cfg.DatabaseURL == "" {
 		cfg.DatabaseURL = filepath.Join(cfg.DataDir, "touchstone.db")

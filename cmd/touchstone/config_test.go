@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -39,6 +40,9 @@ func TestConfigPrecedence(t *testing.T) {
 			"TOUCHSTONE_DATABASE_URL": "postgres://db/ts", "TOUCHSTONE_BASE_URL": "https://exams.example.org/", "TOUCHSTONE_LOG_LEVEL": "debug"},
 			config{Addr: ":9000", DataDir: "/srv/ts", DatabaseURL: "postgres://db/ts", RedisPrefix: "touchstone:", BaseURL: "https://exams.example.org",
 				LogLevel: slog.LevelDebug, IssuerKey: "/srv/ts/issuer-key.pem"}},
+		{"trusted proxies", nil, map[string]string{"TOUCHSTONE_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7"},
+			config{Addr: "127.0.0.1:8080", DataDir: "./data", DatabaseURL: filepath.Join("data", "touchstone.db"), RedisPrefix: "touchstone:",
+				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), TrustedProxies: []string{"10.0.0.0/8", "192.168.1.7"}}},
 		{"a flag beats the environment", []string{"--addr", "127.0.0.1:0"}, map[string]string{"TOUCHSTONE_ADDR": ":9000"},
 			config{Addr: "127.0.0.1:0", DataDir: "./data", DatabaseURL: filepath.Join("data", "touchstone.db"), RedisPrefix: "touchstone:",
 				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem")}},
@@ -48,7 +52,7 @@ func TestConfigPrecedence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tc.want {
+			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got %+v\nwant %+v", got, tc.want)
 			}
 		})
