@@ -277,7 +277,7 @@ func (s *Service) ProposeStandard(ctx context.Context, actor, studyID string) (S
 	if err != nil {
 		return Standard{}, valid.Errorf("ratings", "%v", err)
 	}
-	responses, _, err := s.ResponseMatrix(ctx, exam.ID)
+	responses, _, err := s.responseMatrix(ctx, exam)
 	if err != nil {
 		return Standard{}, err
 	}

@@ -20,16 +20,20 @@ func (s *Service) ResponseMatrix(ctx context.Context, examID string) (*mat.Dense
 	if err != nil {
 		return nil, nil, err
 	}
+	return s.responseMatrix(ctx, exam)
+}
+
+func (s *Service) responseMatrix(ctx context.Context, exam Exam) (*mat.Dense, []string, error) {
 	type cell struct {
 		AttemptID string
 		ItemID    string
 		Correct   *bool
 	}
 	var cells []cell
-	err = s.db.WithContext(ctx).Table("responses").
+	err := s.db.WithContext(ctx).Table("responses").
 		Select("responses.attempt_id, responses.item_id, responses.correct").
 		Joins("JOIN attempts ON attempts.id = responses.attempt_id").
-		Where("attempts.exam_id = ? AND attempts.status = ?", examID, Submitted).
+		Where("attempts.exam_id = ? AND attempts.status = ?", exam.ID, Submitted).
 		Order("attempts.started_at, responses.attempt_id").Scan(&cells).Error
 	if err != nil {
 		return nil, nil, fmt.Errorf("assess: response matrix: %w", err)
@@ -92,7 +96,7 @@ func (s *Service) Statistics(ctx context.Context, examID string) (ExamStatistics
 		return ExamStatistics{}, err
 	}
 	out := ExamStatistics{Exam: exam}
-	m, _, err := s.ResponseMatrix(ctx, examID)
+	m, _, err := s.responseMatrix(ctx, exam)
 	if err != nil || m == nil {
 		for _, it := range bank {
 			out.Items = append(out.Items, ItemStatistics{Item: it})

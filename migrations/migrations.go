@@ -10,7 +10,6 @@ package migrations
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -221,6 +220,3 @@ func Latest(d Dialect) (int64, error) {
 	}
 	return latest, nil
 }
-
-// SQLDB returns the database/sql handle behind db, for code that needs it.
-func SQLDB(db *gorm.DB) (*sql.DB, error) { return db.DB() }
