@@ -132,3 +132,46 @@ func TestSimulate3PLPanics(t *testing.T) {
 		})
 	}
 }
+
+func TestInfoMatchesNumericalDerivative(t *testing.T) {
+	// For the 3PL, I(θ) = P'(θ)² / (P(1 − P)) (Lord, 1980, eq. 5-6); check
+	// the closed form against a central difference of P.
+	const h = 1e-5
+	for _, it := range simItems {
+		for _, theta := range []float64{-3, -1, 0, 0.7, 2.5} {
+			p := it.P(theta)
+			d := (it.P(theta+h) - it.P(theta-h)) / (2 * h)
+			want := d * d / (p * (1 - p))
+			if got := it.Info(theta); math.Abs(got-want) > 1e-6*math.Max(1, want) {
+				t.Errorf("%+v at θ %v: got info %v, want %v", it, theta, got, want)
+			}
+		}
+	}
+}
+
+func TestTestInformationIsSumOfItems(t *testing.T) {
+	for _, theta := range []float64{-2, 0, 1.5} {
+		var want float64
+		for _, it := range simItems {
+			want += it.Info(theta)
+		}
+		if got := TestInformation(simItems, theta); math.Abs(got-want) > 1e-12 {
+			t.Errorf("θ %v: got %v, want %v", theta, got, want)
+		}
+	}
+}
+
+func TestNormalQuadrature(t *testing.T) {
+	q := NormalQuadrature(61, 0.5, 2)
+	var sum, mean, m2 float64
+	for i, x := range q.Nodes {
+		sum += q.Weights[i]
+		mean += q.Weights[i] * x
+	}
+	for i, x := range q.Nodes {
+		m2 += q.Weights[i] * (x - mean) * (x - mean)
+	}
+	if math.Abs(sum-1) > 1e-12 || math.Abs(mean-0.5) > 1e-9 || math.Abs(math.Sqrt(m2)-2) > 1e-6 {
+		t.Errorf("got sum %v, mean %v, sd %v; want 1, 0.5, 2", sum, mean, math.Sqrt(m2))
+	}
+}
