@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/touchstone-assess/touchstone/cmd/touchstone/psych"
 )
 
 // config is every setting of the server.
@@ -34,7 +36,8 @@ func (e usageError) Error() string { return string(e) }
 
 func exitCode(err error) int {
 	var u usageError
-	if errors.As(err, &u) {
+	var pu *psych.UsageError
+	if errors.As(err, &u) || errors.As(err, &pu) {
 		return 2
 	}
 	return 1

@@ -3,6 +3,7 @@
 //	touchstone [serve]          run the server (the default)
 //	touchstone migrate up       apply pending database migrations
 //	touchstone migrate status   list migrations and whether they are applied
+//	touchstone psych …          psychometric analyses of CSV files (see psych --help)
 //
 // Every setting has a flag and an environment variable; `touchstone --help`
 // lists them. With none set, the server runs on an embedded SQLite file and
@@ -18,6 +19,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/touchstone-assess/touchstone/cmd/touchstone/psych"
 )
 
 func main() {
@@ -48,10 +51,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return serve(ctx, cfg, stdout)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout)
+	case "psych":
+		return psych.Run(rest, stdout)
 	case "help":
 		_, _ = parseConfig("serve", []string{"--help"}, getenv, stdout)
 		return nil
 	default:
-		return usageError(fmt.Sprintf("unknown command %q (commands: serve, migrate)", cmd))
+		return usageError(fmt.Sprintf("unknown command %q (commands: serve, migrate, psych)", cmd))
 	}
 }
