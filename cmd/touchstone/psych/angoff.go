@@ -11,14 +11,19 @@ import (
 )
 
 type angoffRound struct {
-	Round      int      `json:"round"`
-	Cut        num      `json:"cut"`
-	SE         num      `json:"se"`
-	Raters     []string `json:"raters"`
-	RaterCuts  []num    `json:"rater_cuts"`
-	ItemMeans  []num    `json:"item_means"`
-	FailRate   *num     `json:"fail_rate,omitempty"`
-	PassingRaw int      `json:"passing_raw_score"`
+	Round     int      `json:"round"`
+	Cut       num      `json:"cut"`
+	SE        num      `json:"se"`
+	Raters    []string `json:"raters"`
+	RaterCuts []num    `json:"rater_cuts"`
+	ItemMeans []num    `json:"item_means"`
+	CutSD     num      `json:"cut_sd"`
+	// Intraclass correlations of the panelists' item ratings: ICC(2,1)
+	// absolute agreement and ICC(3,1) consistency.
+	ICCAgreement   num  `json:"icc_agreement"`
+	ICCConsistency num  `json:"icc_consistency"`
+	FailRate       *num `json:"fail_rate,omitempty"`
+	PassingRaw     int  `json:"passing_raw_score"`
 }
 
 type angoffOutput struct {
@@ -71,7 +76,7 @@ func runAngoff(args []string, stdout io.Writer) error {
 		}
 		var res psychometrics.AngoffResult
 		if *yesNo {
-			res, err = psychometrics.Angoff(m)
+			res, err = psychometrics.YesNoAngoff(m)
 		} else {
 			res, err = psychometrics.Angoff(m)
 		}
@@ -79,41 +84,32 @@ func runAngoff(args []string, stdout io.Writer) error {
 			return inputErrorf(ratings.File, "round %d: %v", r, err)
 		}
 		round := angoffRound{
-			Round:      r,
-			Cut:        num(res.Cut),
-			SE:         num(res.SE),
-			Raters:     raters,
-			RaterCuts:  nums(res.PanelistCuts),
-			ItemMeans:  nums(columnMeans(m)),
-			PassingRaw: ceilScore(res.Cut),
+			Round:          r,
+			Cut:            num(res.Cut),
+			SE:             num(res.SE),
+			Raters:         raters,
+			RaterCuts:      nums(res.PanelistCuts),
+			ItemMeans:      nums(res.ItemMeans),
+			CutSD:          num(res.CutSD),
+			ICCAgreement:   num(res.ICCAgreement),
+			ICCConsistency: num(res.ICCConsistency),
+			PassingRaw:     ceilScore(res.Cut),
 		}
 		if scores != nil {
-			fr := num(float64(len(scores)))
+			fr := num(psychometrics.Impact(scores, res.Cut))
 			round.FailRate = &fr
 		}
 		out.Rounds = append(out.Rounds, round)
 	}
 	out.angoffRound = out.Rounds[len(out.Rounds)-1]
 	return f.output(stdout, out, func(tw *tabwriter.Writer) {
-		row(tw, "round", "raters", "cut", "se", "passing raw score", "fail rate")
+		row(tw, "round", "raters", "cut", "se", "passing raw score", "fail rate", "ICC(2,1)")
 		for _, r := range out.Rounds {
 			fail := "NA"
 			if r.FailRate != nil {
 				fail = r.FailRate.String()
 			}
-			row(tw, r.Round, len(r.Raters), r.Cut, r.SE, r.PassingRaw, fail)
+			row(tw, r.Round, len(r.Raters), r.Cut, r.SE, r.PassingRaw, fail, r.ICCAgreement)
 		}
 	})
-}
-
-func columnMeans(m *mat.Dense) []float64 {
-	r, k := m.Dims()
-	out := make([]float64, k)
-	for j := range k {
-		for i := range r {
-			out[j] += m.At(i, j)
-		}
-		out[j] /= float64(r)
-	}
-	return out
 }

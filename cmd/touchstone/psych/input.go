@@ -473,3 +473,50 @@ func readFile[T any](name string, read func(string, io.Reader) (T, error)) (T, e
 	defer f.Close()
 	return read(name, f)
 }
+
+// labelled is a CSV file of one label column followed by numeric columns.
+type labelled struct {
+	*table
+	labels []string
+	values [][]float64 // values[c][i]: column c of row i
+}
+
+// readLabelled reads a file whose columns include label and the numeric
+// columns names; labels must be non-empty and unique.
+func readLabelled(file string, r io.Reader, label string, names ...string) (*labelled, error) {
+	t, err := readTable(file, r)
+	if err != nil {
+		return nil, err
+	}
+	lc := t.column(label)
+	if lc < 0 {
+		return nil, &InputError{File: file, Line: 1, Msg: fmt.Sprintf("want columns %s,%s", label, strings.Join(names, ","))}
+	}
+	cols := make([]int, len(names))
+	for c, name := range names {
+		if cols[c] = t.column(name); cols[c] < 0 {
+			return nil, &InputError{File: file, Line: 1, Msg: fmt.Sprintf("want columns %s,%s", label, strings.Join(names, ","))}
+		}
+	}
+	out := &labelled{table: t, values: make([][]float64, len(names))}
+	seen := map[string]int{}
+	for i, row := range t.rows {
+		id := row[lc]
+		if id == "" {
+			return nil, t.errorf(i, lc+1, "empty %s", label)
+		}
+		if prev, dup := seen[id]; dup {
+			return nil, t.errorf(i, lc+1, "%s %q already on line %d", label, id, t.lines[prev])
+		}
+		seen[id] = i
+		out.labels = append(out.labels, id)
+		for c, col := range cols {
+			v, err := strconv.ParseFloat(row[col], 64)
+			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, t.errorf(i, col+1, "%s %q is not a number", names[c], row[col])
+			}
+			out.values[c] = append(out.values[c], v)
+		}
+	}
+	return out, nil
+}

@@ -15,11 +15,7 @@ func runCTT(args []string, stdout io.Writer) error         { return errPending }
 func runIRT(args []string, stdout io.Writer) error         { return errPending }
 func runTheta(args []string, stdout io.Writer) error       { return errPending }
 func runDIF(args []string, stdout io.Writer) error         { return errPending }
-func runBookmark(args []string, stdout io.Writer) error    { return errPending }
-func runHofstee(args []string, stdout io.Writer) error     { return errPending }
-func runBeuk(args []string, stdout io.Writer) error        { return errPending }
 func runConsistency(args []string, stdout io.Writer) error { return errPending }
-func runEquate(args []string, stdout io.Writer) error      { return errPending }
 
 var _ = psychometrics.Angoff
 
