@@ -22,6 +22,11 @@
 # against base R's cor() before they are written. Correlations, alpha and the
 # test statistics use listwise deletion (na.omit): only persons with every item
 # administered. n and mean per item use every person administered the item.
+#
+# ctt_golden.R reads the data sets written here and writes the goldens of the
+# other classical statistics (item SD, biserial, upper-lower index,
+# discriminative efficiency, flags, test-score moments, KR-20/21, split half,
+# option analysis, Lord's CSEM).
 
 suppressPackageStartupMessages(library(psych))
 
