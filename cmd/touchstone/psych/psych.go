@@ -136,7 +136,7 @@ func (f *flags) parse(args []string, required ...string) error {
 // output writes v as indented JSON, or calls table to print it for reading.
 func (f *flags) output(w io.Writer, v any, table func(*tabwriter.Writer)) error {
 	if f.format == "table" {
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		table(tw)
 		return tw.Flush()
 	}

@@ -11,7 +11,6 @@ import (
 
 var errPending = errors.New("pending")
 
-func runCTT(args []string, stdout io.Writer) error         { return errPending }
 func runIRT(args []string, stdout io.Writer) error         { return errPending }
 func runTheta(args []string, stdout io.Writer) error       { return errPending }
 func runDIF(args []string, stdout io.Writer) error         { return errPending }
