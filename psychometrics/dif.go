@@ -97,11 +97,11 @@ type DIFResult struct {
 //	χ²_MH = (|Σ_k A_k − Σ_k E(A_k)| − ½)² / Σ_k Var(A_k)
 //	Δ_MH = −2.35·ln α_MH
 //
-// (Mantel & Haenszel, 1959; Holland & Thayer, 1988, eqs. 3–6). The continuity
+// (Mantel & Haenszel, 1959; Holland & Thayer, 1988). The continuity
 // correction ½ is applied only when |Σ A_k − Σ E(A_k)| ≥ ½, as in R's
 // mantelhaen.test; Chi2MHUncorrected omits it. P-values are upper-tail
 // probabilities of the χ² distribution with 1 degree of freedom. The standard
-// error of ln α_MH is that of Robins, Breslow & Greenland (1986, eq. 12), with
+// error of ln α_MH is that of Robins, Breslow & Greenland (1986), as in R's mantelhaen.test, with
 // R_k = A_k·D_k/T_k, S_k = B_k·C_k/T_k, P_k = (A_k + D_k)/T_k,
 // Q_k = (B_k + C_k)/T_k, R = Σ R_k and S = Σ S_k:
 //
@@ -111,7 +111,7 @@ type DIFResult struct {
 // is relatively harder for the focal group than for reference-group persons
 // of the same total score: negative Δ_MH favours the reference group.
 //
-// Class applies the ETS rules as stated by Zwick (2012, ETS RR-12-08, p. 2):
+// Class applies the ETS rules as stated by Zwick (2012, ETS Research Report RR-12-08):
 // A when |Δ_MH| < 1 or Δ_MH is not significantly different from 0 (PValue,
 // the continuity-corrected MH test, ≥ .05); C when |Δ_MH| ≥ 1.5 and |Δ_MH| is
 // significantly greater than 1, (|Δ_MH| − 1)/SEDeltaMH > z_.95 ≈ 1.645 (a
