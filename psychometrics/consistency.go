@@ -148,7 +148,7 @@ func FitLivingstonLewis(scores []float64, minScore, maxScore, reliability float6
 		sd := math.Sqrt(vt)
 		skew := (t3 - 3*t1*t2 + 2*t1*t1*t1) / (vt * sd)
 		kurt := (t4 - 4*t1*t3 + 6*t1*t1*t2 - 3*t1*t1*t1*t1) / (vt * vt)
-		if a, b, lo, hi, ok := fitBeta4(t1, sd, skew, kurt); ok {
+		if a, b, lo, hi, ok := consistencyFitBeta4(t1, sd, skew, kurt); ok {
 			m.Alpha, m.Beta, m.Lower, m.Upper, m.FourParameter = a, b, lo, hi, true
 			return m, nil
 		}
@@ -158,11 +158,11 @@ func FitLivingstonLewis(scores []float64, minScore, maxScore, reliability float6
 	return m, nil
 }
 
-// fitBeta4 returns the four-parameter beta distribution with the given mean,
+// consistencyFitBeta4 returns the four-parameter beta distribution with the given mean,
 // standard deviation, skewness and (non-excess) kurtosis, and whether it is
 // admissible as a distribution of proportions: positive finite shapes and
 // 0 ≤ lo < hi ≤ 1.
-func fitBeta4(mean, sd, skew, kurt float64) (alpha, beta, lo, hi float64, ok bool) {
+func consistencyFitBeta4(mean, sd, skew, kurt float64) (alpha, beta, lo, hi float64, ok bool) {
 	r := 6 * (kurt - skew*skew - 1) / (6 + 3*skew*skew - 2*kurt)
 	if !(r > 0) || math.IsInf(r, 0) {
 		return 0, 0, 0, 0, false
@@ -219,8 +219,8 @@ func (m LivingstonLewisModel) Classify(cut float64) (DecisionConsistency, error)
 		if piece[0] == piece[1] {
 			continue
 		}
-		ip := betaIntegral(func(t float64) float64 { return pass(m.Lower + w*t) }, m.Alpha, m.Beta, piece[0], piece[1])
-		iq := betaIntegral(func(t float64) float64 {
+		ip := consistencyBetaIntegral(func(t float64) float64 { return pass(m.Lower + w*t) }, m.Alpha, m.Beta, piece[0], piece[1])
+		iq := consistencyBetaIntegral(func(t float64) float64 {
 			p := pass(m.Lower + w*t)
 			return p * (1 - p)
 		}, m.Alpha, m.Beta, piece[0], piece[1])
@@ -243,16 +243,16 @@ func (m LivingstonLewisModel) Classify(cut float64) (DecisionConsistency, error)
 	return res, nil
 }
 
-// betaIntegral returns ∫_a^b f(t)·t^(α−1)(1−t)^(β−1)/B(α, β) dt for
+// consistencyBetaIntegral returns ∫_a^b f(t)·t^(α−1)(1−t)^(β−1)/B(α, β) dt for
 // 0 ≤ a < b ≤ 1. A piece that touches 0 (or 1) where α < 1 (or β < 1) is
 // integrated after the substitution t = b·v^(1/α) (or 1 − t = (1 − a)·v^(1/β)),
 // which turns the integrable singularity of the density into a constant; a
 // piece that touches both ends is split at ½ first.
-func betaIntegral(f func(float64) float64, alpha, beta, a, b float64) float64 {
+func consistencyBetaIntegral(f func(float64) float64, alpha, beta, a, b float64) float64 {
 	if a == 0 && b == 1 {
-		return betaIntegral(f, alpha, beta, 0, 0.5) + betaIntegral(f, alpha, beta, 0.5, 1)
+		return consistencyBetaIntegral(f, alpha, beta, 0, 0.5) + consistencyBetaIntegral(f, alpha, beta, 0.5, 1)
 	}
-	lnB := lnBeta(alpha, beta)
+	lnB := consistencyLnBeta(alpha, beta)
 	density := func(t float64) float64 {
 		return math.Exp((alpha-1)*math.Log(t) + (beta-1)*math.Log1p(-t) - lnB)
 	}
@@ -260,20 +260,20 @@ func betaIntegral(f func(float64) float64, alpha, beta, a, b float64) float64 {
 	case a == 0 && alpha < 1:
 		// t^(α−1) dt = (b^α/α) dv with t = b·v^(1/α).
 		scale := math.Exp(alpha*math.Log(b) - math.Log(alpha) - lnB)
-		return scale * adaptiveGauss(func(v float64) float64 {
+		return scale * consistencyIntegrate(func(v float64) float64 {
 			t := b * math.Pow(v, 1/alpha)
 			return f(t) * math.Exp((beta-1)*math.Log1p(-t))
 		}, 0, 1)
 	case b == 1 && beta < 1:
 		// (1−t)^(β−1) dt = ((1−a)^β/β) dv with 1 − t = (1−a)·v^(1/β).
 		scale := math.Exp(beta*math.Log1p(-a) - math.Log(beta) - lnB)
-		return scale * adaptiveGauss(func(v float64) float64 {
+		return scale * consistencyIntegrate(func(v float64) float64 {
 			s := (1 - a) * math.Pow(v, 1/beta)
 			t := 1 - s
 			return f(t) * math.Exp((alpha-1)*math.Log(t))
 		}, 0, 1)
 	}
-	return adaptiveGauss(func(t float64) float64 {
+	return consistencyIntegrate(func(t float64) float64 {
 		if t <= 0 || t >= 1 {
 			return 0 // the density's zero at an end where its shape exceeds 1
 		}
@@ -281,29 +281,29 @@ func betaIntegral(f func(float64) float64, alpha, beta, a, b float64) float64 {
 	}, a, b)
 }
 
-func lnBeta(a, b float64) float64 {
+func consistencyLnBeta(a, b float64) float64 {
 	la, _ := math.Lgamma(a)
 	lb, _ := math.Lgamma(b)
 	lab, _ := math.Lgamma(a + b)
 	return la + lb - lab
 }
 
-// gaussOrder is the number of Gauss–Legendre nodes per panel of
-// adaptiveGauss, and gaussPanels the most panels it splits a range into.
+// consistencyGaussOrder is the number of Gauss–Legendre nodes per panel of
+// consistencyIntegrate, and consistencyGaussPanels the most panels it splits a range into.
 const (
-	gaussOrder  = 15
-	gaussPanels = 2000
+	consistencyGaussOrder  = 15
+	consistencyGaussPanels = 2000
 )
 
-// adaptiveGauss returns ∫_a^b f by globally adaptive Gauss–Legendre
+// consistencyIntegrate returns ∫_a^b f by globally adaptive Gauss–Legendre
 // quadrature (in the manner of QUADPACK's QAG; Piessens et al., 1983): each
-// panel's error is estimated as the difference between the gaussOrder-point
+// panel's error is estimated as the difference between the consistencyGaussOrder-point
 // rule on it and the sum of the rule on its halves, and the panel with the
 // largest estimate is bisected until the estimates add up to at most 1e-14
-// (absolute) or gaussPanels panels are in use.
-func adaptiveGauss(f func(float64) float64, a, b float64) float64 {
-	x := make([]float64, gaussOrder)
-	wt := make([]float64, gaussOrder)
+// (absolute) or consistencyGaussPanels panels are in use.
+func consistencyIntegrate(f func(float64) float64, a, b float64) float64 {
+	x := make([]float64, consistencyGaussOrder)
+	wt := make([]float64, consistencyGaussOrder)
 	quad.Legendre{}.FixedLocations(x, wt, -1, 1)
 	rule := func(lo, hi float64) float64 {
 		mid, half := (lo+hi)/2, (hi-lo)/2
@@ -321,7 +321,7 @@ func adaptiveGauss(f func(float64) float64, a, b float64) float64 {
 	}
 	panels := []panel{split(a, b, rule(a, b))}
 	const tol = 1e-14
-	for len(panels) < gaussPanels {
+	for len(panels) < consistencyGaussPanels {
 		var total float64
 		worst := 0
 		for i, p := range panels {
@@ -386,7 +386,7 @@ func Rudner(theta, se []float64, cut float64) (DecisionConsistency, error) {
 			return DecisionConsistency{}, fmt.Errorf("%w: candidate %d: theta %v, se %v", ErrInvalidEstimate, i, t, se[i])
 		}
 		// p is the probability that the true ability is at or above the cut.
-		p := normalAbove(t, se[i], cut)
+		p := consistencyNormalAbove(t, se[i], cut)
 		if t >= cut {
 			acc.add(w, p, 1-p, 0)
 		} else {
@@ -444,7 +444,7 @@ func RudnerQuadrature(q Quadrature, csem []float64, cut float64) (DecisionConsis
 			return DecisionConsistency{}, fmt.Errorf("%w: node %d: csem %v", ErrInvalidEstimate, k, csem[k])
 		}
 		// p is the probability that the estimate is at or above the cut.
-		w, p := q.Weights[k]/total, normalAbove(node, csem[k], cut)
+		w, p := q.Weights[k]/total, consistencyNormalAbove(node, csem[k], cut)
 		if node >= cut {
 			acc.add(w, p, 0, 1-p)
 		} else {
@@ -454,9 +454,9 @@ func RudnerQuadrature(q Quadrature, csem []float64, cut float64) (DecisionConsis
 	return acc.result(), nil
 }
 
-// normalAbove returns Pr(Y ≥ cut) for Y ~ N(mean, sd²), sd ≥ 0, as
+// consistencyNormalAbove returns Pr(Y ≥ cut) for Y ~ N(mean, sd²), sd ≥ 0, as
 // ½·erfc((cut − mean)/(sd·√2)), accurate in both tails.
-func normalAbove(mean, sd, cut float64) float64 {
+func consistencyNormalAbove(mean, sd, cut float64) float64 {
 	switch {
 	case sd == 0:
 		if mean >= cut {

@@ -289,16 +289,16 @@ func mhItem(size []int, right []int32, k int) DIFResult {
 			dev -= 0.5
 		}
 		res.Chi2MH = dev * dev / sumVar
-		res.PValue = chiSquare1Survival(res.Chi2MH)
-		res.PValueUncorrected = chiSquare1Survival(res.Chi2MHUncorrected)
+		res.PValue = difChiSquare1Survival(res.Chi2MH)
+		res.PValueUncorrected = difChiSquare1Survival(res.Chi2MHUncorrected)
 	}
 	res.Class = etsClass(res.DeltaMH, res.SEDeltaMH, res.PValue)
 	return res
 }
 
-// chiSquare1Survival returns Pr(X > x) for X ~ χ²₁, erfc(√(x/2)), accurate
+// difChiSquare1Survival returns Pr(X > x) for X ~ χ²₁, erfc(√(x/2)), accurate
 // in the far tail.
-func chiSquare1Survival(x float64) float64 {
+func difChiSquare1Survival(x float64) float64 {
 	return math.Erfc(math.Sqrt(x / 2))
 }
 
