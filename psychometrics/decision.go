@@ -14,19 +14,27 @@ var (
 	// outside [0, items].
 	ErrInvalidScore = errors.New("psychometrics: invalid score")
 	// ErrInvalidReliability is returned when a reliability coefficient is
-	// NaN or outside [0, 1].
+	// NaN or outside the range a method accepts: [0, 1] for Subkoviak,
+	// (0, 1) for Livingston–Lewis.
 	ErrInvalidReliability = errors.New("psychometrics: invalid reliability")
 	// ErrInvalidCut is returned when a cut score is NaN or no score on the
-	// test could separate passing from failing (cut ≤ 0 or cut > items).
+	// test could separate passing from failing (for a raw-score cut,
+	// cut ≤ minimum or cut > maximum possible score).
 	ErrInvalidCut = errors.New("psychometrics: invalid cut")
 )
 
 // DecisionConsistency describes how consistently a test classifies candidates
-// as pass or fail over two hypothetical independent administrations.
+// as pass or fail over two hypothetical independent administrations
+// (consistency) and how often that classification matches the one their true
+// scores would give (accuracy). Each method documents how it estimates the
+// fields; a field that a method does not define is NaN.
 type DecisionConsistency struct {
 	Agreement float64 // p0: probability of the same decision on both administrations
 	Kappa     float64 // Cohen's kappa, (p0 − pc)/(1 − pc)
 	Chance    float64 // pc: agreement expected by chance from the pass rate
+	Accuracy  float64 // probability that the decision matches the true-score decision
+	FalsePass float64 // probability of passing with a true score below the cut (false positive)
+	FalseFail float64 // probability of failing with a true score at or above the cut (false negative)
 }
 
 // Subkoviak returns the single-administration decision consistency of a
@@ -48,7 +56,9 @@ type DecisionConsistency struct {
 //
 // where I is the regularized incomplete beta function. See Subkoviak (1976)
 // and Crocker & Algina (1986), ch. 9. Kappa is NaN when Chance is 1, that is
-// when every candidate surely passes or surely fails.
+// when every candidate surely passes or surely fails. The method estimates
+// consistency only: Accuracy, FalsePass and FalseFail are NaN (see
+// LivingstonLewis for accuracy from raw scores).
 //
 // Subkoviak returns an error wrapping ErrInvalidScore if a score is NaN, not
 // an integer or outside [0, items]; ErrInvalidReliability if reliability is
@@ -93,7 +103,8 @@ func Subkoviak(scores []float64, items int, cut float64, reliability float64) (D
 	if pc < 1 {
 		kappa = (p0 - pc) / (1 - pc)
 	}
-	return DecisionConsistency{Agreement: p0, Kappa: kappa, Chance: pc}, nil
+	nan := math.NaN()
+	return DecisionConsistency{Agreement: p0, Kappa: kappa, Chance: pc, Accuracy: nan, FalsePass: nan, FalseFail: nan}, nil
 }
 
 // binomialUpperTail returns Pr(X ≥ c) for X ~ Binomial(n, p), 1 ≤ c ≤ n,
