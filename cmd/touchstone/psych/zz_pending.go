@@ -11,10 +11,8 @@ import (
 
 var errPending = errors.New("pending")
 
-func runIRT(args []string, stdout io.Writer) error         { return errPending }
-func runTheta(args []string, stdout io.Writer) error       { return errPending }
-func runDIF(args []string, stdout io.Writer) error         { return errPending }
-func runConsistency(args []string, stdout io.Writer) error { return errPending }
+func runIRT(args []string, stdout io.Writer) error   { return errPending }
+func runTheta(args []string, stdout io.Writer) error { return errPending }
 
 var _ = psychometrics.Angoff
 
