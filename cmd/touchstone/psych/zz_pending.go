@@ -11,8 +11,7 @@ import (
 
 var errPending = errors.New("pending")
 
-func runIRT(args []string, stdout io.Writer) error   { return errPending }
-func runTheta(args []string, stdout io.Writer) error { return errPending }
+func runIRT(args []string, stdout io.Writer) error { return errPending }
 
 var _ = psychometrics.Angoff
 
