@@ -90,6 +90,7 @@ func usage(w io.Writer) {
 type flags struct {
 	*flag.FlagSet
 	format string
+	csv    bool // the subcommand can also write --format csv
 }
 
 func newFlags(name, synopsis string, stdout io.Writer) *flags {
@@ -120,8 +121,12 @@ func (f *flags) parse(args []string, required ...string) error {
 	if f.NArg() > 0 {
 		return usagef("%s: unexpected argument %q", f.Name(), f.Arg(0))
 	}
-	if f.format != "json" && f.format != "table" {
-		return usagef("%s: --format %q: want json or table", f.Name(), f.format)
+	if f.format != "json" && f.format != "table" && !(f.csv && f.format == "csv") {
+		want := "json or table"
+		if f.csv {
+			want = "json, table or csv"
+		}
+		return usagef("%s: --format %q: want %s", f.Name(), f.format, want)
 	}
 	set := map[string]bool{}
 	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
