@@ -10,8 +10,6 @@ import (
 
 // Sentinel errors for item calibration.
 var (
-	// ErrNotDichotomous is returned when a response is not 0, 1 or NaN.
-	ErrNotDichotomous = errors.New("psychometrics: response is not 0, 1 or NaN")
 	// ErrConstantItem is returned when an item to be estimated was answered
 	// correctly by every person administered it, by none, or was administered
 	// to nobody: its parameters have no finite maximum-likelihood estimate.
