@@ -141,9 +141,9 @@ func (b *bencher) timeR(task string) (time.Duration, map[string]float64, error) 
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		if errors.Is(err, exec.ErrNotFound) {
-			return 0, nil, fmt.Errorf("Rscript not found: install r-base-core, r-cran-psych and r-cran-psychotools")
+			return 0, nil, fmt.Errorf("the R reference needs Rscript: install r-base-core, r-cran-psych and r-cran-psychotools")
 		}
-		return 0, nil, fmt.Errorf("Rscript %s: %w", task, err)
+		return 0, nil, fmt.Errorf("rscript %s: %w", task, err)
 	}
 	f, err := os.Open(filepath.Join(b.dir, task+"_r.csv"))
 	if err != nil {
