@@ -280,4 +280,3 @@ func csvNum(n num) string {
 	}
 	return g(float64(n))
 }
-

@@ -89,30 +89,30 @@ func usage(w io.Writer) {
 // flags is a subcommand's flag set with the options every subcommand shares.
 type flags struct {
 	*flag.FlagSet
-	format string
-	csv    bool // the subcommand can also write --format csv
+	format   string
+	csv      bool // the subcommand can also write --format csv
+	synopsis string
+	stdout   io.Writer
 }
 
 func newFlags(name, synopsis string, stdout io.Writer) *flags {
 	fs := flag.NewFlagSet("psych "+name, flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	f := &flags{FlagSet: fs}
+	f := &flags{FlagSet: fs, synopsis: synopsis, stdout: stdout}
 	fs.StringVar(&f.format, "format", "json", "output `format`: json or table")
-	fs.Usage = func() {
-		fmt.Fprintf(stdout, "usage: touchstone psych %s\n\n", synopsis)
-		fs.PrintDefaults()
-	}
 	return f
 }
 
 // parse parses args and checks the shared flags and that every required flag
-// was given.
+// was given. With -h or --help it prints the usage to stdout and returns
+// flag.ErrHelp.
 func (f *flags) parse(args []string, required ...string) error {
 	f.SetOutput(io.Discard)
+	f.Usage = func() {}
 	err := f.Parse(args)
-	f.SetOutput(nil)
 	if errors.Is(err, flag.ErrHelp) {
-		f.Usage()
+		f.SetOutput(f.stdout)
+		fmt.Fprintf(f.stdout, "usage: touchstone psych %s\n\n", f.synopsis)
+		f.PrintDefaults()
 		return err
 	}
 	if err != nil {
