@@ -37,7 +37,7 @@ func benchCTT(b *bencher) (result, error) {
 	return result{
 		task: "classical item and test analysis", data: "100,000 × 100",
 		goTime: goTime, rName: "psych::alpha", rTime: rTime, target: "≥ 20× faster",
-		agreement: fmt.Sprintf("alpha and item-rest r: max |Δ| %.1e", d),
+		agreement: fmt.Sprintf("alpha and item-rest r: max abs Δ %.1e", d),
 	}, nil
 }
 
@@ -60,7 +60,7 @@ func benchRasch(b *bencher) (result, error) {
 	return result{
 		task: "Rasch CML calibration", data: "20,000 × 60",
 		goTime: goTime, rName: "psychotools::raschmodel", rTime: rTime, target: "≥ 2× faster",
-		agreement: fmt.Sprintf("b: max |Δ| %.1e; log-lik Δ %.1e", d, math.Abs(cal.LogLik-est["loglik"])),
+		agreement: fmt.Sprintf("b: max abs Δ %.1e; log-lik Δ %.1e", d, math.Abs(cal.LogLik-est["loglik"])),
 	}, nil
 }
 
