@@ -46,6 +46,7 @@ func commands() []command {
 		{"bookmark", "Bookmark cut score from an ordered item booklet", runBookmark},
 		{"hofstee", "Hofstee compromise cut score", runHofstee},
 		{"beuk", "Beuk compromise cut score", runBeuk},
+		{"groups", "borderline-group and contrasting-groups cut scores", runGroups},
 		{"consistency", "decision consistency and accuracy at a cut", runConsistency},
 		{"equate", "linking constants, IRT true-score and equipercentile equating", runEquate},
 		{"simulate", "simulate responses from item and person parameters", runSimulate},
@@ -213,3 +214,5 @@ func ceilScore(cut float64) int {
 	}
 	return int(math.Ceil(cut - 1e-9))
 }
+
+func nan() float64 { return math.NaN() }

@@ -325,3 +325,32 @@ func TestSimulateThenCalibrateRecoversParameters(t *testing.T) {
 		t.Errorf("scored %d persons, want 5000", n)
 	}
 }
+
+func TestGroupsMatchR(t *testing.T) {
+	golden := map[string]float64{}
+	for _, row := range readCSV(t, "standards_golden.csv")[1:] {
+		golden[row[0]] = float(t, row[1])
+	}
+	rows := [][]string{{"score", "judgement"}}
+	for _, row := range readCSV(t, "standards_contrasting.csv")[1:] {
+		j := "non-master"
+		if row[1] == "1" {
+			j = "master"
+		}
+		rows = append(rows, []string{row[0], j})
+	}
+	v := runJSON(t, "groups", "--method", "contrasting", "--judged", writeCSV(t, rows))
+	near(t, "contrasting cut", field(t, v, "cut"), golden["contrasting_w1_cut"], 1e-7)
+	near(t, "contrasting se", field(t, v, "se"), golden["contrasting_w1_se"], 1e-7)
+	near(t, "min-error cut", field(t, v, "min_error_cut"), golden["contrasting_w1_min_error_cut"], 0)
+
+	rows = [][]string{{"score", "judgement"}}
+	for _, row := range readCSV(t, "standards_borderline.csv")[1:] {
+		rows = append(rows, []string{row[0], "borderline"})
+	}
+	rows = append(rows, []string{"12", "master"}) // not borderline: ignored
+	v = runJSON(t, "groups", "--method", "borderline", "--judged", writeCSV(t, rows))
+	near(t, "borderline cut", field(t, v, "cut"), golden["borderline_cut"], 1e-12)
+	near(t, "borderline se", field(t, v, "se"), golden["borderline_se"], 1e-12)
+	near(t, "borderline n", field(t, v, "n"), golden["borderline_n"], 0)
+}
