@@ -419,34 +419,40 @@ func (f *mmlFit) tables() {
 	}
 }
 
+// mmlParallel calls work(c) for every chunk c in 0..chunks−1 on up to
+// GOMAXPROCS goroutines. Each chunk writes only its own buffers, and callers
+// reduce them in chunk order, so results do not depend on scheduling.
+func mmlParallel(chunks int, work func(c int)) {
+	workers := min(runtime.GOMAXPROCS(0), chunks)
+	if workers <= 1 {
+		for c := range chunks {
+			work(c)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	next := make(chan int, chunks)
+	for c := range chunks {
+		next <- c
+	}
+	close(next)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range next {
+				work(c)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // estep computes the expected counts and the log-likelihood at the current
 // parameters.
 func (f *mmlFit) estep() {
 	f.tables()
-	nChunks := len(f.accs)
-	workers := min(runtime.GOMAXPROCS(0), nChunks)
-	if workers <= 1 {
-		for c := range nChunks {
-			f.estepChunk(c)
-		}
-	} else {
-		var wg sync.WaitGroup
-		next := make(chan int, nChunks)
-		for c := range nChunks {
-			next <- c
-		}
-		close(next)
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for c := range next {
-					f.estepChunk(c)
-				}
-			}()
-		}
-		wg.Wait()
-	}
+	mmlParallel(len(f.accs), f.estepChunk)
 	// Reduce in chunk order.
 	clear(f.nq)
 	clear(f.r1)

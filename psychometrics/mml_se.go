@@ -2,8 +2,6 @@ package psychometrics
 
 import (
 	"math"
-	"runtime"
-	"sync"
 
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
@@ -305,23 +303,7 @@ func (f *mmlFit) crossProductInfo() *mat.SymDense {
 			floats.Scale(math.Sqrt(f.pat.count[i]), row)
 		}
 	}
-	workers := min(runtime.GOMAXPROCS(0), chunks)
-	var wg sync.WaitGroup
-	next := make(chan int, chunks)
-	for c := range chunks {
-		next <- c
-	}
-	close(next)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := range next {
-				work(c)
-			}
-		}()
-	}
-	wg.Wait()
+	mmlParallel(chunks, work)
 	info := mat.NewSymDense(np, nil)
 	info.SymOuterK(1, g.T())
 	// Priors' information.
