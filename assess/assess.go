@@ -27,6 +27,13 @@ var (
 	ErrNoStandard = errors.New("assess: exam has no approved standard")
 	ErrForbidden  = errors.New("assess: not your attempt")
 	ErrConflict   = errors.New("assess: conflict")
+	// ErrNotAvailable: the exam's availability window is not open now.
+	ErrNotAvailable = errors.New("assess: exam not available now")
+	// ErrAttemptLimit: the candidate has used every attempt the policy allows.
+	ErrAttemptLimit = errors.New("assess: no attempts left")
+	// ErrRetakeWait: the policy's waiting period since the last attempt has
+	// not passed; the error says when the next attempt may start.
+	ErrRetakeWait = errors.New("assess: too soon to retake")
 )
 
 // Pass is what the OnPass hook learns of a passing attempt.

@@ -40,6 +40,12 @@ type fixture struct {
 // standard: three panelists rating every item 0.5 gives a cut of 3.
 func newFixture(t *testing.T, db *gorm.DB) *fixture {
 	t.Helper()
+	return newFixtureWithPolicy(t, db, assess.Policy{})
+}
+
+// newFixtureWithPolicy is newFixture with an attempt policy on the exam.
+func newFixtureWithPolicy(t *testing.T, db *gorm.DB, policy assess.Policy) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
 	f := &fixture{clock: clk, keys: map[string]string{}, wrong: map[string]string{}}
@@ -68,7 +74,7 @@ func newFixture(t *testing.T, db *gorm.DB) *fixture {
 		f.keys[it.ID], f.wrong[it.ID] = it.Key, fmt.Sprintf("w%d", i)
 	}
 	f.exam, err = f.svc.CreateExam(ctx, assess.Exam{ProgramID: prog.ID, Slug: "e", Title: "E", Duration: 10 * time.Minute,
-		Domains: []assess.Domain{{Code: "D1", Name: "One"}, {Code: "D2", Name: "Two"}}, ItemIDs: ids})
+		Domains: []assess.Domain{{Code: "D1", Name: "One"}, {Code: "D2", Name: "Two"}}, ItemIDs: ids, Policy: policy})
 	if err != nil {
 		t.Fatal(err)
 	}

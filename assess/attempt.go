@@ -115,6 +115,9 @@ func (s *Service) Start(ctx context.Context, examID, candidateID string) (Attemp
 		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 			return fmt.Errorf("assess: start: %w", err)
 		}
+		if err := checkPolicy(tx, exam, candidateID, now); err != nil {
+			return err
+		}
 		out = attemptRow{ID: uuid.NewString(), ExamID: examID, CandidateID: candidateID, Status: InProgress,
 			StartedAt: now, Deadline: now.Add(exam.Duration).Truncate(time.Second)}
 		if err := tx.Create(&out).Error; err != nil {
@@ -497,4 +500,39 @@ func (s *Service) RecentAttempts(ctx context.Context, limit int) ([]Attempt, err
 		out[i] = r.attempt()
 	}
 	return out, nil
+}
+
+// checkPolicy returns why the candidate may not start a new attempt of exam
+// at now under its policy, or nil. Resuming an open attempt is never
+// refused; simulated (pilot) attempts do not count.
+func checkPolicy(tx *gorm.DB, exam Exam, candidateID string, now time.Time) error {
+	p := exam.Policy
+	if p.OpensAt != nil && now.Before(*p.OpensAt) {
+		return fmt.Errorf("%w: opens %s", ErrNotAvailable, p.OpensAt.Format(time.RFC3339))
+	}
+	if p.ClosesAt != nil && !now.Before(*p.ClosesAt) {
+		return fmt.Errorf("%w: closed %s", ErrNotAvailable, p.ClosesAt.Format(time.RFC3339))
+	}
+	if p.MaxAttempts == 0 && p.RetakeWait == 0 {
+		return nil
+	}
+	var past []attemptRow
+	if err := tx.Where("exam_id = ? AND candidate_id = ? AND simulated = ?", exam.ID, candidateID, false).
+		Order("started_at DESC").Find(&past).Error; err != nil {
+		return fmt.Errorf("assess: start: %w", err)
+	}
+	if p.MaxAttempts > 0 && len(past) >= p.MaxAttempts {
+		return fmt.Errorf("%w: %d of %d used", ErrAttemptLimit, len(past), p.MaxAttempts)
+	}
+	if p.RetakeWait > 0 && len(past) > 0 {
+		last := past[0]
+		ended := last.Deadline
+		if last.SubmittedAt != nil && last.SubmittedAt.Before(ended) {
+			ended = *last.SubmittedAt
+		}
+		if next := ended.Add(p.RetakeWait); now.Before(next) {
+			return fmt.Errorf("%w: next attempt from %s", ErrRetakeWait, next.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
 }

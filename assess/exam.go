@@ -49,17 +49,44 @@ type Exam struct {
 	AchievementID string // the credential a pass earns; empty for none
 	Domains       []Domain
 	ItemIDs       []string // in delivery order
+	Policy        Policy
+}
+
+// Policy says how often and when a candidate may start an exam. Its zero
+// value allows any number of attempts at any time.
+type Policy struct {
+	MaxAttempts int           // attempts a candidate may start; 0 means no limit
+	RetakeWait  time.Duration // minimum time from the end of one attempt to the start of the next
+	OpensAt     *time.Time    // first moment an attempt may start; nil means always
+	ClosesAt    *time.Time    // moment after which no attempt may start; nil means never
+}
+
+// validate checks a policy's fields, naming the JSON field at fault.
+func (p Policy) validate() error {
+	switch {
+	case p.MaxAttempts < 0:
+		return valid.Errorf("policy.max_attempts", "must not be negative")
+	case p.RetakeWait < 0:
+		return valid.Errorf("policy.retake_wait_seconds", "must not be negative")
+	case p.OpensAt != nil && p.ClosesAt != nil && !p.ClosesAt.After(*p.OpensAt):
+		return valid.Errorf("policy.closes_at", "must be after opens_at")
+	}
+	return nil
 }
 
 type examRow struct {
-	ID              string    `gorm:"column:id;primaryKey"`
-	ProgramID       string    `gorm:"column:program_id"`
-	Slug            string    `gorm:"column:slug"`
-	Title           string    `gorm:"column:title"`
-	Description     string    `gorm:"column:description"`
-	DurationSeconds int       `gorm:"column:duration_seconds"`
-	AchievementID   *string   `gorm:"column:achievement_id"`
-	CreatedAt       time.Time `gorm:"column:created_at"`
+	ID              string     `gorm:"column:id;primaryKey"`
+	ProgramID       string     `gorm:"column:program_id"`
+	Slug            string     `gorm:"column:slug"`
+	Title           string     `gorm:"column:title"`
+	Description     string     `gorm:"column:description"`
+	DurationSeconds int        `gorm:"column:duration_seconds"`
+	AchievementID   *string    `gorm:"column:achievement_id"`
+	CreatedAt       time.Time  `gorm:"column:created_at"`
+	MaxAttempts     int        `gorm:"column:max_attempts"`
+	RetakeWaitSecs  int        `gorm:"column:retake_wait_seconds"`
+	OpensAt         *time.Time `gorm:"column:opens_at"`
+	ClosesAt        *time.Time `gorm:"column:closes_at"`
 }
 
 func (examRow) TableName() string { return "exams" }
@@ -126,9 +153,14 @@ func (s *Service) CreateExam(ctx context.Context, e Exam) (Exam, error) {
 	case len(e.ItemIDs) == 0:
 		return Exam{}, valid.Errorf("items", "at least one item is required")
 	}
+	if err := e.Policy.validate(); err != nil {
+		return Exam{}, err
+	}
 	e.ID = uuid.NewString()
 	row := examRow{ID: e.ID, ProgramID: e.ProgramID, Slug: e.Slug, Title: e.Title, Description: e.Description,
-		DurationSeconds: int(e.Duration / time.Second), CreatedAt: s.now().UTC()}
+		DurationSeconds: int(e.Duration / time.Second), CreatedAt: s.now().UTC(),
+		MaxAttempts: e.Policy.MaxAttempts, RetakeWaitSecs: int(e.Policy.RetakeWait / time.Second),
+		OpensAt: utcPtr(e.Policy.OpensAt), ClosesAt: utcPtr(e.Policy.ClosesAt)}
 	if e.AchievementID != "" {
 		row.AchievementID = &e.AchievementID
 	}
@@ -179,7 +211,9 @@ func (s *Service) Exam(ctx context.Context, id string) (Exam, error) {
 
 func (s *Service) loadExam(ctx context.Context, r examRow) (Exam, error) {
 	e := Exam{ID: r.ID, ProgramID: r.ProgramID, Slug: r.Slug, Title: r.Title, Description: r.Description,
-		Duration: time.Duration(r.DurationSeconds) * time.Second}
+		Duration: time.Duration(r.DurationSeconds) * time.Second,
+		Policy: Policy{MaxAttempts: r.MaxAttempts, RetakeWait: time.Duration(r.RetakeWaitSecs) * time.Second,
+			OpensAt: utcPtr(r.OpensAt), ClosesAt: utcPtr(r.ClosesAt)}}
 	if r.AchievementID != nil {
 		e.AchievementID = *r.AchievementID
 	}
@@ -198,4 +232,13 @@ func (s *Service) loadExam(ctx context.Context, r examRow) (Exam, error) {
 		e.ItemIDs = append(e.ItemIDs, p.ItemID)
 	}
 	return e, nil
+}
+
+// utcPtr returns a copy of t in UTC, or nil.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }

@@ -113,7 +113,9 @@ func examJSON(e assess.Exam, std *assess.Standard) fiber.Map {
 		domains[i] = fiber.Map{"code": d.Code, "name": d.Name, "description": d.Description}
 	}
 	m := fiber.Map{"id": e.ID, "program_id": e.ProgramID, "slug": e.Slug, "title": e.Title, "description": e.Description,
-		"duration_seconds": int(e.Duration / time.Second), "item_count": len(e.ItemIDs), "domains": domains, "standard": nil}
+		"duration_seconds": int(e.Duration / time.Second), "item_count": len(e.ItemIDs), "domains": domains, "standard": nil,
+		"policy": fiber.Map{"max_attempts": e.Policy.MaxAttempts, "retake_wait_seconds": int(e.Policy.RetakeWait / time.Second),
+			"opens_at": e.Policy.OpensAt, "closes_at": e.Policy.ClosesAt}}
 	if std != nil {
 		m["standard"] = fiber.Map{"id": std.ID, "version": std.Version, "cut": std.Cut, "max_score": std.MaxScore, "method": std.Method}
 	}
