@@ -24,6 +24,7 @@ var allowed = []struct {
 	{"internal/award", []string{"assess", "credential", "web/auth"}},
 	{"internal/...", nil},
 	{"items", []string{"psychometrics", "internal/..."}},
+	{"assess/assembly", []string{"psychometrics"}},
 	{"assess/proctor", []string{"internal/..."}},
 	{"assess", []string{"items", "psychometrics", "internal/..."}},
 	{"credential/proof", nil},
