@@ -1,7 +1,27 @@
-// Package items is Touchstone's item bank: multiple-choice items whose
-// published content is immutable. Every change creates a new version, and
-// every change is audited; attempts point at the exact version a candidate
-// saw, so a later edit never alters a past score.
+// Package items is Touchstone's item bank: items whose published content
+// is immutable. Every change creates a new version, and every change is
+// audited; attempts point at the exact version a candidate saw, so a later
+// edit never alters a past score.
+//
+// An item's Content has a Kind:
+//
+//   - single_choice: one correct option among 2 to 8 (the default, and
+//     every item written before kinds existed);
+//   - true_false: the options "true" and "false", one of them the key;
+//   - multiple_response: one or more correct options, scored all or
+//     nothing or with "right minus wrong" partial credit;
+//   - numeric: a number, right within an absolute or relative tolerance;
+//   - short_text: a short answer compared with accepted answers, with
+//     whitespace normalised and, unless case sensitive, case ignored;
+//   - ordering: the options put in the correct order, scored all or
+//     nothing or by the share of positions right;
+//   - matching: each option paired with a target, scored all or nothing or
+//     by the share of pairs right.
+//
+// Content.Validate checks an item of any kind, Content.Score scores an
+// Answer to it, and Content.ForCandidate gives what a candidate's browser
+// may see: the Markdown of stem, exhibit and options rendered to sanitised
+// HTML (RenderMarkdown) and no key, accepted answer or rationale.
 package items
 
 import (
@@ -16,7 +36,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/touchstone-assess/touchstone/internal/audit"
-	"github.com/touchstone-assess/touchstone/internal/valid"
 )
 
 // ErrNotFound is returned when an item or version does not exist.
@@ -28,52 +47,6 @@ const (
 	StatusActive  = "active"
 	StatusRetired = "retired"
 )
-
-// Option is one answer choice. Its ID is opaque and says nothing of its
-// position or correctness.
-type Option struct {
-	ID   string `json:"id"`
-	Text string `json:"text"`
-}
-
-// Content is what an author writes: everything a version holds.
-type Content struct {
-	Domain    string   `json:"domain"`
-	Stem      string   `json:"stem"`
-	Exhibit   string   `json:"exhibit"`
-	Options   []Option `json:"options"`
-	Key       string   `json:"key"` // the ID of the correct option
-	Rationale string   `json:"rationale"`
-}
-
-// Validate checks the content of a single-best-answer item.
-func (c Content) Validate() error {
-	if strings.TrimSpace(c.Domain) == "" {
-		return valid.Errorf("domain", "is required")
-	}
-	if strings.TrimSpace(c.Stem) == "" {
-		return valid.Errorf("stem", "is required")
-	}
-	if len(c.Options) < 2 || len(c.Options) > 8 {
-		return valid.Errorf("options", "must hold 2 to 8 options, has %d", len(c.Options))
-	}
-	seen := map[string]bool{}
-	keyFound := false
-	for i, o := range c.Options {
-		if o.ID == "" || strings.TrimSpace(o.Text) == "" {
-			return valid.Errorf(fmt.Sprintf("options[%d]", i), "needs an id and a text")
-		}
-		if seen[o.ID] {
-			return valid.Errorf(fmt.Sprintf("options[%d].id", i), "duplicates %q", o.ID)
-		}
-		seen[o.ID] = true
-		keyFound = keyFound || o.ID == c.Key
-	}
-	if !keyFound {
-		return valid.Errorf("key", "must be the id of one option")
-	}
-	return nil
-}
 
 // Item is an item at one version.
 type Item struct {
