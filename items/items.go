@@ -36,6 +36,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/touchstone-assess/touchstone/internal/audit"
+	"github.com/touchstone-assess/touchstone/internal/valid"
 )
 
 // ErrNotFound is returned when an item or version does not exist.
@@ -105,7 +106,7 @@ func (s *Store) In(tx *gorm.DB) *Store { return &Store{db: tx, now: s.now} }
 
 // Create adds an active item at version 1 on behalf of actor (a user id).
 func (s *Store) Create(ctx context.Context, actor, programID string, c Content) (Item, error) {
-	if err := c.Validate(); err != nil {
+	if err := storable(c); err != nil {
 		return Item{}, err
 	}
 	now := s.now().UTC()
@@ -128,7 +129,7 @@ func (s *Store) Create(ctx context.Context, actor, programID string, c Content) 
 // Update stores c as the item's next version; the previous version stays
 // as it was, for the attempts that used it.
 func (s *Store) Update(ctx context.Context, actor, id string, c Content) (Item, error) {
-	if err := c.Validate(); err != nil {
+	if err := storable(c); err != nil {
 		return Item{}, err
 	}
 	if uuid.Validate(id) != nil {
@@ -266,4 +267,16 @@ func (s *Store) Versions(ctx context.Context, versionIDs []string) (map[string]I
 		out[v.ID] = toItem(byID[v.ItemID], v)
 	}
 	return out, nil
+}
+
+// storable validates c and refuses kinds whose key fields the item_versions
+// table cannot hold yet, so that no key is ever silently dropped.
+func storable(c Content) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if k := c.ItemKind(); k != SingleChoice {
+		return valid.Errorf("kind", "%s items cannot be stored yet; only single_choice", k)
+	}
+	return nil
 }
