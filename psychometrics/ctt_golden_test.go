@@ -1,9 +1,6 @@
 package psychometrics
 
 import (
-	"encoding/csv"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -43,19 +40,7 @@ func joinFlags(flags []Flag) string {
 // strings per person, in column order.
 func readChoices(tb testing.TB, name string) [][]string {
 	tb.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		tb.Fatalf("%s: %v", name, err)
-	}
-	if len(rows) < 2 {
-		tb.Fatalf("%s: no data rows", name)
-	}
-	return rows[1:]
+	return readRows(tb, name)[1:]
 }
 
 func TestCTTItemAnalysisGolden(t *testing.T) {

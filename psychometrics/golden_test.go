@@ -28,9 +28,9 @@ func sameFloat(got, want float64) bool {
 	return scalar.EqualWithinAbsOrRel(got, want, goldenAbsTol, goldenRelTol)
 }
 
-// readRecords reads testdata/name as CSV and returns its rows as maps keyed by
-// the header.
-func readRecords(tb testing.TB, name string) []map[string]string {
+// readRows reads testdata/name as CSV, header included, and fails the test
+// unless it has a header and at least one data row.
+func readRows(tb testing.TB, name string) [][]string {
 	tb.Helper()
 	f, err := os.Open(filepath.Join("testdata", name))
 	if err != nil {
@@ -44,6 +44,14 @@ func readRecords(tb testing.TB, name string) []map[string]string {
 	if len(rows) < 2 {
 		tb.Fatalf("%s: no data rows", name)
 	}
+	return rows
+}
+
+// readRecords reads testdata/name as CSV and returns its rows as maps keyed by
+// the header.
+func readRecords(tb testing.TB, name string) []map[string]string {
+	tb.Helper()
+	rows := readRows(tb, name)
 	out := make([]map[string]string, 0, len(rows)-1)
 	for _, row := range rows[1:] {
 		rec := make(map[string]string, len(row))
@@ -59,18 +67,7 @@ func readRecords(tb testing.TB, name string) []map[string]string {
 // per person ("NA" for not administered), as a matrix with NaN for NA.
 func readMatrix(tb testing.TB, name string) *mat.Dense {
 	tb.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		tb.Fatalf("%s: %v", name, err)
-	}
-	if len(rows) < 2 {
-		tb.Fatalf("%s: no data rows", name)
-	}
+	rows := readRows(tb, name)
 	rows = rows[1:]
 	k := len(rows[0])
 	data := make([]float64, 0, len(rows)*k)

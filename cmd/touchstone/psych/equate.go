@@ -138,21 +138,14 @@ func commonItems(src, tgt *ItemParams) (ids []string, s, t []psychometrics.Item3
 
 // frequencies reads a scores file and counts the integer scores 0..max.
 func frequencies(file string, max int) ([]float64, error) {
-	f, err := readFile(file, func(file string, r io.Reader) (*labelled, error) {
-		t, err := readTable(file, r)
-		if err != nil {
-			return nil, err
-		}
-		sc := t.column("score")
-		if sc < 0 {
-			return nil, &InputError{File: file, Line: 1, Msg: "want a column score"}
-		}
-		return &labelled{table: t}, nil
-	})
+	f, err := readFile(file, readTable)
 	if err != nil {
 		return nil, err
 	}
 	sc := f.column("score")
+	if sc < 0 {
+		return nil, &InputError{File: file, Line: 1, Msg: "want a column score"}
+	}
 	freq := make([]float64, max+1)
 	for i, row := range f.rows {
 		var v float64
