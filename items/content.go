@@ -99,9 +99,7 @@ type NumericKey struct {
 // an item. Key material and Rationale never reach a candidate: send
 // ForCandidate instead.
 //
-// Store persists only Domain, Stem, Exhibit, Options, Key and Rationale (the
-// item_versions columns of single-choice items); the other fields need a
-// schema change before the Store can keep items of the other kinds.
+// Store keeps every field of every kind.
 type Content struct {
 	Kind      Kind     `json:"kind,omitempty"`
 	Domain    string   `json:"domain"`

@@ -29,6 +29,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -58,16 +59,53 @@ type Item struct {
 	VersionID string
 	Content
 	UpdatedAt time.Time
+	// Params are the item's latest IRT parameters; nil until a calibration
+	// sets them.
+	Params *Params
+	// Exposures counts the attempts the item was delivered in.
+	Exposures int64
+}
+
+// Params are an item's IRT parameters from its latest calibration, on the
+// program's reporting scale of θ (see psychometrics.Item3PL).
+type Params struct {
+	Model        string // "Rasch", "1PL", "2PL" or "3PL"
+	A, B, C      float64
+	CalibratedAt time.Time
+	N            int // examinees in the calibration
+}
+
+func (p Params) validate() error {
+	switch {
+	case p.Model != "Rasch" && p.Model != "1PL" && p.Model != "2PL" && p.Model != "3PL":
+		return valid.Errorf("model", "must be Rasch, 1PL, 2PL or 3PL")
+	case !(p.A > 0) || math.IsInf(p.A, 0):
+		return valid.Errorf("a", "must be a positive number")
+	case math.IsNaN(p.B) || math.IsInf(p.B, 0):
+		return valid.Errorf("b", "must be a number")
+	case !(p.C >= 0 && p.C < 1):
+		return valid.Errorf("c", "must be in [0, 1)")
+	case p.N < 0:
+		return valid.Errorf("n", "must not be negative")
+	}
+	return nil
 }
 
 type itemRow struct {
-	ID             string    `gorm:"column:id;primaryKey"`
-	ProgramID      string    `gorm:"column:program_id"`
-	Domain         string    `gorm:"column:domain"`
-	Status         string    `gorm:"column:status"`
-	CurrentVersion int       `gorm:"column:current_version"`
-	CreatedAt      time.Time `gorm:"column:created_at"`
-	UpdatedAt      time.Time `gorm:"column:updated_at"`
+	ID             string     `gorm:"column:id;primaryKey"`
+	ProgramID      string     `gorm:"column:program_id"`
+	Domain         string     `gorm:"column:domain"`
+	Status         string     `gorm:"column:status"`
+	CurrentVersion int        `gorm:"column:current_version"`
+	CreatedAt      time.Time  `gorm:"column:created_at"`
+	UpdatedAt      time.Time  `gorm:"column:updated_at"`
+	IRTModel       string     `gorm:"column:irt_model"`
+	IRTA           *float64   `gorm:"column:irt_a"`
+	IRTB           *float64   `gorm:"column:irt_b"`
+	IRTC           *float64   `gorm:"column:irt_c"`
+	CalibratedAt   *time.Time `gorm:"column:calibrated_at"`
+	CalibrationN   int        `gorm:"column:calibration_n"`
+	ExposureCount  int64      `gorm:"column:exposure_count"`
 }
 
 func (itemRow) TableName() string { return "items" }
@@ -83,6 +121,9 @@ type versionRow struct {
 	Rationale string    `gorm:"column:rationale"`
 	AuthorID  *string   `gorm:"column:author_id"`
 	CreatedAt time.Time `gorm:"column:created_at"`
+	// Content is the whole Content as JSON; versions written before it
+	// existed have only the columns above.
+	Content *string `gorm:"column:content"`
 }
 
 func (versionRow) TableName() string { return "item_versions" }
@@ -173,10 +214,15 @@ func insertVersion(tx *gorm.DB, row itemRow, actor string, c Content, now time.T
 	if err != nil {
 		return versionRow{}, err
 	}
+	whole, err := json.Marshal(c)
+	if err != nil {
+		return versionRow{}, err
+	}
+	content := string(whole)
 	v := versionRow{
 		ID: uuid.NewString(), ItemID: row.ID, Version: row.CurrentVersion,
 		Stem: c.Stem, Exhibit: c.Exhibit, Options: string(opts), AnswerKey: c.Key, Rationale: c.Rationale,
-		CreatedAt: now,
+		CreatedAt: now, Content: &content,
 	}
 	if _, err := uuid.Parse(actor); err == nil {
 		v.AuthorID = &actor
@@ -188,12 +234,24 @@ func insertVersion(tx *gorm.DB, row itemRow, actor string, c Content, now time.T
 }
 
 func toItem(r itemRow, v versionRow) Item {
-	var opts []Option
-	_ = json.Unmarshal([]byte(v.Options), &opts) // written by insertVersion only
-	return Item{
-		ID: r.ID, ProgramID: r.ProgramID, Status: r.Status, Version: v.Version, VersionID: v.ID, UpdatedAt: r.UpdatedAt,
-		Content: Content{Domain: r.Domain, Stem: v.Stem, Exhibit: v.Exhibit, Options: opts, Key: v.AnswerKey, Rationale: v.Rationale},
+	it := Item{ID: r.ID, ProgramID: r.ProgramID, Status: r.Status, Version: v.Version, VersionID: v.ID, UpdatedAt: r.UpdatedAt,
+		Exposures: r.ExposureCount}
+	// Both encodings are written by insertVersion only.
+	if v.Content != nil && *v.Content != "" {
+		_ = json.Unmarshal([]byte(*v.Content), &it.Content)
+	} else {
+		var opts []Option
+		_ = json.Unmarshal([]byte(v.Options), &opts)
+		it.Content = Content{Domain: r.Domain, Stem: v.Stem, Exhibit: v.Exhibit, Options: opts, Key: v.AnswerKey, Rationale: v.Rationale}
 	}
+	if r.IRTModel != "" && r.IRTA != nil && r.IRTB != nil && r.IRTC != nil {
+		p := Params{Model: r.IRTModel, A: *r.IRTA, B: *r.IRTB, C: *r.IRTC, N: r.CalibrationN}
+		if r.CalibratedAt != nil {
+			p.CalibratedAt = r.CalibratedAt.UTC()
+		}
+		it.Params = &p
+	}
+	return it
 }
 
 // Get returns the current version of an item.
@@ -269,14 +327,53 @@ func (s *Store) Versions(ctx context.Context, versionIDs []string) (map[string]I
 	return out, nil
 }
 
-// storable validates c and refuses kinds whose key fields the item_versions
-// table cannot hold yet, so that no key is ever silently dropped.
-func storable(c Content) error {
-	if err := c.Validate(); err != nil {
+// storable validates c: every kind is kept whole, key included.
+func storable(c Content) error { return c.Validate() }
+
+// SetParams records the item's latest IRT parameters on behalf of actor
+// (the calibration run or the psychometrician who adopted it), audited with
+// the parameters they replace.
+func (s *Store) SetParams(ctx context.Context, actor, itemID string, p Params) error {
+	if err := p.validate(); err != nil {
 		return err
 	}
-	if k := c.ItemKind(); k != SingleChoice {
-		return valid.Errorf("kind", "%s items cannot be stored yet; only single_choice", k)
+	if uuid.Validate(itemID) != nil {
+		return fmt.Errorf("%w: item %s", ErrNotFound, itemID)
+	}
+	now := s.now().UTC()
+	if p.CalibratedAt.IsZero() {
+		p.CalibratedAt = now
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row itemRow
+		err := tx.First(&row, "id = ?", itemID).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("%w: item %s", ErrNotFound, itemID)
+		}
+		if err != nil {
+			return fmt.Errorf("items: set params: %w", err)
+		}
+		before := toItem(row, versionRow{}).Params
+		at := p.CalibratedAt.UTC()
+		if err := tx.Model(&itemRow{}).Where("id = ?", itemID).Updates(map[string]any{
+			"irt_model": p.Model, "irt_a": p.A, "irt_b": p.B, "irt_c": p.C, "calibrated_at": at, "calibration_n": p.N,
+		}).Error; err != nil {
+			return fmt.Errorf("items: set params: %w", err)
+		}
+		return audit.Append(tx, audit.Entry{Actor: actor, Action: "item.params", Subject: "item:" + itemID, Before: before, After: p, At: now})
+	})
+}
+
+// AddExposures counts one more delivery of each item in itemIDs; attempts
+// call it inside the transaction that freezes their form.
+func (s *Store) AddExposures(ctx context.Context, itemIDs []string) error {
+	if len(itemIDs) == 0 {
+		return nil
+	}
+	err := s.db.WithContext(ctx).Model(&itemRow{}).Where("id IN ?", itemIDs).
+		Update("exposure_count", gorm.Expr("exposure_count + 1")).Error
+	if err != nil {
+		return fmt.Errorf("items: exposures: %w", err)
 	}
 	return nil
 }

@@ -3,9 +3,12 @@ package items_test
 import (
 	"context"
 	"errors"
+	"reflect"
+	"sort"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/touchstone-assess/touchstone/internal/dbtest"
@@ -13,19 +16,117 @@ import (
 	"github.com/touchstone-assess/touchstone/items"
 )
 
-// Until item_versions holds every kind's key, the store must refuse other
-// kinds rather than save them without their keys.
-func TestStoreRefusesKindsItCannotKeep(t *testing.T) {
+var storeClock = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+
+// newStore returns a Store on db and the id of a program to put items in.
+func newStore(t *testing.T, db *gorm.DB) (*items.Store, string) {
+	t.Helper()
+	program := uuid.NewString()
+	if err := db.Exec("INSERT INTO programs (id, slug, name, description, created_at) VALUES (?, ?, ?, '', ?)",
+		program, "p-"+program[:8], "Program", storeClock).Error; err != nil {
+		t.Fatalf("program: %v", err)
+	}
+	return items.NewStore(db, func() time.Time { return storeClock }), program
+}
+
+// Every kind keeps every field, key material included, in the version it
+// was written to; a later edit leaves that version as it was.
+func TestStoreKeepsEveryKind(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
-		store := items.NewStore(db, func() time.Time { return time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC) })
-		numeric := items.Content{Kind: items.Numeric, Domain: "D", Stem: "2 + 2?", Numeric: &items.NumericKey{Value: 4}}
-		if err := numeric.Validate(); err != nil {
-			t.Fatalf("the numeric item itself is valid: %v", err)
+		ctx := context.Background()
+		store, program := newStore(t, db)
+		names := make([]string, 0, len(allKinds()))
+		for name := range allKinds() {
+			names = append(names, name)
 		}
-		_, err := store.Create(context.Background(), "system", "00000000-0000-0000-0000-000000000000", numeric)
+		sort.Strings(names)
+		for _, name := range names {
+			want := allKinds()[name]
+			created, err := store.Create(ctx, "system", program, want)
+			if err != nil {
+				t.Fatalf("%s: create: %v", name, err)
+			}
+			got, err := store.Get(ctx, created.ID)
+			if err != nil {
+				t.Fatalf("%s: get: %v", name, err)
+			}
+			if !reflect.DeepEqual(got.Content, want) {
+				t.Errorf("%s: stored content\n got %+v\nwant %+v", name, got.Content, want)
+			}
+			edited := want
+			edited.Stem += " (edited)"
+			if _, err := store.Update(ctx, "system", created.ID, edited); err != nil {
+				t.Fatalf("%s: update: %v", name, err)
+			}
+			old, err := store.Versions(ctx, []string{created.VersionID})
+			if err != nil {
+				t.Fatalf("%s: versions: %v", name, err)
+			}
+			if !reflect.DeepEqual(old[created.VersionID].Content, want) {
+				t.Errorf("%s: version 1 changed after an edit: got %+v", name, old[created.VersionID].Content)
+			}
+		}
+	})
+}
+
+func TestStoreRefusesInvalidContent(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		store, program := newStore(t, db)
+		bad := numeric(3.14, 0.005, false)
+		bad.Numeric = nil
+		_, err := store.Create(context.Background(), "system", program, bad)
 		var v *valid.Error
-		if !errors.As(err, &v) || v.Field != "kind" {
-			t.Fatalf("got %v, want a validation error on kind", err)
+		if !errors.As(err, &v) {
+			t.Fatalf("got %v, want a validation error", err)
+		}
+	})
+}
+
+func TestStoreParamsAndExposures(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		store, program := newStore(t, db)
+		it, err := store.Create(ctx, "system", program, singleChoice())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.Params != nil {
+			t.Fatalf("a new item has params %+v, want none", it.Params)
+		}
+		want := items.Params{Model: "3PL", A: 1.25, B: -0.5, C: 0.2, N: 1200, CalibratedAt: storeClock.Add(-time.Hour)}
+		if err := store.SetParams(ctx, "system", it.ID, want); err != nil {
+			t.Fatalf("set params: %v", err)
+		}
+		for range 3 {
+			if err := store.AddExposures(ctx, []string{it.ID}); err != nil {
+				t.Fatalf("exposures: %v", err)
+			}
+		}
+		got, err := store.Get(ctx, it.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Params == nil || *got.Params != want {
+			t.Errorf("params: got %+v, want %+v", got.Params, want)
+		}
+		if got.Exposures != 3 {
+			t.Errorf("exposures: got %d, want 3", got.Exposures)
+		}
+		for _, tc := range []struct {
+			field string
+			p     items.Params
+		}{
+			{"model", items.Params{Model: "4PL", A: 1}},
+			{"a", items.Params{Model: "2PL", A: 0}},
+			{"c", items.Params{Model: "3PL", A: 1, C: 1}},
+		} {
+			var v *valid.Error
+			if err := store.SetParams(ctx, "system", it.ID, tc.p); !errors.As(err, &v) || v.Field != tc.field {
+				t.Errorf("params %+v: got %v, want an error on %s", tc.p, err, tc.field)
+			}
+		}
+		if err := store.SetParams(ctx, "system", uuid.NewString(), want); !errors.Is(err, items.ErrNotFound) {
+			t.Errorf("unknown item: got %v, want ErrNotFound", err)
 		}
 	})
 }
