@@ -29,7 +29,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -128,8 +130,15 @@ type versionRow struct {
 
 func (versionRow) TableName() string { return "item_versions" }
 
+type enemyRow struct {
+	ItemID  string `gorm:"column:item_id;primaryKey"`
+	EnemyID string `gorm:"column:enemy_id;primaryKey"`
+}
+
+func (enemyRow) TableName() string { return "item_enemies" }
+
 // Models lists the GORM models of this package, for schema checks.
-func Models() []any { return []any{itemRow{}, versionRow{}} }
+func Models() []any { return []any{itemRow{}, versionRow{}, enemyRow{}} }
 
 // Store reads and writes the item bank.
 type Store struct {
@@ -376,4 +385,75 @@ func (s *Store) AddExposures(ctx context.Context, itemIDs []string) error {
 		return fmt.Errorf("items: exposures: %w", err)
 	}
 	return nil
+}
+
+// SetEnemies replaces the enemies of item id: items that must never be on
+// one form with it (they cue each other's answer or test the same fact).
+// The relation is symmetric. The change is audited.
+func (s *Store) SetEnemies(ctx context.Context, actor, id string, enemies []string) error {
+	if uuid.Validate(id) != nil {
+		return fmt.Errorf("%w: item %s", ErrNotFound, id)
+	}
+	want := map[string]bool{}
+	for i, e := range enemies {
+		if uuid.Validate(e) != nil {
+			return valid.Errorf(fmt.Sprintf("enemies[%d]", i), "is not an item id")
+		}
+		if e == id {
+			return valid.Errorf(fmt.Sprintf("enemies[%d]", i), "an item cannot be its own enemy")
+		}
+		want[e] = true
+	}
+	now := s.now().UTC()
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		ids := append([]string{id}, slices.Sorted(maps.Keys(want))...)
+		var n int64
+		if err := tx.Model(&itemRow{}).Where("id IN ?", ids).Count(&n).Error; err != nil {
+			return fmt.Errorf("items: enemies: %w", err)
+		}
+		if int(n) != len(ids) {
+			return fmt.Errorf("%w: an item among %s and its enemies", ErrNotFound, id)
+		}
+		before, err := s.In(tx).Enemies(ctx, []string{id})
+		if err != nil {
+			return err
+		}
+		if err := tx.Where("item_id = ? OR enemy_id = ?", id, id).Delete(&enemyRow{}).Error; err != nil {
+			return fmt.Errorf("items: enemies: %w", err)
+		}
+		for _, e := range ids[1:] {
+			a, b := min(id, e), max(id, e)
+			if err := tx.Create(&enemyRow{ItemID: a, EnemyID: b}).Error; err != nil {
+				return fmt.Errorf("items: enemies: %w", err)
+			}
+		}
+		return audit.Append(tx, audit.Entry{Actor: actor, Action: "item.enemies", Subject: "item:" + id,
+			Before: before[id], After: ids[1:], At: now})
+	})
+}
+
+// Enemies returns the enemies of each of the items in ids, sorted; items
+// without enemies are left out of the map.
+func (s *Store) Enemies(ctx context.Context, ids []string) (map[string][]string, error) {
+	var rows []enemyRow
+	if err := s.db.WithContext(ctx).Where("item_id IN ? OR enemy_id IN ?", ids, ids).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("items: enemies: %w", err)
+	}
+	asked := map[string]bool{}
+	for _, id := range ids {
+		asked[id] = true
+	}
+	out := map[string][]string{}
+	for _, r := range rows {
+		if asked[r.ItemID] {
+			out[r.ItemID] = append(out[r.ItemID], r.EnemyID)
+		}
+		if asked[r.EnemyID] {
+			out[r.EnemyID] = append(out[r.EnemyID], r.ItemID)
+		}
+	}
+	for id := range out {
+		slices.Sort(out[id])
+	}
+	return out, nil
 }

@@ -130,3 +130,57 @@ func TestStoreParamsAndExposures(t *testing.T) {
 		}
 	})
 }
+
+func TestStoreEnemies(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		store, program := newStore(t, db)
+		var ids []string
+		for range 4 {
+			it, err := store.Create(ctx, "system", program, singleChoice())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, it.ID)
+		}
+		if err := store.SetEnemies(ctx, "system", ids[0], []string{ids[1], ids[2]}); err != nil {
+			t.Fatalf("set enemies: %v", err)
+		}
+		if err := store.SetEnemies(ctx, "system", ids[3], []string{ids[1]}); err != nil {
+			t.Fatalf("set enemies: %v", err)
+		}
+		got, err := store.Enemies(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string][]string{
+			ids[0]: sorted(ids[1], ids[2]),
+			ids[1]: sorted(ids[0], ids[3]),
+			ids[2]: {ids[0]},
+			ids[3]: {ids[1]},
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("enemies:\n got %v\nwant %v", got, want)
+		}
+		// Replacing a list drops the pairs no longer named, from both sides.
+		if err := store.SetEnemies(ctx, "system", ids[0], []string{ids[2]}); err != nil {
+			t.Fatal(err)
+		}
+		got, err = store.Enemies(ctx, []string{ids[1]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got[ids[1]], []string{ids[3]}) {
+			t.Errorf("enemies of item 2 after the change: got %v, want [%s]", got[ids[1]], ids[3])
+		}
+		var v *valid.Error
+		if err := store.SetEnemies(ctx, "system", ids[0], []string{ids[0]}); !errors.As(err, &v) || v.Field != "enemies[0]" {
+			t.Errorf("self enemy: got %v, want an error on enemies[0]", err)
+		}
+		if err := store.SetEnemies(ctx, "system", ids[0], []string{uuid.NewString()}); !errors.Is(err, items.ErrNotFound) {
+			t.Errorf("unknown enemy: got %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func sorted(s ...string) []string { sort.Strings(s); return s }

@@ -12,8 +12,17 @@ ALTER TABLE items ADD COLUMN irt_c double precision;
 ALTER TABLE items ADD COLUMN calibrated_at timestamptz;
 ALTER TABLE items ADD COLUMN calibration_n integer NOT NULL DEFAULT 0;
 ALTER TABLE items ADD COLUMN exposure_count bigint NOT NULL DEFAULT 0 CHECK (exposure_count >= 0);
+-- Enemy items never appear on one form; a pair is stored once, smaller id first.
+CREATE TABLE item_enemies (
+    item_id  uuid NOT NULL REFERENCES items (id),
+    enemy_id uuid NOT NULL REFERENCES items (id),
+    PRIMARY KEY (item_id, enemy_id),
+    CHECK (item_id < enemy_id)
+);
+CREATE INDEX item_enemies_enemy ON item_enemies (enemy_id);
 
 -- +goose Down
+DROP TABLE item_enemies;
 ALTER TABLE items DROP COLUMN exposure_count;
 ALTER TABLE items DROP COLUMN calibration_n;
 ALTER TABLE items DROP COLUMN calibrated_at;
