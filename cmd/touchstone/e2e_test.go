@@ -25,6 +25,10 @@ const demoPassword = "e2e-demo-password"
 // server is a running `touchstone serve`, started through run like main.
 type server struct {
 	URL string
+
+	env  map[string]string
+	addr string
+	stop func() // stops the process and waits for it; nil once stopped
 }
 
 // startServer runs the real program on a free port with the demo loaded.
@@ -49,24 +53,39 @@ func startServer(t *testing.T, backend string) *server {
 		env["TOUCHSTONE_REDIS_URL"] = redisURL
 		env["TOUCHSTONE_REDIS_PREFIX"] = "e2e-" + randomHex(t) + ":"
 	}
+	s := &server{env: env, addr: "127.0.0.1:0"}
+	s.launch(t)
+	// Later launches (Restart) reuse the port, so the browser's page and
+	// its queued answers reach the new process at the same address.
+	s.addr = strings.TrimPrefix(s.URL, "http://")
+	return s
+}
+
+// launch starts the process on s.addr with s.env and waits until it listens.
+func (s *server) launch(t *testing.T) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, pw)
+		done <- run(ctx, []string{"serve", "--addr", s.addr}, func(k string) string { return s.env[k] }, pw)
 		pw.Close()
 	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server stopped with %v", err)
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("server stopped with %v", err)
+				}
+			case <-time.After(40 * time.Second):
+				t.Error("server did not shut down within 40 s")
 			}
-		case <-time.After(40 * time.Second):
-			t.Error("server did not shut down within 40 s")
-		}
-	})
+		})
+	}
+	t.Cleanup(s.stop)
 	urls := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -78,13 +97,22 @@ func startServer(t *testing.T, backend string) *server {
 	}()
 	select {
 	case u := <-urls:
-		return &server{URL: u}
+		s.URL = u
 	case err := <-done:
 		t.Fatalf("server exited before listening: %v", err)
 	case <-time.After(3 * time.Minute):
 		t.Fatal("server did not start within 3 minutes")
 	}
-	return nil
+}
+
+// Stop shuts the server down (gracefully, as on SIGTERM) and waits for it.
+func (s *server) Stop() { s.stop() }
+
+// Restart starts the server again on the same address and data, as an
+// operator would after a crash or an upgrade.
+func (s *server) Restart(t *testing.T) {
+	t.Helper()
+	s.launch(t)
 }
 
 func randomHex(t *testing.T) string {
