@@ -109,14 +109,15 @@ type CATSimResult struct {
 // exposure rate P(A_j) = P(A_j | E_j)·P(E_j) is then r_max at most, with
 // P(A_j | E_j) estimated by α_j / ε_j. Because that is a rate only in
 // expectation, and the largest of many rates drifts above its expectation,
-// the restricted rule (Revuelta & Ponsoda, 1998) also makes j ineligible
-// while α_j + 1 > max(1, r_max·(t + 1)): no item's running exposure rate
-// ever exceeds r_max once t + 1 ≥ 1/r_max, so every rate in Exposure is at
-// most max(r_max, 1/len(theta)). After the response uniforms of an examinee,
-// one uniform per item, in bank order, decides eligibility; ineligible items
-// are unavailable for that examinee's CAT. Randomesque selection
-// (s.CAT.Randomesque) draws from the same rng. The same rng state and
-// arguments give the same result.
+// an item is also ineligible once it has been administered to
+// ⌊r_max · len(theta)⌋ examinees, so that every rate in Exposure is at most
+// r_max. The cap must be feasible: the rates sum to the mean test length, so
+// r_max times the number of items must exceed it with room to spare, or
+// sessions end early with CATExhausted. After the response uniforms of an
+// examinee, one uniform per item, in bank order, decides eligibility;
+// ineligible items are unavailable for that examinee's CAT. Randomesque
+// selection (s.CAT.Randomesque) draws from the same rng. The same rng state
+// and arguments give the same result.
 //
 // The fixed forms are those a program would assemble from the bank to
 // measure the population well under the same blueprint: one sequence of items
@@ -181,7 +182,7 @@ func SimulateCAT(rng *rand.Rand, bank []Item3PL, areas []string, theta []float64
 			if admin[j] > 0 {
 				p = min(1, s.MaxExposure*float64(eligible[j])/float64(admin[j]))
 			}
-			if rng.Float64() >= p || float64(admin[j]+1) > max(1, s.MaxExposure*float64(i+1)) {
+			if rng.Float64() >= p || float64(admin[j]+1) > s.MaxExposure*float64(n) {
 				avail[j] = false
 			}
 			if avail[j] {
