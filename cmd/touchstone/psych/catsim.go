@@ -260,6 +260,14 @@ func runCATSim(args []string, stdout io.Writer) error {
 		row(tw)
 		row(tw, "design", "items mean", "median", "p90", "SE ≤ target", "RMS SE", "reliability", "bias", "RMSE", "max exposure")
 		catSimRow(tw, "CAT", out.CAT)
+		defer func() {
+			row(tw)
+			row(tw, "CAT stops", fmt.Sprintf("SE target %d, maximum items %d, bank exhausted %d",
+				out.Stops[psychometrics.CATSETarget.String()], out.Stops[psychometrics.CATMaxItems.String()], out.Stops[psychometrics.CATExhausted.String()]))
+			if n := out.Stops[psychometrics.CATExhausted.String()]; n > 0 {
+				row(tw, "warning", fmt.Sprintf("%d sessions ran out of eligible items: exposure rates sum to the mean CAT length, so --exposure %v × %d items must exceed it with room to spare", n, *exposure, len(bank)))
+			}
+		}()
 		if out.Fixed != nil {
 			catSimRow(tw, fmt.Sprintf("fixed (%d items)", res.EqualLength), *out.Fixed)
 			row(tw)
