@@ -14,9 +14,10 @@ type CATSimSettings struct {
 	// CAT configures each simulated session. Its Available mask, if not nil,
 	// removes items from the bank for every session and for the fixed forms.
 	CAT CATSettings
-	// MaxExposure is the exposure rate r_max (the share of examinees who see
-	// an item) that the Sympson–Hetter eligibility control keeps items
-	// below. Zero or 1 means no eligibility control.
+	// MaxExposure is the largest exposure rate r_max (the share of examinees
+	// who see an item) allowed: Sympson–Hetter eligibility keeps rates near
+	// it and a count cap keeps every rate at or below it (see SimulateCAT).
+	// Zero or 1 means no exposure control.
 	MaxExposure float64
 	// FixedMaxItems is the length of the longest fixed form compared. Zero
 	// means every item of the bank that may be administered.
