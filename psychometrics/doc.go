@@ -22,7 +22,9 @@
 //   - Person scoring: [ThetaMLE], [ThetaWLE], [ThetaEAP], [SummedScoreEAP],
 //     [ThetaForRawScores], [Curves], person fit ([PersonFitLzStar]).
 //   - Adaptive testing: [NewCAT] (maximum information with randomesque
-//     exposure control and content balancing, EAP updates, SE stopping).
+//     exposure control and content balancing, EAP updates, SE stopping);
+//     [SimulateCAT] compares a bank's CAT with fixed forms of equal
+//     reliability.
 //   - DIF: [MantelHaenszel] with the ETS A/B/C classes.
 //   - Standard setting: [Angoff], [YesNoAngoff], [AngoffRounds], [Bookmark],
 //     [Hofstee], [Beuk], [BorderlineGroup], [ContrastingGroups], [Impact].
