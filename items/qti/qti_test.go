@@ -1,0 +1,167 @@
+package qti
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/touchstone-assess/touchstone/internal/valid"
+	"github.com/touchstone-assess/touchstone/items"
+	"github.com/touchstone-assess/touchstone/psychometrics"
+)
+
+// sampleItems returns one item of every kind, with every field set
+// somewhere, and Markdown that exercises the XHTML conversion.
+func sampleItems() []Item {
+	abc := []items.Option{{ID: "A", Text: "*Paris*"}, {ID: "B", Text: "Lyon & `Nice`"}, {ID: "C", Text: "Marseille <3"}}
+	return []Item{
+		{
+			Identifier: "3f2a9c1e-0b7d-4c55-9f1a-2d3e4f5a6b7c", Title: "Capital of France", Status: items.StatusActive, Version: 3,
+			Author: "Ada Lovelace", Enemies: []string{"item-2", "item-9"},
+			IRT:        &psychometrics.Item3PL{A: 1.25, B: -0.4, C: 0.2},
+			Statistics: &Statistics{N: 412, PValue: 0.71, PointBiserial: 0.38},
+			Content: items.Content{
+				Domain: "Geography", Stem: "What is the **capital** of France?\n\nPick one.",
+				Exhibit: "| city | pop |\n| --- | --- |\n| Paris | 2.1M |", Options: abc, Key: "A",
+				Rationale: "Paris has been the capital since 987.\r\nSee [Wikipedia](https://en.wikipedia.org/wiki/Paris).",
+				Skills:    []string{"geo.capitals"}, References: []string{"Atlas, p. 12"}, Points: 2,
+			},
+		},
+		{
+			Identifier: "tf-1", Title: "True or false", Status: items.StatusDraft,
+			Content: items.Content{Kind: items.TrueFalse, Domain: "Logic", Stem: "The sky is green.", Options: items.TrueFalseOptions(), Key: items.OptionFalse},
+		},
+		{
+			Identifier: "mr-all", Title: "Pick all",
+			Content: items.Content{Kind: items.MultipleResponse, Domain: "Geography", Stem: "Which are French cities?",
+				Options: append(abc, items.Option{ID: "D", Text: "Berlin"}), Keys: []string{"A", "C"}},
+		},
+		{
+			Identifier: "mr-partial", Title: "Pick all (partial)",
+			Content: items.Content{Kind: items.MultipleResponse, Domain: "Geography", Stem: "Which are French cities?",
+				Options: append(abc, items.Option{ID: "D", Text: "Berlin"}), Keys: []string{"A", "B", "C"}, Scoring: items.Partial, Points: 3},
+		},
+		{
+			Identifier: "num-abs", Title: "Pi",
+			Content: items.Content{Kind: items.Numeric, Domain: "Maths", Stem: "Give π to two decimals.", Numeric: &items.NumericKey{Value: 3.14, Tolerance: 0.005}},
+		},
+		{
+			Identifier: "num-rel", Title: "Avogadro",
+			Content: items.Content{Kind: items.Numeric, Domain: "Chemistry", Stem: "Avogadro's number?", Numeric: &items.NumericKey{Value: 6.02214076e23, Tolerance: 0.07, Relative: true}},
+		},
+		{
+			Identifier: "num-exact", Title: "Answer",
+			Content: items.Content{Kind: items.Numeric, Domain: "Maths", Stem: "6 × 7 =", Numeric: &items.NumericKey{Value: 42}},
+		},
+		{
+			Identifier: "short", Title: "Capital (typed)",
+			Content: items.Content{Kind: items.ShortText, Domain: "Geography", Stem: "Type the capital of Italy.", Accepted: []string{"Rome", "Roma", " Rom a "}},
+		},
+		{
+			Identifier: "short-cs", Title: "Symbol",
+			Content: items.Content{Kind: items.ShortText, Domain: "Chemistry", Stem: "Symbol of sodium?", Accepted: []string{"Na"}, CaseSensitive: true},
+		},
+		{
+			Identifier: "order-all", Title: "Order",
+			Content: items.Content{Kind: items.Ordering, Domain: "History", Stem: "Oldest first.",
+				Options: []items.Option{{ID: "o1", Text: "Rome"}, {ID: "o2", Text: "Byzantium"}, {ID: "o3", Text: "Venice"}}, Keys: []string{"o1", "o2", "o3"}},
+		},
+		{
+			Identifier: "order-partial", Title: "Order (partial)",
+			Content: items.Content{Kind: items.Ordering, Domain: "History", Stem: "Oldest first.",
+				Options: []items.Option{{ID: "o1", Text: "Rome"}, {ID: "o2", Text: "Byzantium"}, {ID: "o3", Text: "Venice"}}, Keys: []string{"o2", "o1", "o3"}, Scoring: items.Partial},
+		},
+		{
+			Identifier: "match", Title: "Match",
+			Content: items.Content{Kind: items.Matching, Domain: "Geography", Stem: "Match country and capital.", Scoring: items.Partial,
+				Options: []items.Option{{ID: "fr", Text: "France"}, {ID: "it", Text: "Italy"}, {ID: "va", Text: "Vatican"}},
+				Targets: []items.Option{{ID: "paris", Text: "Paris"}, {ID: "rome", Text: "Rome"}, {ID: "bern", Text: "Bern"}},
+				Pairs:   map[string]string{"fr": "paris", "it": "rome", "va": "rome"}},
+		},
+		{
+			Identifier: "match-all", Title: "Match (all)",
+			Content: items.Content{Kind: items.Matching, Domain: "Geography", Stem: "Match.",
+				Options: []items.Option{{ID: "fr", Text: "France"}, {ID: "it", Text: "Italy"}},
+				Targets: []items.Option{{ID: "paris", Text: "Paris"}, {ID: "rome", Text: "Rome"}},
+				Pairs:   map[string]string{"fr": "paris", "it": "rome"}},
+		},
+	}
+}
+
+func export(tb testing.TB, v Version, list []Item) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	if err := Export(&buf, v, list); err != nil {
+		tb.Fatalf("Export: %v", err)
+	}
+	return buf.Bytes()
+}
+
+func importBytes(b []byte) ([]Item, error) { return Import(bytes.NewReader(b), int64(len(b))) }
+
+func TestRoundTrip(t *testing.T) {
+	for _, v := range []Version{QTI21, QTI30} {
+		for _, want := range sampleItems() {
+			t.Run(string(v)+"/"+want.Identifier, func(t *testing.T) {
+				got, err := importBytes(export(t, v, []Item{want}))
+				if err != nil {
+					t.Fatalf("Import: %v", err)
+				}
+				if len(got) != 1 {
+					t.Fatalf("got %d items, want 1", len(got))
+				}
+				if !reflect.DeepEqual(got[0], want) {
+					t.Errorf("round trip changed the item:\n got %#v\nwant %#v", got[0], want)
+				}
+			})
+		}
+	}
+}
+
+func TestRoundTripWholeBank(t *testing.T) {
+	want := sampleItems()
+	got, err := importBytes(export(t, QTI30, want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %d items differing from the %d exported", len(got), len(want))
+	}
+}
+
+// zipOf builds a package from name → content pairs, in order.
+func zipOf(tb testing.TB, files ...string) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for i := 0; i+1 < len(files); i += 2 {
+		f, err := zw.Create(files[i])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := f.Write([]byte(files[i+1])); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestErrorIsInvalid(t *testing.T) {
+	_, err := importBytes([]byte("not a zip"))
+	if !errors.Is(err, ErrInvalid) || !errors.Is(err, valid.ErrInvalid) {
+		t.Fatalf("got %v, want an error matching ErrInvalid and valid.ErrInvalid", err)
+	}
+	var qe *Error
+	if !errors.As(err, &qe) {
+		t.Fatalf("got %T, want *Error", err)
+	}
+	if !strings.HasPrefix(err.Error(), "not a zip file") {
+		t.Errorf("got %q", err)
+	}
+}
