@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -163,5 +165,71 @@ func TestErrorIsInvalid(t *testing.T) {
 	}
 	if !strings.HasPrefix(err.Error(), "not a zip file") {
 		t.Errorf("got %q", err)
+	}
+}
+
+// openolatPackage zips testdata/openolat, a QTI 2.1 package written by
+// OpenOLAT (see testdata/SOURCE.md).
+func openolatPackage(tb testing.TB) []byte {
+	tb.Helper()
+	var files []string
+	for _, name := range []string{"imsmanifest.xml", "multiple-choice-score-all-11-2-3.xml", "multiple-choice-per-answer-11-2-3.xml"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "openolat", name))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		files = append(files, name, string(b))
+	}
+	return zipOf(tb, files...)
+}
+
+func TestImportOpenOLAT(t *testing.T) {
+	got, err := importBytes(openolatPackage(t))
+	if err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	opts := func(ids ...string) []items.Option {
+		texts := map[string]string{
+			"mc1959a495d449f9af65b38695d3aff1": "Correct answer", "mcd39be64a6b4f20a2372cba44340e59": "Wrong answer",
+			"mc18648f96a84d479817cb5e81165c80": "Incorrect answer", "mca856e7adb54d3f9af06ecf9c00da69": "Right answer",
+			"mc80677ac3f4449ebc689cf60c230a3d": "Correct answer", "mc1b7b8257e2419b880936ea11bff1f1": "Wrong answer",
+			"mcaacc51e0ca4027b3adb3107cda4e30": "Missed answer", "mc7e5667abeb415fa05a8c7d8fd3d6bb": "Right answer",
+		}
+		var out []items.Option
+		for _, id := range ids {
+			out = append(out, items.Option{ID: id, Text: texts[id]})
+		}
+		return out
+	}
+	want := []Item{
+		{
+			Identifier: "mc14a55b33114bea978c6be8ff8ab7e8", Title: "Multiple choice score",
+			Content: items.Content{
+				Kind: items.MultipleResponse, Domain: DefaultDomain, Stem: "A question",
+				Options: opts("mc1959a495d449f9af65b38695d3aff1", "mcd39be64a6b4f20a2372cba44340e59", "mc18648f96a84d479817cb5e81165c80", "mca856e7adb54d3f9af06ecf9c00da69"),
+				Keys:    []string{"mc1959a495d449f9af65b38695d3aff1", "mca856e7adb54d3f9af06ecf9c00da69"},
+				Points:  2,
+				Rationale: "**All right**\n\nAll answers are correct\n\n**Not right**\n\nYou missed something\n\n" +
+					"**Correct solution**\n\nThis is the correct solution",
+			},
+		},
+		{
+			Identifier: "mcbe900fffcb49f08698b349e7b832e0", Title: "Multiple choice per answer",
+			Content: items.Content{
+				Kind: items.MultipleResponse, Domain: DefaultDomain, Stem: "A question",
+				Options:   opts("mc80677ac3f4449ebc689cf60c230a3d", "mc1b7b8257e2419b880936ea11bff1f1", "mcaacc51e0ca4027b3adb3107cda4e30", "mc7e5667abeb415fa05a8c7d8fd3d6bb"),
+				Keys:      []string{"mc80677ac3f4449ebc689cf60c230a3d", "mc7e5667abeb415fa05a8c7d8fd3d6bb"},
+				Scoring:   items.Partial,
+				Rationale: "**Correct**\n\nAll answers correct\n\n**Wrong**\n\nSome choices are wrong",
+			},
+		},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d items, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("item %d:\n got %#v\nwant %#v", i, got[i], want[i])
+		}
 	}
 }
