@@ -92,9 +92,6 @@ func parseXML(file string, data []byte) (*node, error) {
 	return root, nil
 }
 
-// qti3 reports whether the namespace is that of QTI 3.0 items.
-func qti3(space string) bool { return space == nsQTI30 }
-
 func newNode(t xml.StartElement, line int) *node {
 	n := &node{space: t.Name.Space, name: t.Name.Local, line: line, attrs: make(map[string]string, len(t.Attr))}
 	v3 := strings.HasPrefix(n.name, "qti-")

@@ -23,9 +23,9 @@ const responseID = "RESPONSE"
 // mapping). Every item must have a non-empty, unique Identifier and
 // content that passes Validate, and every option and target ID must be a
 // QTI identifier (a letter or "_" then letters, digits, "_", "-", ".");
-// otherwise Export returns an error naming the item and writes nothing
-// useful. Export writes to w as it goes; on error the caller discards
-// what was written.
+// otherwise Export returns an error naming the item before it writes
+// anything. Export writes to w as it goes, so on a later (I/O) error the
+// caller discards what was written.
 func Export(w io.Writer, version Version, list []Item) error {
 	if version != QTI21 && version != QTI30 {
 		return fmt.Errorf("qti: version %q: want %q or %q", version, QTI21, QTI30)

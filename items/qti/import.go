@@ -49,10 +49,11 @@ func Import(r io.ReaderAt, size int64) ([]Item, error) {
 		if err := checkPath(f.Name); err != nil {
 			return nil, &Error{File: f.Name, Msg: err.Error()}
 		}
-		if p.files[f.Name] != nil {
+		name := path.Clean(f.Name) // "./a.xml" is the a.xml an href names
+		if p.files[name] != nil {
 			return nil, &Error{File: f.Name, Msg: "the package holds two files of this name"}
 		}
-		p.files[f.Name] = f
+		p.files[name] = f
 	}
 	return p.read()
 }

@@ -219,12 +219,8 @@ func (r *reader) kind(in *node, infer items.Kind, allowed ...items.Kind) (items.
 		return infer, nil
 	}
 	k := items.Kind(r.x.kind)
-	var kk items.Kind = k
-	if kk == "" {
-		kk = items.SingleChoice
-	}
-	if !slices.Contains(allowed, kk) {
-		return "", r.fail(in, "the Touchstone extension says %s, which a %s cannot be", kk, in.name)
+	if kind := (items.Content{Kind: k}).ItemKind(); !slices.Contains(allowed, kind) {
+		return "", r.fail(in, "the Touchstone extension says %s, which a %s cannot be", kind, in.name)
 	}
 	return k, nil
 }
@@ -438,7 +434,7 @@ func (r *reader) tolerance(k *items.NumericKey) error {
 	return nil
 }
 
-// skip is the markdown hook that leaves out interactions and feedback.
+// skip is the markdown hook that leaves out the ignored elements.
 func (r *reader) skip(n *node) (string, bool) {
 	if slices.Contains(ignored, n.name) {
 		return "", true
@@ -497,7 +493,11 @@ func (r *reader) texts(it *Item, body, in *node) error {
 	}
 	c.Stem = markdown(stem, hook)
 	c.Exhibit = markdown(exhibit, hook)
-	if mx := r.maxScore(); mx != 1 {
+	mx, err := r.maxScore()
+	if err != nil {
+		return err
+	}
+	if mx != 1 {
 		c.Points = mx
 	}
 	// Feedback is no part of the question; authors find its text in the
@@ -529,18 +529,19 @@ func (r *reader) texts(it *Item, body, in *node) error {
 }
 
 // maxScore returns the default value of the MAXSCORE outcome, 1 when the
-// item has none (or one that is not a number: Validate then judges
-// Points, which stays unset).
-func (r *reader) maxScore() float64 {
+// item has none.
+func (r *reader) maxScore() (float64, error) {
 	for _, o := range r.root.elems("outcomeDeclaration") {
 		if o.attrs["identifier"] != "MAXSCORE" {
 			continue
 		}
 		if v := values(o.elem("defaultValue"), false); len(v) == 1 {
-			if x, err := strconv.ParseFloat(v[0], 64); err == nil {
-				return x
+			x, err := strconv.ParseFloat(v[0], 64)
+			if err != nil {
+				return 0, r.fail(o, "MAXSCORE %q is not a number", v[0])
 			}
+			return x, nil
 		}
 	}
-	return 1
+	return 1, nil
 }

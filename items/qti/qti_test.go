@@ -4,9 +4,11 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -230,6 +232,95 @@ func TestImportOpenOLAT(t *testing.T) {
 	for i := range want {
 		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Errorf("item %d:\n got %#v\nwant %#v", i, got[i], want[i])
+		}
+	}
+}
+
+// stripExtension removes the Touchstone extension from a package's
+// manifest, as a tool that does not know it might.
+func stripExtension(tb testing.TB, pkg []byte) []byte {
+	tb.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(pkg), int64(len(pkg)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var files []string
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		s := string(b)
+		if f.Name == manifestName {
+			s = regexp.MustCompile(`(?s)<ts:item .*?</ts:item>`).ReplaceAllString(s, "")
+			if strings.Contains(s, "ts:") {
+				tb.Fatal("extension left in the manifest")
+			}
+		}
+		files = append(files, f.Name, s)
+	}
+	return zipOf(tb, files...)
+}
+
+// TestImportWithoutExtension reads Export's packages as another tool's
+// would be read, from the QTI alone: the structure and key of every kind
+// must survive, and the Markdown converted from the XHTML must render as
+// the original does.
+func TestImportWithoutExtension(t *testing.T) {
+	r := items.NewRenderer()
+	for _, v := range []Version{QTI21, QTI30} {
+		want := sampleItems()
+		got, err := importBytes(stripExtension(t, export(t, v, want)))
+		if err != nil {
+			t.Fatalf("%s: %v", v, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: got %d items, want %d", v, len(got), len(want))
+		}
+		for i, g := range got {
+			w := want[i]
+			gc, wc := g.Content, w.Content
+			name := string(v) + "/" + w.Identifier
+			if g.Identifier != w.Identifier && g.Identifier != "ts-"+w.Identifier {
+				t.Errorf("%s: identifier %q", name, g.Identifier)
+			}
+			if g.Title != w.Title || gc.ItemKind() != wc.ItemKind() || gc.Key != wc.Key || gc.CaseSensitive != wc.CaseSensitive || gc.MaxPoints() != wc.MaxPoints() {
+				t.Errorf("%s: got title %q kind %s key %q case %v points %v, want %q %s %q %v %v", name,
+					g.Title, gc.ItemKind(), gc.Key, gc.CaseSensitive, gc.MaxPoints(), w.Title, wc.ItemKind(), wc.Key, wc.CaseSensitive, wc.MaxPoints())
+			}
+			if !reflect.DeepEqual(gc.Keys, wc.Keys) || !reflect.DeepEqual(gc.Numeric, wc.Numeric) || !reflect.DeepEqual(gc.Pairs, wc.Pairs) {
+				t.Errorf("%s: got keys %v numeric %+v pairs %v, want %v %+v %v", name, gc.Keys, gc.Numeric, gc.Pairs, wc.Keys, wc.Numeric, wc.Pairs)
+			}
+			if len(gc.Accepted) != len(wc.Accepted) {
+				t.Errorf("%s: got accepted %q, want %q", name, gc.Accepted, wc.Accepted)
+			}
+			wantScoring := wc.Scoring
+			if wc.ItemKind() == items.Ordering {
+				wantScoring = "" // another tool's ordering item is read as all or nothing
+			}
+			if gc.Scoring != wantScoring {
+				t.Errorf("%s: got scoring %q, want %q", name, gc.Scoring, wantScoring)
+			}
+			if gc.Domain != DefaultDomain {
+				t.Errorf("%s: got domain %q, want %q", name, gc.Domain, DefaultDomain)
+			}
+			stem := strings.TrimSuffix(gc.Stem, "\n\n"+`\_\_\_\_\_`)
+			if got, want := r.Render(stem), r.Render(wc.Stem); got != want {
+				t.Errorf("%s: stem renders as\n%s\nwant\n%s", name, got, want)
+			}
+			if got, want := r.Render(gc.Exhibit), r.Render(wc.Exhibit); got != want {
+				t.Errorf("%s: exhibit renders as\n%s\nwant\n%s", name, got, want)
+			}
+			for j, o := range wc.Options {
+				if gc.Options[j].ID != o.ID || r.Render(gc.Options[j].Text) != r.Render(o.Text) {
+					t.Errorf("%s: option %d is %+v, want %+v", name, j, gc.Options[j], o)
+				}
+			}
 		}
 	}
 }
