@@ -99,9 +99,10 @@ func (s *Server) bankContext(c *fiber.Ctx) (bankContext, error) {
 	return bankContext{Programs: programs, Domains: domains, Kinds: kindChoices, Statuses: statusChoices}, nil
 }
 
-// plainExcerpt is a one-line excerpt of Markdown, its markup dropped.
+// plainExcerpt is a one-line excerpt of Markdown, its bold and code
+// marks dropped (single * and _ stay: formulas and names use them).
 func plainExcerpt(md string, n int) string {
-	return excerpt(strings.NewReplacer("**", "", "`", "", "#", "", "*", "", "_", " ").Replace(md), n)
+	return excerpt(strings.NewReplacer("**", "", "__", "", "`", "").Replace(md), n)
 }
 
 // The list.
@@ -580,6 +581,13 @@ func (s *Server) postNewItem(c *fiber.Ctx) error {
 	}
 	if c.FormValue("action") == "kind" {
 		return rerender(fiber.StatusOK, nil) // a new kind chosen without scripts: show its fields
+	}
+	if programID == "" {
+		// One program needs no choosing (the form offers a choice only
+		// when there are several).
+		if bc, err := s.bankContext(c); err == nil && len(bc.Programs) == 1 {
+			programID = bc.Programs[0].ID
+		}
 	}
 	content, err := form.content()
 	if err == nil {
