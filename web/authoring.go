@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -827,6 +826,3 @@ func (s *Server) pageItems(c *fiber.Ctx) error {
 	}
 	return s.render(c, "items", d)
 }
-
-// dateOf is a version's or comment's time for display.
-func dateOf(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") }
