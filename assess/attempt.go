@@ -125,7 +125,7 @@ func (s *Service) Start(ctx context.Context, examID, candidateID string) (Attemp
 		}
 		rows := make([]responseRow, 0, len(pool))
 		for i, it := range pool {
-			if it.Status != items.StatusActive {
+			if !it.Deliverable() {
 				continue
 			}
 			rows = append(rows, responseRow{AttemptID: out.ID, Position: i + 1, ItemID: it.ID, ItemVersionID: it.VersionID, Domain: it.Domain})

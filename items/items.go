@@ -45,20 +45,52 @@ import (
 // ErrNotFound is returned when an item or version does not exist.
 var ErrNotFound = errors.New("items: not found")
 
-// Item statuses.
+// ErrStatus is returned when a change is not allowed in the item's status:
+// editing an item in review or retired, approving a draft, and the like.
+var ErrStatus = errors.New("items: not allowed in the item's status")
+
+// ErrSelfReview is returned when a reviewer would approve a change they
+// wrote part of: a sign-off needs a second person.
+var ErrSelfReview = errors.New("items: a reviewer may not approve their own writing")
+
+// Item statuses. An item's status is the state of its working version:
+//
+//	draft ──submit──► in_review ──approve──► approved
+//	  ▲                  │                      │
+//	  └─request changes──┘◄──────── edit ───────┘ (a new draft version)
+//
+// and any status but retired ──retire──► retired, for good. An approved
+// item that is edited is a draft again, yet it stays deliverable at its
+// published version (Item.Published) until the new version is approved.
 const (
-	StatusDraft   = "draft"
-	StatusActive  = "active"
-	StatusRetired = "retired"
+	StatusDraft    = "draft"
+	StatusInReview = "in_review"
+	StatusApproved = "approved"
+	StatusRetired  = "retired"
 )
 
-// Item is an item at one version.
+// Statuses lists the item statuses in workflow order.
+var Statuses = []string{StatusDraft, StatusInReview, StatusApproved, StatusRetired}
+
+// Item is an item at one version: the working version (Get, Working,
+// List), the published version (Current) or any version (Versions).
 type Item struct {
 	ID        string
 	ProgramID string
+	// Status is the workflow status of the item as a whole (of its working
+	// version), not of the version this value holds: an approved item
+	// being edited is a draft, though Current still returns its published
+	// version. Use Deliverable to decide delivery.
 	Status    string
-	Version   int
-	VersionID string
+	Version   int    // the version this value holds
+	VersionID string // its id, which responses point at
+	// AuthorID is the user who wrote this version; "" when the system did
+	// (a seed or an import).
+	AuthorID string
+	// Latest is the item's working version, the newest; Published is its
+	// last approved version, delivered to candidates, or 0 if none yet.
+	Latest    int
+	Published int
 	Content
 	UpdatedAt time.Time
 	// Params are the item's latest IRT parameters; nil until a calibration
@@ -67,6 +99,10 @@ type Item struct {
 	// Exposures counts the attempts the item was delivered in.
 	Exposures int64
 }
+
+// Deliverable reports whether the item may be given to candidates: it has
+// a published version and is not retired.
+func (it Item) Deliverable() bool { return it.Published > 0 && it.Status != StatusRetired }
 
 // Params are an item's IRT parameters from its latest calibration, on the
 // program's reporting scale of θ (see psychometrics.Item3PL).
@@ -94,23 +130,32 @@ func (p Params) validate() error {
 }
 
 type itemRow struct {
-	ID             string     `gorm:"column:id;primaryKey"`
-	ProgramID      string     `gorm:"column:program_id"`
-	Domain         string     `gorm:"column:domain"`
-	Status         string     `gorm:"column:status"`
-	CurrentVersion int        `gorm:"column:current_version"`
-	CreatedAt      time.Time  `gorm:"column:created_at"`
-	UpdatedAt      time.Time  `gorm:"column:updated_at"`
-	IRTModel       string     `gorm:"column:irt_model"`
-	IRTA           *float64   `gorm:"column:irt_a"`
-	IRTB           *float64   `gorm:"column:irt_b"`
-	IRTC           *float64   `gorm:"column:irt_c"`
-	CalibratedAt   *time.Time `gorm:"column:calibrated_at"`
-	CalibrationN   int        `gorm:"column:calibration_n"`
-	ExposureCount  int64      `gorm:"column:exposure_count"`
+	ID               string     `gorm:"column:id;primaryKey"`
+	ProgramID        string     `gorm:"column:program_id"`
+	Domain           string     `gorm:"column:domain"`
+	Kind             string     `gorm:"column:kind"`
+	Status           string     `gorm:"column:status"`
+	CurrentVersion   int        `gorm:"column:current_version"`
+	PublishedVersion *int       `gorm:"column:published_version"`
+	CreatedAt        time.Time  `gorm:"column:created_at"`
+	UpdatedAt        time.Time  `gorm:"column:updated_at"`
+	IRTModel         string     `gorm:"column:irt_model"`
+	IRTA             *float64   `gorm:"column:irt_a"`
+	IRTB             *float64   `gorm:"column:irt_b"`
+	IRTC             *float64   `gorm:"column:irt_c"`
+	CalibratedAt     *time.Time `gorm:"column:calibrated_at"`
+	CalibrationN     int        `gorm:"column:calibration_n"`
+	ExposureCount    int64      `gorm:"column:exposure_count"`
 }
 
 func (itemRow) TableName() string { return "items" }
+
+func (r itemRow) published() int {
+	if r.PublishedVersion == nil {
+		return 0
+	}
+	return *r.PublishedVersion
+}
 
 type versionRow struct {
 	ID        string    `gorm:"column:id;primaryKey"`
@@ -125,7 +170,9 @@ type versionRow struct {
 	CreatedAt time.Time `gorm:"column:created_at"`
 	// Content is the whole Content as JSON; versions written before it
 	// existed have only the columns above.
-	Content *string `gorm:"column:content"`
+	Content    *string    `gorm:"column:content"`
+	ApprovedBy *string    `gorm:"column:approved_by"`
+	ApprovedAt *time.Time `gorm:"column:approved_at"`
 }
 
 func (versionRow) TableName() string { return "item_versions" }
@@ -138,7 +185,7 @@ type enemyRow struct {
 func (enemyRow) TableName() string { return "item_enemies" }
 
 // Models lists the GORM models of this package, for schema checks.
-func Models() []any { return []any{itemRow{}, versionRow{}, enemyRow{}} }
+func Models() []any { return []any{itemRow{}, versionRow{}, enemyRow{}, commentRow{}} }
 
 // Store reads and writes the item bank.
 type Store struct {
@@ -154,16 +201,38 @@ func NewStore(db *gorm.DB, now func() time.Time) *Store {
 // In returns a Store whose reads and writes go through tx.
 func (s *Store) In(tx *gorm.DB) *Store { return &Store{db: tx, now: s.now} }
 
-// Create adds an active item at version 1 on behalf of actor (a user id).
+// Create adds an approved item at version 1, published at once, on behalf
+// of actor (a user id, or "system"). It is for seeds and imports of items
+// reviewed elsewhere; authors start with Draft.
 func (s *Store) Create(ctx context.Context, actor, programID string, c Content) (Item, error) {
+	return s.create(ctx, actor, programID, c, StatusApproved)
+}
+
+// Draft adds an item at version 1 in draft, written by actor: it reaches
+// candidates only once a reviewer approves it.
+func (s *Store) Draft(ctx context.Context, actor, programID string, c Content) (Item, error) {
+	return s.create(ctx, actor, programID, c, StatusDraft)
+}
+
+func (s *Store) create(ctx context.Context, actor, programID string, c Content, status string) (Item, error) {
+	if uuid.Validate(programID) != nil {
+		return Item{}, valid.Errorf("program_id", "is not a program id")
+	}
 	if err := storable(c); err != nil {
 		return Item{}, err
 	}
 	now := s.now().UTC()
-	row := itemRow{ID: uuid.NewString(), ProgramID: programID, Domain: c.Domain, Status: StatusActive, CurrentVersion: 1, CreatedAt: now, UpdatedAt: now}
+	row := itemRow{ID: uuid.NewString(), ProgramID: programID, Domain: c.Domain, Kind: string(c.ItemKind()), Status: status,
+		CurrentVersion: 1, CreatedAt: now, UpdatedAt: now}
+	if status == StatusApproved {
+		row.PublishedVersion = ptr(1)
+	}
 	var it Item
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrForeignKeyViolated) {
+				return fmt.Errorf("%w: program %s", ErrNotFound, programID)
+			}
 			return fmt.Errorf("items: create: %w", err)
 		}
 		v, err := insertVersion(tx, row, actor, c, now)
@@ -171,52 +240,102 @@ func (s *Store) Create(ctx context.Context, actor, programID string, c Content) 
 			return err
 		}
 		it = toItem(row, v)
-		return audit.Append(tx, audit.Entry{Actor: actor, Action: "item.create", Subject: "item:" + row.ID, After: it.Content, At: now})
+		return audit.Append(tx, audit.Entry{Actor: actor, Action: "item.create", Subject: "item:" + row.ID,
+			After: stateOf(it, true), At: now})
 	})
 	return it, err
 }
 
-// Update stores c as the item's next version; the previous version stays
-// as it was, for the attempts that used it.
+// Update stores c as the item's next working version, written by actor.
+// Earlier versions stay as they were, for the attempts that used them. A
+// draft stays a draft; an approved item becomes a draft again and keeps
+// being delivered at its published version until the new one is
+// approved. Items in review or retired return ErrStatus.
 func (s *Store) Update(ctx context.Context, actor, id string, c Content) (Item, error) {
 	if err := storable(c); err != nil {
 		return Item{}, err
 	}
-	if uuid.Validate(id) != nil {
-		return Item{}, fmt.Errorf("%w: item %s", ErrNotFound, id)
-	}
 	now := s.now().UTC()
 	var it Item
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&itemRow{}).Where("id = ?", id).Updates(map[string]any{
-			"current_version": gorm.Expr("current_version + 1"), "domain": c.Domain, "updated_at": now,
-		})
-		if res.Error != nil {
-			return fmt.Errorf("items: update: %w", res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return fmt.Errorf("%w: item %s", ErrNotFound, id)
-		}
-		var row itemRow
-		if err := tx.First(&row, "id = ?", id).Error; err != nil {
-			return fmt.Errorf("items: update: %w", err)
-		}
-		var prev versionRow
-		if err := tx.First(&prev, "item_id = ? AND version = ?", id, row.CurrentVersion-1).Error; err != nil {
-			return fmt.Errorf("items: update: %w", err)
-		}
-		v, err := insertVersion(tx, row, actor, c, now)
+		row, prev, err := working(tx, id)
 		if err != nil {
 			return err
 		}
-		it = toItem(row, v)
-		return audit.Append(tx, audit.Entry{
-			Actor: actor, Action: "item.update", Subject: "item:" + id,
-			Before: toItem(row, prev).Content, After: it.Content, At: now,
-		})
+		if row.Status != StatusDraft && row.Status != StatusApproved {
+			return fmt.Errorf("%w: item %s is %s", ErrStatus, id, row.Status)
+		}
+		before := toItem(row, prev)
+		next := row
+		next.CurrentVersion, next.Status, next.Domain, next.Kind, next.UpdatedAt = row.CurrentVersion+1, StatusDraft, c.Domain, string(c.ItemKind()), now
+		if err := advance(tx, row, map[string]any{"current_version": next.CurrentVersion, "status": next.Status,
+			"domain": next.Domain, "kind": next.Kind, "updated_at": now}); err != nil {
+			return err
+		}
+		v, err := insertVersion(tx, next, actor, c, now)
+		if err != nil {
+			return err
+		}
+		it = toItem(next, v)
+		return audit.Append(tx, audit.Entry{Actor: actor, Action: "item.update", Subject: "item:" + id,
+			Before: stateOf(before, true), After: stateOf(it, true), At: now})
 	})
 	return it, err
 }
+
+// working reads an item and its working version inside tx.
+func working(tx *gorm.DB, id string) (itemRow, versionRow, error) {
+	if uuid.Validate(id) != nil {
+		return itemRow{}, versionRow{}, fmt.Errorf("%w: item %s", ErrNotFound, id)
+	}
+	var row itemRow
+	err := tx.First(&row, "id = ?", id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return itemRow{}, versionRow{}, fmt.Errorf("%w: item %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return itemRow{}, versionRow{}, fmt.Errorf("items: read %s: %w", id, err)
+	}
+	var v versionRow
+	if err := tx.First(&v, "item_id = ? AND version = ?", id, row.CurrentVersion).Error; err != nil {
+		return itemRow{}, versionRow{}, fmt.Errorf("items: read %s v%d: %w", id, row.CurrentVersion, err)
+	}
+	return row, v, nil
+}
+
+// advance applies changes to the item row read as row, provided nobody
+// changed its status or version since: a concurrent transition makes it
+// return ErrStatus rather than act on a state it did not check.
+func advance(tx *gorm.DB, row itemRow, changes map[string]any) error {
+	res := tx.Model(&itemRow{}).Where("id = ? AND status = ? AND current_version = ?", row.ID, row.Status, row.CurrentVersion).
+		Updates(changes)
+	if res.Error != nil {
+		return fmt.Errorf("items: update %s: %w", row.ID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("%w: item %s changed meanwhile", ErrStatus, row.ID)
+	}
+	return nil
+}
+
+// state is what the audit log keeps of an item around a change.
+type state struct {
+	Status    string   `json:"status"`
+	Version   int      `json:"version"`
+	Published int      `json:"published_version,omitempty"`
+	Content   *Content `json:"content,omitempty"`
+}
+
+func stateOf(it Item, withContent bool) state {
+	st := state{Status: it.Status, Version: it.Latest, Published: it.Published}
+	if withContent {
+		c := it.Content
+		st.Content = &c
+	}
+	return st
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func insertVersion(tx *gorm.DB, row itemRow, actor string, c Content, now time.Time) (versionRow, error) {
 	opts, err := json.Marshal(c.Options)
@@ -233,8 +352,15 @@ func insertVersion(tx *gorm.DB, row itemRow, actor string, c Content, now time.T
 		Stem: c.Stem, Exhibit: c.Exhibit, Options: string(opts), AnswerKey: c.Key, Rationale: c.Rationale,
 		CreatedAt: now, Content: &content,
 	}
-	if _, err := uuid.Parse(actor); err == nil {
+	if row.Status == StatusApproved {
+		// Created approved (a seed or an import): approved as written.
+		v.ApprovedAt = &now
+	}
+	if uuid.Validate(actor) == nil {
 		v.AuthorID = &actor
+		if v.ApprovedAt != nil {
+			v.ApprovedBy = &actor
+		}
 	}
 	if err := tx.Create(&v).Error; err != nil {
 		return versionRow{}, fmt.Errorf("items: new version: %w", err)
@@ -244,7 +370,10 @@ func insertVersion(tx *gorm.DB, row itemRow, actor string, c Content, now time.T
 
 func toItem(r itemRow, v versionRow) Item {
 	it := Item{ID: r.ID, ProgramID: r.ProgramID, Status: r.Status, Version: v.Version, VersionID: v.ID, UpdatedAt: r.UpdatedAt,
-		Exposures: r.ExposureCount}
+		Latest: r.CurrentVersion, Published: r.published(), Exposures: r.ExposureCount}
+	if v.AuthorID != nil {
+		it.AuthorID = *v.AuthorID
+	}
 	// Both encodings are written by insertVersion only.
 	if v.Content != nil && *v.Content != "" {
 		_ = json.Unmarshal([]byte(*v.Content), &it.Content)
@@ -263,9 +392,13 @@ func toItem(r itemRow, v versionRow) Item {
 	return it
 }
 
-// Get returns the current version of an item.
+// Get returns the working version of an item, the one authors edit and
+// reviewers review.
 func (s *Store) Get(ctx context.Context, id string) (Item, error) {
-	got, err := s.Current(ctx, []string{id})
+	if uuid.Validate(id) != nil {
+		return Item{}, fmt.Errorf("%w: item %s", ErrNotFound, id)
+	}
+	got, err := s.Working(ctx, []string{id})
 	if err != nil {
 		return Item{}, err
 	}
@@ -275,27 +408,49 @@ func (s *Store) Get(ctx context.Context, id string) (Item, error) {
 	return got[0], nil
 }
 
-// Current returns the current versions of the items with the given ids,
-// in the order of ids; unknown ids are left out.
+// Working returns the working versions of the items with the given ids, in
+// the order of ids; unknown ids are left out.
+func (s *Store) Working(ctx context.Context, ids []string) ([]Item, error) {
+	return s.at(ctx, ids, func(r itemRow) int { return r.CurrentVersion })
+}
+
+// Current returns the published version of each of the items with the
+// given ids, in the order of ids: what candidates are given. Items never
+// approved, and unknown ids, are left out; retired items are returned (past
+// attempts and statistics refer to them) with Status StatusRetired, so
+// delivery skips every item that is not Deliverable.
 func (s *Store) Current(ctx context.Context, ids []string) ([]Item, error) {
+	return s.at(ctx, ids, func(r itemRow) int { return r.published() })
+}
+
+// at returns the items with the given ids, each at the version picked
+// (none when it picks 0), in the order of ids.
+func (s *Store) at(ctx context.Context, ids []string, pick func(itemRow) int) ([]Item, error) {
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return uuid.Validate(id) != nil })
+	if len(ids) == 0 {
+		return nil, nil
+	}
 	var rows []itemRow
 	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("items: current: %w", err)
+		return nil, fmt.Errorf("items: read: %w", err)
 	}
 	byID := map[string]itemRow{}
 	var conds []string
 	var args []any
 	for _, r := range rows {
+		if pick(r) == 0 {
+			continue
+		}
 		byID[r.ID] = r
 		conds = append(conds, "(item_id = ? AND version = ?)")
-		args = append(args, r.ID, r.CurrentVersion)
+		args = append(args, r.ID, pick(r))
 	}
-	if len(rows) == 0 {
+	if len(byID) == 0 {
 		return nil, nil
 	}
 	var versions []versionRow
 	if err := s.db.WithContext(ctx).Where(strings.Join(conds, " OR "), args...).Find(&versions).Error; err != nil {
-		return nil, fmt.Errorf("items: current versions: %w", err)
+		return nil, fmt.Errorf("items: read versions: %w", err)
 	}
 	byItem := map[string]versionRow{}
 	for _, v := range versions {
@@ -313,6 +468,10 @@ func (s *Store) Current(ctx context.Context, ids []string) ([]Item, error) {
 // Versions returns the item versions with the given version ids, keyed by
 // version id.
 func (s *Store) Versions(ctx context.Context, versionIDs []string) (map[string]Item, error) {
+	versionIDs = slices.DeleteFunc(slices.Clone(versionIDs), func(id string) bool { return uuid.Validate(id) != nil })
+	if len(versionIDs) == 0 {
+		return map[string]Item{}, nil
+	}
 	var versions []versionRow
 	if err := s.db.WithContext(ctx).Where("id IN ?", versionIDs).Find(&versions).Error; err != nil {
 		return nil, fmt.Errorf("items: versions: %w", err)

@@ -11,7 +11,6 @@ import (
 	"github.com/touchstone-assess/touchstone/assess"
 	"github.com/touchstone-assess/touchstone/assess/proctor"
 	"github.com/touchstone-assess/touchstone/internal/audit"
-	"github.com/touchstone-assess/touchstone/items"
 	"github.com/touchstone-assess/touchstone/web/auth"
 )
 
@@ -359,45 +358,6 @@ func (s *Server) apiApproveStandard(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(standardJSON(st))
-}
-
-// Items (authors only: these carry keys).
-
-func itemJSON(it items.Item) fiber.Map {
-	return fiber.Map{"id": it.ID, "version": it.Version, "status": it.Status, "domain": it.Domain, "stem": it.Stem,
-		"exhibit": it.Exhibit, "options": it.Options, "key": it.Key, "rationale": it.Rationale, "updated_at": it.UpdatedAt}
-}
-
-func (s *Server) apiItems(c *fiber.Ctx) error {
-	examID := c.Query("exam")
-	if examID == "" {
-		return &badRequest{field: "exam", message: "query parameter exam is required"}
-	}
-	exam, err := s.cfg.Assess.Exam(c.UserContext(), examID)
-	if err != nil {
-		return err
-	}
-	list, err := s.cfg.Items.Current(c.UserContext(), exam.ItemIDs)
-	if err != nil {
-		return err
-	}
-	out := make([]fiber.Map, len(list))
-	for i, it := range list {
-		out[i] = itemJSON(it)
-	}
-	return c.JSON(out)
-}
-
-func (s *Server) apiUpdateItem(c *fiber.Ctx) error {
-	var content items.Content
-	if err := bind(c, &content); err != nil {
-		return err
-	}
-	it, err := s.cfg.Items.Update(c.UserContext(), currentUser(c).ID, c.Params("id"), content)
-	if err != nil {
-		return err
-	}
-	return c.JSON(itemJSON(it))
 }
 
 // Credentials.

@@ -204,15 +204,6 @@ type (
 		Revoked bool   `json:"revoked"`
 		Problem string `json:"problem"`
 	}
-	apiItem struct {
-		ID        string      `json:"id"`
-		Version   int         `json:"version"`
-		Domain    string      `json:"domain"`
-		Stem      string      `json:"stem"`
-		Options   []apiOption `json:"options"`
-		Key       string      `json:"key"`
-		Rationale string      `json:"rationale"`
-	}
 	apiStandard struct {
 		ID         string     `json:"id"`
 		Version    int        `json:"version"`
@@ -965,117 +956,6 @@ func TestAPIAttemptsAreTheirCandidates(t *testing.T) {
 		wantAPIStatus(t, resp, http.StatusOK)
 		for _, u := range []webtest.User{f.Users.Proctor, f.Users.Psychometrician, f.Users.Manager, f.Users.Admin} {
 			wantAPIStatus(t, apiCall(t, f, apiReq("GET", "/api/v1/attempts/"+a.ID+"/result", f.Token(t, u), nil)), http.StatusOK)
-		}
-	})
-}
-
-func TestAPIItems(t *testing.T) {
-	eachAPIFixture(t, func(t *testing.T, f *webtest.Fixture) {
-		author := f.Token(t, f.Users.Author)
-		resp := apiCall(t, f, apiReq("GET", "/api/v1/items?exam="+f.Exam.ID, author, nil))
-		wantAPIStatus(t, resp, http.StatusOK)
-		var list []apiItem
-		resp.JSON(t, &list)
-		if len(list) != 6 {
-			t.Fatalf("items: got %d, want 6", len(list))
-		}
-		for i, it := range list {
-			if it.ID != f.Items[i].ID || it.Key != f.Keys[it.ID] || it.Rationale != f.Items[i].Rationale || it.Version != 1 {
-				t.Errorf("item %d: got %+v, want %s v1 with its key and rationale", i, it, f.Items[i].ID)
-			}
-		}
-
-		for _, tc := range []struct {
-			name        string
-			target      string
-			token       string
-			status      int
-			code, field string
-		}{
-			{"candidate", "/api/v1/items?exam=" + f.Exam.ID, f.Token(t, f.Users.Candidate), 403, "forbidden", ""},
-			{"psychometrician", "/api/v1/items?exam=" + f.Exam.ID, f.Token(t, f.Users.Psychometrician), 403, "forbidden", ""},
-			{"missing exam", "/api/v1/items", author, 400, "bad_request", "exam"},
-			{"empty exam", "/api/v1/items?exam=", author, 400, "bad_request", "exam"},
-			{"unknown exam", "/api/v1/items?exam=" + uuid.NewString(), author, 404, "not_found", ""},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				wantAPIError(t, apiCall(t, f, apiReq("GET", tc.target, tc.token, nil)), tc.status, tc.code, tc.field)
-			})
-		}
-		resp = apiCall(t, f, apiReq("GET", "/api/v1/items?exam="+f.Exam.ID, f.Token(t, f.Users.Admin), nil))
-		wantAPIStatus(t, resp, http.StatusOK)
-
-		it := f.Items[2]
-		valid := func() map[string]any {
-			return map[string]any{
-				"domain": it.Domain, "stem": "Question 3, reworded: which choice is right?", "exhibit": "",
-				"options": []map[string]string{{"id": "a", "text": "First"}, {"id": "b", "text": "Second"}, {"id": "c", "text": "Third"}},
-				"key":     "b", "rationale": "Second, because it is.",
-			}
-		}
-		with := func(k string, v any) map[string]any { m := valid(); m[k] = v; return m }
-		without := func(k string) map[string]any { m := valid(); delete(m, k); return m }
-		for _, tc := range []struct {
-			name        string
-			body        any
-			status      int
-			code, field string
-		}{
-			{"no stem", without("stem"), 422, "invalid", "stem"},
-			{"blank domain", with("domain", "  "), 422, "invalid", "domain"},
-			{"one option", with("options", []map[string]string{{"id": "a", "text": "Only"}}), 422, "invalid", "options"},
-			{"option without text", with("options", []map[string]string{{"id": "a", "text": "A"}, {"id": "b", "text": ""}}), 422, "invalid", "options[1]"},
-			{"duplicate option ids", with("options", []map[string]string{{"id": "a", "text": "A"}, {"id": "a", "text": "B"}}), 422, "invalid", "options[1].id"},
-			{"key not an option", with("key", "z"), 422, "invalid", "key"},
-			{"options of the wrong type", with("options", "a, b"), 400, "bad_request", "options"},
-			{"malformed JSON", `{"stem": `, 400, "bad_request", "body"},
-		} {
-			t.Run("update: "+tc.name, func(t *testing.T) {
-				wantAPIError(t, apiCall(t, f, apiReq("PUT", "/api/v1/items/"+it.ID, author, tc.body)), tc.status, tc.code, tc.field)
-			})
-		}
-		wantAPIError(t, apiCall(t, f, apiReq("PUT", "/api/v1/items/"+uuid.NewString(), author, valid())), 404, "not_found", "")
-		wantAPIError(t, apiCall(t, f, apiReq("PUT", "/api/v1/items/"+it.ID, f.Token(t, f.Users.Candidate), valid())), 403, "forbidden", "")
-
-		resp = apiCall(t, f, apiReq("PUT", "/api/v1/items/"+it.ID, author, valid()))
-		wantAPIStatus(t, resp, http.StatusOK)
-		var updated apiItem
-		resp.JSON(t, &updated)
-		if updated.ID != it.ID || updated.Version != 2 || updated.Key != "b" || updated.Stem != valid()["stem"] || len(updated.Options) != 3 {
-			t.Errorf("update: got %s, want version 2 with the new content", resp.Body)
-		}
-
-		resp = apiCall(t, f, apiReq("GET", "/api/v1/audit?subject=item:"+it.ID, f.Token(t, f.Users.Admin), nil))
-		wantAPIStatus(t, resp, http.StatusOK)
-		var log apiAudit
-		resp.JSON(t, &log)
-		if log.Chain != "intact" {
-			t.Errorf("audit chain: got %q, want intact", log.Chain)
-		}
-		if len(log.Entries) != 2 || log.Entries[0].Action != "item.update" || log.Entries[0].Actor != f.Users.Author.ID ||
-			log.Entries[1].Action != "item.create" {
-			t.Fatalf("audit of item:%s: got %s, want item.update by the author, then item.create", it.ID, resp.Body)
-		}
-		if !bytes.Contains(log.Entries[0].Before, []byte(it.Stem)) || !bytes.Contains(log.Entries[0].After, []byte("reworded")) {
-			t.Errorf("item.update entry: got before %s, after %s; want the old and new content", log.Entries[0].Before, log.Entries[0].After)
-		}
-
-		// The whole log, and its limits.
-		resp = apiCall(t, f, apiReq("GET", "/api/v1/audit?limit=1", f.Token(t, f.Users.Admin), nil))
-		wantAPIStatus(t, resp, http.StatusOK)
-		resp.JSON(t, &log)
-		if len(log.Entries) != 1 || log.Entries[0].Action != "item.update" {
-			t.Errorf("audit?limit=1: got %s, want the newest entry (item.update)", resp.Body)
-		}
-		for _, limit := range []string{"0", "1001", "-5"} {
-			wantAPIError(t, apiCall(t, f, apiReq("GET", "/api/v1/audit?limit="+limit, f.Token(t, f.Users.Admin), nil)), 400, "bad_request", "limit")
-		}
-		wantAPIError(t, apiCall(t, f, apiReq("GET", "/api/v1/audit", author, nil)), 403, "forbidden", "")
-
-		// A candidate who starts now sees version 2.
-		a := apiStart(t, f, f.Token(t, f.Users.Candidate))
-		if a.Items[2].Stem != valid()["stem"] {
-			t.Errorf("after the update: attempt shows stem %q, want the new one", a.Items[2].Stem)
 		}
 	})
 }

@@ -30,6 +30,8 @@ var errorKinds = []struct {
 	message string
 }{
 	{items.ErrNotFound, fiber.StatusNotFound, "not_found", "not found"},
+	{items.ErrStatus, fiber.StatusConflict, "wrong_status", "the item's status does not allow this; reload it"},
+	{items.ErrSelfReview, fiber.StatusForbidden, "self_review", "you wrote part of this change: another reviewer must approve it"},
 	{assess.ErrNotFound, fiber.StatusNotFound, "not_found", "not found"},
 	{credential.ErrNotFound, fiber.StatusNotFound, "not_found", "not found"},
 	{auth.ErrNotFound, fiber.StatusNotFound, "not_found", "not found"},

@@ -1147,53 +1147,6 @@ func (b *nameBook) of(id string) (string, error) {
 	return n, nil
 }
 
-// Authoring: the one page that shows keys.
-
-type itemView struct {
-	Position int
-	items.Item
-}
-
-// IsKey reports whether optionID is the item's key.
-func (v itemView) IsKey(optionID string) bool { return v.Key == optionID }
-
-type itemsData struct {
-	Exam  assess.Exam
-	Exams []assess.Exam
-	Items []itemView
-}
-
-// DomainName names a blueprint domain by its code.
-func (d itemsData) DomainName(code string) string {
-	for _, dom := range d.Exam.Domains {
-		if dom.Code == code {
-			return dom.Name
-		}
-	}
-	return code
-}
-
-func (s *Server) pageItems(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	exam, err := s.cfg.Assess.Exam(ctx, c.Params("id"))
-	if err != nil {
-		return err
-	}
-	exams, err := s.cfg.Assess.Exams(ctx)
-	if err != nil {
-		return err
-	}
-	list, err := s.cfg.Items.Current(ctx, exam.ItemIDs)
-	if err != nil {
-		return err
-	}
-	d := itemsData{Exam: exam, Exams: exams}
-	for i, it := range list {
-		d.Items = append(d.Items, itemView{Position: i + 1, Item: it})
-	}
-	return s.render(c, "items", d)
-}
-
 // Audit.
 
 type auditRow struct {

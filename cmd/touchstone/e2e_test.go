@@ -189,13 +189,18 @@ func (s *server) exam(t *testing.T, token, title string) exam {
 // keys returns item id → key option id, as an author sees them.
 func (s *server) keys(t *testing.T, examID string) map[string]string {
 	t.Helper()
-	var list []struct{ ID, Key string }
-	if st := s.call(t, "GET", "/api/v1/items?exam="+examID, s.login(t, "author@example.com"), nil, &list); st != http.StatusOK {
+	var list struct {
+		Items []struct {
+			ID      string
+			Content struct{ Key string }
+		}
+	}
+	if st := s.call(t, "GET", "/api/v1/items?limit=200&exam="+examID, s.login(t, "author@example.com"), nil, &list); st != http.StatusOK {
 		t.Fatalf("items: status %d", st)
 	}
 	out := map[string]string{}
-	for _, it := range list {
-		out[it.ID] = it.Key
+	for _, it := range list.Items {
+		out[it.ID] = it.Content.Key
 	}
 	return out
 }
