@@ -23,7 +23,7 @@ func sampleItems() []Item {
 	abc := []items.Option{{ID: "A", Text: "*Paris*"}, {ID: "B", Text: "Lyon & `Nice`"}, {ID: "C", Text: "Marseille <3"}}
 	return []Item{
 		{
-			Identifier: "3f2a9c1e-0b7d-4c55-9f1a-2d3e4f5a6b7c", Title: "Capital of France", Status: items.StatusActive, Version: 3,
+			Identifier: "3f2a9c1e-0b7d-4c55-9f1a-2d3e4f5a6b7c", Title: "Capital of France", Status: items.StatusApproved, Version: 3,
 			Author: "Ada Lovelace", Enemies: []string{"item-2", "item-9"},
 			IRT:        &psychometrics.Item3PL{A: 1.25, B: -0.4, C: 0.2},
 			Statistics: &Statistics{N: 412, PValue: 0.71, PointBiserial: 0.38},
