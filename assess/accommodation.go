@@ -195,6 +195,7 @@ func (s *Service) Break(ctx context.Context, attemptID string, start bool) (Atte
 		if res.RowsAffected == 0 {
 			return ErrClosed
 		}
+		out = attemptRow{} // GORM leaves a field as it was when its column is NULL
 		if err := first(tx, &out, "attempt", attemptID); err != nil {
 			return err
 		}

@@ -394,7 +394,7 @@ func TestAccommodationAndBreaks(t *testing.T) {
 		if a, err = b.svc.Break(ctx, a.ID, false); err != nil {
 			t.Fatal(err)
 		}
-		if want := start.Add(19 * time.Minute); !a.Deadline.Equal(want) || a.BreakUsed != 4*time.Minute {
+		if want := start.Add(19 * time.Minute); !a.Deadline.Equal(want) || a.BreakUsed != 4*time.Minute || a.PausedAt != nil || a.Timing(b.clock.Now()).Paused {
 			t.Errorf("after a 4-minute break: deadline %v used %v, want %v and 4m", a.Deadline, a.BreakUsed, want)
 		}
 
