@@ -1,7 +1,10 @@
 // Package assess delivers exams: programs and exams with their blueprint,
-// attempts (a small state machine with a server-side deadline), responses
-// saved as they change, number-correct scoring with domain subscores, and
-// the standards (cut scores) that decide a pass.
+// fixed forms, on-the-fly (LOFT) and adaptive (CAT) delivery; attempts (a
+// small state machine with a server-side deadline, accommodations and
+// breaks); responses of every item kind saved as they change, idempotently;
+// scoring with item weights and partial credit, IRT ability estimates,
+// reporting scales and domain feedback; and the standards (cut scores) that
+// decide a pass.
 //
 // A pass is announced through the OnPass hook, which the program wires to
 // the credential issuer; assess knows nothing of credentials beyond the id
@@ -12,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,6 +38,21 @@ var (
 	// ErrRetakeWait: the policy's waiting period since the last attempt has
 	// not passed; the error says when the next attempt may start.
 	ErrRetakeWait = errors.New("assess: too soon to retake")
+	// ErrActiveAttempt: the candidate has an attempt of another exam in
+	// progress; the error is an *ActiveAttemptError naming it.
+	ErrActiveAttempt = errors.New("assess: another attempt is in progress")
+	// ErrNotEligible: the candidate lacks a prerequisite achievement; the
+	// error is a *NotEligibleError listing them.
+	ErrNotEligible = errors.New("assess: prerequisites not met")
+	// ErrPaused: the attempt is on a break, so its clock and answers are
+	// stopped until the break ends.
+	ErrPaused = errors.New("assess: attempt is on a break")
+	// ErrNoBreakLeft: the candidate's break allowance is used up, or they
+	// have none.
+	ErrNoBreakLeft = errors.New("assess: no break time left")
+	// ErrUnanswered: an adaptive test's current item has no saved answer,
+	// so the next cannot be chosen.
+	ErrUnanswered = errors.New("assess: current item is unanswered")
 )
 
 // Pass is what the OnPass hook learns of a passing attempt.
@@ -50,9 +69,21 @@ type Pass struct {
 // Service is the delivery engine. Now is its only clock: deadlines and
 // timestamps never come from anywhere else.
 type Service struct {
-	db    *gorm.DB
-	items *items.Store
-	now   func() time.Time
+	db     *gorm.DB
+	items  *items.Store
+	now    func() time.Time
+	render *items.Renderer
+
+	// Seed returns the random seed of a new attempt: it orders the options
+	// of ordering and matching items, assembles LOFT forms and breaks ties
+	// of adaptive selection. The default draws from math/rand/v2's
+	// randomly seeded generator; tests set their own.
+	Seed func() uint64
+
+	// Eligible reports which of the achievements (ids) the candidate does
+	// not hold validly; Start refuses an exam with prerequisites while any
+	// is missing, and refuses it outright when Eligible is nil.
+	Eligible func(ctx context.Context, candidateID string, achievementIDs []string) (missing []string, err error)
 
 	// Grace is how long after the deadline an answer in flight is still
 	// accepted; the default is two seconds.
@@ -65,12 +96,13 @@ type Service struct {
 
 // NewService returns a Service on db.
 func NewService(db *gorm.DB, bank *items.Store, now func() time.Time) *Service {
-	return &Service{db: db, items: bank, now: now, Grace: 2 * time.Second}
+	return &Service{db: db, items: bank, now: now, render: items.NewRenderer(), Seed: rand.Uint64, Grace: 2 * time.Second}
 }
 
 // Models lists the GORM models of this package, for schema checks.
 func Models() []any {
-	return []any{programRow{}, examRow{}, domainRow{}, examItemRow{}, studyRow{}, panelistRow{}, ratingRow{}, standardRow{}, attemptRow{}, responseRow{}}
+	return []any{programRow{}, examRow{}, domainRow{}, examItemRow{}, prerequisiteRow{}, formRow{}, formSectionRow{}, formItemRow{},
+		accommodationRow{}, studyRow{}, panelistRow{}, ratingRow{}, standardRow{}, attemptRow{}, responseRow{}}
 }
 
 // in returns a copy of s whose reads and writes go through tx, so that a

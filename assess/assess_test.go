@@ -118,7 +118,7 @@ func (f *fixture) answer(t *testing.T, attemptID string, correct int) {
 		if i < correct {
 			ans = f.keys[id]
 		}
-		if err := f.svc.SaveResponse(context.Background(), attemptID, id, assess.ResponseUpdate{Answer: &ans}); err != nil {
+		if _, err := f.svc.SaveResponse(context.Background(), attemptID, id, assess.ResponseUpdate{Answer: &items.Answer{Choice: ans}}); err != nil {
 			t.Fatalf("save answer %d: %v", i, err)
 		}
 	}
@@ -171,13 +171,13 @@ func TestDeadlineIsTheServers(t *testing.T) {
 			t.Fatalf("deadline %v, want %v", a.Deadline, want)
 		}
 		item := f.exam.ItemIDs[0]
-		key := f.keys[item]
+		key := &items.Answer{Choice: f.keys[item]}
 		f.clock.Advance(10*time.Minute + time.Second) // within the grace
-		if err := f.svc.SaveResponse(ctx, a.ID, item, assess.ResponseUpdate{Answer: &key}); err != nil {
+		if _, err := f.svc.SaveResponse(ctx, a.ID, item, assess.ResponseUpdate{Answer: key}); err != nil {
 			t.Fatalf("save within grace: %v", err)
 		}
 		f.clock.Advance(5 * time.Second)
-		if err := f.svc.SaveResponse(ctx, a.ID, item, assess.ResponseUpdate{Answer: &key}); !errors.Is(err, assess.ErrClosed) {
+		if _, err := f.svc.SaveResponse(ctx, a.ID, item, assess.ResponseUpdate{Answer: key}); !errors.Is(err, assess.ErrClosed) {
 			t.Fatalf("save after the deadline = %v, want ErrClosed", err)
 		}
 		n, err := f.svc.SubmitExpired(ctx)
@@ -202,13 +202,13 @@ func TestSaveResponseValidates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		bogus := "not-an-option"
-		err = f.svc.SaveResponse(ctx, a.ID, f.exam.ItemIDs[0], assess.ResponseUpdate{Answer: &bogus})
+		bogus := &items.Answer{Choice: "not-an-option"}
+		_, err = f.svc.SaveResponse(ctx, a.ID, f.exam.ItemIDs[0], assess.ResponseUpdate{Answer: bogus})
 		var v *valid.Error
-		if !errors.As(err, &v) || v.Field != "answer" {
-			t.Fatalf("bogus answer: got %v, want a validation error on answer", err)
+		if !errors.As(err, &v) || v.Field != "answer.choice" {
+			t.Fatalf("bogus answer: got %v, want a validation error on answer.choice", err)
 		}
-		if err := f.svc.SaveResponse(ctx, a.ID, "00000000-0000-0000-0000-00000000dead", assess.ResponseUpdate{Answer: &bogus}); !errors.Is(err, assess.ErrNotFound) {
+		if _, err := f.svc.SaveResponse(ctx, a.ID, "00000000-0000-0000-0000-00000000dead", assess.ResponseUpdate{Answer: bogus}); !errors.Is(err, assess.ErrNotFound) {
 			t.Fatalf("unknown item: got %v, want ErrNotFound", err)
 		}
 		again, err := f.svc.Start(ctx, f.exam.ID, f.candidate)

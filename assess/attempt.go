@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,24 +28,71 @@ type Attempt struct {
 	ExamID      string
 	CandidateID string
 	Status      string
+	Mode        string // the exam's mode when the attempt started
+	FormID      string // the fixed form delivered; empty for the pool, LOFT and CAT
 	StartedAt   time.Time
+	// Deadline is the stored deadline. During a break it already holds the
+	// whole break left, so that no sweep closes the attempt early; use
+	// Timing for what the candidate sees.
 	Deadline    time.Time
 	SubmittedAt *time.Time
 	SubmittedBy string // "candidate" or "deadline"
 	Simulated   bool
+	// TimeMultiplier is the accommodation's factor on the exam's duration
+	// (1 without one); BreakAllowance its extra break time, BreakUsed the
+	// part taken, and PausedAt the start of a break in progress.
+	TimeMultiplier float64
+	BreakAllowance time.Duration
+	BreakUsed      time.Duration
+	PausedAt       *time.Time
+	// CATDone is set once an adaptive test has ended by its rules.
+	CATDone bool
+}
+
+// Timing is an attempt's clock as its candidate sees it at one moment.
+type Timing struct {
+	// Deadline is when time runs out if the candidate works on now (for a
+	// break in progress: if the break ended now).
+	Deadline  time.Time
+	Remaining time.Duration // never negative
+	Paused    bool          // a break is in progress: the clock is stopped
+	BreakLeft time.Duration // extra break time still available
+}
+
+// Timing returns the attempt's clock at now. A break stops the clock until
+// it is ended or its allowance runs out, whichever is first; the clock then
+// runs again.
+func (a Attempt) Timing(now time.Time) Timing {
+	left := max(a.BreakAllowance-a.BreakUsed, 0)
+	t := Timing{Deadline: a.Deadline, BreakLeft: left}
+	if a.PausedAt != nil && a.Status == InProgress {
+		elapsed := now.Sub(*a.PausedAt)
+		if elapsed < left {
+			frozen := a.Deadline.Add(-left).Sub(*a.PausedAt) // time left when the break began
+			t.Paused, t.BreakLeft = true, left-elapsed
+			t.Deadline = now.Add(frozen)
+			t.Remaining = max(frozen, 0)
+			return t
+		}
+		t.BreakLeft = 0
+	}
+	t.Remaining = max(t.Deadline.Sub(now), 0)
+	return t
 }
 
 // Question is an item as a candidate sees it in an attempt: the version
-// frozen at the start, the candidate's saved answer, and never the key.
+// frozen when it was delivered, rendered for the candidate (ordering and
+// matching options in the attempt's own order), the saved answer, and
+// never the key.
 type Question struct {
 	Position int
 	ItemID   string
 	Domain   string
-	Stem     string
-	Exhibit  string
-	Options  []items.Option
-	Answer   *string
+	Section  string // the title of the form section; empty outside sections
+	Content  items.CandidateContent
+	Answer   *items.Answer // nil when not answered
 	Flagged  bool
+	Seq      int64 // the sequence number of the last applied change
 }
 
 type attemptRow struct {
@@ -63,6 +112,21 @@ type attemptRow struct {
 	DomainScores    string     `gorm:"column:domain_scores"`
 	CredentialID    *string    `gorm:"column:credential_id"`
 	Simulated       bool       `gorm:"column:simulated"`
+	Mode            string     `gorm:"column:mode"`
+	Seed            int64      `gorm:"column:seed"`
+	FormID          *string    `gorm:"column:form_id"`
+	TimeMultiplier  float64    `gorm:"column:time_multiplier"`
+	BreakAllowance  int        `gorm:"column:break_allowance_seconds"`
+	BreakUsed       int        `gorm:"column:break_used_seconds"`
+	PausedAt        *time.Time `gorm:"column:paused_at"`
+	CATDone         bool       `gorm:"column:cat_done"`
+	Theta           *float64   `gorm:"column:theta"`
+	ThetaSE         *float64   `gorm:"column:theta_se"`
+	ScaledScore     *float64   `gorm:"column:scaled_score"`
+	Cut             *float64   `gorm:"column:cut"`
+	ThetaCut        *float64   `gorm:"column:theta_cut"`
+	ScaledCut       *float64   `gorm:"column:scaled_cut"`
+	Scale           string     `gorm:"column:scale"`
 }
 
 func (attemptRow) TableName() string { return "attempts" }
@@ -73,24 +137,94 @@ type responseRow struct {
 	ItemID        string     `gorm:"column:item_id"`
 	ItemVersionID string     `gorm:"column:item_version_id"`
 	Domain        string     `gorm:"column:domain"`
-	Answer        *string    `gorm:"column:answer"`
+	Answer        *string    `gorm:"column:answer"` // the option id of a choice answer; all that rows before answer_json have
+	AnswerJSON    *string    `gorm:"column:answer_json"`
 	Flagged       bool       `gorm:"column:flagged"`
-	Correct       *bool      `gorm:"column:correct"`
+	Correct       *bool      `gorm:"column:correct"` // full credit
 	AnsweredAt    *time.Time `gorm:"column:answered_at"`
+	Seq           int64      `gorm:"column:seq"`
+	Points        *float64   `gorm:"column:points"`
+	MaxPoints     float64    `gorm:"column:max_points"`
+	Scored        bool       `gorm:"column:scored"`
+	Section       string     `gorm:"column:section"`
 }
 
 func (responseRow) TableName() string { return "responses" }
 
-func (r attemptRow) attempt() Attempt {
-	return Attempt{ID: r.ID, ExamID: r.ExamID, CandidateID: r.CandidateID, Status: r.Status,
-		StartedAt: r.StartedAt, Deadline: r.Deadline, SubmittedAt: r.SubmittedAt, SubmittedBy: r.SubmittedBy, Simulated: r.Simulated}
+// answer returns the saved answer, reading rows saved before answers were
+// JSON as single-choice answers; nil when there is none.
+func (r responseRow) answer() *items.Answer {
+	if r.AnswerJSON != nil && *r.AnswerJSON != "" {
+		var a items.Answer
+		if err := json.Unmarshal([]byte(*r.AnswerJSON), &a); err == nil && !a.Empty() {
+			return &a
+		}
+		return nil
+	}
+	if r.Answer != nil && *r.Answer != "" {
+		return &items.Answer{Choice: *r.Answer}
+	}
+	return nil
 }
 
-// Start opens an attempt of exam for a candidate, freezing the current
-// version of every item in the pool. A candidate with an attempt of the
-// same exam still in progress gets that attempt back instead of a new one.
-// It fails with ErrNoStandard when the exam has no approved standard: an
-// exam that cannot decide a pass is not delivered.
+func (r attemptRow) attempt() Attempt {
+	a := Attempt{ID: r.ID, ExamID: r.ExamID, CandidateID: r.CandidateID, Status: r.Status, Mode: r.Mode,
+		StartedAt: r.StartedAt, Deadline: r.Deadline, SubmittedAt: r.SubmittedAt, SubmittedBy: r.SubmittedBy, Simulated: r.Simulated,
+		TimeMultiplier: r.TimeMultiplier, BreakAllowance: time.Duration(r.BreakAllowance) * time.Second,
+		BreakUsed: time.Duration(r.BreakUsed) * time.Second, PausedAt: r.PausedAt, CATDone: r.CATDone}
+	if a.Mode == "" {
+		a.Mode = ModeFixed
+	}
+	if a.TimeMultiplier == 0 {
+		a.TimeMultiplier = 1
+	}
+	if r.FormID != nil {
+		a.FormID = *r.FormID
+	}
+	return a
+}
+
+// ActiveAttemptError is ErrActiveAttempt with the open attempt it is about.
+type ActiveAttemptError struct {
+	AttemptID string
+	ExamID    string
+}
+
+func (e *ActiveAttemptError) Error() string {
+	return fmt.Sprintf("%v: attempt %s of exam %s", ErrActiveAttempt, e.AttemptID, e.ExamID)
+}
+
+// Is makes errors.Is(err, ErrActiveAttempt) true.
+func (e *ActiveAttemptError) Is(target error) bool { return target == ErrActiveAttempt }
+
+// NotEligibleError is ErrNotEligible with the prerequisite achievements the
+// candidate does not hold.
+type NotEligibleError struct {
+	Missing []string
+}
+
+func (e *NotEligibleError) Error() string {
+	return fmt.Sprintf("%v: missing %v", ErrNotEligible, e.Missing)
+}
+
+// Is makes errors.Is(err, ErrNotEligible) true.
+func (e *NotEligibleError) Is(target error) bool { return target == ErrNotEligible }
+
+// Start opens an attempt of exam for a candidate and delivers its items:
+// the fixed form chosen for the candidate (or the pool), a form assembled
+// for them (LOFT) or the first adaptive item (CAT), each at the version
+// current now.
+//
+// A candidate has at most one attempt in progress across all exams. If
+// theirs is of this exam, Start returns it; if it is of another exam,
+// Start fails with an *ActiveAttemptError (ErrActiveAttempt), unless that
+// attempt is past its deadline: it is then submitted, as the deadline
+// would, and the new attempt starts. Start fails with ErrNoStandard when
+// the exam has no approved standard (an exam that cannot decide a pass is
+// not delivered), with a *NotEligibleError when a prerequisite is missing,
+// and with the policy's errors (ErrNotAvailable, ErrAttemptLimit,
+// ErrRetakeWait). The candidate's accommodation, if any, sets the time
+// multiplier and break allowance of the new attempt.
 func (s *Service) Start(ctx context.Context, examID, candidateID string) (Attempt, error) {
 	exam, err := s.Exam(ctx, examID)
 	if err != nil {
@@ -99,43 +233,120 @@ func (s *Service) Start(ctx context.Context, examID, candidateID string) (Attemp
 	if _, err := s.ApprovedStandard(ctx, examID); err != nil {
 		return Attempt{}, err
 	}
-	pool, err := s.items.Current(ctx, exam.ItemIDs)
+	if err := s.closeExpiredOf(ctx, candidateID); err != nil {
+		return Attempt{}, err
+	}
+	if open, ok, err := s.openAttempt(ctx, candidateID); err != nil || ok {
+		if err != nil {
+			return Attempt{}, err
+		}
+		if open.ExamID == examID {
+			return open, nil
+		}
+		return Attempt{}, &ActiveAttemptError{AttemptID: open.ID, ExamID: open.ExamID}
+	}
+	if err := s.checkEligible(ctx, exam, candidateID); err != nil {
+		return Attempt{}, err
+	}
+	acc, err := s.Accommodation(ctx, examID, candidateID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Attempt{}, err
+	}
+	if acc.TimeMultiplier == 0 {
+		acc.TimeMultiplier = 1
+	}
+	now := s.now().UTC()
+	seed := s.Seed()
+	plan, err := s.plan(ctx, exam, candidateID, seed)
 	if err != nil {
 		return Attempt{}, err
 	}
-	now := s.now().UTC()
-	var out attemptRow
+	duration := time.Duration(float64(exam.Duration) * acc.TimeMultiplier)
+	out := attemptRow{ID: uuid.NewString(), ExamID: examID, CandidateID: candidateID, Status: InProgress,
+		StartedAt: now, Deadline: now.Add(duration).Truncate(time.Second), Mode: exam.Mode, Seed: int64(seed),
+		TimeMultiplier: acc.TimeMultiplier, BreakAllowance: int(acc.ExtraBreak / time.Second)}
+	if plan.formID != "" {
+		out.FormID = &plan.formID
+	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		var open attemptRow
-		err := tx.Where("exam_id = ? AND candidate_id = ? AND status = ?", examID, candidateID, InProgress).First(&open).Error
-		if err == nil && now.Before(open.Deadline) {
-			out = open
-			return nil
-		}
-		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
-			return fmt.Errorf("assess: start: %w", err)
-		}
 		if err := checkPolicy(tx, exam, candidateID, now); err != nil {
 			return err
 		}
-		out = attemptRow{ID: uuid.NewString(), ExamID: examID, CandidateID: candidateID, Status: InProgress,
-			StartedAt: now, Deadline: now.Add(exam.Duration).Truncate(time.Second)}
 		if err := tx.Create(&out).Error; err != nil {
 			return fmt.Errorf("assess: start: %w", err)
 		}
-		rows := make([]responseRow, 0, len(pool))
-		for i, it := range pool {
-			if !it.Deliverable() {
-				continue
-			}
-			rows = append(rows, responseRow{AttemptID: out.ID, Position: i + 1, ItemID: it.ID, ItemVersionID: it.VersionID, Domain: it.Domain})
+		ids := make([]string, len(plan.rows))
+		for i := range plan.rows {
+			plan.rows[i].AttemptID = out.ID
+			ids[i] = plan.rows[i].ItemID
 		}
-		if err := tx.Create(&rows).Error; err != nil {
+		if err := tx.Create(&plan.rows).Error; err != nil {
 			return fmt.Errorf("assess: start: %w", err)
 		}
-		return nil
+		return s.items.In(tx).AddExposures(ctx, ids)
 	})
-	return out.attempt(), err
+	if err != nil {
+		// A concurrent Start may have opened an attempt first: the unique
+		// index on open attempts refused this one.
+		if open, ok, err2 := s.openAttempt(ctx, candidateID); err2 == nil && ok {
+			if open.ExamID == examID {
+				return open, nil
+			}
+			return Attempt{}, &ActiveAttemptError{AttemptID: open.ID, ExamID: open.ExamID}
+		}
+		return Attempt{}, err
+	}
+	return out.attempt(), nil
+}
+
+// openAttempt returns the candidate's attempt in progress, if any.
+func (s *Service) openAttempt(ctx context.Context, candidateID string) (Attempt, bool, error) {
+	var open attemptRow
+	err := s.db.WithContext(ctx).Where("candidate_id = ? AND status = ?", candidateID, InProgress).First(&open).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Attempt{}, false, nil
+	}
+	if err != nil {
+		return Attempt{}, false, fmt.Errorf("assess: open attempt: %w", err)
+	}
+	return open.attempt(), true, nil
+}
+
+// closeExpiredOf submits the candidate's open attempts that are past their
+// deadline and grace.
+func (s *Service) closeExpiredOf(ctx context.Context, candidateID string) error {
+	var due []string
+	if err := s.db.WithContext(ctx).Model(&attemptRow{}).
+		Where("candidate_id = ? AND status = ? AND deadline < ?", candidateID, InProgress, s.now().UTC().Add(-s.Grace)).
+		Pluck("id", &due).Error; err != nil {
+		return fmt.Errorf("assess: expired attempts: %w", err)
+	}
+	for _, id := range due {
+		if _, err := s.Submit(ctx, id, "deadline"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkEligible asks the Eligible hook whether the candidate holds every
+// prerequisite of exam. Without a hook no prerequisite can be confirmed,
+// so all are missing.
+func (s *Service) checkEligible(ctx context.Context, exam Exam, candidateID string) error {
+	if len(exam.Policy.Prerequisites) == 0 {
+		return nil
+	}
+	missing := exam.Policy.Prerequisites
+	if s.Eligible != nil {
+		var err error
+		if missing, err = s.Eligible(ctx, candidateID, exam.Policy.Prerequisites); err != nil {
+			return fmt.Errorf("assess: eligibility: %w", err)
+		}
+	}
+	if len(missing) > 0 {
+		return &NotEligibleError{Missing: missing}
+	}
+	return nil
 }
 
 // Attempt returns an attempt.
@@ -160,9 +371,15 @@ func (s *Service) AttemptsOf(ctx context.Context, candidateID string) ([]Attempt
 	return out, nil
 }
 
-// Questions returns the attempt's items in order, as the candidate sees
-// them: no key, no rationale.
+// Questions returns the attempt's items delivered so far, in order, as the
+// candidate sees them: rendered for candidates, no key, no rationale. The
+// options of ordering and matching items are shuffled by a seed kept with
+// the attempt, so a reload shows the same order.
 func (s *Service) Questions(ctx context.Context, attemptID string) ([]Question, error) {
+	var a attemptRow
+	if err := first(s.db.WithContext(ctx), &a, "attempt", attemptID); err != nil {
+		return nil, err
+	}
 	var rows []responseRow
 	if err := s.db.WithContext(ctx).Where("attempt_id = ?", attemptID).Order("position").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("assess: questions: %w", err)
@@ -177,33 +394,70 @@ func (s *Service) Questions(ctx context.Context, attemptID string) ([]Question, 
 	}
 	out := make([]Question, len(rows))
 	for i, r := range rows {
-		v := versions[r.ItemVersionID]
-		out[i] = Question{Position: r.Position, ItemID: r.ItemID, Domain: r.Domain, Stem: v.Stem, Exhibit: v.Exhibit,
-			Options: v.Options, Answer: r.Answer, Flagged: r.Flagged}
+		out[i] = s.question(r, versions[r.ItemVersionID].Content, uint64(a.Seed))
 	}
 	return out, nil
 }
 
-// ResponseUpdate changes a saved response. A nil field is left as it is;
-// an empty Answer clears the answer.
-type ResponseUpdate struct {
-	Answer  *string
-	Flagged *bool
+func (s *Service) question(r responseRow, c items.Content, seed uint64) Question {
+	return Question{Position: r.Position, ItemID: r.ItemID, Domain: r.Domain, Section: r.Section,
+		Content: s.render.ForCandidate(c).Shuffled(itemSeed(seed, r.ItemID)), Answer: r.answer(), Flagged: r.Flagged, Seq: r.Seq}
 }
 
-// SaveResponse stores a candidate's answer to one item of an open attempt.
-// When it returns nil the answer is committed to the database. It fails with
-// ErrClosed after submission or once the deadline (plus Grace) has passed,
-// and with a *valid.Error when the answer is not an option of the item.
-func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u ResponseUpdate) error {
+// itemSeed derives an item's shuffle seed from the attempt's, so that two
+// items of one attempt are not shuffled alike.
+func itemSeed(seed uint64, itemID string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(itemID))
+	return seed ^ h.Sum64()
+}
+
+// ResponseUpdate changes a saved response. A nil field is left as it is;
+// an empty Answer clears the answer. Seq, when positive, is the browser's
+// sequence number of the change: the change is applied only if Seq is
+// greater than the stored one, so a replayed or late request changes
+// nothing. Zero applies the change without sequencing.
+type ResponseUpdate struct {
+	Answer  *items.Answer
+	Flagged *bool
+	Seq     int64
+}
+
+// Saved is the outcome of SaveResponse: the item, the stored sequence
+// number after the call, and whether this change was applied.
+type Saved struct {
+	ItemID  string
+	Seq     int64
+	Applied bool
+}
+
+// SaveResponse stores a candidate's answer to (or flag on) one item of an
+// open attempt. When it returns with Applied the change is committed; a
+// change whose Seq is not above the stored one is not applied and is not
+// an error. It fails with ErrClosed after submission or once the deadline
+// (plus Grace) has passed, ErrPaused during a break, ErrConflict for an
+// adaptive item already followed by the next, and with a *valid.Error
+// naming the answer field (e.g. "answer.choice") when the answer does not
+// fit the item.
+func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u ResponseUpdate) (Saved, error) {
 	now := s.now().UTC()
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	out := Saved{ItemID: itemID}
+	if u.Answer == nil && u.Flagged == nil {
+		return out, valid.Errorf("answer", "nothing to save: send answer or flagged")
+	}
+	if u.Seq < 0 {
+		return out, valid.Errorf("seq", "must not be negative")
+	}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var a attemptRow
 		if err := first(tx, &a, "attempt", attemptID); err != nil {
 			return err
 		}
 		if a.Status != InProgress || now.After(a.Deadline.Add(s.Grace)) {
 			return ErrClosed
+		}
+		if a.attempt().Timing(now).Paused {
+			return ErrPaused
 		}
 		if uuid.Validate(itemID) != nil {
 			return notFound("item in attempt", itemID)
@@ -216,49 +470,78 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 		if err != nil {
 			return fmt.Errorf("assess: save response: %w", err)
 		}
+		out.Seq = r.Seq
+		if u.Seq > 0 && u.Seq <= r.Seq {
+			return nil // a replay, or older than what is stored
+		}
+		if a.Mode == ModeCAT {
+			var later int64
+			if err := tx.Model(&responseRow{}).Where("attempt_id = ? AND position > ?", attemptID, r.Position).Count(&later).Error; err != nil {
+				return fmt.Errorf("assess: save response: %w", err)
+			}
+			if later > 0 {
+				return fmt.Errorf("%w: an adaptive item cannot be changed once the next is given", ErrConflict)
+			}
+		}
 		changes := map[string]any{}
 		if u.Answer != nil {
-			if *u.Answer == "" {
-				changes["answer"] = nil
+			if u.Answer.Empty() {
+				changes["answer"], changes["answer_json"] = nil, nil
 			} else {
-				if err := s.in(tx).checkOption(ctx, r.ItemVersionID, *u.Answer); err != nil {
+				v, err := s.items.In(tx).Versions(ctx, []string{r.ItemVersionID})
+				if err != nil {
 					return err
 				}
-				changes["answer"] = *u.Answer
+				if err := checkAnswer(v[r.ItemVersionID].Content, *u.Answer); err != nil {
+					return err
+				}
+				js, _ := json.Marshal(u.Answer)
+				changes["answer_json"] = string(js)
+				changes["answer"] = nil
+				if u.Answer.Choice != "" {
+					changes["answer"] = u.Answer.Choice
+				}
 			}
 			changes["answered_at"] = now
 		}
 		if u.Flagged != nil {
 			changes["flagged"] = *u.Flagged
 		}
-		if len(changes) == 0 {
-			return valid.Errorf("answer", "nothing to save: send answer or flagged")
+		q := tx.Model(&responseRow{}).Where("attempt_id = ? AND position = ? AND EXISTS (SELECT 1 FROM attempts WHERE id = ? AND status = ?)",
+			attemptID, r.Position, attemptID, InProgress)
+		if u.Seq > 0 {
+			changes["seq"] = u.Seq
+			q = q.Where("seq < ?", u.Seq)
 		}
 		// The status condition closes the race with a concurrent submit:
-		// an answer lands before the submit or not at all.
-		res := tx.Model(&responseRow{}).Where("attempt_id = ? AND position = ? AND EXISTS (SELECT 1 FROM attempts WHERE id = ? AND status = ?)",
-			attemptID, r.Position, attemptID, InProgress).Updates(changes)
+		// an answer lands before the submit or not at all; the seq
+		// condition the race with a concurrent newer change.
+		res := q.Updates(changes)
 		if res.Error != nil {
 			return fmt.Errorf("assess: save response: %w", res.Error)
 		}
 		if res.RowsAffected == 0 {
-			return ErrClosed
-		}
-		return nil
-	})
-}
-
-func (s *Service) checkOption(ctx context.Context, versionID, optionID string) error {
-	v, err := s.items.Versions(ctx, []string{versionID})
-	if err != nil {
-		return err
-	}
-	for _, o := range v[versionID].Options {
-		if o.ID == optionID {
+			var again attemptRow
+			if err := first(tx, &again, "attempt", attemptID); err != nil {
+				return err
+			}
+			if again.Status != InProgress {
+				return ErrClosed
+			}
+			var stored responseRow
+			if err := tx.Where("attempt_id = ? AND position = ?", attemptID, r.Position).First(&stored).Error; err != nil {
+				return fmt.Errorf("assess: save response: %w", err)
+			}
+			out.Seq = stored.Seq
 			return nil
 		}
-	}
-	return valid.Errorf("answer", "is not an option of this item")
+		if u.Seq > 0 {
+			out.Seq = u.Seq
+		}
+		out.Applied = true
+		return nil
+	})
+	return out, err
 }
 
 // Result is a scored attempt.
@@ -266,24 +549,38 @@ type Result struct {
 	AttemptID       string
 	ExamID          string
 	CandidateID     string
-	Score           float64
+	Mode            string
+	Score           float64 // points earned on the scored items
 	MaxScore        float64
 	Passed          bool
-	Cut             float64
+	Cut             float64 // the standard's cut in points of this attempt's form
 	StandardID      string
 	StandardVersion int
-	Domains         []DomainScore
-	CredentialID    string
-	SubmittedAt     time.Time
-	SubmittedBy     string
+	// ScaledScore and ScaledCut are on the reporting scale Scale.
+	ScaledScore float64
+	ScaledCut   float64
+	Scale       Scale
+	// Theta and ThetaSE are the EAP estimate of ability and its posterior
+	// SD, for adaptive attempts and attempts whose scored items are all
+	// calibrated; nil otherwise. ThetaCut is the cut on the θ metric.
+	Theta        *float64
+	ThetaSE      *float64
+	ThetaCut     *float64
+	Domains      []DomainScore
+	CredentialID string
+	SubmittedAt  time.Time
+	SubmittedBy  string
 }
 
-// DomainScore is the subscore of one blueprint domain.
+// DomainScore is the subscore of one blueprint domain, with feedback.
 type DomainScore struct {
-	Code  string  `json:"code"`
-	Name  string  `json:"name"`
-	Score float64 `json:"score"`
-	Max   float64 `json:"max"`
+	Code     string  `json:"code"`
+	Name     string  `json:"name"`
+	Score    float64 `json:"score"`
+	Max      float64 `json:"max"`
+	Percent  int     `json:"percent"`
+	Level    string  `json:"level"`    // LevelStrong, LevelDeveloping or LevelFocus
+	Feedback string  `json:"feedback"` // one sentence of advice naming the domain
 }
 
 // Submit closes an attempt, scores it against the exam's approved standard
@@ -307,84 +604,6 @@ func (s *Service) Submit(ctx context.Context, attemptID, by string) (Result, err
 		return Result{}, err
 	}
 	return s.settle(ctx, attemptID)
-}
-
-// score computes and stores the score of a just-submitted attempt inside tx.
-func (s *Service) score(ctx context.Context, tx *gorm.DB, attemptID string) error {
-	s = s.in(tx)
-	var a attemptRow
-	if err := first(tx, &a, "attempt", attemptID); err != nil {
-		return err
-	}
-	std, err := approvedStandard(tx, a.ExamID)
-	if err != nil {
-		return err
-	}
-	exam, err := s.Exam(ctx, a.ExamID)
-	if err != nil {
-		return err
-	}
-	var rows []responseRow
-	if err := tx.Where("attempt_id = ?", attemptID).Order("position").Find(&rows).Error; err != nil {
-		return fmt.Errorf("assess: score: %w", err)
-	}
-	ids := make([]string, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ItemVersionID
-	}
-	versions, err := s.items.Versions(ctx, ids)
-	if err != nil {
-		return err
-	}
-	keys := make([]string, len(rows))
-	for i, r := range rows {
-		keys[i] = versions[r.ItemVersionID].Key
-	}
-	sc := scoreResponses(exam.Domains, rows, keys)
-	for i, r := range rows {
-		if err := tx.Model(&responseRow{}).Where("attempt_id = ? AND position = ?", attemptID, r.Position).
-			Update("correct", sc.correct[i]).Error; err != nil {
-			return fmt.Errorf("assess: score: %w", err)
-		}
-	}
-	passed := sc.total >= std.Cut
-	domains, _ := json.Marshal(sc.domains)
-	return tx.Model(&attemptRow{}).Where("id = ?", attemptID).Updates(map[string]any{
-		"score": sc.total, "max_score": float64(len(rows)), "passed": passed,
-		"standard_id": std.ID, "standard_version": std.Version, "domain_scores": string(domains),
-	}).Error
-}
-
-type scored struct {
-	total   float64
-	correct []bool
-	domains []DomainScore
-}
-
-// scoreResponses is number-correct scoring: one point per item whose answer
-// is its key, summed overall and per blueprint domain.
-func scoreResponses(blueprint []Domain, rows []responseRow, keys []string) scored {
-	out := scored{correct: make([]bool, len(rows))}
-	idx := map[string]int{}
-	for _, d := range blueprint {
-		idx[d.Code] = len(out.domains)
-		out.domains = append(out.domains, DomainScore{Code: d.Code, Name: d.Name})
-	}
-	for i, r := range rows {
-		j, ok := idx[r.Domain]
-		if !ok {
-			j = len(out.domains)
-			idx[r.Domain] = j
-			out.domains = append(out.domains, DomainScore{Code: r.Domain, Name: r.Domain})
-		}
-		out.domains[j].Max++
-		if r.Answer != nil && *r.Answer == keys[i] {
-			out.correct[i] = true
-			out.total++
-			out.domains[j].Score++
-		}
-	}
-	return out
 }
 
 // settle returns the stored result of a submitted attempt and, for a pass
@@ -432,7 +651,8 @@ func (s *Service) Result(ctx context.Context, attemptID string) (Result, error) 
 	if a.Status != Submitted || a.Score == nil {
 		return Result{}, fmt.Errorf("%w: attempt %s is not scored", ErrConflict, attemptID)
 	}
-	r := Result{AttemptID: a.ID, ExamID: a.ExamID, CandidateID: a.CandidateID, Score: *a.Score, SubmittedBy: a.SubmittedBy}
+	r := Result{AttemptID: a.ID, ExamID: a.ExamID, CandidateID: a.CandidateID, Mode: a.attempt().Mode, Score: *a.Score,
+		SubmittedBy: a.SubmittedBy, Theta: a.Theta, ThetaSE: a.ThetaSE, ThetaCut: a.ThetaCut}
 	if a.MaxScore != nil {
 		r.MaxScore = *a.MaxScore
 	}
@@ -449,12 +669,44 @@ func (s *Service) Result(ctx context.Context, attemptID string) (Result, error) 
 		}
 		r.StandardID, r.StandardVersion, r.Cut = std.ID, std.Version, std.Cut
 	}
+	if a.Cut != nil {
+		r.Cut = *a.Cut
+	}
+	r.Scale = rawScale(r.MaxScore)
+	r.ScaledScore, r.ScaledCut = r.Score, r.Cut
+	if a.Scale != "" {
+		if err := json.Unmarshal([]byte(a.Scale), &r.Scale); err != nil {
+			return Result{}, fmt.Errorf("assess: scale of %s: %w", a.ID, err)
+		}
+	}
+	if a.ScaledScore != nil {
+		r.ScaledScore = *a.ScaledScore
+	}
+	if a.ScaledCut != nil {
+		r.ScaledCut = *a.ScaledCut
+	}
 	if a.CredentialID != nil {
 		r.CredentialID = *a.CredentialID
 	}
 	if a.DomainScores != "" {
 		if err := json.Unmarshal([]byte(a.DomainScores), &r.Domains); err != nil {
 			return Result{}, fmt.Errorf("assess: domain scores of %s: %w", a.ID, err)
+		}
+	}
+	if slices.ContainsFunc(r.Domains, func(d DomainScore) bool { return d.Level == "" }) {
+		// Scored before domain feedback was stored: derive it now.
+		exam, err := s.Exam(ctx, a.ExamID)
+		if err != nil {
+			return Result{}, err
+		}
+		for i := range r.Domains {
+			d := Domain{Name: r.Domains[i].Name}
+			for _, bd := range exam.Domains {
+				if bd.Code == r.Domains[i].Code {
+					d = bd
+				}
+			}
+			feedback(&r.Domains[i], d)
 		}
 	}
 	return r, nil

@@ -2,7 +2,9 @@ package assess
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -36,20 +38,148 @@ type Domain struct {
 	Name        string
 	Description string
 	Skill       string // the skill statement a credential aligns to
+	// Count is the number of scored items a LOFT form takes from the
+	// domain; 0 for fixed exams, whose forms say what they hold.
+	Count int
+	// Weight is the domain's share of a CAT (content balancing); weights
+	// need not sum to 1. Zero weights everywhere mean no balancing.
+	Weight float64
 }
 
-// Exam is a deliverable exam: its blueprint and its item pool.
+// Delivery modes of an exam.
+const (
+	// ModeFixed delivers a named form (or, without forms, the whole pool in
+	// order): every candidate sees the same items.
+	ModeFixed = "fixed"
+	// ModeLOFT assembles a form per candidate from the pool (linear on the
+	// fly), to the blueprint counts.
+	ModeLOFT = "loft"
+	// ModeCAT selects each next item adaptively from the calibrated pool.
+	ModeCAT = "cat"
+)
+
+// Exam is a deliverable exam: its blueprint, its item pool and how it is
+// delivered.
 type Exam struct {
 	ID            string
 	ProgramID     string
 	Slug          string
 	Title         string
 	Description   string
+	Instructions  string // shown to the candidate before the first item
 	Duration      time.Duration
 	AchievementID string // the credential a pass earns; empty for none
 	Domains       []Domain
-	ItemIDs       []string // in delivery order
+	ItemIDs       []string // the pool, in delivery order
 	Policy        Policy
+	Mode          string // ModeFixed ("" means it), ModeLOFT or ModeCAT
+	// Forms are the named fixed forms; none means the pool is the form.
+	Forms []Form
+	CAT   CATSettings
+	LOFT  LOFTSettings
+	// Scale is the reporting scale; the zero Scale reports raw scores.
+	Scale Scale
+}
+
+// Form is a named fixed form: sections of items in delivery order.
+type Form struct {
+	ID       string
+	Name     string
+	Sections []Section
+}
+
+// ItemIDs lists the form's items in delivery order.
+func (f Form) ItemIDs() []string {
+	var out []string
+	for _, s := range f.Sections {
+		for _, it := range s.Items {
+			out = append(out, it.ItemID)
+		}
+	}
+	return out
+}
+
+// Section is a titled part of a form, with instructions for the candidate.
+type Section struct {
+	Title        string
+	Instructions string
+	Items        []FormItem
+}
+
+// FormItem is an item on a form; a pretest item is delivered like the
+// others but not scored, so that it can be tried out.
+type FormItem struct {
+	ItemID  string
+	Pretest bool
+}
+
+// CATSettings configure an adaptive exam (see psychometrics.CATSettings).
+type CATSettings struct {
+	// SETarget ends the test once the posterior SD of θ is at or below it
+	// (after MinItems); 0 means no precision rule.
+	SETarget float64 `json:"se_target"`
+	// MinItems is the least number of items before the SE rule may end
+	// the test; 0 means 1.
+	MinItems int `json:"min_items"`
+	// MaxItems ends the test; it is required, so that every CAT ends.
+	MaxItems int `json:"max_items"`
+	// Randomesque draws each item among this many most informative ones,
+	// to spread exposure; 0 or 1 means the most informative.
+	Randomesque int `json:"randomesque"`
+}
+
+func (c CATSettings) validate() error {
+	switch {
+	case c.MaxItems < 1:
+		return valid.Errorf("cat.max_items", "must be at least 1")
+	case c.MinItems < 0 || c.MinItems > c.MaxItems:
+		return valid.Errorf("cat.min_items", "must be between 0 and max_items")
+	case !(c.SETarget >= 0) || math.IsInf(c.SETarget, 0):
+		return valid.Errorf("cat.se_target", "must be a finite number ≥ 0")
+	case c.Randomesque < 0:
+		return valid.Errorf("cat.randomesque", "must not be negative")
+	}
+	return nil
+}
+
+// LOFTSettings configure on-the-fly assembly (see assembly.Rules).
+type LOFTSettings struct {
+	// MaxExposure keeps items delivered in at least this share of the
+	// exam's attempts off new forms while others can fill the blueprint;
+	// 0 means no limit.
+	MaxExposure float64 `json:"max_exposure"`
+	// TargetTheta and TargetInfo give a target test information curve;
+	// when empty and every pool item is calibrated, the target is the
+	// pool's mean item information times the form length at θ = −1, 0, 1.
+	TargetTheta []float64 `json:"target_theta,omitempty"`
+	TargetInfo  []float64 `json:"target_info,omitempty"`
+	// Tolerance is the largest relative deviation from the target; 0
+	// means 0.25.
+	Tolerance float64 `json:"tolerance"`
+}
+
+func (l LOFTSettings) validate() error {
+	switch {
+	case !(l.MaxExposure >= 0 && l.MaxExposure <= 1):
+		return valid.Errorf("loft.max_exposure", "must be in [0, 1]")
+	case !(l.Tolerance >= 0) || math.IsInf(l.Tolerance, 0):
+		return valid.Errorf("loft.tolerance", "must be a finite number ≥ 0")
+	case len(l.TargetTheta) != len(l.TargetInfo):
+		return valid.Errorf("loft.target_info", "must have one value for each target_theta")
+	}
+	for i, v := range l.TargetInfo {
+		if !(v > 0) || math.IsInf(v, 0) || math.IsNaN(l.TargetTheta[i]) || math.IsInf(l.TargetTheta[i], 0) {
+			return valid.Errorf(fmt.Sprintf("loft.target_info[%d]", i), "must be a positive number at a finite θ")
+		}
+	}
+	return nil
+}
+
+// examSettings is the JSON of exams.settings.
+type examSettings struct {
+	CAT   CATSettings  `json:"cat"`
+	LOFT  LOFTSettings `json:"loft"`
+	Scale Scale        `json:"scale"`
 }
 
 // Policy says how often and when a candidate may start an exam. Its zero
@@ -59,6 +189,12 @@ type Policy struct {
 	RetakeWait  time.Duration // minimum time from the end of one attempt to the start of the next
 	OpensAt     *time.Time    // first moment an attempt may start; nil means always
 	ClosesAt    *time.Time    // moment after which no attempt may start; nil means never
+	// DifferentFormOnRetake gives a retake a fixed form the candidate has
+	// not sat yet, while one exists.
+	DifferentFormOnRetake bool
+	// Prerequisites are the achievements (credential ids of the issuer's
+	// achievements) a candidate must hold to start; see Service.Eligible.
+	Prerequisites []string
 }
 
 // validate checks a policy's fields, naming the JSON field at fault.
@@ -70,6 +206,16 @@ func (p Policy) validate() error {
 		return valid.Errorf("policy.retake_wait_seconds", "must not be negative")
 	case p.OpensAt != nil && p.ClosesAt != nil && !p.ClosesAt.After(*p.OpensAt):
 		return valid.Errorf("policy.closes_at", "must be after opens_at")
+	}
+	seen := map[string]bool{}
+	for i, id := range p.Prerequisites {
+		if uuid.Validate(id) != nil {
+			return valid.Errorf(fmt.Sprintf("policy.prerequisites[%d]", i), "is not an achievement id")
+		}
+		if seen[id] {
+			return valid.Errorf(fmt.Sprintf("policy.prerequisites[%d]", i), "repeats %s", id)
+		}
+		seen[id] = true
 	}
 	return nil
 }
@@ -87,17 +233,23 @@ type examRow struct {
 	RetakeWaitSecs  int        `gorm:"column:retake_wait_seconds"`
 	OpensAt         *time.Time `gorm:"column:opens_at"`
 	ClosesAt        *time.Time `gorm:"column:closes_at"`
+	Mode            string     `gorm:"column:mode"`
+	Instructions    string     `gorm:"column:instructions"`
+	DifferentForm   bool       `gorm:"column:different_form_on_retake"`
+	Settings        string     `gorm:"column:settings"`
 }
 
 func (examRow) TableName() string { return "exams" }
 
 type domainRow struct {
-	ExamID      string `gorm:"column:exam_id;primaryKey"`
-	Code        string `gorm:"column:code;primaryKey"`
-	Position    int    `gorm:"column:position"`
-	Name        string `gorm:"column:name"`
-	Description string `gorm:"column:description"`
-	Skill       string `gorm:"column:skill"`
+	ExamID      string  `gorm:"column:exam_id;primaryKey"`
+	Code        string  `gorm:"column:code;primaryKey"`
+	Position    int     `gorm:"column:position"`
+	Name        string  `gorm:"column:name"`
+	Description string  `gorm:"column:description"`
+	Skill       string  `gorm:"column:skill"`
+	ItemCount   int     `gorm:"column:item_count"`
+	Weight      float64 `gorm:"column:weight"`
 }
 
 func (domainRow) TableName() string { return "exam_domains" }
@@ -109,6 +261,42 @@ type examItemRow struct {
 }
 
 func (examItemRow) TableName() string { return "exam_items" }
+
+type prerequisiteRow struct {
+	ExamID        string `gorm:"column:exam_id;primaryKey"`
+	AchievementID string `gorm:"column:achievement_id;primaryKey"`
+}
+
+func (prerequisiteRow) TableName() string { return "exam_prerequisites" }
+
+type formRow struct {
+	ID        string    `gorm:"column:id;primaryKey"`
+	ExamID    string    `gorm:"column:exam_id"`
+	Name      string    `gorm:"column:name"`
+	Position  int       `gorm:"column:position"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+}
+
+func (formRow) TableName() string { return "exam_forms" }
+
+type formSectionRow struct {
+	FormID       string `gorm:"column:form_id;primaryKey"`
+	Position     int    `gorm:"column:position;primaryKey"`
+	Title        string `gorm:"column:title"`
+	Instructions string `gorm:"column:instructions"`
+}
+
+func (formSectionRow) TableName() string { return "exam_form_sections" }
+
+type formItemRow struct {
+	FormID   string `gorm:"column:form_id;primaryKey"`
+	Position int    `gorm:"column:position;primaryKey"`
+	ItemID   string `gorm:"column:item_id"`
+	Section  int    `gorm:"column:section"`
+	Pretest  bool   `gorm:"column:pretest"`
+}
+
+func (formItemRow) TableName() string { return "exam_form_items" }
 
 // CreateProgram adds a program.
 func (s *Service) CreateProgram(ctx context.Context, p Program) (Program, error) {
@@ -139,7 +327,8 @@ func (s *Service) Programs(ctx context.Context) ([]Program, error) {
 	return out, nil
 }
 
-// CreateExam adds an exam with its blueprint domains and item pool.
+// CreateExam adds an exam with its blueprint domains, item pool, forms,
+// delivery settings and policy.
 func (s *Service) CreateExam(ctx context.Context, e Exam) (Exam, error) {
 	switch {
 	case strings.TrimSpace(e.Slug) == "":
@@ -153,23 +342,33 @@ func (s *Service) CreateExam(ctx context.Context, e Exam) (Exam, error) {
 	case len(e.ItemIDs) == 0:
 		return Exam{}, valid.Errorf("items", "at least one item is required")
 	}
-	if err := e.Policy.validate(); err != nil {
+	if e.Mode == "" {
+		e.Mode = ModeFixed
+	}
+	if err := e.validate(); err != nil {
 		return Exam{}, err
 	}
 	e.ID = uuid.NewString()
+	settings, err := json.Marshal(examSettings{CAT: e.CAT, LOFT: e.LOFT, Scale: e.Scale})
+	if err != nil {
+		return Exam{}, fmt.Errorf("assess: create exam: %w", err)
+	}
+	now := s.now().UTC()
 	row := examRow{ID: e.ID, ProgramID: e.ProgramID, Slug: e.Slug, Title: e.Title, Description: e.Description,
-		DurationSeconds: int(e.Duration / time.Second), CreatedAt: s.now().UTC(),
+		DurationSeconds: int(e.Duration / time.Second), CreatedAt: now,
 		MaxAttempts: e.Policy.MaxAttempts, RetakeWaitSecs: int(e.Policy.RetakeWait / time.Second),
-		OpensAt: utcPtr(e.Policy.OpensAt), ClosesAt: utcPtr(e.Policy.ClosesAt)}
+		OpensAt: utcPtr(e.Policy.OpensAt), ClosesAt: utcPtr(e.Policy.ClosesAt),
+		Mode: e.Mode, Instructions: e.Instructions, DifferentForm: e.Policy.DifferentFormOnRetake, Settings: string(settings)}
 	if e.AchievementID != "" {
 		row.AchievementID = &e.AchievementID
 	}
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return fmt.Errorf("assess: create exam: %w", err)
 		}
 		for i, d := range e.Domains {
-			if err := tx.Create(&domainRow{ExamID: e.ID, Code: d.Code, Position: i, Name: d.Name, Description: d.Description, Skill: d.Skill}).Error; err != nil {
+			if err := tx.Create(&domainRow{ExamID: e.ID, Code: d.Code, Position: i, Name: d.Name, Description: d.Description, Skill: d.Skill,
+				ItemCount: d.Count, Weight: d.Weight}).Error; err != nil {
 				return fmt.Errorf("assess: create domain %s: %w", d.Code, err)
 			}
 		}
@@ -178,9 +377,131 @@ func (s *Service) CreateExam(ctx context.Context, e Exam) (Exam, error) {
 				return fmt.Errorf("assess: add item %s: %w", id, err)
 			}
 		}
+		if err := setPrerequisites(tx, e.ID, e.Policy.Prerequisites); err != nil {
+			return err
+		}
+		for i := range e.Forms {
+			if e.Forms[i].ID, err = insertForm(tx, e.ID, i, e.Forms[i], now); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	return e, err
+}
+
+// validate checks what CreateExam stores beyond the basics.
+func (e Exam) validate() error {
+	if err := e.Policy.validate(); err != nil {
+		return err
+	}
+	if err := e.Scale.validate(); err != nil {
+		return err
+	}
+	codes := map[string]bool{}
+	for i, d := range e.Domains {
+		switch {
+		case strings.TrimSpace(d.Code) == "":
+			return valid.Errorf(fmt.Sprintf("domains[%d].code", i), "is required")
+		case codes[d.Code]:
+			return valid.Errorf(fmt.Sprintf("domains[%d].code", i), "repeats %q", d.Code)
+		case d.Count < 0:
+			return valid.Errorf(fmt.Sprintf("domains[%d].count", i), "must not be negative")
+		case !(d.Weight >= 0) || math.IsInf(d.Weight, 0):
+			return valid.Errorf(fmt.Sprintf("domains[%d].weight", i), "must be a finite number ≥ 0")
+		}
+		codes[d.Code] = true
+	}
+	inPool := map[string]bool{}
+	for _, id := range e.ItemIDs {
+		inPool[id] = true
+	}
+	names := map[string]bool{}
+	for i, f := range e.Forms {
+		field := fmt.Sprintf("forms[%d]", i)
+		if strings.TrimSpace(f.Name) == "" {
+			return valid.Errorf(field+".name", "is required")
+		}
+		if names[f.Name] {
+			return valid.Errorf(field+".name", "repeats %q", f.Name)
+		}
+		names[f.Name] = true
+		onForm := map[string]bool{}
+		scored := 0
+		for j, sec := range f.Sections {
+			for k, it := range sec.Items {
+				itemField := fmt.Sprintf("%s.sections[%d].items[%d]", field, j, k)
+				if !inPool[it.ItemID] {
+					return valid.Errorf(itemField, "is not an item of the exam's pool")
+				}
+				if onForm[it.ItemID] {
+					return valid.Errorf(itemField, "is on the form twice")
+				}
+				onForm[it.ItemID] = true
+				if !it.Pretest {
+					scored++
+				}
+			}
+		}
+		if scored == 0 {
+			return valid.Errorf(field+".sections", "must hold at least one scored item")
+		}
+	}
+	switch e.Mode {
+	case ModeFixed:
+	case ModeLOFT:
+		if len(e.Forms) > 0 {
+			return valid.Errorf("forms", "are for fixed exams; a LOFT exam assembles its forms")
+		}
+		total := 0
+		for _, d := range e.Domains {
+			total += d.Count
+		}
+		if total == 0 {
+			return valid.Errorf("domains", "a LOFT exam needs an item count in at least one domain")
+		}
+		return e.LOFT.validate()
+	case ModeCAT:
+		if len(e.Forms) > 0 {
+			return valid.Errorf("forms", "are for fixed exams; a CAT selects its items")
+		}
+		return e.CAT.validate()
+	default:
+		return valid.Errorf("mode", "must be %q, %q or %q", ModeFixed, ModeLOFT, ModeCAT)
+	}
+	return nil
+}
+
+func insertForm(tx *gorm.DB, examID string, position int, f Form, now time.Time) (string, error) {
+	row := formRow{ID: uuid.NewString(), ExamID: examID, Name: f.Name, Position: position, CreatedAt: now}
+	if err := tx.Create(&row).Error; err != nil {
+		return "", fmt.Errorf("assess: create form %s: %w", f.Name, err)
+	}
+	pos := 0
+	for i, sec := range f.Sections {
+		if err := tx.Create(&formSectionRow{FormID: row.ID, Position: i, Title: sec.Title, Instructions: sec.Instructions}).Error; err != nil {
+			return "", fmt.Errorf("assess: create form %s: %w", f.Name, err)
+		}
+		for _, it := range sec.Items {
+			pos++
+			if err := tx.Create(&formItemRow{FormID: row.ID, Position: pos, ItemID: it.ItemID, Section: i, Pretest: it.Pretest}).Error; err != nil {
+				return "", fmt.Errorf("assess: create form %s: %w", f.Name, err)
+			}
+		}
+	}
+	return row.ID, nil
+}
+
+func setPrerequisites(tx *gorm.DB, examID string, ids []string) error {
+	if err := tx.Where("exam_id = ?", examID).Delete(&prerequisiteRow{}).Error; err != nil {
+		return fmt.Errorf("assess: prerequisites: %w", err)
+	}
+	for _, id := range ids {
+		if err := tx.Create(&prerequisiteRow{ExamID: examID, AchievementID: id}).Error; err != nil {
+			return fmt.Errorf("assess: prerequisites: %w", err)
+		}
+	}
+	return nil
 }
 
 // Exams lists every exam with its blueprint and pool.
@@ -210,28 +531,80 @@ func (s *Service) Exam(ctx context.Context, id string) (Exam, error) {
 }
 
 func (s *Service) loadExam(ctx context.Context, r examRow) (Exam, error) {
+	db := s.db.WithContext(ctx)
 	e := Exam{ID: r.ID, ProgramID: r.ProgramID, Slug: r.Slug, Title: r.Title, Description: r.Description,
-		Duration: time.Duration(r.DurationSeconds) * time.Second,
+		Instructions: r.Instructions, Duration: time.Duration(r.DurationSeconds) * time.Second, Mode: r.Mode,
 		Policy: Policy{MaxAttempts: r.MaxAttempts, RetakeWait: time.Duration(r.RetakeWaitSecs) * time.Second,
-			OpensAt: utcPtr(r.OpensAt), ClosesAt: utcPtr(r.ClosesAt)}}
+			OpensAt: utcPtr(r.OpensAt), ClosesAt: utcPtr(r.ClosesAt), DifferentFormOnRetake: r.DifferentForm}}
+	if e.Mode == "" {
+		e.Mode = ModeFixed
+	}
 	if r.AchievementID != nil {
 		e.AchievementID = *r.AchievementID
 	}
+	if r.Settings != "" {
+		var set examSettings
+		if err := json.Unmarshal([]byte(r.Settings), &set); err != nil {
+			return Exam{}, fmt.Errorf("assess: settings of exam %s: %w", r.ID, err)
+		}
+		e.CAT, e.LOFT, e.Scale = set.CAT, set.LOFT, set.Scale
+	}
 	var domains []domainRow
-	if err := s.db.WithContext(ctx).Where("exam_id = ?", r.ID).Order("position").Find(&domains).Error; err != nil {
+	if err := db.Where("exam_id = ?", r.ID).Order("position").Find(&domains).Error; err != nil {
 		return Exam{}, fmt.Errorf("assess: exam domains: %w", err)
 	}
 	for _, d := range domains {
-		e.Domains = append(e.Domains, Domain{Code: d.Code, Name: d.Name, Description: d.Description, Skill: d.Skill})
+		e.Domains = append(e.Domains, Domain{Code: d.Code, Name: d.Name, Description: d.Description, Skill: d.Skill, Count: d.ItemCount, Weight: d.Weight})
 	}
 	var pool []examItemRow
-	if err := s.db.WithContext(ctx).Where("exam_id = ?", r.ID).Order("position").Find(&pool).Error; err != nil {
+	if err := db.Where("exam_id = ?", r.ID).Order("position").Find(&pool).Error; err != nil {
 		return Exam{}, fmt.Errorf("assess: exam items: %w", err)
 	}
 	for _, p := range pool {
 		e.ItemIDs = append(e.ItemIDs, p.ItemID)
 	}
+	var prereqs []prerequisiteRow
+	if err := db.Where("exam_id = ?", r.ID).Order("achievement_id").Find(&prereqs).Error; err != nil {
+		return Exam{}, fmt.Errorf("assess: exam prerequisites: %w", err)
+	}
+	for _, p := range prereqs {
+		e.Policy.Prerequisites = append(e.Policy.Prerequisites, p.AchievementID)
+	}
+	forms, err := loadForms(db, r.ID)
+	if err != nil {
+		return Exam{}, err
+	}
+	e.Forms = forms
 	return e, nil
+}
+
+func loadForms(db *gorm.DB, examID string) ([]Form, error) {
+	var rows []formRow
+	if err := db.Where("exam_id = ?", examID).Order("position").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("assess: exam forms: %w", err)
+	}
+	out := make([]Form, 0, len(rows))
+	for _, r := range rows {
+		var secs []formSectionRow
+		if err := db.Where("form_id = ?", r.ID).Order("position").Find(&secs).Error; err != nil {
+			return nil, fmt.Errorf("assess: form sections: %w", err)
+		}
+		var its []formItemRow
+		if err := db.Where("form_id = ?", r.ID).Order("position").Find(&its).Error; err != nil {
+			return nil, fmt.Errorf("assess: form items: %w", err)
+		}
+		f := Form{ID: r.ID, Name: r.Name, Sections: make([]Section, len(secs))}
+		for i, sec := range secs {
+			f.Sections[i] = Section{Title: sec.Title, Instructions: sec.Instructions}
+		}
+		for _, it := range its {
+			if it.Section >= 0 && it.Section < len(f.Sections) {
+				f.Sections[it.Section].Items = append(f.Sections[it.Section].Items, FormItem{ItemID: it.ItemID, Pretest: it.Pretest})
+			}
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 // utcPtr returns a copy of t in UTC, or nil.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"github.com/touchstone-assess/touchstone/items"
 )
 
 // PastAttempt is an attempt from an earlier administration — a pilot or
@@ -17,7 +19,7 @@ type PastAttempt struct {
 	CandidateID string
 	StartedAt   time.Time
 	SubmittedAt time.Time
-	Answers     map[string]string // item id → option id; a missing item was not answered
+	Answers     map[string]string // item id → option id of a choice item; a missing item was not answered
 }
 
 // RecordHistory stores past attempts of an exam, scored number-correct on
@@ -34,33 +36,33 @@ func (s *Service) RecordHistory(ctx context.Context, examID string, past []PastA
 	if err != nil {
 		return err
 	}
-	keys := make([]string, len(pool))
+	contents := make([]items.Content, len(pool))
 	for i, it := range pool {
-		keys[i] = it.Key
+		contents[i] = it.Content
 	}
 	attempts := make([]attemptRow, 0, len(past))
 	responses := make([]responseRow, 0, len(past)*len(pool))
 	for _, p := range past {
 		a := attemptRow{ID: uuid.NewString(), ExamID: examID, CandidateID: p.CandidateID, Status: Submitted,
 			StartedAt: p.StartedAt.UTC(), Deadline: p.StartedAt.UTC().Add(exam.Duration), SubmittedAt: ptr(p.SubmittedAt.UTC()),
-			SubmittedBy: "import", Simulated: simulated}
+			SubmittedBy: "import", Simulated: simulated, Mode: ModeFixed, TimeMultiplier: 1}
 		rows := make([]responseRow, len(pool))
 		for i, it := range pool {
-			rows[i] = responseRow{AttemptID: a.ID, Position: i + 1, ItemID: it.ID, ItemVersionID: it.VersionID, Domain: it.Domain}
+			rows[i] = newRow(i+1, it, "", true)
+			rows[i].AttemptID = a.ID
 			if ans, ok := p.Answers[it.ID]; ok {
 				rows[i].Answer = &ans
 				at := p.SubmittedAt.UTC()
 				rows[i].AnsweredAt = &at
 			}
 		}
-		sc := scoreResponses(exam.Domains, rows, keys)
+		sc := scoreRows(exam.Domains, rows, contents)
 		for i := range rows {
-			c := sc.correct[i]
-			rows[i].Correct = &c
+			c := sc.full[i]
+			rows[i].Correct, rows[i].Points = &c, &sc.points[i]
 		}
-		maxScore := float64(len(rows))
 		domains, _ := json.Marshal(sc.domains)
-		a.Score, a.MaxScore, a.DomainScores = &sc.total, &maxScore, string(domains)
+		a.Score, a.MaxScore, a.DomainScores = &sc.total, &sc.max, string(domains)
 		attempts = append(attempts, a)
 		responses = append(responses, rows...)
 	}

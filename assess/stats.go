@@ -91,7 +91,7 @@ func (s *Service) Statistics(ctx context.Context, examID string) (ExamStatistics
 	if err != nil {
 		return ExamStatistics{}, err
 	}
-	bank, err := s.items.Current(ctx, exam.ItemIDs)
+	bank, err := s.items.Working(ctx, exam.ItemIDs) // every item of the exam, in the matrix's column order
 	if err != nil {
 		return ExamStatistics{}, err
 	}

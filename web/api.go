@@ -112,9 +112,9 @@ func examJSON(e assess.Exam, std *assess.Standard) fiber.Map {
 		domains[i] = fiber.Map{"code": d.Code, "name": d.Name, "description": d.Description}
 	}
 	m := fiber.Map{"id": e.ID, "program_id": e.ProgramID, "slug": e.Slug, "title": e.Title, "description": e.Description,
+		"mode": e.Mode, "instructions": e.Instructions,
 		"duration_seconds": int(e.Duration / time.Second), "item_count": len(e.ItemIDs), "domains": domains, "standard": nil,
-		"policy": fiber.Map{"max_attempts": e.Policy.MaxAttempts, "retake_wait_seconds": int(e.Policy.RetakeWait / time.Second),
-			"opens_at": e.Policy.OpensAt, "closes_at": e.Policy.ClosesAt}}
+		"policy": policyJSON(e.Policy)}
 	if std != nil {
 		m["standard"] = fiber.Map{"id": std.ID, "version": std.Version, "cut": std.Cut, "max_score": std.MaxScore, "method": std.Method}
 	}
@@ -170,31 +170,14 @@ func (s *Server) apiAttempt(c *fiber.Ctx) error {
 	return s.writeAttempt(c, a, fiber.StatusOK)
 }
 
-// writeAttempt answers with an attempt as its candidate may see it: the
-// items and saved answers, never a key.
+// writeAttempt answers with an attempt as its candidate may see it (see
+// attemptJSON).
 func (s *Server) writeAttempt(c *fiber.Ctx, a assess.Attempt, status int) error {
-	qs, err := s.cfg.Assess.Questions(c.UserContext(), a.ID)
+	body, err := s.attemptJSON(c, a)
 	if err != nil {
 		return err
 	}
-	list := make([]fiber.Map, len(qs))
-	for i, q := range qs {
-		opts := make([]fiber.Map, len(q.Options))
-		for j, o := range q.Options {
-			opts[j] = fiber.Map{"id": o.ID, "text": o.Text}
-		}
-		list[i] = fiber.Map{"id": q.ItemID, "position": q.Position, "domain": q.Domain, "stem": q.Stem, "exhibit": q.Exhibit,
-			"options": opts, "answer": q.Answer, "flagged": q.Flagged}
-	}
-	return c.Status(status).JSON(fiber.Map{
-		"id": a.ID, "exam_id": a.ExamID, "status": a.Status, "started_at": a.StartedAt, "deadline": a.Deadline,
-		"server_time": s.cfg.Now().UTC(), "submitted_at": a.SubmittedAt, "items": list,
-	})
-}
-
-type responseRequest struct {
-	Answer  *string `json:"answer"`
-	Flagged *bool   `json:"flagged"`
+	return c.Status(status).JSON(body)
 }
 
 func (s *Server) apiSaveResponse(c *fiber.Ctx) error {
@@ -202,15 +185,19 @@ func (s *Server) apiSaveResponse(c *fiber.Ctx) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
+	u, err := req.update()
+	if err != nil {
+		return err
+	}
 	a, err := s.ownAttempt(c)
 	if err != nil {
 		return err
 	}
-	err = s.cfg.Assess.SaveResponse(c.UserContext(), a.ID, c.Params("itemId"), assess.ResponseUpdate{Answer: req.Answer, Flagged: req.Flagged})
+	saved, err := s.cfg.Assess.SaveResponse(c.UserContext(), a.ID, c.Params("itemId"), u)
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"item_id": c.Params("itemId"), "answer": req.Answer, "flagged": req.Flagged, "saved": true})
+	return c.JSON(fiber.Map{"item_id": saved.ItemID, "seq": saved.Seq, "applied": saved.Applied})
 }
 
 func (s *Server) apiSubmit(c *fiber.Ctx) error {
@@ -242,8 +229,15 @@ func resultJSON(r assess.Result) fiber.Map {
 	if r.CredentialID != "" {
 		cred = r.CredentialID
 	}
-	return fiber.Map{"attempt_id": r.AttemptID, "exam_id": r.ExamID, "passed": r.Passed, "score": r.Score, "max_score": r.MaxScore,
-		"cut": r.Cut, "standard_id": r.StandardID, "standard_version": r.StandardVersion, "domains": r.Domains,
+	domains := r.Domains
+	if domains == nil {
+		domains = []assess.DomainScore{}
+	}
+	return fiber.Map{"attempt_id": r.AttemptID, "exam_id": r.ExamID, "mode": r.Mode, "passed": r.Passed, "score": r.Score, "max_score": r.MaxScore,
+		"cut": r.Cut, "standard_id": r.StandardID, "standard_version": r.StandardVersion, "domains": domains,
+		"scaled_score": r.ScaledScore, "scaled_cut": r.ScaledCut,
+		"scale": fiber.Map{"name": r.Scale.Name, "min": r.Scale.Min, "max": r.Scale.Max},
+		"theta": finitePtr(r.Theta), "theta_se": finitePtr(r.ThetaSE),
 		"credential_id": cred, "submitted_at": r.SubmittedAt, "submitted_by": r.SubmittedBy}
 }
 

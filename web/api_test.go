@@ -166,22 +166,54 @@ type (
 		ID   string `json:"id"`
 		Text string `json:"text"`
 	}
+	apiCandidateOption struct {
+		ID   string `json:"id"`
+		HTML string `json:"html"`
+	}
+	apiContent struct {
+		Kind    string               `json:"kind"`
+		Stem    string               `json:"stem"`
+		Options []apiCandidateOption `json:"options"`
+		Targets []apiCandidateOption `json:"targets"`
+		Points  float64              `json:"points"`
+	}
+	apiAnswer struct {
+		Choice  string            `json:"choice"`
+		Choices []string          `json:"choices"`
+		Text    string            `json:"text"`
+		Pairs   map[string]string `json:"pairs"`
+	}
 	apiQuestion struct {
-		ID       string      `json:"id"`
-		Position int         `json:"position"`
-		Domain   string      `json:"domain"`
-		Stem     string      `json:"stem"`
-		Options  []apiOption `json:"options"`
-		Answer   *string     `json:"answer"`
-		Flagged  bool        `json:"flagged"`
+		ID       string     `json:"item_id"`
+		Position int        `json:"position"`
+		Domain   string     `json:"domain"`
+		Section  string     `json:"section"`
+		Content  apiContent `json:"content"`
+		Answer   *apiAnswer `json:"answer"`
+		Flagged  bool       `json:"flagged"`
+		Seq      int64      `json:"seq"`
 	}
 	apiAttempt struct {
-		ID          string        `json:"id"`
-		ExamID      string        `json:"exam_id"`
-		Status      string        `json:"status"`
-		Deadline    time.Time     `json:"deadline"`
+		ID                string    `json:"id"`
+		ExamID            string    `json:"exam_id"`
+		Status            string    `json:"status"`
+		Mode              string    `json:"mode"`
+		Deadline          time.Time `json:"deadline"`
+		RemainingSeconds  int       `json:"remaining_seconds"`
+		Paused            bool      `json:"paused"`
+		BreaksLeftSeconds int       `json:"breaks_left_seconds"`
+		Accommodations    struct {
+			TimeMultiplier    float64 `json:"time_multiplier"`
+			ExtraBreakMinutes int     `json:"extra_break_minutes"`
+		} `json:"accommodations"`
 		SubmittedAt *time.Time    `json:"submitted_at"`
 		Items       []apiQuestion `json:"items"`
+		CanGoBack   bool          `json:"can_go_back"`
+		CAT         *struct {
+			Done         bool `json:"done"`
+			Administered int  `json:"administered"`
+			Max          int  `json:"max"`
+		} `json:"cat"`
 	}
 	apiResult struct {
 		AttemptID       string  `json:"attempt_id"`
@@ -192,10 +224,22 @@ type (
 		StandardVersion int     `json:"standard_version"`
 		CredentialID    *string `json:"credential_id"`
 		SubmittedBy     string  `json:"submitted_by"`
-		Domains         []struct {
-			Code  string  `json:"code"`
-			Score float64 `json:"score"`
-			Max   float64 `json:"max"`
+		ScaledScore     float64 `json:"scaled_score"`
+		ScaledCut       float64 `json:"scaled_cut"`
+		Scale           struct {
+			Name string  `json:"name"`
+			Min  float64 `json:"min"`
+			Max  float64 `json:"max"`
+		} `json:"scale"`
+		Theta   *float64 `json:"theta"`
+		ThetaSE *float64 `json:"theta_se"`
+		Domains []struct {
+			Code     string  `json:"code"`
+			Score    float64 `json:"score"`
+			Max      float64 `json:"max"`
+			Percent  int     `json:"percent"`
+			Level    string  `json:"level"`
+			Feedback string  `json:"feedback"`
 		} `json:"domains"`
 	}
 	apiVerification struct {
@@ -687,11 +731,12 @@ func TestAPICandidateFlow(t *testing.T) {
 		}
 		keyAt := map[int]bool{}
 		for i, q := range a.Items {
-			if q.ID != f.Exam.ItemIDs[i] || q.Position != i+1 || q.Stem == "" || len(q.Options) != 4 || q.Answer != nil || q.Flagged {
+			if q.ID != f.Exam.ItemIDs[i] || q.Position != i+1 || q.Content.Kind != "single_choice" || q.Content.Stem == "" ||
+				len(q.Content.Options) != 4 || q.Content.Points != 1 || q.Answer != nil || q.Flagged || q.Seq != 0 {
 				t.Errorf("item %d: got %+v, want item %s at position %d with a stem, 4 options and no answer", i, q, f.Exam.ItemIDs[i], i+1)
 			}
-			for j, o := range q.Options {
-				if o.ID == "" || o.Text == "" {
+			for j, o := range q.Content.Options {
+				if o.ID == "" || o.HTML == "" {
 					t.Errorf("item %d option %d: got %+v, want an id and a text", i, j, o)
 				}
 				if o.ID == f.Keys[q.ID] {
@@ -711,18 +756,23 @@ func TestAPICandidateFlow(t *testing.T) {
 			t.Errorf("starting again: got attempt %s, want the open attempt %s", a2.ID, a.ID)
 		}
 
-		for _, q := range a.Items {
-			resp := get("PUT", "/api/v1/attempts/"+a.ID+"/responses/"+q.ID, map[string]any{"answer": f.Keys[q.ID]})
+		for i, q := range a.Items {
+			// Half the answers as objects with a seq, as the player sends
+			// them; half as the bare option id older clients send.
+			body := map[string]any{"answer": f.Keys[q.ID]}
+			if i%2 == 0 {
+				body = map[string]any{"answer": map[string]any{"choice": f.Keys[q.ID]}, "seq": 1}
+			}
+			resp := get("PUT", "/api/v1/attempts/"+a.ID+"/responses/"+q.ID, body)
 			wantAPIStatus(t, resp, http.StatusOK)
 			var saved struct {
-				ItemID  string  `json:"item_id"`
-				Answer  *string `json:"answer"`
-				Flagged *bool   `json:"flagged"`
-				Saved   bool    `json:"saved"`
+				ItemID  string `json:"item_id"`
+				Seq     int64  `json:"seq"`
+				Applied bool   `json:"applied"`
 			}
 			resp.JSON(t, &saved)
-			if saved.ItemID != q.ID || saved.Answer == nil || *saved.Answer != f.Keys[q.ID] || saved.Flagged != nil || !saved.Saved {
-				t.Errorf("save %s: got %s", q.ID, resp.Body)
+			if wantSeq := int64(1 - i%2); saved.ItemID != q.ID || saved.Seq != wantSeq || !saved.Applied {
+				t.Errorf("save %s: got %s, want applied with seq %d", q.ID, resp.Body, wantSeq)
 			}
 		}
 		flag := get("PUT", "/api/v1/attempts/"+a.ID+"/responses/"+a.Items[5].ID, map[string]any{"flagged": true})
@@ -733,7 +783,7 @@ func TestAPICandidateFlow(t *testing.T) {
 		var got apiAttempt
 		resp.JSON(t, &got)
 		for i, q := range got.Items {
-			if q.Answer == nil || *q.Answer != f.Keys[q.ID] {
+			if q.Answer == nil || q.Answer.Choice != f.Keys[q.ID] {
 				t.Errorf("item %d: got saved answer %v, want %s", i, q.Answer, f.Keys[q.ID])
 			}
 			if q.Flagged != (i == 5) {
@@ -748,10 +798,14 @@ func TestAPICandidateFlow(t *testing.T) {
 			status      int
 			code, field string
 		}{
-			{"answer that is not an option", a.Items[0].ID, map[string]any{"answer": "opt-nope"}, 422, "invalid", "answer"},
-			{"answer of another item", a.Items[0].ID, map[string]any{"answer": f.Keys[a.Items[1].ID]}, 422, "invalid", "answer"},
+			{"answer that is not an option", a.Items[0].ID, map[string]any{"answer": "opt-nope"}, 422, "invalid", "answer.choice"},
+			{"answer of another item", a.Items[0].ID, map[string]any{"answer": map[string]any{"choice": f.Keys[a.Items[1].ID]}}, 422, "invalid", "answer.choice"},
+			{"answer with the wrong field", a.Items[0].ID, map[string]any{"answer": map[string]any{"text": "3"}}, 422, "invalid", "answer"},
+			{"answer with an unknown field", a.Items[0].ID, map[string]any{"answer": map[string]any{"option": "a"}}, 422, "invalid", "answer"},
 			{"nothing to save", a.Items[0].ID, map[string]any{}, 422, "invalid", "answer"},
+			{"negative seq", a.Items[0].ID, map[string]any{"flagged": true, "seq": -1}, 422, "invalid", "seq"},
 			{"answer of the wrong type", a.Items[0].ID, `{"answer": 3}`, 400, "bad_request", "answer"},
+			{"choices of the wrong type", a.Items[0].ID, `{"answer": {"choices": "a"}}`, 400, "bad_request", "answer.choices"},
 			{"malformed JSON", a.Items[0].ID, `{"answer":`, 400, "bad_request", "body"},
 			{"item not in the attempt", uuid.NewString(), map[string]any{"answer": "x"}, 404, "not_found", ""},
 		} {
@@ -799,7 +853,7 @@ func TestAPICandidateFlow(t *testing.T) {
 		}
 
 		wantAPIError(t, get("PUT", "/api/v1/attempts/"+a.ID+"/responses/"+a.Items[0].ID, map[string]any{"answer": f.Keys[a.Items[0].ID]}),
-			http.StatusConflict, "attempt_closed", "")
+			http.StatusConflict, "closed", "")
 
 		resp = get("GET", "/api/v1/me/credentials", nil)
 		wantAPIStatus(t, resp, http.StatusOK)
@@ -909,7 +963,7 @@ func TestAPIDeadline(t *testing.T) {
 		wantAPIStatus(t, apiCall(t, f, apiReq("PUT", "/api/v1/attempts/"+a.ID+"/responses/"+item, token, map[string]any{"answer": f.Keys[item]})), http.StatusOK)
 		f.Clock.Advance(5 * time.Second)
 		wantAPIError(t, apiCall(t, f, apiReq("PUT", "/api/v1/attempts/"+a.ID+"/responses/"+item, token, map[string]any{"answer": f.Keys[item]})),
-			http.StatusConflict, "attempt_closed", "")
+			http.StatusConflict, "closed", "")
 	})
 }
 

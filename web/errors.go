@@ -19,6 +19,11 @@ type apiError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// AttemptID names the open attempt of an "active_attempt" refusal.
+	AttemptID string `json:"attempt_id,omitempty"`
+	// Missing lists the prerequisite achievements of a "not_eligible"
+	// refusal.
+	Missing []string `json:"missing,omitempty"`
 }
 
 // errorKinds is the one table from domain errors to HTTP answers. The
@@ -35,7 +40,12 @@ var errorKinds = []struct {
 	{assess.ErrNotFound, fiber.StatusNotFound, "not_found", "not found"},
 	{credential.ErrNotFound, fiber.StatusNotFound, "not_found", "not found"},
 	{auth.ErrNotFound, fiber.StatusNotFound, "not_found", "not found"},
-	{assess.ErrClosed, fiber.StatusConflict, "attempt_closed", "the attempt is closed: it was submitted or its time is up"},
+	{assess.ErrClosed, fiber.StatusConflict, "closed", "the attempt is closed: it was submitted or its time is up"},
+	{assess.ErrActiveAttempt, fiber.StatusConflict, "active_attempt", "you have another exam in progress; finish or submit it first"},
+	{assess.ErrNotEligible, fiber.StatusConflict, "not_eligible", "this exam requires credentials you do not hold yet"},
+	{assess.ErrPaused, fiber.StatusConflict, "paused", "the exam is paused for a break; end the break to continue"},
+	{assess.ErrNoBreakLeft, fiber.StatusConflict, "no_break_left", "no break time is left"},
+	{assess.ErrUnanswered, fiber.StatusConflict, "unanswered", "answer the current question before moving on"},
 	{assess.ErrNoStandard, fiber.StatusConflict, "no_standard", "the exam has no approved standard yet"},
 	{assess.ErrConflict, fiber.StatusConflict, "conflict", "the request conflicts with the current state"},
 	{assess.ErrNotAvailable, fiber.StatusConflict, "not_available", "the exam is not open for attempts now"},
@@ -62,7 +72,16 @@ func classify(err error) (int, apiError) {
 	}
 	for _, k := range errorKinds {
 		if errors.Is(err, k.err) {
-			return k.status, apiError{Code: k.code, Message: k.message}
+			body := apiError{Code: k.code, Message: k.message}
+			var active *assess.ActiveAttemptError
+			if errors.As(err, &active) {
+				body.AttemptID = active.AttemptID
+			}
+			var ineligible *assess.NotEligibleError
+			if errors.As(err, &ineligible) {
+				body.Missing = ineligible.Missing
+			}
+			return k.status, body
 		}
 	}
 	var fe *fiber.Error

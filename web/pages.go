@@ -306,8 +306,38 @@ type playerData struct {
 	Attempt    assess.Attempt
 	Exam       assess.Exam
 	Questions  []assess.Question
-	First      assess.Question
+	First      playerQuestion
 	ServerTime time.Time
+	Timing     assess.Timing // the clock at ServerTime: deadline, paused, break left
+}
+
+// playerQuestion is the first question as the server-rendered player shows
+// it before its script runs: the question with its rendered stem, exhibit
+// and options, and the chosen option of a choice answer.
+type playerQuestion struct {
+	assess.Question
+	Stem    template.HTML
+	Exhibit template.HTML
+	Options []playerOption
+	Answer  *string // the chosen option id; nil for none (and for kinds without choices)
+}
+
+// playerOption is a choice as the player shows it.
+type playerOption struct {
+	ID   string
+	Text template.HTML
+}
+
+func newPlayerQuestion(q assess.Question) playerQuestion {
+	pq := playerQuestion{Question: q, Stem: q.Content.Stem, Exhibit: q.Content.Exhibit}
+	for _, o := range q.Content.Options {
+		pq.Options = append(pq.Options, playerOption{ID: o.ID, Text: o.HTML})
+	}
+	if q.Answer != nil && q.Answer.Choice != "" {
+		choice := q.Answer.Choice
+		pq.Answer = &choice
+	}
+	return pq
 }
 
 // Answered counts the questions with a saved answer.
@@ -323,7 +353,7 @@ func (d playerData) Answered() int {
 
 // Remaining is the time left at ServerTime, as the timer first shows it.
 func (d playerData) Remaining() string {
-	return clock(d.Attempt.Deadline.Sub(d.ServerTime))
+	return clock(d.Timing.Remaining)
 }
 
 // clock formats a duration as m:ss, or h:mm:ss from an hour up.
@@ -379,7 +409,8 @@ func (s *Server) pageAttempt(c *fiber.Ctx) error {
 	if len(qs) == 0 {
 		return fmt.Errorf("web: attempt %s has no questions", a.ID)
 	}
-	return s.render(c, "attempt", playerData{Attempt: a, Exam: exam, Questions: qs, First: qs[0], ServerTime: s.cfg.Now().UTC()})
+	now := s.cfg.Now().UTC()
+	return s.render(c, "attempt", playerData{Attempt: a, Exam: exam, Questions: qs, First: newPlayerQuestion(qs[0]), ServerTime: now, Timing: a.Timing(now)})
 }
 
 // Results.
@@ -414,51 +445,31 @@ type domainResult struct {
 	Score, Max              float64
 	Percent                 int
 	Level                   string // "strong", "developing" or "focus"
+	Advice                  string // the scorer's sentence of advice, naming the domain
 }
 
 // Label is the level in words.
 func (d domainResult) Label() string {
 	switch d.Level {
-	case "strong":
+	case assess.LevelStrong:
 		return "Strong"
-	case "developing":
+	case assess.LevelDeveloping:
 		return "Developing"
 	}
 	return "Needs focus"
 }
 
 // Feedback is one sentence of advice for the level.
-func (d domainResult) Feedback() string {
-	switch d.Level {
-	case "strong":
-		return "You answered most of these correctly. This is a strength to build on."
-	case "developing":
-		return "You have a working grasp of this area. Reviewing it will make your performance more consistent."
-	}
-	return "This area gave you the most difficulty. Start your review here."
-}
+func (d domainResult) Feedback() string { return d.Advice }
 
 func domainResults(exam assess.Exam, scores []assess.DomainScore) []domainResult {
 	out := make([]domainResult, 0, len(scores))
 	for _, ds := range scores {
-		d := domainResult{Code: ds.Code, Name: ds.Name, Score: ds.Score, Max: ds.Max}
+		d := domainResult{Code: ds.Code, Name: ds.Name, Score: ds.Score, Max: ds.Max, Percent: ds.Percent, Level: ds.Level, Advice: ds.Feedback}
 		for _, bd := range exam.Domains {
 			if bd.Code == ds.Code {
 				d.Description = bd.Description
 			}
-		}
-		ratio := 0.0
-		if ds.Max > 0 {
-			ratio = ds.Score / ds.Max
-		}
-		d.Percent = int(math.Round(100 * ratio))
-		switch {
-		case ratio >= 0.75:
-			d.Level = "strong"
-		case ratio >= 0.5:
-			d.Level = "developing"
-		default:
-			d.Level = "focus"
 		}
 		out = append(out, d)
 	}

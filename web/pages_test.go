@@ -321,7 +321,7 @@ func (f *fixture) take(user string, correct int, submit bool) assess.Attempt {
 		if i >= correct {
 			ans = wrong(it)
 		}
-		if err := f.assess.SaveResponse(ctx, a.ID, it.ID, assess.ResponseUpdate{Answer: &ans}); err != nil {
+		if _, err := f.assess.SaveResponse(ctx, a.ID, it.ID, assess.ResponseUpdate{Answer: &items.Answer{Choice: ans}}); err != nil {
 			f.tb.Fatal(err)
 		}
 	}

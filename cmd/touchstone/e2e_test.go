@@ -208,8 +208,10 @@ func (s *server) keys(t *testing.T, examID string) map[string]string {
 type attempt struct {
 	ID    string
 	Items []struct {
-		ID      string
-		Options []struct{ ID string }
+		ID      string `json:"item_id"`
+		Content struct {
+			Options []struct{ ID string }
+		}
 	}
 }
 

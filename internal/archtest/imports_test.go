@@ -27,7 +27,7 @@ var allowed = []struct {
 	{"items/qti", []string{"items", "psychometrics", "internal/..."}},
 	{"assess/assembly", []string{"psychometrics"}},
 	{"assess/proctor", []string{"internal/..."}},
-	{"assess", []string{"items", "psychometrics", "internal/..."}},
+	{"assess", []string{"assess/assembly", "items", "psychometrics", "internal/..."}},
 	{"credential/proof", nil},
 	{"credential", []string{"credential/proof", "internal/..."}},
 	{"web/auth", []string{"internal/..."}},

@@ -1,7 +1,9 @@
-// Package award is the bridge from a pass to a credential: the OnPass hook
+// Package award is the bridge between exams and credentials: the OnPass hook
 // of assess, which issues the exam's achievement to the candidate with the
-// evidence of the standard that decided the pass. assess knows nothing of
-// credentials and credential nothing of exams; this package knows both.
+// evidence of the standard that decided the pass, and the Eligible hook,
+// which checks an exam's prerequisite achievements against the credentials
+// a candidate holds. assess knows nothing of credentials and credential
+// nothing of exams; this package knows both.
 package award
 
 import (
@@ -54,5 +56,30 @@ func OnPass(creds *credential.Service, users *auth.Service) func(context.Context
 			return "", err
 		}
 		return c.ID, nil
+	}
+}
+
+// Eligible returns the hook to assign to assess.Service.Eligible: of the
+// achievements asked for, those the candidate holds no valid credential of
+// (issued to them, not revoked, its proof verifying), in the order asked.
+func Eligible(creds *credential.Service) func(ctx context.Context, candidateID string, achievementIDs []string) ([]string, error) {
+	return func(ctx context.Context, candidateID string, achievementIDs []string) ([]string, error) {
+		held, err := creds.HeldBy(ctx, candidateID)
+		if err != nil {
+			return nil, err
+		}
+		valid := map[string]bool{}
+		for _, c := range held {
+			if c.RevokedAt == nil && !valid[c.AchievementID] && creds.Verify(ctx, c).Valid {
+				valid[c.AchievementID] = true
+			}
+		}
+		var missing []string
+		for _, id := range achievementIDs {
+			if !valid[id] {
+				missing = append(missing, id)
+			}
+		}
+		return missing, nil
 	}
 }
