@@ -162,10 +162,6 @@ type (
 		Name  string   `json:"name"`
 		Roles []string `json:"roles"`
 	}
-	apiOption struct {
-		ID   string `json:"id"`
-		Text string `json:"text"`
-	}
 	apiCandidateOption struct {
 		ID   string `json:"id"`
 		HTML string `json:"html"`

@@ -90,7 +90,7 @@ func New(cfg Config) (*Server, error) {
 		TrustedProxies:          cfg.TrustedProxies,
 		ProxyHeader:             proxyHeader(cfg.TrustedProxies),
 		ErrorHandler:            s.handleError,
-		BodyLimit:               1 << 20,
+		BodyLimit:               maxImportBytes, // the largest upload; guard holds other routes to maxBodyBytes
 		ReadTimeout:             30 * time.Second,
 		WriteTimeout:            30 * time.Second,
 		IdleTimeout:             2 * time.Minute,

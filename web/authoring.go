@@ -125,6 +125,31 @@ type bankData struct {
 	Mine       bool
 	CanCreate  bool
 	CanReview  bool
+	// Imported is how many items the import just added, as drafts.
+	Imported    int
+	ImportError string
+	// ExportQuery carries the list's filters to the export links.
+	ExportQuery string
+}
+
+// ExportURL is the export of the list's items as format (qti30, qti21).
+func (d bankData) ExportURL(format string) string {
+	u := "/api/v1/items/export?format=" + format
+	if d.ExportQuery != "" {
+		u += "&" + d.ExportQuery
+	}
+	return u
+}
+
+// exportQuery is the list's filters as a query string for the export.
+func exportQuery(c *fiber.Ctx) string {
+	q := url.Values{}
+	for _, k := range []string{"q", "status", "domain", "kind", "author", "program", "exam"} {
+		if v := c.Query(k); v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q.Encode()
 }
 
 // Filtered reports whether any filter is set, for the empty state.
@@ -133,13 +158,21 @@ func (d bankData) Filtered() bool {
 	return f.Status != "" || f.Domain != "" || f.Kind != "" || f.Query != "" || f.AuthorID != "" || f.ProgramID != ""
 }
 
-func (s *Server) pageBank(c *fiber.Ctx) error {
+func (s *Server) pageBank(c *fiber.Ctx) error { return s.renderBank(c, "") }
+
+// renderBank renders the bank's list; importError, when set, says why an
+// import failed.
+func (s *Server) renderBank(c *fiber.Ctx, importError string) error {
 	bc, err := s.bankContext(c)
 	if err != nil {
 		return err
 	}
 	u := currentUser(c)
-	d := bankData{bankContext: bc, CanCreate: u.Has(authors...), CanReview: u.Has(reviewers...), Mine: c.Query("author") == "me"}
+	d := bankData{bankContext: bc, CanCreate: u.Has(authors...), CanReview: u.Has(reviewers...), Mine: c.Query("author") == "me",
+		ImportError: importError, ExportQuery: exportQuery(c)}
+	if n, err := strconv.Atoi(c.Query("imported")); err == nil && n > 0 {
+		d.Imported = n
+	}
 	f, err := s.itemFilter(c)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/touchstone-assess/touchstone/credential"
 	"github.com/touchstone-assess/touchstone/internal/valid"
 	"github.com/touchstone-assess/touchstone/items"
+	"github.com/touchstone-assess/touchstone/items/qti"
 	"github.com/touchstone-assess/touchstone/web/auth"
 )
 
@@ -65,6 +66,11 @@ func classify(err error) (int, apiError) {
 	var v *valid.Error
 	if errors.As(err, &v) {
 		return fiber.StatusUnprocessableEntity, apiError{Code: "invalid", Message: v.Message, Field: v.Field}
+	}
+	var pkg *qti.Error
+	if errors.As(err, &pkg) {
+		// The message locates the fault in the author's own file.
+		return fiber.StatusUnprocessableEntity, apiError{Code: "invalid_package", Message: pkg.Error(), Field: "file"}
 	}
 	var bad *badRequest
 	if errors.As(err, &bad) {

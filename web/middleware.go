@@ -66,7 +66,11 @@ func currentUser(c *fiber.Ctx) auth.User {
 // guard enforces a route's roles and, for state-changing requests made
 // with a cookie, its CSRF token.
 func (s *Server) guard(r route) fiber.Handler {
+	limit := bodyLimit(r)
 	return func(c *fiber.Ctx) error {
+		if len(c.Request().Body()) > limit {
+			return fiber.ErrRequestEntityTooLarge
+		}
 		if err := checkCSRF(c); err != nil {
 			return err
 		}

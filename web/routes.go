@@ -26,6 +26,24 @@ var (
 	admins   = []auth.Role{auth.Admin}
 )
 
+// uploads are the routes that take a file larger than a JSON body; every
+// other route refuses a body over maxBodyBytes.
+var uploads = map[string]int{
+	"POST /api/v1/items/import":    maxImportBytes,
+	"POST /authoring/items/import": maxImportBytes,
+}
+
+// maxBodyBytes bounds the body of every route not in uploads.
+const maxBodyBytes = 1 << 20
+
+// bodyLimit is the largest body route r takes.
+func bodyLimit(r route) int {
+	if n, ok := uploads[r.Method+" "+r.Path]; ok {
+		return n
+	}
+	return maxBodyBytes
+}
+
 // routes is every endpoint of the server, in one list.
 func (s *Server) routes() []route {
 	get, post, put, del := fiber.MethodGet, fiber.MethodPost, fiber.MethodPut, fiber.MethodDelete
@@ -62,6 +80,7 @@ func (s *Server) routes() []route {
 		{get, "/authoring/items", bankReaders, s.pageBank},
 		{get, "/authoring/items/new", authors, s.pageNewItem},
 		{post, "/authoring/items", authors, s.postNewItem},
+		{post, "/authoring/items/import", authors, s.postImportItems},
 		{get, "/authoring/items/:id", bankReaders, s.pageBankItem},
 		{post, "/authoring/items/:id", authors, s.postBankItem},
 		{post, "/authoring/items/:id/submit", authors, s.postSubmitItem},
@@ -75,6 +94,8 @@ func (s *Server) routes() []route {
 		{get, "/api/v1/items", bankReaders, s.apiItems},
 		{post, "/api/v1/items", authors, s.apiCreateItem},
 		{post, "/api/v1/items/preview", bankReaders, s.apiPreviewItem},
+		{post, "/api/v1/items/import", authors, s.apiImportItems},
+		{get, "/api/v1/items/export", bankReaders, s.apiExportItems},
 		{get, "/api/v1/items/:id", bankReaders, s.apiItem},
 		{put, "/api/v1/items/:id", authors, s.apiUpdateItem},
 		{post, "/api/v1/items/:id/submit", authors, s.apiSubmitItem},
