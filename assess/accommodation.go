@@ -239,3 +239,20 @@ func (s *Service) SetPolicy(ctx context.Context, actor, examID string, p Policy)
 	}
 	return s.Exam(ctx, examID)
 }
+
+// Accommodations lists the accommodations granted for an exam, newest
+// first.
+func (s *Service) Accommodations(ctx context.Context, examID string) ([]Accommodation, error) {
+	if uuid.Validate(examID) != nil {
+		return nil, notFound("exam", examID)
+	}
+	var rows []accommodationRow
+	if err := s.db.WithContext(ctx).Where("exam_id = ?", examID).Order("granted_at DESC").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("assess: accommodations: %w", err)
+	}
+	out := make([]Accommodation, len(rows))
+	for i, r := range rows {
+		out[i] = r.accommodation()
+	}
+	return out, nil
+}

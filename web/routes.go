@@ -74,6 +74,10 @@ func (s *Server) routes() []route {
 		{get, "/psychometrics/exams/:id", analysts, s.pageStatistics},
 		{get, "/standards/exams/:id", analysts, s.pageStandards},
 		{post, "/standards/:id/approve", managers, s.postApproveStandard},
+		{get, "/manage/exams/:id", revokers, s.pageExamSettings},
+		{post, "/manage/exams/:id/policy", managers, s.postExamPolicy},
+		{post, "/manage/exams/:id/accommodations", managers, s.postGrantAccommodation},
+		{post, "/manage/exams/:id/accommodations/:candidateId/remove", managers, s.postRemoveAccommodation},
 		{get, "/admin/audit", admins, s.pageAudit},
 
 		// Item bank.
