@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"gorm.io/gorm"
 
@@ -159,19 +160,30 @@ func (s *Service) planLOFT(ctx context.Context, exam Exam, seed uint64) (deliver
 	if err := s.db.WithContext(ctx).Model(&attemptRow{}).Where("exam_id = ? AND NOT simulated", exam.ID).Count(&started).Error; err != nil {
 		return delivery{}, fmt.Errorf("assess: exposure: %w", err)
 	}
+	pretest := map[string]bool{}
+	for _, id := range exam.LOFT.PretestItems {
+		pretest[id] = true
+	}
 	in := make([]assembly.Item, len(pool))
+	operational := 0
 	calibrated := len(pool) > 0
 	for i, it := range pool {
-		in[i] = assembly.Item{ID: it.ID, Domain: it.Domain, Enemies: enemies[it.ID]}
+		in[i] = assembly.Item{ID: it.ID, Domain: it.Domain, Enemies: enemies[it.ID], Pretest: pretest[it.ID]}
 		if started > 0 {
 			in[i].Exposure = min(float64(it.Exposures)/float64(started), 1)
 		}
 		if it.Params != nil {
 			in[i].IRT = &psychometrics.Item3PL{A: it.Params.A, B: it.Params.B, C: it.Params.C}
-		} else {
+		}
+		if in[i].Pretest {
+			continue // being tried out: neither its parameters nor their lack count
+		}
+		operational++
+		if it.Params == nil {
 			calibrated = false
 		}
 	}
+	calibrated = calibrated && operational > 0
 	var bp assembly.Blueprint
 	total := 0
 	for _, d := range exam.Domains {
@@ -181,7 +193,7 @@ func (s *Service) planLOFT(ctx context.Context, exam Exam, seed uint64) (deliver
 		}
 	}
 	rules := assembly.Rules{MaxExposure: exam.LOFT.MaxExposure, Tolerance: exam.LOFT.Tolerance,
-		TargetTheta: exam.LOFT.TargetTheta, TargetInfo: exam.LOFT.TargetInfo}
+		TargetTheta: exam.LOFT.TargetTheta, TargetInfo: exam.LOFT.TargetInfo, Pretest: exam.LOFT.Pretest}
 	if rules.Tolerance == 0 {
 		rules.Tolerance = 0.25
 	}
@@ -191,9 +203,11 @@ func (s *Service) planLOFT(ctx context.Context, exam Exam, seed uint64) (deliver
 		for k, th := range rules.TargetTheta {
 			var sum float64
 			for _, it := range in {
-				sum += it.IRT.Info(th)
+				if !it.Pretest {
+					sum += it.IRT.Info(th)
+				}
 			}
-			rules.TargetInfo[k] = sum / float64(len(in)) * float64(total)
+			rules.TargetInfo[k] = sum / float64(operational) * float64(total)
 		}
 	}
 	if len(rules.TargetTheta) > 0 && !calibrated {
@@ -213,6 +227,16 @@ func (s *Service) planLOFT(ctx context.Context, exam Exam, seed uint64) (deliver
 	var d delivery
 	for _, id := range form.Items {
 		d.rows = append(d.rows, newRow(len(d.rows)+1, byID[id], "", true))
+	}
+	// Pretest items go among the operational ones at random places, so a
+	// candidate cannot tell them apart and answer them with less care.
+	rng := rand.New(rand.NewPCG(seed, 3))
+	for _, id := range form.Pretest {
+		at := rng.IntN(len(d.rows) + 1)
+		d.rows = slices.Insert(d.rows, at, newRow(0, byID[id], "", false))
+	}
+	for i := range d.rows {
+		d.rows[i].Position = i + 1
 	}
 	return d, nil
 }

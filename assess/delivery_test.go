@@ -877,3 +877,61 @@ func TestPrerequisitesAreChecked(t *testing.T) {
 		}
 	})
 }
+
+// Pretest items ride on LOFT forms, among the operational items, and are
+// never scored.
+func TestLOFTSeedsPretestItemsUnscored(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		b := newBuilder(t, db)
+		ctx := context.Background()
+		var operational, trial []items.Item
+		for i := range 10 {
+			operational = append(operational, b.choice(t, []string{"D1", "D2"}[i/5], nil))
+		}
+		for range 3 {
+			trial = append(trial, b.choice(t, "D1", nil))
+		}
+		exam := b.exam(t, assess.Exam{Mode: assess.ModeLOFT, ItemIDs: append(ids(operational), ids(trial)...),
+			Domains: []assess.Domain{{Code: "D1", Name: "One", Count: 2}, {Code: "D2", Name: "Two", Count: 2}},
+			LOFT:    assess.LOFTSettings{PretestItems: ids(trial), Pretest: 1}}, 0.5)
+		isTrial := map[string]bool{}
+		for _, it := range trial {
+			isTrial[it.ID] = true
+		}
+		positions := map[int]bool{}
+		for n := range 6 {
+			a, err := b.svc.Start(ctx, exam.ID, b.candidate(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			qs := questions(t, b.svc, a.ID)
+			seeded := 0
+			for i, q := range qs {
+				if isTrial[q.ItemID] {
+					seeded++
+					positions[i] = true
+				}
+				b.save(t, a.ID, q.ItemID, items.Answer{Choice: "k"})
+			}
+			if len(qs) != 5 || seeded != 1 {
+				t.Fatalf("form %d: %d items with %d pretest, want 4 operational and 1 pretest", n, len(qs), seeded)
+			}
+			r, err := b.svc.Submit(ctx, a.ID, "candidate")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Score != 4 || r.MaxScore != 4 {
+				t.Errorf("form %d: scored %v of %v, want 4 of 4 (the pretest item unscored)", n, r.Score, r.MaxScore)
+			}
+		}
+		if len(positions) < 2 {
+			t.Errorf("the pretest item sat at positions %v on every form, want it placed at random", positions)
+		}
+		_, err := b.svc.CreateExam(ctx, assess.Exam{ProgramID: b.prog.ID, Slug: "bad-pretest", Title: "T", Duration: time.Hour, Mode: assess.ModeLOFT,
+			Domains: exam.Domains, ItemIDs: ids(operational), LOFT: assess.LOFTSettings{PretestItems: ids(trial), Pretest: 1}})
+		var v *valid.Error
+		if !errors.As(err, &v) || v.Field != "loft.pretest_items[0]" {
+			t.Errorf("pretest items outside the pool: got %v, want a validation error on loft.pretest_items[0]", err)
+		}
+	})
+}

@@ -156,6 +156,12 @@ type LOFTSettings struct {
 	// Tolerance is the largest relative deviation from the target; 0
 	// means 0.25.
 	Tolerance float64 `json:"tolerance"`
+	// PretestItems are pool items being tried out: they never fill
+	// blueprint slots and are never scored. Pretest of them, drawn at
+	// random, are seeded on each form, so that every one gathers the
+	// responses its calibration needs.
+	PretestItems []string `json:"pretest_items,omitempty"`
+	Pretest      int      `json:"pretest,omitempty"`
 }
 
 func (l LOFTSettings) validate() error {
@@ -164,6 +170,8 @@ func (l LOFTSettings) validate() error {
 		return valid.Errorf("loft.max_exposure", "must be in [0, 1]")
 	case !(l.Tolerance >= 0) || math.IsInf(l.Tolerance, 0):
 		return valid.Errorf("loft.tolerance", "must be a finite number ≥ 0")
+	case l.Pretest < 0 || l.Pretest > len(l.PretestItems):
+		return valid.Errorf("loft.pretest", "must be between 0 and the number of pretest_items")
 	case len(l.TargetTheta) != len(l.TargetInfo):
 		return valid.Errorf("loft.target_info", "must have one value for each target_theta")
 	}
@@ -460,7 +468,19 @@ func (e Exam) validate() error {
 		if total == 0 {
 			return valid.Errorf("domains", "a LOFT exam needs an item count in at least one domain")
 		}
-		return e.LOFT.validate()
+		if err := e.LOFT.validate(); err != nil {
+			return err
+		}
+		inPool := map[string]bool{}
+		for _, id := range e.ItemIDs {
+			inPool[id] = true
+		}
+		for i, id := range e.LOFT.PretestItems {
+			if !inPool[id] {
+				return valid.Errorf(fmt.Sprintf("loft.pretest_items[%d]", i), "is not in the exam's pool")
+			}
+		}
+		return nil
 	case ModeCAT:
 		if len(e.Forms) > 0 {
 			return valid.Errorf("forms", "are for fixed exams; a CAT selects its items")
