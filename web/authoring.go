@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"github.com/touchstone-assess/touchstone/assess"
 	"github.com/touchstone-assess/touchstone/internal/valid"
 	"github.com/touchstone-assess/touchstone/items"
+	"github.com/touchstone-assess/touchstone/psychometrics"
 )
 
 // The authoring pages: the item bank's list, the item editor with its live
@@ -563,7 +565,40 @@ type itemPageData struct {
 	Notice    string
 	// Preview is the candidate's view of the form's content, shown until
 	// the live preview takes over (and instead of it without scripts).
-	Preview *items.CandidateContent
+	Preview *items.CandidateContent // Statistics are the item's latest classical statistics on each exam
+	// that delivers it.
+	Statistics []itemExamStatistics
+}
+
+// itemExamStatistics is one item's classical analysis on one exam.
+type itemExamStatistics struct {
+	Exam string
+	psychometrics.ItemStats
+}
+
+// itemStatistics analyses the scored attempts of every exam whose pool
+// holds the item, for its latest statistics.
+func (s *Server) itemStatistics(ctx context.Context, itemID string) ([]itemExamStatistics, error) {
+	exams, err := s.cfg.Assess.Exams(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []itemExamStatistics
+	for _, e := range exams {
+		if !slices.Contains(e.ItemIDs, itemID) {
+			continue
+		}
+		st, err := s.cfg.Assess.Statistics(ctx, e.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, is := range st.Items {
+			if is.Item.ID == itemID && is.N > 0 {
+				out = append(out, itemExamStatistics{Exam: e.Title, ItemStats: is.ItemStats})
+			}
+		}
+	}
+	return out, nil
 }
 
 // Invalid reports whether the error on the page is about field (or a part
@@ -695,6 +730,9 @@ func (s *Server) itemPage(c *fiber.Ctx, form *itemForm) (itemPageData, error) {
 			return itemPageData{}, err
 		}
 		d.Comments = append(d.Comments, view)
+	}
+	if d.Statistics, err = s.itemStatistics(ctx, it.ID); err != nil {
+		return itemPageData{}, err
 	}
 	if ids := enemies[it.ID]; len(ids) > 0 {
 		d.EnemyIDs = strings.Join(ids, "\n")

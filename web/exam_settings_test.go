@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -88,5 +89,26 @@ func TestExamSettingsPage(t *testing.T) {
 	wantCode(t, "remove", manager.post(path+"/accommodations/"+candidate.ID+"/remove", nil), http.StatusSeeOther)
 	if _, err := f.assess.Accommodation(context.Background(), f.exam.ID, candidate.ID); err == nil {
 		t.Error("the accommodation is still there after removal")
+	}
+}
+
+// The item's page shows its latest classical statistics from the exams
+// that deliver it.
+func TestItemPageShowsStatistics(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	r := f.as("author").get("/authoring/items/" + f.items[0].ID)
+	wantCode(t, "item page", r, http.StatusOK)
+	st, err := f.assess.Statistics(context.Background(), f.exam.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want string
+	for _, is := range st.Items {
+		if is.Item.ID == f.items[0].ID {
+			want = fmt.Sprintf("%s:</span> p %.2f", f.exam.Title, is.Mean)
+		}
+	}
+	if want == "" || !strings.Contains(r.Body, want) {
+		t.Errorf("the item page lacks %q", want)
 	}
 }
