@@ -1,0 +1,103 @@
+package main
+
+import (
+	"math"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// A server restarted mid-exam loses no acknowledged answer: after the
+// restart the candidate's attempt has every answer the server confirmed,
+// the same deadline and the right remaining time, a replayed answer is a
+// no-op, and the attempt finishes as if nothing had happened.
+func TestRestartMidExamLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restart: starts the whole server with the demo twice (-short skips it)")
+	}
+	for _, backend := range backends() {
+		t.Run(backend, func(t *testing.T) {
+			s := startServer(t, backend)
+			token := s.login(t, "candidate@example.com")
+			e := s.exam(t, token, "Formulas")
+			keys := s.keys(t, e.ID)
+			var a attempt
+			if st := s.call(t, "POST", "/api/v1/exams/"+e.ID+"/attempts", token, nil, &a); st != http.StatusCreated {
+				t.Fatalf("start: status %d", st)
+			}
+			type saved struct {
+				Applied bool  `json:"applied"`
+				Seq     int64 `json:"seq"`
+			}
+			save := func(token, itemID string, seq int64) saved {
+				t.Helper()
+				var out saved
+				body := map[string]any{"answer": map[string]string{"choice": keys[itemID]}, "seq": seq}
+				if st := s.call(t, "PUT", "/api/v1/attempts/"+a.ID+"/responses/"+itemID, token, body, &out); st != http.StatusOK {
+					t.Fatalf("save %s: status %d", itemID, st)
+				}
+				return out
+			}
+			const before = 5
+			for _, it := range a.Items[:before] {
+				if got := save(token, it.ID, 1); !got.Applied {
+					t.Fatalf("save %s: not applied", it.ID)
+				}
+			}
+			type view struct {
+				Deadline         time.Time `json:"deadline"`
+				ServerTime       time.Time `json:"server_time"`
+				RemainingSeconds float64   `json:"remaining_seconds"`
+				Items            []struct {
+					ID     string `json:"item_id"`
+					Answer *struct {
+						Choice string `json:"choice"`
+					} `json:"answer"`
+					Seq int64 `json:"seq"`
+				} `json:"items"`
+			}
+			var was view
+			if st := s.call(t, "GET", "/api/v1/attempts/"+a.ID, token, nil, &was); st != http.StatusOK {
+				t.Fatalf("attempt: status %d", st)
+			}
+
+			s.Stop()
+			s.Restart(t)
+
+			token = s.login(t, "candidate@example.com")
+			var now view
+			if st := s.call(t, "GET", "/api/v1/attempts/"+a.ID, token, nil, &now); st != http.StatusOK {
+				t.Fatalf("attempt after the restart: status %d", st)
+			}
+			if !now.Deadline.Equal(was.Deadline) {
+				t.Errorf("deadline moved across the restart: %s, was %s", now.Deadline, was.Deadline)
+			}
+			want := now.Deadline.Sub(now.ServerTime).Seconds()
+			if math.Abs(now.RemainingSeconds-want) > 2 || now.RemainingSeconds <= 0 {
+				t.Errorf("remaining after the restart: %.0f s, want deadline − server time = %.0f s", now.RemainingSeconds, want)
+			}
+			for i, it := range now.Items {
+				answered := it.Answer != nil && it.Answer.Choice != ""
+				switch {
+				case i < before && (!answered || it.Answer.Choice != keys[it.ID] || it.Seq != 1):
+					t.Errorf("item %d: acknowledged answer lost in the restart: %+v", i+1, it)
+				case i >= before && answered:
+					t.Errorf("item %d: answered after the restart without being sent", i+1)
+				}
+			}
+			if got := save(token, a.Items[0].ID, 1); got.Applied || got.Seq != 1 {
+				t.Errorf("a replayed answer after the restart: got %+v, want not applied at seq 1", got)
+			}
+			for _, it := range a.Items[before:] {
+				save(token, it.ID, 1)
+			}
+			var r result
+			if st := s.call(t, "POST", "/api/v1/attempts/"+a.ID+"/submit", token, nil, &r); st != http.StatusOK {
+				t.Fatalf("submit: status %d", st)
+			}
+			if !r.Passed || r.Score != float64(len(a.Items)) {
+				t.Errorf("result: %+v, want a pass with every item right", r)
+			}
+		})
+	}
+}
