@@ -1,14 +1,19 @@
 // Package demo loads the demo program "Spreadsheet Skills" into an empty
-// database, so that a fresh installation has something to show: six
-// accounts (one per role), three exams of 24 items with their badges, a
-// simulated pilot history, a modified-Angoff study per exam whose cut is
-// approved, and a certificate that stacks the three badges.
+// database, so that a fresh installation shows every delivery mode and
+// item kind: seven accounts (one per role, and a second candidate with an
+// accommodation), three fixed exams of 24 items with their badges, a
+// simulated pilot history from which the 72 items are calibrated together
+// (3PL, one θ scale), a modified-Angoff study per exam whose cut is
+// approved, a certificate that stacks the three badges, an adaptive exam
+// and an on-the-fly (LOFT) exam over the calibrated bank, and a short exam
+// of two parallel forms holding one item of each of the seven kinds.
 //
 // The content (program, issuer, exams, items with their 3PL parameters,
-// badges and certificate) is spreadsheet.json, embedded. Everything the
-// loader invents — option ids, pilot candidates and their answers, panels
-// and their ratings — comes from one seed, so a seed always yields the same
-// demo. Everything goes through the domain services; the demo writes no SQL.
+// badges and certificate) is spreadsheet.json and itemtypes.json,
+// embedded. Everything the loader invents — option ids, pilot candidates
+// and their answers, panels and their ratings — comes from one seed, so a
+// seed always yields the same demo. Everything goes through the domain
+// services; the demo writes no SQL.
 package demo
 
 import (
@@ -46,7 +51,7 @@ type Deps struct {
 
 // Options tune Load.
 type Options struct {
-	// Password is the password of the six demo accounts; required, and at
+	// Password is the password of the seven demo accounts; required, and at
 	// least 12 characters (auth's rule).
 	Password string
 	// Seed drives every random choice: option ids, pilot abilities,
@@ -97,7 +102,8 @@ const (
 
 func newRand(seed, stream uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, stream)) }
 
-// staff are the demo accounts, one per role.
+// staff are the demo accounts: one per role, then a second candidate
+// (AccommodatedEmail), who has an accommodation.
 var staff = []struct {
 	email, name string
 	role        auth.Role
@@ -108,7 +114,12 @@ var staff = []struct {
 	{"proctor@example.com", "Luis Ortega", auth.Proctor},
 	{"author@example.com", "Claire Dubois", auth.Author},
 	{"candidate@example.com", "Jordan Lee", auth.Candidate},
+	{AccommodatedEmail, "Riley Chen", auth.Candidate},
 }
+
+// AccommodatedEmail is the demo candidate granted extended time and extra
+// breaks on the first exam (see Accommodation).
+const AccommodatedEmail = "riley@example.com"
 
 // Load fills an empty database with the demo program and returns what it
 // created. It fails with ErrNotEmpty when a program exists already, and with
@@ -132,13 +143,17 @@ func Load(ctx context.Context, d Deps, o Options) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
+	types, err := parseItemTypes(itemTypesJSON)
+	if err != nil {
+		return Summary{}, err
+	}
 	if programs, err := d.Assess.Programs(ctx); err != nil {
 		return Summary{}, err
 	} else if len(programs) > 0 {
 		return Summary{}, ErrNotEmpty
 	}
 
-	l := loader{d: d, o: o, c: c, content: newRand(o.Seed, streamContent),
+	l := loader{d: d, o: o, c: c, types: types, content: newRand(o.Seed, streamContent),
 		history: newRand(o.Seed, streamHistory), panels: newRand(o.Seed, streamPanels), users: map[auth.Role]string{}}
 	var sum Summary
 	for _, s := range staff {
@@ -146,7 +161,12 @@ func Load(ctx context.Context, d Deps, o Options) (Summary, error) {
 		if err != nil {
 			return Summary{}, fmt.Errorf("demo: account %s: %w", s.email, err)
 		}
-		l.users[s.role] = u.ID
+		if _, ok := l.users[s.role]; !ok {
+			l.users[s.role] = u.ID
+		}
+		if s.email == AccommodatedEmail {
+			l.accommodated = u.ID
+		}
 		sum.Accounts = append(sum.Accounts, Account{Email: u.Email, Roles: u.Roles})
 	}
 	if err := l.load(ctx); err != nil {
@@ -155,6 +175,7 @@ func Load(ctx context.Context, d Deps, o Options) (Summary, error) {
 	for _, e := range c.Exams {
 		sum.Exams = append(sum.Exams, e.Title)
 	}
+	sum.Exams = append(sum.Exams, c.Adaptive.Title, c.OnTheFly.Title, l.types.Title)
 	return sum, nil
 }
 
@@ -163,8 +184,10 @@ type loader struct {
 	d                        Deps
 	o                        Options
 	c                        content
+	types                    itemTypesContent
 	content, history, panels *rand.Rand
-	users                    map[auth.Role]string // role → demo account id
+	users                    map[auth.Role]string // role → demo account id (the first of the role)
+	accommodated             string               // the second candidate's id
 }
 
 // demoExam is an exam as created, with what the history and study need.
@@ -195,12 +218,38 @@ func (l *loader) load(ctx context.Context) error {
 	if err := l.recordHistory(ctx, exams); err != nil {
 		return err
 	}
+	if err := l.calibrate(ctx, exams); err != nil {
+		return err
+	}
 	for _, e := range exams {
 		if err := l.setStandard(ctx, e); err != nil {
 			return err
 		}
 	}
-	return l.createCertificate(ctx, issuerID, program, badges)
+	if err := l.createCertificate(ctx, issuerID, program, badges); err != nil {
+		return err
+	}
+	if err := l.setEnemies(ctx, exams); err != nil {
+		return err
+	}
+	bank := pool(exams)
+	for _, create := range []func(context.Context, assess.Program, demoExam) (demoExam, error){l.createAdaptive, l.createOnTheFly} {
+		e, err := create(ctx, program, bank)
+		if err != nil {
+			return err
+		}
+		if err := l.setStandard(ctx, e); err != nil {
+			return err
+		}
+	}
+	types, err := l.createItemTypes(ctx, program)
+	if err != nil {
+		return err
+	}
+	if err := l.setStandard(ctx, types); err != nil {
+		return err
+	}
+	return l.accommodate(ctx, exams[0])
 }
 
 // createExam creates an exam's items, its badge and the exam, and returns
@@ -240,7 +289,7 @@ func (l *loader) createExam(ctx context.Context, issuerID string, program assess
 		itemIDs[i] = it.ID
 	}
 	out.exam, err = l.d.Assess.CreateExam(ctx, assess.Exam{ProgramID: program.ID, Slug: ec.Slug, Title: ec.Title, Description: ec.Description,
-		Duration: time.Duration(ec.DurationMinutes) * time.Minute, AchievementID: badge, Domains: domains, ItemIDs: itemIDs})
+		Duration: time.Duration(ec.DurationMinutes) * time.Minute, AchievementID: badge, Domains: domains, ItemIDs: itemIDs, Scale: l.c.Scale})
 	if err != nil {
 		return demoExam{}, "", fmt.Errorf("demo: %s exam: %w", ec.Slug, err)
 	}
@@ -368,13 +417,39 @@ type content struct {
 		Name        string `json:"name"`
 		Description string `json:"description"`
 	} `json:"issuer"`
-	Exams       []examContent `json:"exams"`
+	Exams []examContent `json:"exams"`
+	// Scale is the reporting scale of every calibrated exam: θ-based, so
+	// that scaled scores compare across exams (the items are calibrated
+	// together).
+	Scale       assess.Scale    `json:"scale"`
+	Adaptive    deliveryContent `json:"adaptive"`
+	OnTheFly    deliveryContent `json:"on_the_fly"`
+	Enemies     []enemyContent  `json:"enemies"`
 	Certificate struct {
 		Slug        string `json:"slug"`
 		Name        string `json:"name"`
 		Description string `json:"description"`
 		Criteria    string `json:"criteria"`
 	} `json:"certificate"`
+}
+
+// deliveryContent describes an exam over the whole calibrated bank.
+type deliveryContent struct {
+	Slug            string  `json:"slug"`
+	Title           string  `json:"title"`
+	Description     string  `json:"description"`
+	Instructions    string  `json:"instructions"`
+	DurationMinutes int     `json:"duration_minutes"`
+	Items           int     `json:"items,omitempty"`        // LOFT form length
+	MaxExposure     float64 `json:"max_exposure,omitempty"` // LOFT exposure limit
+}
+
+// enemyContent is a pair of items of one exam, numbered from 1, that must
+// not share a form.
+type enemyContent struct {
+	Exam   string `json:"exam"`
+	Items  [2]int `json:"items"`
+	Reason string `json:"reason"`
 }
 
 type examContent struct {
@@ -422,6 +497,16 @@ func parseContent(data []byte) (content, error) {
 	}
 	if len(c.Exams) == 0 {
 		return content{}, errors.New("demo: content: no exams")
+	}
+	itemsOf := map[string]int{}
+	for _, e := range c.Exams {
+		itemsOf[e.Slug] = len(e.Items)
+	}
+	for i, en := range c.Enemies {
+		n := itemsOf[en.Exam]
+		if en.Items[0] < 1 || en.Items[0] > n || en.Items[1] < 1 || en.Items[1] > n || en.Items[0] == en.Items[1] {
+			return content{}, fmt.Errorf("demo: content: enemy pair %d: items %v are not two items of exam %q", i+1, en.Items, en.Exam)
+		}
 	}
 	for _, e := range c.Exams {
 		codes := map[string]bool{}
