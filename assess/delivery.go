@@ -134,8 +134,8 @@ func (s *Service) chooseForm(ctx context.Context, exam Exam, candidateID string)
 
 // planLOFT assembles a form for the candidate from the pool with
 // assess/assembly: the blueprint's domain counts, the items' enemies, each
-// item's exposure rate (its deliveries over the attempts started on the
-// exam) against LOFTSettings.MaxExposure and, when every pool item is
+// item's exposure rate (its deliveries on this exam over the attempts
+// started on it) against LOFTSettings.MaxExposure and, when every pool item is
 // calibrated, a target information curve.
 func (s *Service) planLOFT(ctx context.Context, exam Exam, seed uint64) (delivery, error) {
 	current, err := s.items.Current(ctx, exam.ItemIDs)
@@ -160,6 +160,22 @@ func (s *Service) planLOFT(ctx context.Context, exam Exam, seed uint64) (deliver
 	if err := s.db.WithContext(ctx).Model(&attemptRow{}).Where("exam_id = ? AND NOT simulated", exam.ID).Count(&started).Error; err != nil {
 		return delivery{}, fmt.Errorf("assess: exposure: %w", err)
 	}
+	// An item's exposure rate is over this exam's forms: deliveries on
+	// other exams that share the bank do not hold it back here.
+	var counts []struct {
+		ItemID string
+		N      int64
+	}
+	if err := s.db.WithContext(ctx).Model(&responseRow{}).Select("responses.item_id AS item_id, COUNT(*) AS n").
+		Joins("JOIN attempts ON attempts.id = responses.attempt_id").
+		Where("attempts.exam_id = ? AND NOT attempts.simulated", exam.ID).
+		Group("responses.item_id").Scan(&counts).Error; err != nil {
+		return delivery{}, fmt.Errorf("assess: exposure: %w", err)
+	}
+	delivered := make(map[string]int64, len(counts))
+	for _, c := range counts {
+		delivered[c.ItemID] = c.N
+	}
 	pretest := map[string]bool{}
 	for _, id := range exam.LOFT.PretestItems {
 		pretest[id] = true
@@ -170,7 +186,7 @@ func (s *Service) planLOFT(ctx context.Context, exam Exam, seed uint64) (deliver
 	for i, it := range pool {
 		in[i] = assembly.Item{ID: it.ID, Domain: it.Domain, Enemies: enemies[it.ID], Pretest: pretest[it.ID]}
 		if started > 0 {
-			in[i].Exposure = min(float64(it.Exposures)/float64(started), 1)
+			in[i].Exposure = min(float64(delivered[it.ID])/float64(started), 1)
 		}
 		if it.Params != nil {
 			in[i].IRT = &psychometrics.Item3PL{A: it.Params.A, B: it.Params.B, C: it.Params.C}
