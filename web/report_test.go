@@ -1,6 +1,7 @@
 package web
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/touchstone-assess/touchstone/assess"
@@ -41,5 +42,50 @@ func TestScoreReport(t *testing.T) {
 	}
 	if got, want := newScoreReport(scaled).ScaleLabel(), "on the Touchstone scale of 200 to 800"; got != want {
 		t.Errorf("ScaleLabel: got %q, want %q", got, want)
+	}
+}
+
+// scaledResultData is resultData with a scaled, IRT-scored result, as the
+// result page will see once assess.Result carries those fields.
+type scaledResultData struct {
+	resultData
+	rep scoreReport
+}
+
+func (d scaledResultData) Report() scoreReport { return d.rep }
+
+func TestResultPageScaled(t *testing.T) {
+	pages, err := parsePages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	theta, se := 0.4, 0.25
+	r := futureResult{ScaledScore: 560, ScaledCut: 500, Theta: &theta, ThetaSE: &se}
+	r.Scale.Name, r.Scale.Min, r.Scale.Max = "Touchstone", 200, 800
+	d := scaledResultData{
+		resultData: resultData{
+			Result:  assess.Result{Score: 17, MaxScore: 24, Cut: 15, Passed: true, StandardVersion: 2, Domains: []assess.DomainScore{{Code: "D1", Name: "Lookups", Score: 5, Max: 8}}},
+			Exam:    assess.Exam{Title: "Formulas"},
+			Domains: []domainResult{{Code: "D1", Name: "Lookups", Score: 5, Max: 8, Percent: 63, Level: "developing"}},
+			Own:     true,
+		},
+		rep: newScoreReport(r),
+	}
+	var b strings.Builder
+	if err := pages["result"].ExecuteTemplate(&b, "layout", page{Name: "result", Data: d}); err != nil {
+		t.Fatal(err)
+	}
+	body := b.String()
+	for _, want := range []string{
+		`id="result-score" class="result-score-value">560<`, "on the Touchstone scale of 200 to 800", "passing score 500<",
+		`width="60"`, `x="50"`, "the passing score is 500", `id="theta">0.40<`, "between -0.09 and 0.89", "17 of 24", "Pass mark",
+		`id="print-report" data-print`, "Print score report", "You have a working grasp of this area.",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("scaled result page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "points short") {
+		t.Error("a scaled result page counts points short of the pass mark")
 	}
 }
