@@ -57,6 +57,20 @@ type axeViolation struct {
 // violation of axeTags.
 func checkAxe(t *testing.T, ctx context.Context, src, what string) {
 	t.Helper()
+	for _, v := range runAxe(t, ctx, src, what) {
+		var b strings.Builder
+		for _, n := range v.Nodes {
+			fmt.Fprintf(&b, "\n      %v: %s", n.Target, strings.ReplaceAll(n.Summary, "\n", " "))
+		}
+		t.Errorf("%s: axe %s: %s%s", what, v.ID, v.Help, b.String())
+	}
+	screenshot(t, ctx, "a11y-"+strings.NewReplacer(" ", "-", "/", "-").Replace(what))
+}
+
+// runAxe injects axe-core into the page and returns the violations of
+// axeTags.
+func runAxe(t *testing.T, ctx context.Context, src, what string) []axeViolation {
+	t.Helper()
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void]("window.axe || (function(){"+src+"\n})(); true")); err != nil {
 		t.Fatalf("%s: inject axe: %v", what, err)
 	}
@@ -67,14 +81,7 @@ func checkAxe(t *testing.T, ctx context.Context, src, what string) {
 	if err != nil {
 		t.Fatalf("%s: run axe: %v", what, err)
 	}
-	for _, v := range violations {
-		var b strings.Builder
-		for _, n := range v.Nodes {
-			fmt.Fprintf(&b, "\n      %v: %s", n.Target, strings.ReplaceAll(n.Summary, "\n", " "))
-		}
-		t.Errorf("%s: axe %s: %s%s", what, v.ID, v.Help, b.String())
-	}
-	screenshot(t, ctx, "a11y-"+strings.NewReplacer(" ", "-", "/", "-").Replace(what))
+	return violations
 }
 
 // checkNoHorizontalScroll fails when the page is wider than the viewport
@@ -230,6 +237,18 @@ func TestQuestionKinds(t *testing.T) {
 
 	run("narrow", chromedp.EmulateViewport(320, 800))
 	checkNoHorizontalScroll(t, ctx, "question kinds at 320px")
+
+	// The checks can fail: an unlabelled control is reported.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById('list').append(document.createElement('select'))`)); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, v := range runAxe(t, ctx, src, "canary") {
+		found = found || v.ID == "select-name"
+	}
+	if !found {
+		t.Error("axe did not report an unlabelled select: the accessibility check is not running")
+	}
 }
 
 // TestCandidatePagesAccessible signs in as the demo candidate and checks
@@ -241,9 +260,10 @@ func TestCandidatePagesAccessible(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole server with the demo (-short skips it)")
 	}
-	ctx := browser(t)
 	src := axeSource(t)
 	s := startServer(t, "sqlite")
+	ctx := browser(t)
+	t.Logf("server up at %s", s.URL)
 
 	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -253,7 +273,7 @@ func TestCandidatePagesAccessible(t *testing.T) {
 		}
 	}
 	pages := []string{"/"}
-	run("home", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(`main`))
+	run("home", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(`#main`))
 	checkAxe(t, ctx, src, "home")
 	run("sign-in page", chromedp.Navigate(s.URL+"/login"), chromedp.WaitVisible(`input[name=email]`))
 	checkAxe(t, ctx, src, "sign-in")
@@ -261,7 +281,7 @@ func TestCandidatePagesAccessible(t *testing.T) {
 
 	run("exam list", chromedp.Navigate(s.URL+"/exams"), chromedp.WaitVisible(`.exam-list`))
 	checkAxe(t, ctx, src, "exams")
-	run("badges", chromedp.Navigate(s.URL+"/badges"), chromedp.WaitVisible(`main h1`))
+	run("badges", chromedp.Navigate(s.URL+"/badges"), chromedp.WaitVisible(`#main h1`))
 	checkAxe(t, ctx, src, "badges")
 	pages = append(pages, "/exams", "/badges")
 
@@ -300,7 +320,7 @@ func TestCandidatePagesAccessible(t *testing.T) {
 	pages = append(pages, "/attempts/"+second)
 	run("narrow", chromedp.EmulateViewport(320, 800))
 	for _, p := range pages {
-		run("narrow "+p, chromedp.Navigate(s.URL+p), chromedp.WaitVisible(`main`), chromedp.Sleep(300*time.Millisecond))
+		run("narrow "+p, chromedp.Navigate(s.URL+p), chromedp.WaitVisible(`#main`), chromedp.Sleep(300*time.Millisecond))
 		checkNoHorizontalScroll(t, ctx, "320px "+p)
 	}
 }
