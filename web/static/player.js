@@ -533,7 +533,7 @@ function start(root) {
     if (!state.loaded || state.closed || state.paused || !els.shortcuts.checked) return;
     if (e.ctrlKey || e.metaKey || e.altKey || els.dialog.open) return;
     const t = e.target;
-    if (t instanceof HTMLElement && (t.isContentEditable || /^(TEXTAREA|SELECT|BUTTON)$/.test(t.tagName) ||
+    if (t instanceof HTMLElement && (t.isContentEditable || /^(TEXTAREA|SELECT)$/.test(t.tagName) ||
         (t.tagName === 'INPUT' && !/^(radio|checkbox)$/.test(t.type)))) return;
     const key = e.key.toLowerCase();
     const item = currentItem();
