@@ -903,6 +903,7 @@ function start(root) {
       els.qmapNav.hidden = true;
       els.qmapLegend.hidden = true;
       els.flagToggle.hidden = true;
+      document.getElementById('shortcuts-back').hidden = true;
       els.next.textContent = 'Save and continue →';
       state.index = Math.max(0, state.items.length - 1);
     } else {
