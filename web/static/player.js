@@ -1,29 +1,47 @@
 // The Touchstone exam player.
 //
-// The page arrives with the first question and the attempt's id, deadline
-// and server time in data-* attributes; this module loads the attempt from
-// GET /api/v1/attempts/{id} (items, options and saved answers, never keys)
-// and shows one question at a time. Every change is saved at once with
-// PUT …/responses/{itemId}; unsaved changes wait in a queue (kept in
-// localStorage, so a reload loses nothing) and are retried with backoff.
-// The countdown runs on the server's clock: the offset between the
-// server's time and this browser's is measured when the attempt loads.
+// The page arrives with the attempt's id, deadline and server time in
+// data-* attributes; this module loads the attempt from GET
+// /api/v1/attempts/{id} (items as items.CandidateContent, saved answers,
+// never keys) and shows one question at a time, rendered by question.js,
+// the same module the author's preview uses.
+//
+// Saving. Every change is sent with PUT …/responses/{itemId} carrying the
+// item's whole state (answer and flag) and a sequence number. Numbers come
+// from one counter per attempt, kept in localStorage with the queue of
+// unacknowledged changes, so they only grow: the server keeps a change only
+// when its number beats the stored one, which makes a replay after a
+// reconnect, a reload or a second tab harmless. The queue is sent in the
+// order the items were first changed, one request at a time, retried with
+// backoff and at once when the browser comes back online. After a browser
+// is closed and opened again, the server's answers are merged with any
+// queued change that is newer than them.
+//
+// Time. The countdown runs on the server's clock (the offset is measured
+// when the attempt loads); the visible clock is not a live region, and
+// screen readers hear the time left only at 30, 15, 10, 5 and 1 minutes.
+// An accommodation's break time pauses the clock (POST …/breaks).
+//
+// Adaptive (CAT) attempts move forward only: Next saves the answer, asks
+// the server for the next item (POST …/next) and ends when it says done.
+//
 // Focus, visibility, full-screen, copy and paste signals and a heartbeat
 // are batched to POST …/events for the proctors.
+
+import { renderQuestion, isEmptyAnswer } from './question.js';
 
 const root = document.getElementById('player');
 if (root) start(root);
 
-const SAVE_STATUS = {
-  idle: 'All answers saved',
-  saving: 'Saving…',
-  saved: 'Saved',
-  retrying: 'Not saved — retrying',
-  offline: 'Not saved — offline, retrying when you reconnect',
-  signedOut: 'Not saved — your session has ended; sign in again in another tab, we keep retrying',
-  rejected: 'One change could not be saved',
-  closed: 'The exam is closed',
-};
+// ANNOUNCE_AT are the minutes left at which screen readers hear the time.
+const ANNOUNCE_AT = [30, 15, 10, 5, 1];
+
+// CHOICE_KINDS are the kinds the letter and number shortcuts answer.
+const CHOICE_KINDS = new Set(['single_choice', 'true_false', 'multiple_response']);
+
+// TEXT_KINDS save a moment after typing stops, not at every key.
+const TEXT_KINDS = new Set(['numeric', 'short_text']);
+const TEXT_SAVE_DELAY = 600;
 
 function csrfToken() {
   const meta = document.querySelector('meta[name="csrf-token"]');
@@ -47,8 +65,12 @@ function formatClock(ms) {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
-function letter(i) {
-  return String.fromCharCode(65 + i);
+function minutesWords(min) {
+  return min === 1 ? 'one minute' : `${min} minutes`;
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 function start(root) {
@@ -57,33 +79,53 @@ function start(root) {
     timer: $('timer'),
     timerBox: root.querySelector('.timer-box'),
     warning: $('timer-warning'),
+    timeAnnounce: $('time-announce'),
     announce: $('announce'),
     status: $('save-status'),
+    offline: $('offline-banner'),
     fullscreen: $('fullscreen'),
+    takeBreak: $('take-break'),
     heading: $('question-heading'),
     number: $('question-number'),
+    of: $('question-of'),
+    section: $('section-intro'),
+    sectionName: $('section-name'),
+    sectionText: $('section-instructions'),
     body: $('question-body'),
-    stem: $('stem'),
-    exhibit: $('exhibit'),
-    options: $('options'),
     flag: $('flag'),
+    flagToggle: root.querySelector('.flag-toggle'),
     prev: $('prev'),
     next: $('next'),
+    navError: $('nav-error'),
+    catDone: $('cat-done'),
     submit: $('submit'),
+    qmapNav: root.querySelector('.qmap'),
+    qmapLegend: root.querySelector('.qmap-legend'),
     map: root.querySelector('.qmap ol'),
-    answered: $('answered-count'),
+    progress: root.querySelector('.qmap-progress'),
     dialog: $('submit-dialog'),
     summary: $('submit-summary'),
     lists: $('submit-lists'),
     submitError: $('submit-error'),
     cancel: $('cancel-submit'),
     confirm: $('confirm-submit'),
+    breakDialog: $('break-dialog'),
+    breakLeft: $('break-left'),
+    breakError: $('break-error'),
+    endBreak: $('end-break'),
     timeUp: $('time-up'),
     shortcuts: $('shortcuts'),
+    shortcutsBox: root.querySelector('.shortcuts'),
   };
   const api = root.dataset.api;
   const resultURL = root.dataset.resultUrl;
-  const storageKey = `touchstone:pending:${root.dataset.attemptId}`;
+  const attemptID = root.dataset.attemptId;
+  const storageKey = `touchstone:queue:${attemptID}`;
+  try {
+    localStorage.removeItem(`touchstone:pending:${attemptID}`); // the queue of an older player: other answer shapes
+  } catch {
+    // no storage
+  }
 
   const state = {
     items: [],
@@ -92,46 +134,102 @@ function start(root) {
     offset: Date.parse(root.dataset.serverTime) - Date.now(),
     closed: false,
     loaded: false,
+    cat: false,
+    catInfo: null,
+    catDone: false,
+    sections: null,
+    paused: false,
+    pausedLeft: 0,
+    breakEndsAt: 0,
+    breaksLeft: 0,
   };
   const serverNow = () => Date.now() + state.offset;
+  let view = null; // what renderQuestion returned for the item shown
 
-  // Saving. pending maps an item id to the change not yet acknowledged;
-  // a change replaces the object, so an acknowledgement only clears the
-  // entry when nothing newer was queued meanwhile.
-  const pending = new Map(readPending());
+  // Saving. pending maps an item id to its state not yet acknowledged, in
+  // the order items were first changed; a change replaces the object, so
+  // an acknowledgement clears the entry only when nothing newer came.
+  const stored = readStored();
+  const pending = new Map(stored.pending);
+  let counter = stored.seq;
   let saving = false;
   let failures = 0;
   let retryTimer = 0;
+  let lastTry = 0;
+  const textTimers = new Map();
 
-  function readPending() {
+  function readStored() {
     try {
-      const saved = JSON.parse(localStorage.getItem(storageKey) || '{}');
-      return Object.entries(saved);
+      const s = JSON.parse(localStorage.getItem(storageKey) || '{}');
+      return { seq: Number(s.seq) || 0, pending: Array.isArray(s.pending) ? s.pending : [] };
     } catch {
-      return [];
+      return { seq: 0, pending: [] };
     }
   }
 
   function persist() {
     try {
-      if (pending.size === 0) localStorage.removeItem(storageKey);
-      else localStorage.setItem(storageKey, JSON.stringify(Object.fromEntries(pending)));
+      localStorage.setItem(storageKey, JSON.stringify({ seq: counter, pending: [...pending] }));
     } catch {
       // Private mode or a full quota: the queue still lives in memory.
     }
   }
 
-  function setStatus(name, extra) {
-    els.status.dataset.state = name;
-    els.status.textContent = extra ? `${SAVE_STATUS[name]} ${extra}` : SAVE_STATUS[name];
+  // nextSeq returns a number above every one this attempt has used, in
+  // this tab, another tab (through localStorage) or on the server.
+  function nextSeq() {
+    counter = Math.max(counter, readStored().seq) + 1;
+    return counter;
   }
 
-  function enqueue(itemId, change) {
+  function setStatus(name) {
+    const n = pending.size;
+    const queued = `${plural(n, 'answer')} kept on this device`;
+    const text = {
+      idle: 'All answers saved',
+      saving: 'Saving…',
+      saved: 'Saved',
+      queued: `Queued: ${queued}, sending…`,
+      retrying: `Not saved yet: ${queued}, retrying`,
+      offline: `Offline: ${queued}, sent when you reconnect`,
+      signedOut: 'Not saved: your session has ended. Sign in again in another tab; we keep retrying',
+      rejected: 'One change could not be saved',
+      closed: 'The exam is closed',
+    }[name];
+    els.status.dataset.state = name;
+    els.status.textContent = text;
+    els.offline.hidden = !(name === 'offline' || name === 'retrying');
+  }
+
+  function itemState(item) {
+    return { answer: isEmptyAnswer(item.answer) ? null : item.answer, flagged: !!item.flagged };
+  }
+
+  // enqueue queues the current state of item for the server.
+  function enqueue(item) {
     if (state.closed) return;
-    pending.set(itemId, { ...(pending.get(itemId) || {}), ...change });
+    clearTimeout(textTimers.get(item.item_id));
+    textTimers.delete(item.item_id);
+    const change = { ...itemState(item), seq: nextSeq() };
+    item.seq = change.seq;
+    pending.set(item.item_id, change);
     persist();
-    if (!retryTimer) setStatus('saving');
+    if (!retryTimer) setStatus(saving ? 'queued' : 'saving');
+    else if (Date.now() - lastTry > 2000) retryNow();
+    else setStatus(navigator.onLine ? 'retrying' : 'offline');
     pump();
+  }
+
+  function enqueueLater(item) {
+    clearTimeout(textTimers.get(item.item_id));
+    textTimers.set(item.item_id, setTimeout(() => enqueue(item), TEXT_SAVE_DELAY));
+  }
+
+  function flushText() {
+    for (const id of [...textTimers.keys()]) {
+      const item = itemById(id);
+      if (item) enqueue(item);
+    }
   }
 
   function retryNow() {
@@ -143,9 +241,10 @@ function start(root) {
   }
 
   async function pump() {
-    if (saving || retryTimer || pending.size === 0) return;
+    if (saving || retryTimer || pending.size === 0 || state.closed) return;
     const [itemId, change] = pending.entries().next().value;
     saving = true;
+    lastTry = Date.now();
     let res = null;
     try {
       res = await fetch(`${api}/responses/${encodeURIComponent(itemId)}`, {
@@ -159,23 +258,26 @@ function start(root) {
     }
     saving = false;
     if (res && res.ok) {
+      // applied or not, the server holds this change or a newer one.
       if (pending.get(itemId) === change) pending.delete(itemId);
       persist();
       failures = 0;
       if (pending.size === 0) setStatus('saved');
+      else setStatus('saving');
       pump();
       return;
     }
     if (res && res.status === 409) {
       const body = await res.json().catch(() => ({}));
-      if (body.error && body.error.code === 'attempt_closed') {
+      const code = body.error && body.error.code;
+      if (code === 'closed' || code === 'attempt_closed') {
         closeAndShowResult();
         return;
       }
     }
-    if (res && (res.status === 404 || res.status === 422 || res.status === 400)) {
+    if (res && res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 408 && res.status !== 429) {
       // The server will never take this change: keep the others going.
-      pending.delete(itemId);
+      if (pending.get(itemId) === change) pending.delete(itemId);
       persist();
       setStatus('rejected');
       pump();
@@ -183,7 +285,7 @@ function start(root) {
     }
     failures++;
     if (res && res.status === 401) setStatus('signedOut');
-    else if (!navigator.onLine) setStatus('offline');
+    else if (!navigator.onLine || !res) setStatus(navigator.onLine ? 'retrying' : 'offline');
     else setStatus('retrying');
     retryTimer = setTimeout(() => {
       retryTimer = 0;
@@ -191,18 +293,28 @@ function start(root) {
     }, backoff(failures - 1));
   }
 
-  async function waitForSaves(timeoutMs) {
+  async function waitForSaves(timeoutMs, itemId) {
+    flushText();
     const until = Date.now() + timeoutMs;
+    const busy = () => (itemId ? pending.has(itemId) : pending.size > 0);
     retryNow();
-    while (pending.size > 0 && Date.now() < until) {
+    while (busy() && Date.now() < until) {
       await sleep(150);
       retryNow();
     }
-    return pending.size === 0;
+    return !busy();
   }
 
-  window.addEventListener('online', retryNow);
+  window.addEventListener('online', () => {
+    failures = 0;
+    retryNow();
+  });
+  window.addEventListener('offline', () => {
+    if (pending.size > 0) setStatus('offline');
+    else els.offline.hidden = false;
+  });
   window.addEventListener('beforeunload', (e) => {
+    flushText();
     if (pending.size > 0 && !state.closed) e.preventDefault();
   });
 
@@ -213,103 +325,212 @@ function start(root) {
   }
 
   function itemById(id) {
-    return state.items.find((it) => it.id === id);
+    return state.items.find((it) => it.item_id === id);
   }
 
-  function renderQuestion() {
+  function kindOf(item) {
+    return (item && item.content && item.content.kind) || 'single_choice';
+  }
+
+  function sectionInfo(name) {
+    const s = state.sections;
+    if (!s || !name) return null;
+    if (Array.isArray(s)) return s.find((x) => x && (x.id === name || x.name === name || x.title === name)) || null;
+    return typeof s[name] === 'string' ? { instructions: s[name] } : s[name] || null;
+  }
+
+  function renderSection(item) {
+    const prev = state.items[state.index - 1];
+    const entering = item.section && (!prev || prev.section !== item.section);
+    els.section.hidden = !item.section;
+    if (!item.section) return false;
+    const info = sectionInfo(item.section);
+    els.sectionName.textContent = (info && info.title) || item.section;
+    els.sectionText.textContent = (info && info.instructions) || '';
+    els.sectionText.hidden = !entering || !(info && info.instructions);
+    els.section.classList.toggle('is-entering', !!entering);
+    return !!entering;
+  }
+
+  function showQuestion() {
     const item = currentItem();
-    if (!item) return;
+    if (!item) return false;
     els.number.textContent = String(state.index + 1);
-    els.body.dataset.itemId = item.id;
-    els.stem.textContent = item.stem;
-    els.exhibit.textContent = item.exhibit || '';
-    els.exhibit.hidden = !item.exhibit;
-    const legend = els.options.querySelector('legend');
-    const rows = item.options.map((o, i) => {
-      const row = document.createElement('div');
-      row.className = 'option';
-      const input = document.createElement('input');
-      input.type = 'radio';
-      input.name = 'answer';
-      input.id = `option-${o.id}`;
-      input.value = o.id;
-      input.checked = item.answer === o.id;
-      input.disabled = state.closed;
-      const label = document.createElement('label');
-      label.htmlFor = input.id;
-      const l = document.createElement('span');
-      l.className = 'option-letter';
-      l.setAttribute('aria-hidden', 'true');
-      l.textContent = letter(i);
-      const t = document.createElement('span');
-      t.className = 'option-text';
-      t.textContent = o.text;
-      label.append(l, t);
-      row.append(input, label);
-      return row;
+    els.of.textContent = state.cat
+      ? (state.catInfo && state.catInfo.max ? ` (at most ${state.catInfo.max})` : '')
+      : ` of ${state.items.length}`;
+    els.body.dataset.itemId = item.item_id;
+    els.body.dataset.kind = kindOf(item);
+    const entering = renderSection(item);
+    view = renderQuestion(els.body, item.content || {}, {
+      answer: item.answer,
+      readOnly: state.closed,
+      idPrefix: 'option',
+      onAnswer: (a) => onAnswer(item, a),
     });
-    els.options.replaceChildren(legend, ...rows);
     els.flag.checked = !!item.flagged;
-    els.prev.disabled = state.index === 0;
-    els.next.disabled = state.index === state.items.length - 1;
+    els.navError.hidden = true;
+    els.shortcutsBox.hidden = !CHOICE_KINDS.has(kindOf(item));
+    if (state.cat) {
+      els.next.disabled = state.catDone || state.closed;
+    } else {
+      els.prev.disabled = state.index === 0;
+      els.next.disabled = state.index === state.items.length - 1;
+    }
+    renderMap();
+    return entering;
+  }
+
+  function onAnswer(item, answer) {
+    item.answer = answer;
+    if (TEXT_KINDS.has(kindOf(item))) enqueueLater(item);
+    else enqueue(item);
+    els.navError.hidden = true;
     renderMap();
   }
 
+  function answeredCount() {
+    return state.items.filter((it) => !isEmptyAnswer(it.answer)).length;
+  }
+
   function renderMap() {
-    const buttons = els.map.querySelectorAll('button');
-    let answered = 0;
+    const answered = answeredCount();
+    if (state.cat) {
+      const max = state.catInfo && state.catInfo.max;
+      els.progress.textContent = `${plural(answered, 'question')} answered${max ? ` (the exam asks at most ${max})` : ''}`;
+      return;
+    }
+    let buttons = els.map.querySelectorAll('button');
+    if (buttons.length !== state.items.length) {
+      els.map.replaceChildren(...state.items.map((_, i) => {
+        const li = document.createElement('li');
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.dataset.index = String(i);
+        b.textContent = String(i + 1);
+        li.append(b);
+        return li;
+      }));
+      buttons = els.map.querySelectorAll('button');
+    }
     state.items.forEach((item, i) => {
       const b = buttons[i];
-      if (item.answer) answered++;
-      if (!b) return;
-      b.classList.toggle('is-answered', !!item.answer);
+      const isAnswered = !isEmptyAnswer(item.answer);
+      b.classList.toggle('is-answered', isAnswered);
       b.classList.toggle('is-flagged', !!item.flagged);
       b.classList.toggle('is-current', i === state.index);
       if (i === state.index) b.setAttribute('aria-current', 'step');
       else b.removeAttribute('aria-current');
-      const parts = [`Question ${i + 1}`, item.answer ? 'answered' : 'not answered'];
+      const parts = [`Question ${i + 1}`, isAnswered ? 'answered' : 'not answered'];
       if (item.flagged) parts.push('flagged');
       b.setAttribute('aria-label', parts.join(', '));
     });
-    els.answered.textContent = String(answered);
+    els.progress.textContent = `${answered} of ${state.items.length} answered`;
   }
 
   function go(index, focusHeading) {
     if (index < 0 || index >= state.items.length) return;
+    if (state.cat && index !== state.items.length - 1) return; // no way back
+    flushText();
     state.index = index;
-    renderQuestion();
+    const entering = showQuestion();
     history.replaceState(null, '', `#q${index + 1}`);
-    els.announce.textContent = `Question ${index + 1} of ${state.items.length}`;
+    const item = currentItem();
+    const where = state.cat ? `Question ${index + 1}` : `Question ${index + 1} of ${state.items.length}`;
+    els.announce.textContent = entering ? `${where}. New section: ${els.sectionName.textContent}.` : where;
     if (focusHeading) els.heading.focus();
+    return item;
   }
 
-  function choose(optionId) {
-    const itemId = els.body.dataset.itemId;
-    const item = itemById(itemId);
-    if (item) item.answer = optionId;
-    enqueue(itemId, { answer: optionId });
-    renderMap();
-  }
-
-  els.options.addEventListener('change', (e) => {
-    if (e.target.name === 'answer') choose(e.target.value);
-  });
   els.flag.addEventListener('change', () => {
-    const itemId = els.body.dataset.itemId;
-    const item = itemById(itemId);
-    if (item) item.flagged = els.flag.checked;
-    enqueue(itemId, { flagged: els.flag.checked });
+    const item = currentItem();
+    if (!item) return;
+    item.flagged = els.flag.checked;
+    enqueue(item);
     renderMap();
   });
   els.prev.addEventListener('click', () => go(state.index - 1, false));
-  els.next.addEventListener('click', () => go(state.index + 1, false));
+  els.next.addEventListener('click', () => (state.cat ? catNext() : go(state.index + 1, false)));
   els.map.addEventListener('click', (e) => {
     const b = e.target.closest('button[data-index]');
     if (b && state.loaded) go(Number(b.dataset.index), true);
   });
 
+  function navError(text) {
+    els.navError.textContent = text;
+    els.navError.hidden = false;
+  }
+
+  // Adaptive attempts.
+
+  async function catNext() {
+    const item = currentItem();
+    if (!item || state.catDone || state.closed) return;
+    flushText();
+    if (isEmptyAnswer(item.answer)) {
+      navError('Answer this question to go on: an adaptive exam does not come back to a question.');
+      return;
+    }
+    els.next.disabled = true;
+    const label = els.next.textContent;
+    els.next.textContent = 'Saving…';
+    try {
+      if (!(await waitForSaves(15000, item.item_id))) {
+        navError('Your answer is not saved yet. Check your connection; we keep trying.');
+        return;
+      }
+      let res = null;
+      try {
+        res = await fetch(`${api}/next`, {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken() },
+        });
+      } catch {
+        res = null;
+      }
+      if (!res) {
+        navError('The server cannot be reached. Your answer is saved; try Next again in a moment.');
+        return;
+      }
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) {
+        const code = body.error && body.error.code;
+        if (code === 'closed' || code === 'attempt_closed') {
+          closeAndShowResult();
+          return;
+        }
+        navError(code === 'unanswered'
+          ? 'Answer this question to go on: the server has no saved answer for it yet.'
+          : (body.error && body.error.message) || 'The next question could not be loaded. Try again.');
+        return;
+      }
+      if (body.done) {
+        finishCAT(true);
+        return;
+      }
+      state.items.push(body.item);
+      if (state.catInfo) state.catInfo.administered = state.items.length;
+      go(state.items.length - 1, true);
+    } finally {
+      els.next.textContent = label;
+      els.next.disabled = state.catDone || state.closed;
+    }
+  }
+
+  function finishCAT(announce) {
+    state.catDone = true;
+    els.next.disabled = true;
+    els.catDone.hidden = false;
+    view = renderQuestion(els.body, currentItem().content || {}, { answer: currentItem().answer, readOnly: true, idPrefix: 'option' });
+    if (announce) {
+      els.announce.textContent = 'You have answered every question this exam needs. Submit the exam to see your result.';
+      openSubmitDialog();
+    }
+  }
+
   document.addEventListener('keydown', (e) => {
-    if (!state.loaded || state.closed || !els.shortcuts.checked) return;
+    if (!state.loaded || state.closed || state.paused || !els.shortcuts.checked) return;
     if (e.ctrlKey || e.metaKey || e.altKey || els.dialog.open) return;
     const t = e.target;
     if (t instanceof HTMLElement && (t.isContentEditable || /^(TEXTAREA|SELECT)$/.test(t.tagName) ||
@@ -319,19 +540,18 @@ function start(root) {
     let pick = -1;
     if (/^[1-9]$/.test(key)) pick = Number(key) - 1;
     else if (/^[a-h]$/.test(key) && key !== 'f') pick = key.charCodeAt(0) - 97;
-    if (pick >= 0 && item && pick < item.options.length) {
+    const inputs = CHOICE_KINDS.has(kindOf(item)) && !state.catDone ? els.body.querySelectorAll('input[name="option-choice"]') : [];
+    if (pick >= 0 && pick < inputs.length) {
       e.preventDefault();
-      const input = document.getElementById(`option-${item.options[pick].id}`);
-      input.checked = true;
-      input.focus();
-      choose(item.options[pick].id);
+      inputs[pick].click();
+      inputs[pick].focus();
     } else if (key === 'n') {
       e.preventDefault();
-      go(state.index + 1, false);
-    } else if (key === 'p') {
+      els.next.click();
+    } else if (key === 'p' && !state.cat) {
       e.preventDefault();
       go(state.index - 1, false);
-    } else if (key === 'f') {
+    } else if (key === 'f' && !state.cat) {
       e.preventDefault();
       els.flag.click();
     }
@@ -341,25 +561,33 @@ function start(root) {
 
   function openSubmitDialog() {
     if (!state.loaded) return;
+    flushText();
     const unanswered = [];
     const flagged = [];
     state.items.forEach((item, i) => {
-      if (!item.answer) unanswered.push(i + 1);
+      if (isEmptyAnswer(item.answer)) unanswered.push(i + 1);
       if (item.flagged) flagged.push(i + 1);
     });
-    const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
-    els.summary.textContent = unanswered.length === 0
-      ? `You have answered all ${state.items.length} questions${flagged.length ? `, and ${plural(flagged.length, 'question')} ${flagged.length === 1 ? 'is' : 'are'} flagged for review` : ''}.`
-      : `${plural(unanswered.length, 'question')} ${unanswered.length === 1 ? 'is' : 'are'} unanswered and ${plural(flagged.length, 'question')} ${flagged.length === 1 ? 'is' : 'are'} flagged for review.`;
+    const n = state.items.length;
+    if (state.cat) {
+      els.summary.textContent = state.catDone
+        ? `You have answered ${plural(n - unanswered.length, 'question')}, all this exam needs.`
+        : `You have answered ${plural(n - unanswered.length, 'question')}. If you submit now, the questions you have not reached count as not answered.`;
+    } else {
+      els.summary.textContent = unanswered.length === 0
+        ? `You have answered all ${n} questions${flagged.length ? `, and ${plural(flagged.length, 'question')} ${flagged.length === 1 ? 'is' : 'are'} flagged for review` : ''}.`
+        : `${plural(unanswered.length, 'question')} ${unanswered.length === 1 ? 'is' : 'are'} unanswered and ${plural(flagged.length, 'question')} ${flagged.length === 1 ? 'is' : 'are'} flagged for review.`;
+    }
     const lines = [];
-    if (unanswered.length) lines.push(`Unanswered: ${unanswered.join(', ')}.`);
-    if (flagged.length) lines.push(`Flagged: ${flagged.join(', ')}.`);
+    if (!state.cat && unanswered.length) lines.push(`Unanswered: ${unanswered.join(', ')}.`);
+    if (!state.cat && flagged.length) lines.push(`Flagged: ${flagged.join(', ')}.`);
     els.lists.textContent = lines.join(' ');
     els.lists.hidden = lines.length === 0;
     els.submitError.hidden = true;
     els.confirm.disabled = false;
+    els.cancel.disabled = false;
     els.confirm.textContent = 'Submit now';
-    els.dialog.showModal();
+    if (!els.dialog.open) els.dialog.showModal();
     els.cancel.focus();
   }
 
@@ -408,6 +636,8 @@ function start(root) {
     try {
       await submit('candidate');
       state.closed = true;
+      pending.clear();
+      persist();
       flushEvents();
       location.assign(resultURL);
     } catch (err) {
@@ -419,20 +649,103 @@ function start(root) {
     }
   });
 
+  // Breaks: an accommodation's break time stops the exam clock.
+
+  async function postBreak(action) {
+    const res = await fetch(`${api}/breaks`, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': csrfToken() },
+      body: JSON.stringify({ action }),
+    });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error((body.error && body.error.message) || 'The break could not be changed. Try again.');
+    return body;
+  }
+
+  function applyBreak(b) {
+    state.paused = !!b.paused;
+    if (b.deadline) state.deadline = Date.parse(b.deadline);
+    if (typeof b.breaks_left_seconds === 'number') state.breaksLeft = b.breaks_left_seconds;
+    if (state.paused) {
+      state.pausedLeft = typeof b.remaining_seconds === 'number' ? b.remaining_seconds * 1000 : state.deadline - serverNow();
+      state.breakEndsAt = serverNow() + state.breaksLeft * 1000;
+    }
+    renderBreak();
+    tick();
+  }
+
+  function renderBreak() {
+    const left = Math.floor(state.breaksLeft / 60);
+    els.takeBreak.hidden = state.closed || state.paused || state.breaksLeft <= 0;
+    els.takeBreak.textContent = `Take a break (${left < 1 ? 'under a minute' : `${left} min`} left)`;
+    els.timerBox.dataset.paused = String(state.paused);
+    if (state.paused && !els.breakDialog.open) {
+      if (els.dialog.open) els.dialog.close();
+      els.breakError.hidden = true;
+      els.breakDialog.showModal();
+      els.endBreak.focus();
+    } else if (!state.paused && els.breakDialog.open) {
+      els.breakDialog.close();
+      els.heading.focus();
+    }
+  }
+
+  els.takeBreak.addEventListener('click', async () => {
+    els.takeBreak.disabled = true;
+    flushText();
+    try {
+      applyBreak(await postBreak('start'));
+      els.announce.textContent = 'Break started. The exam clock is stopped.';
+    } catch (err) {
+      navError(err.message);
+    } finally {
+      els.takeBreak.disabled = false;
+    }
+  });
+
+  let ending = false;
+  async function endBreak() {
+    if (ending) return;
+    ending = true;
+    els.endBreak.disabled = true;
+    try {
+      applyBreak(await postBreak('end'));
+      els.announce.textContent = 'Break over. The exam clock is running again.';
+    } catch (err) {
+      els.breakError.textContent = err.message;
+      els.breakError.hidden = false;
+    } finally {
+      ending = false;
+      els.endBreak.disabled = false;
+    }
+  }
+  els.endBreak.addEventListener('click', endBreak);
+  els.breakDialog.addEventListener('cancel', (e) => e.preventDefault()); // Escape does not end a break by accident
+
   // The timer.
 
-  let warned5 = false;
-  let warned1 = false;
+  let lastLeft = null;
 
-  function warn(text, level) {
-    els.warning.textContent = text;
-    els.timerBox.dataset.level = level;
+  function announceTime(left) {
+    if (lastLeft !== null) {
+      for (const min of ANNOUNCE_AT) {
+        const at = min * 60000;
+        if (lastLeft > at && left <= at) {
+          const text = min === 1
+            ? 'One minute left. Your answers are saved; the exam is submitted automatically when time runs out.'
+            : `${minutesWords(min)} left.`;
+          (min <= 5 ? els.warning : els.timeAnnounce).textContent = text;
+        }
+      }
+    }
+    lastLeft = left;
   }
 
   async function timeUp() {
     if (els.dialog.open) els.dialog.close();
     els.timeUp.hidden = false;
-    els.options.querySelectorAll('input').forEach((i) => { i.disabled = true; });
+    els.body.querySelectorAll('input, select, button').forEach((i) => { i.disabled = true; });
     try {
       await submit('deadline');
     } catch {
@@ -444,15 +757,17 @@ function start(root) {
   }
 
   function tick() {
+    if (state.paused) {
+      els.timer.textContent = formatClock(state.pausedLeft);
+      const breakLeft = state.breakEndsAt - serverNow();
+      els.breakLeft.textContent = formatClock(breakLeft);
+      if (breakLeft <= 0 && state.loaded) endBreak();
+      return;
+    }
     const left = state.deadline - serverNow();
     els.timer.textContent = formatClock(left);
-    if (left <= 60000 && !warned1) {
-      warned1 = warned5 = true;
-      warn('Less than one minute left. Your answers are saved; the exam will be submitted automatically when time runs out.', 'urgent');
-    } else if (left <= 300000 && !warned5) {
-      warned5 = true;
-      warn('Less than five minutes left.', 'warn');
-    }
+    if (state.loaded) announceTime(left);
+    els.timerBox.dataset.level = left <= 60000 ? 'urgent' : left <= 300000 ? 'warn' : '';
     if (left <= 0 && !state.closed && state.loaded) {
       state.closed = true;
       clearInterval(timer);
@@ -493,13 +808,18 @@ function start(root) {
   }
 
   window.addEventListener('blur', () => report('focus_lost'));
-  window.addEventListener('focus', () => report('focus_gained'));
+  window.addEventListener('focus', () => {
+    report('focus_gained');
+    retryNow();
+  });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'hidden') {
       report('visibility_hidden');
+      flushText();
       flushEvents();
     } else {
       report('visibility_visible');
+      retryNow();
     }
   });
   document.addEventListener('copy', () => report('copy'));
@@ -558,18 +878,48 @@ function start(root) {
       return;
     }
     state.deadline = Date.parse(data.deadline);
-    state.items = data.items;
-    for (const [itemId, change] of pending) {
+    state.items = data.items || [];
+    state.cat = data.mode === 'cat' || data.can_go_back === false;
+    state.catInfo = data.cat || null;
+    state.sections = data.sections || null;
+    state.breaksLeft = Number(data.breaks_left_seconds) || 0;
+
+    // Resume: the server's answers, unless this device queued a newer change.
+    for (const item of state.items) counter = Math.max(counter, Number(item.seq) || 0);
+    for (const [itemId, change] of [...pending]) {
       const item = itemById(itemId);
-      if (!item) continue;
-      if ('answer' in change) item.answer = change.answer;
-      if ('flagged' in change) item.flagged = change.flagged;
+      if (!item || !(change.seq > (Number(item.seq) || 0))) {
+        pending.delete(itemId);
+        continue;
+      }
+      item.answer = change.answer;
+      item.flagged = change.flagged;
+      item.seq = change.seq;
     }
-    const m = /^#q(\d+)$/.exec(location.hash);
-    const wanted = m ? Number(m[1]) - 1 : 0;
-    state.index = wanted >= 0 && wanted < state.items.length ? wanted : 0;
+    persist();
+
+    if (state.cat) {
+      els.prev.hidden = true;
+      els.qmapNav.hidden = true;
+      els.qmapLegend.hidden = true;
+      els.flagToggle.hidden = true;
+      document.getElementById('shortcuts-back').hidden = true;
+      els.next.textContent = 'Save and continue →';
+      state.index = Math.max(0, state.items.length - 1);
+    } else {
+      const m = /^#q(\d+)$/.exec(location.hash);
+      const wanted = m ? Number(m[1]) - 1 : 0;
+      state.index = wanted >= 0 && wanted < state.items.length ? wanted : 0;
+    }
     state.loaded = true;
-    renderQuestion();
+    if (state.items.length === 0) {
+      els.body.textContent = 'This attempt has no questions. Please tell your proctor.';
+      return;
+    }
+    showQuestion();
+    if (state.cat && state.catInfo && state.catInfo.done) finishCAT(false);
+    applyBreak({ paused: !!data.paused, remaining_seconds: data.remaining_seconds, breaks_left_seconds: state.breaksLeft });
+    lastLeft = null;
     tick();
     if (pending.size > 0) {
       setStatus('saving');
