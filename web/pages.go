@@ -459,8 +459,20 @@ func (d domainResult) Label() string {
 	return "Needs focus"
 }
 
-// Feedback is one sentence of advice for the level.
-func (d domainResult) Feedback() string { return d.Advice }
+// Feedback is the scorer's advice for the domain or, for a result
+// scored before it gave any, one sentence for the level.
+func (d domainResult) Feedback() string {
+	if d.Advice != "" {
+		return d.Advice
+	}
+	switch d.Level {
+	case assess.LevelStrong:
+		return "You answered most of these correctly. This is a strength to build on."
+	case assess.LevelDeveloping:
+		return "You have a working grasp of this area. Reviewing it will make your performance more consistent."
+	}
+	return "This area gave you the most difficulty. Start your review here."
+}
 
 func domainResults(exam assess.Exam, scores []assess.DomainScore) []domainResult {
 	out := make([]domainResult, 0, len(scores))

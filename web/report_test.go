@@ -7,32 +7,20 @@ import (
 	"github.com/touchstone-assess/touchstone/assess"
 )
 
-// futureResult has the fields the Attempt API contract adds to
-// assess.Result, so the report can be tested before they exist.
-type futureResult struct {
-	ScaledScore, ScaledCut float64
-	Scale                  struct {
-		Name     string
-		Min, Max float64
-	}
-	Theta, ThetaSE *float64
-}
-
 func TestScoreReport(t *testing.T) {
 	theta, se := 0.4, 0.25
-	scaled := futureResult{ScaledScore: 560, ScaledCut: 500, Theta: &theta, ThetaSE: &se}
-	scaled.Scale.Name, scaled.Scale.Min, scaled.Scale.Max = "Touchstone", 200, 800
-	noScale := futureResult{ScaledScore: 17, ScaledCut: 15}
+	scaled := assess.Result{ScaledScore: 560, ScaledCut: 500, Theta: &theta, ThetaSE: &se,
+		Scale: assess.Scale{Name: "Touchstone", Basis: assess.ScaleTheta, Slope: 100, Intercept: 500, Min: 200, Max: 800}}
+	noScale := assess.Result{ScaledScore: 17, ScaledCut: 15}
 	for _, tc := range []struct {
 		name   string
-		result any
+		result assess.Result
 		want   scoreReport
 	}{
 		{"today's result: points only", assess.Result{Score: 3, MaxScore: 4}, scoreReport{}},
 		{"scaled with theta", scaled, scoreReport{HasScale: true, ScaleName: "Touchstone", Min: 200, Max: 800, Scaled: 560, ScaledCut: 500,
 			ScorePos: 60, CutPos: 50, HasTheta: true, HasSE: true, Theta: 0.4, ThetaSE: 0.25, ThetaLow: theta - 1.96*se, ThetaHigh: theta + 1.96*se}},
 		{"no scale (max ≤ min), no theta", noScale, scoreReport{Scaled: 17, ScaledCut: 15}},
-		{"pointer", &scaled, newScoreReport(scaled)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := newScoreReport(tc.result); got != tc.want {
@@ -45,31 +33,19 @@ func TestScoreReport(t *testing.T) {
 	}
 }
 
-// scaledResultData is resultData with a scaled, IRT-scored result, as the
-// result page will see once assess.Result carries those fields.
-type scaledResultData struct {
-	resultData
-	rep scoreReport
-}
-
-func (d scaledResultData) Report() scoreReport { return d.rep }
-
 func TestResultPageScaled(t *testing.T) {
 	pages, err := parsePages()
 	if err != nil {
 		t.Fatal(err)
 	}
 	theta, se := 0.4, 0.25
-	r := futureResult{ScaledScore: 560, ScaledCut: 500, Theta: &theta, ThetaSE: &se}
-	r.Scale.Name, r.Scale.Min, r.Scale.Max = "Touchstone", 200, 800
-	d := scaledResultData{
-		resultData: resultData{
-			Result:  assess.Result{Score: 17, MaxScore: 24, Cut: 15, Passed: true, StandardVersion: 2, Domains: []assess.DomainScore{{Code: "D1", Name: "Lookups", Score: 5, Max: 8}}},
-			Exam:    assess.Exam{Title: "Formulas"},
-			Domains: []domainResult{{Code: "D1", Name: "Lookups", Score: 5, Max: 8, Percent: 63, Level: "developing"}},
-			Own:     true,
-		},
-		rep: newScoreReport(r),
+	d := resultData{
+		Result: assess.Result{Score: 17, MaxScore: 24, Cut: 15, Passed: true, StandardVersion: 2,
+			Domains:     []assess.DomainScore{{Code: "D1", Name: "Lookups", Score: 5, Max: 8}},
+			ScaledScore: 560, ScaledCut: 500, Theta: &theta, ThetaSE: &se, Scale: assess.Scale{Name: "Touchstone", Basis: assess.ScaleTheta, Slope: 100, Intercept: 500, Min: 200, Max: 800}},
+		Exam:    assess.Exam{Title: "Formulas"},
+		Domains: []domainResult{{Code: "D1", Name: "Lookups", Score: 5, Max: 8, Percent: 63, Level: "developing"}},
+		Own:     true,
 	}
 	var b strings.Builder
 	if err := pages["result"].ExecuteTemplate(&b, "layout", page{Name: "result", Data: d}); err != nil {

@@ -9,22 +9,6 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// signIn signs the browser in as email with the demo password.
-func signIn(t *testing.T, ctx context.Context, s *server, email string) {
-	t.Helper()
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(s.URL+"/login"),
-		chromedp.WaitVisible(`input[name=email]`),
-		chromedp.SendKeys(`input[name=email]`, email),
-		chromedp.SendKeys(`input[name=password]`, demoPassword),
-		chromedp.Submit(`input[name=password]`),
-		chromedp.WaitNotPresent(`input[name=password]`),
-	); err != nil {
-		screenshot(t, ctx, "failed-sign-in")
-		t.Fatalf("sign in as %s: %v", email, err)
-	}
-}
-
 // step runs browser actions, failing the test with a screenshot on error.
 func step(t *testing.T, ctx context.Context, name string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
