@@ -94,23 +94,30 @@ func feedback(ds *DomainScore, d Domain) {
 		ratio = ds.Score / ds.Max
 	}
 	ds.Percent = int(math.Round(100 * ratio))
-	about := strings.TrimRight(strings.TrimSpace(d.Skill), ".")
-	if about == "" {
-		about = strings.TrimRight(strings.TrimSpace(d.Description), ".")
-	}
-	if about != "" {
-		about = " (" + about + ")"
+	// The skill statement ("Write formulas whose references …") says
+	// what to practise; a description is the fallback.
+	practise := strings.TrimRight(strings.TrimSpace(d.Skill), ".")
+	if practise == "" {
+		practise = strings.TrimRight(strings.TrimSpace(d.Description), ".")
 	}
 	switch {
 	case ratio >= 0.75:
 		ds.Level = LevelStrong
-		ds.Feedback = fmt.Sprintf("%s is a strength: you answered most of it correctly%s; build on it.", ds.Name, about)
+		ds.Feedback = fmt.Sprintf("%s is a strength: you answered most of its questions correctly.", ds.Name)
 	case ratio >= 0.5:
 		ds.Level = LevelDeveloping
-		ds.Feedback = fmt.Sprintf("You have a working grasp of %s; reviewing it%s will make your performance more consistent.", ds.Name, about)
+		ds.Feedback = fmt.Sprintf("You have a working grasp of %s. Reviewing it will make your performance more consistent", ds.Name)
+		if practise != "" {
+			ds.Feedback = fmt.Sprintf("You have a working grasp of %s. To make it reliable, review the skill it tests: %s", ds.Name, practise)
+		}
+		ds.Feedback += "."
 	default:
 		ds.Level = LevelFocus
-		ds.Feedback = fmt.Sprintf("%s gave you the most difficulty: start your review there%s.", ds.Name, about)
+		ds.Feedback = fmt.Sprintf("%s gave you the most difficulty: start your review there", ds.Name)
+		if practise != "" {
+			ds.Feedback += ", with the skill it tests: " + practise
+		}
+		ds.Feedback += "."
 	}
 }
 

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/touchstone-assess/touchstone/assess"
 )
@@ -21,6 +22,12 @@ type scoreReport struct {
 	HasTheta, HasSE     bool
 	Theta, ThetaSE      float64
 	ThetaLow, ThetaHigh float64 // θ ± 1.96 SE: the range that holds the true ability with about 95% confidence
+	// ByTheta: the pass was decided on θ against ThetaCut (adaptive and
+	// calibrated on-the-fly exams), not on raw points.
+	ByTheta  bool
+	ThetaCut float64
+	// Adaptive: the exam chose its items one by one.
+	Adaptive bool
 }
 
 // Report is the scale and ability part of the score report.
@@ -53,6 +60,10 @@ func newScoreReport(r assess.Result) scoreReport {
 		}
 		rep.ThetaLow, rep.ThetaHigh = rep.Theta-1.96*rep.ThetaSE, rep.Theta+1.96*rep.ThetaSE
 	}
+	if r.ThetaCut != nil && finite(*r.ThetaCut) && (r.Mode == assess.ModeCAT || r.Mode == assess.ModeLOFT) {
+		rep.ByTheta, rep.ThetaCut = true, *r.ThetaCut
+	}
+	rep.Adaptive = r.Mode == assess.ModeCAT
 	return rep
 }
 
@@ -62,5 +73,8 @@ func (r scoreReport) ScaleLabel() string {
 	if name == "" {
 		return fmt.Sprintf("on a scale of %s to %s", trimNumber(r.Min), trimNumber(r.Max))
 	}
-	return fmt.Sprintf("on the %s scale of %s to %s", name, trimNumber(r.Min), trimNumber(r.Max))
+	if !strings.HasSuffix(strings.ToLower(name), " scale") {
+		name += " scale" // "the Touchstone scale", and not "the Touchstone scale scale"
+	}
+	return fmt.Sprintf("on the %s of %s to %s", name, trimNumber(r.Min), trimNumber(r.Max))
 }

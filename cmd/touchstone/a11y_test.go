@@ -286,7 +286,7 @@ func TestCandidatePagesAccessible(t *testing.T) {
 	pages = append(pages, "/exams", "/badges")
 
 	token := s.login(t, "candidate@example.com")
-	e := s.exam(t, token, "Formulas")
+	e := s.exam(t, token, "Spreadsheet Skills — Item types")
 	attemptID := startInBrowser(t, ctx, s, e.ID)
 	a := s.attempt(t, token, attemptID)
 	seen := map[string]bool{}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -89,5 +90,62 @@ func TestBrowserAuthorAndReviewer(t *testing.T) {
 	}
 	if !noted {
 		t.Errorf("the reviewer's note is not among the item's comments: %+v", it.Comments)
+	}
+
+	// The bank lists the new item with its import and export tools.
+	step(t, author, "the bank", chromedp.Navigate(s.URL+"/authoring/items"), chromedp.WaitVisible(`#bank-table`))
+	screenshot(t, author, "authoring-bank")
+}
+
+// A program manager grants an accommodation from the exam's Delivery &
+// policy page; the candidate's next attempt gets the extra time.
+func TestBrowserManagerGrantsAccommodation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser: starts the whole server with the demo (-short skips it)")
+	}
+	ctx := browser(t)
+	s := startServer(t, "sqlite")
+	candidate := s.login(t, "candidate@example.com")
+	e := s.exam(t, candidate, "Charts")
+	signIn(t, ctx, s, "manager@example.com")
+	step(t, ctx, "grant",
+		chromedp.Navigate(s.URL+"/manage/exams/"+e.ID),
+		chromedp.WaitVisible(`#grant-form`),
+		chromedp.SendKeys(`#email`, "candidate@example.com"),
+		chromedp.SetValue(`#time_multiplier`, "1.25"),
+		chromedp.SetValue(`#extra_break_minutes`, "15"),
+		chromedp.SendKeys(`#note`, "Request 2026-118"),
+		chromedp.Click(`#grant`),
+		chromedp.WaitVisible(`#saved-notice`),
+		waitText(`#accommodations`, "Request 2026-118"),
+	)
+	screenshot(t, ctx, "exam-settings")
+	var a struct {
+		StartedAt time.Time `json:"started_at"`
+		Deadline  time.Time `json:"deadline"`
+		Accom     struct {
+			TimeMultiplier    float64 `json:"time_multiplier"`
+			ExtraBreakMinutes int     `json:"extra_break_minutes"`
+		} `json:"accommodations"`
+	}
+	if st := s.call(t, "POST", "/api/v1/exams/"+e.ID+"/attempts", candidate, nil, &a); st != http.StatusCreated {
+		t.Fatalf("start: status %d", st)
+	}
+	if a.Accom.TimeMultiplier != 1.25 || a.Accom.ExtraBreakMinutes != 15 {
+		t.Errorf("the attempt's accommodations: %+v, want ×1.25 and 15 minutes", a.Accom)
+	}
+	var exams []struct {
+		ID              string `json:"id"`
+		DurationSeconds int    `json:"duration_seconds"`
+	}
+	s.call(t, "GET", "/api/v1/exams", candidate, nil, &exams)
+	for _, x := range exams {
+		if x.ID != e.ID {
+			continue
+		}
+		want := time.Duration(float64(x.DurationSeconds)*1.25) * time.Second
+		if got := a.Deadline.Sub(a.StartedAt); got < want-time.Second || got > want+time.Second {
+			t.Errorf("time allowed: %s, want 1.25 × %d s = %s", got, x.DurationSeconds, want)
+		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/touchstone-assess/touchstone/assess"
@@ -263,7 +264,7 @@ func (l *loader) createExam(ctx context.Context, issuerID string, program assess
 			opts[j] = items.Option{ID: ids[j], Text: text}
 		}
 		it, err := l.d.Items.Create(ctx, l.users[auth.Author], program.ID, items.Content{Domain: ic.Domain, Stem: ic.Stem,
-			Exhibit: ic.Exhibit, Options: opts, Key: ids[ic.Key], Rationale: ic.Rationale})
+			Exhibit: codeBlock(ic.Exhibit), Options: opts, Key: ids[ic.Key], Rationale: ic.Rationale})
 		if err != nil {
 			return demoExam{}, "", fmt.Errorf("demo: %s item %d: %w", ec.Slug, i+1, err)
 		}
@@ -525,4 +526,13 @@ func parseContent(data []byte) (content, error) {
 		}
 	}
 	return c, nil
+}
+
+// codeBlock fences a plain-text exhibit (a worksheet laid out with
+// spaces), so that Markdown shows it in a fixed-width font, as written.
+func codeBlock(text string) string {
+	if strings.TrimSpace(text) == "" {
+		return ""
+	}
+	return "```text\n" + strings.TrimRight(text, "\n") + "\n```"
 }
