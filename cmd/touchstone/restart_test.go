@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"math"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // A server restarted mid-exam loses no acknowledged answer: after the
@@ -99,5 +102,60 @@ func TestRestartMidExamLosesNothing(t *testing.T) {
 				t.Errorf("result: %+v, want a pass with every item right", r)
 			}
 		})
+	}
+}
+
+// The browser side of a restart: answers given while the server is down
+// wait in the player's queue and reach the restarted server, after those
+// it had acknowledged, and the clock still counts to the same deadline.
+func TestBrowserServerRestartMidExam(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser: starts the whole server with the demo (-short skips it)")
+	}
+	ctx := browser(t)
+	s := startServer(t, "sqlite")
+	token := s.login(t, "candidate@example.com")
+	e := s.exam(t, token, "Formulas")
+	keys := s.keys(t, e.ID)
+	signIn(t, ctx, s, "candidate@example.com")
+	attemptID := startInBrowser(t, ctx, s, e.ID)
+	a := s.attempt(t, token, attemptID)
+
+	answer := func(i int) {
+		t.Helper()
+		answerKey(t, ctx, keys, a.Items[i].ItemID)
+		step(t, ctx, "next", chromedp.Click(`#next`))
+	}
+	for i := range 3 {
+		answer(i)
+	}
+	step(t, ctx, "saved before the restart", waitText(`#save-status`, "Saved"))
+
+	s.Stop()
+	for i := 3; i < 6; i++ {
+		answer(i)
+	}
+	step(t, ctx, "queued while the server is down", waitText(`#save-status`, "Not saved"))
+	screenshot(t, ctx, "player-server-down")
+	s.Restart(t)
+	step(t, ctx, "replayed after the restart", waitText(`#save-status`, "Saved"))
+
+	after := s.attempt(t, token, attemptID)
+	for i, it := range after.Items[:6] {
+		var got struct {
+			Choice string `json:"choice"`
+		}
+		_ = json.Unmarshal(it.Answer, &got)
+		if got.Choice != keys[it.ItemID] {
+			t.Errorf("item %d: the server holds %s, want the answer given (%s)", i+1, it.Answer, keys[it.ItemID])
+		}
+	}
+	if !after.Deadline.Equal(a.Deadline) {
+		t.Errorf("deadline moved across the restart: %s, was %s", after.Deadline, a.Deadline)
+	}
+	shown := read(t, ctx, "read the clock", chromedp.Text(`#timer`))
+	wantLeft := after.Deadline.Sub(after.ServerTime)
+	if d := clockSeconds(t, shown) - wantLeft; d < -2*time.Second || d > 2*time.Second {
+		t.Errorf("timer shows %s after the restart, want %s ± 2 s", shown, wantLeft.Round(time.Second))
 	}
 }
