@@ -264,13 +264,46 @@ func (s *Service) catPool(ctx context.Context, exam Exam) ([]items.Item, error) 
 	if err != nil {
 		return nil, err
 	}
+	pretest := map[string]bool{}
+	for _, id := range exam.CAT.PretestItems {
+		pretest[id] = true
+	}
 	var pool []items.Item
 	for _, it := range current {
-		if deliverable(it) && it.Params != nil {
+		if deliverable(it) && it.Params != nil && !pretest[it.ID] {
 			pool = append(pool, it)
 		}
 	}
 	return pool, nil
+}
+
+// catPretest returns the pretest items an adaptive attempt gives, in the
+// order it gives them, and after how many operational items each comes:
+// distinct places among the first MinItems−1, so that every test, however
+// short, reaches them. Both depend only on the attempt's seed.
+func (s *Service) catPretest(ctx context.Context, exam Exam, seed uint64) ([]items.Item, []int, error) {
+	if exam.CAT.Pretest == 0 {
+		return nil, nil, nil
+	}
+	current, err := s.items.Current(ctx, exam.CAT.PretestItems)
+	if err != nil {
+		return nil, nil, err
+	}
+	var trial []items.Item
+	for _, it := range current {
+		if deliverable(it) {
+			trial = append(trial, it)
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, 4))
+	rng.Shuffle(len(trial), func(i, j int) { trial[i], trial[j] = trial[j], trial[i] })
+	n := min(exam.CAT.Pretest, len(trial), exam.CAT.MinItems-1)
+	after := rng.Perm(exam.CAT.MinItems - 1)[:n] // 0-based: after 1 … MinItems−1 operational items
+	for i := range after {
+		after[i]++
+	}
+	slices.Sort(after)
+	return trial[:n], after, nil
 }
 
 // newCAT returns the adaptive test of an attempt over pool, before any
@@ -382,7 +415,13 @@ func (s *Service) Next(ctx context.Context, attemptID string) (NextItem, error) 
 			index[it.ID] = j
 		}
 		cat := newCAT(exam, pool, uint64(a.Seed), len(rows))
+		operational, tried := 0, 0
 		for _, r := range rows {
+			if !r.Scored {
+				tried++
+				continue // a pretest item: it informs neither θ nor the length
+			}
+			operational++
 			j, ok := index[r.ItemID]
 			if !ok {
 				continue // retired since it was given: it no longer informs selection
@@ -390,8 +429,25 @@ func (s *Service) Next(ctx context.Context, attemptID string) (NextItem, error) 
 			pts, max := versions[r.ItemVersionID].Content.Score(*r.answer())
 			cat.Record(j, boolScore(pts >= max))
 		}
+		trial, after, err := sv.catPretest(ctx, exam, uint64(a.Seed))
+		if err != nil {
+			return err
+		}
+		if tried < len(trial) && operational >= after[tried] {
+			row := newRow(len(rows)+1, trial[tried], "", false)
+			row.AttemptID = attemptID
+			if err := tx.Create(&row).Error; err != nil {
+				return fmt.Errorf("assess: next: %w", err)
+			}
+			if err := sv.items.AddExposures(ctx, []string{row.ItemID}); err != nil {
+				return err
+			}
+			q := s.question(row, trial[tried].Content, uint64(a.Seed))
+			out.Question = &q
+			return nil
+		}
 		j, done := cat.Next()
-		if done || (exam.CAT.MaxItems > 0 && len(rows) >= exam.CAT.MaxItems) {
+		if done || (exam.CAT.MaxItems > 0 && operational >= exam.CAT.MaxItems) {
 			out.Done = true
 			return tx.Model(&attemptRow{}).Where("id = ?", attemptID).Update("cat_done", true).Error
 		}

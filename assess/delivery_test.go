@@ -596,6 +596,12 @@ func TestLOFTFormsMeetTheBlueprintAndRespectEnemies(t *testing.T) {
 // 2.9, alternating domains.
 func catExam(t *testing.T, b *builder, set assess.CATSettings) (assess.Exam, map[string]float64) {
 	t.Helper()
+	return catExamWith(t, b, set, nil)
+}
+
+// catExamWith is catExam with extra (pretest) items in the pool.
+func catExamWith(t *testing.T, b *builder, set assess.CATSettings, extra []items.Item) (assess.Exam, map[string]float64) {
+	t.Helper()
 	var pool []items.Item
 	difficulty := map[string]float64{}
 	for i := range 30 {
@@ -604,7 +610,7 @@ func catExam(t *testing.T, b *builder, set assess.CATSettings) (assess.Exam, map
 		pool = append(pool, it)
 		difficulty[it.ID] = p.B
 	}
-	exam := b.exam(t, assess.Exam{Mode: assess.ModeCAT, ItemIDs: ids(pool), CAT: set,
+	exam := b.exam(t, assess.Exam{Mode: assess.ModeCAT, ItemIDs: append(ids(pool), ids(extra)...), CAT: set,
 		Domains: []assess.Domain{{Code: "D1", Name: "One", Weight: 1}, {Code: "D2", Name: "Two", Weight: 1}},
 		Scale:   assess.Scale{Name: "Scaled score", Basis: assess.ScaleTheta, Slope: 100, Intercept: 500, Min: 200, Max: 800, Step: 10}}, 0.5)
 	return exam, difficulty
@@ -932,6 +938,59 @@ func TestLOFTSeedsPretestItemsUnscored(t *testing.T) {
 		var v *valid.Error
 		if !errors.As(err, &v) || v.Field != "loft.pretest_items[0]" {
 			t.Errorf("pretest items outside the pool: got %v, want a validation error on loft.pretest_items[0]", err)
+		}
+	})
+}
+
+// Pretest items ride unscored in adaptive tests, early enough that every
+// test reaches them, and do not count towards its length or its score.
+func TestCATSeedsPretestItemsUnscored(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		b := newBuilder(t, db)
+		ctx := context.Background()
+		var trial []items.Item
+		for range 3 {
+			trial = append(trial, b.choice(t, "D1", nil))
+		}
+		set := assess.CATSettings{SETarget: 0.05, MinItems: 6, MaxItems: 10, PretestItems: ids(trial), Pretest: 2}
+		exam, difficulty := catExamWith(t, b, set, trial)
+		isTrial := map[string]bool{}
+		for _, it := range trial {
+			isTrial[it.ID] = true
+		}
+		a, err := b.svc.Start(ctx, exam.ID, b.candidate(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if given := runCAT(t, b, a.ID, difficulty, 0.3); given != 12 {
+			t.Errorf("items given: got %d, want 10 operational and 2 pretest", given)
+		}
+		operational, seeded := 0, 0
+		for _, q := range questions(t, b.svc, a.ID) {
+			if isTrial[q.ItemID] {
+				seeded++
+				if operational < 1 || operational > set.MinItems-1 {
+					t.Errorf("a pretest item came after %d operational items, want 1 to %d", operational, set.MinItems-1)
+				}
+				continue
+			}
+			operational++
+		}
+		if seeded != 2 {
+			t.Errorf("pretest items given: got %d, want 2", seeded)
+		}
+		r, err := b.svc.Submit(ctx, a.ID, "candidate")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.MaxScore != 10 {
+			t.Errorf("max score: got %v, want 10 (the pretest items unscored)", r.MaxScore)
+		}
+		_, err = b.svc.CreateExam(ctx, assess.Exam{ProgramID: b.prog.ID, Slug: "bad-cat-pretest", Title: "T", Duration: time.Hour, Mode: assess.ModeCAT,
+			Domains: exam.Domains, ItemIDs: exam.ItemIDs[:30], CAT: set})
+		var v *valid.Error
+		if !errors.As(err, &v) || v.Field != "cat.pretest_items[0]" {
+			t.Errorf("pretest items outside the pool: got %v, want a validation error on cat.pretest_items[0]", err)
 		}
 	})
 }

@@ -126,6 +126,13 @@ type CATSettings struct {
 	// Randomesque draws each item among this many most informative ones,
 	// to spread exposure; 0 or 1 means the most informative.
 	Randomesque int `json:"randomesque"`
+	// PretestItems are pool items being tried out; Pretest of them, drawn
+	// at random, are given unscored at random places among the first
+	// MinItems operational items (where every test still runs), so that
+	// no candidate can tell them apart and each gathers responses for its
+	// calibration. They never inform θ or the length of the test.
+	PretestItems []string `json:"pretest_items,omitempty"`
+	Pretest      int      `json:"pretest,omitempty"`
 }
 
 func (c CATSettings) validate() error {
@@ -138,6 +145,10 @@ func (c CATSettings) validate() error {
 		return valid.Errorf("cat.se_target", "must be a finite number ≥ 0")
 	case c.Randomesque < 0:
 		return valid.Errorf("cat.randomesque", "must not be negative")
+	case c.Pretest < 0 || c.Pretest > len(c.PretestItems):
+		return valid.Errorf("cat.pretest", "must be between 0 and the number of pretest_items")
+	case c.Pretest > 0 && c.MinItems < 2:
+		return valid.Errorf("cat.pretest", "needs min_items of at least 2, so that every test reaches the places pretest items take")
 	}
 	return nil
 }
@@ -471,21 +482,15 @@ func (e Exam) validate() error {
 		if err := e.LOFT.validate(); err != nil {
 			return err
 		}
-		inPool := map[string]bool{}
-		for _, id := range e.ItemIDs {
-			inPool[id] = true
-		}
-		for i, id := range e.LOFT.PretestItems {
-			if !inPool[id] {
-				return valid.Errorf(fmt.Sprintf("loft.pretest_items[%d]", i), "is not in the exam's pool")
-			}
-		}
-		return nil
+		return pooled(e.ItemIDs, e.LOFT.PretestItems, "loft.pretest_items")
 	case ModeCAT:
 		if len(e.Forms) > 0 {
 			return valid.Errorf("forms", "are for fixed exams; a CAT selects its items")
 		}
-		return e.CAT.validate()
+		if err := e.CAT.validate(); err != nil {
+			return err
+		}
+		return pooled(e.ItemIDs, e.CAT.PretestItems, "cat.pretest_items")
 	default:
 		return valid.Errorf("mode", "must be %q, %q or %q", ModeFixed, ModeLOFT, ModeCAT)
 	}
@@ -634,4 +639,19 @@ func utcPtr(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
+}
+
+// pooled checks that every id of ids is in the pool, naming field[i] when
+// one is not.
+func pooled(pool, ids []string, field string) error {
+	in := map[string]bool{}
+	for _, id := range pool {
+		in[id] = true
+	}
+	for i, id := range ids {
+		if !in[id] {
+			return valid.Errorf(fmt.Sprintf("%s[%d]", field, i), "is not in the exam's pool")
+		}
+	}
+	return nil
 }
