@@ -3,6 +3,7 @@ package assess
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/touchstone-assess/touchstone/internal/audit"
 	"github.com/touchstone-assess/touchstone/internal/valid"
 )
 
@@ -347,8 +349,17 @@ func (s *Service) Programs(ctx context.Context) ([]Program, error) {
 }
 
 // CreateExam adds an exam with its blueprint domains, item pool, forms,
-// delivery settings and policy.
+// delivery settings and policy, on behalf of the system (seeds, imports).
 func (s *Service) CreateExam(ctx context.Context, e Exam) (Exam, error) {
+	return s.CreateExamAs(ctx, "system", e)
+}
+
+// CreateExamAs adds an exam on behalf of actor (a program manager),
+// audited with the whole definition. Bad input is a *valid.Error naming
+// the field: an unknown program, a slug the program already uses, a pool
+// item that is not in the bank or is there twice, and whatever the
+// blueprint, forms and delivery settings get wrong.
+func (s *Service) CreateExamAs(ctx context.Context, actor string, e Exam) (Exam, error) {
 	switch {
 	case strings.TrimSpace(e.Slug) == "":
 		return Exam{}, valid.Errorf("slug", "is required")
@@ -365,6 +376,9 @@ func (s *Service) CreateExam(ctx context.Context, e Exam) (Exam, error) {
 		e.Mode = ModeFixed
 	}
 	if err := e.validate(); err != nil {
+		return Exam{}, err
+	}
+	if err := s.checkReferences(ctx, e); err != nil {
 		return Exam{}, err
 	}
 	e.ID = uuid.NewString()
@@ -404,9 +418,52 @@ func (s *Service) CreateExam(ctx context.Context, e Exam) (Exam, error) {
 				return err
 			}
 		}
-		return nil
+		return audit.Append(tx, audit.Entry{Actor: actor, Action: "exam.create", Subject: "exam:" + e.ID, After: e, At: now})
 	})
 	return e, err
+}
+
+// checkReferences checks what an exam names outside itself: its program,
+// its slug within the program, and its pool's items.
+func (s *Service) checkReferences(ctx context.Context, e Exam) error {
+	db := s.db.WithContext(ctx)
+	var prog programRow
+	if uuid.Validate(e.ProgramID) != nil || errors.Is(db.First(&prog, "id = ?", e.ProgramID).Error, gorm.ErrRecordNotFound) {
+		return valid.Errorf("program_id", "is not a program")
+	}
+	var taken int64
+	if err := db.Model(&examRow{}).Where("program_id = ? AND slug = ?", e.ProgramID, e.Slug).Count(&taken).Error; err != nil {
+		return fmt.Errorf("assess: create exam: %w", err)
+	}
+	if taken > 0 {
+		return valid.Errorf("slug", "%q is taken by another exam of the program", e.Slug)
+	}
+	seen := map[string]bool{}
+	for i, id := range e.ItemIDs {
+		if seen[id] {
+			return valid.Errorf(fmt.Sprintf("items[%d]", i), "repeats an item")
+		}
+		seen[id] = true
+		if uuid.Validate(id) != nil {
+			return valid.Errorf(fmt.Sprintf("items[%d]", i), "is not an item id")
+		}
+	}
+	found, err := s.items.Working(ctx, e.ItemIDs)
+	if err != nil {
+		return err
+	}
+	if len(found) < len(e.ItemIDs) {
+		in := map[string]bool{}
+		for _, it := range found {
+			in[it.ID] = true
+		}
+		for i, id := range e.ItemIDs {
+			if !in[id] {
+				return valid.Errorf(fmt.Sprintf("items[%d]", i), "is not an item of the bank")
+			}
+		}
+	}
+	return nil
 }
 
 // validate checks what CreateExam stores beyond the basics.

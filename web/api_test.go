@@ -1267,7 +1267,7 @@ func TestAPIUnknownRoute(t *testing.T) {
 		for _, tc := range []struct{ method, path, token string }{
 			{"GET", "/api/v1/nope", ""},
 			{"GET", "/api/v1/nope", f.Token(t, f.Users.Admin)},
-			{"POST", "/api/v1/exams", f.Token(t, f.Users.Admin)},
+			{"DELETE", "/api/v1/exams", f.Token(t, f.Users.Admin)},
 			{"GET", "/api/v2/exams", ""},
 			{"GET", "/api/v1/session", ""},
 		} {

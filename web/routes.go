@@ -117,6 +117,7 @@ func (s *Server) routes() []route {
 		{get, "/api/v1/me", signedIn, s.apiMe},
 		{get, "/api/v1/me/credentials", signedIn, s.apiMyCredentials},
 		{get, "/api/v1/exams", signedIn, s.apiExams},
+		{post, "/api/v1/exams", managers, s.apiCreateExam},
 		{post, "/api/v1/exams/:id/attempts", []auth.Role{auth.Candidate}, s.apiStartAttempt},
 		{put, "/api/v1/exams/:id/policy", managers, s.apiSetPolicy},
 		{put, "/api/v1/exams/:id/accommodations/:candidateId", managers, s.apiSetAccommodation},
