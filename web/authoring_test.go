@@ -240,6 +240,9 @@ func TestAuthoringScreenshots(t *testing.T) {
 	}
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
+		if os.Getenv("TOUCHSTONE_REQUIRE_SERVICES") == "1" {
+			t.Fatalf("TOUCHSTONE_REQUIRE_SERVICES=1 but no chromium on PATH: %v", err)
+		}
 		t.Skipf("no chromium on PATH: %v", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -263,6 +266,8 @@ func TestAuthoringScreenshots(t *testing.T) {
 	defer cancel()
 	ctx, cancel := chromedp.NewContext(alloc)
 	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute) // a step that never comes fails, not hangs
+	defer cancelTimeout()
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {

@@ -902,7 +902,9 @@ func TestScreenshots(t *testing.T) {
 	if _, err := f.assess.ApproveStandard(bg, f.users["manager"].ID, f.setStandardOf(bg, quiz, 0.6).ID); err != nil {
 		t.Fatal(err)
 	}
-	timed, err := f.assess.Start(bg, quiz.ID, f.users["candidate"].ID)
+	// The second candidate takes it: a candidate has one attempt open at a
+	// time, and the first takes Formulas below.
+	timed, err := f.assess.Start(bg, quiz.ID, f.users["candidate2"].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -912,6 +914,8 @@ func TestScreenshots(t *testing.T) {
 	defer cancel()
 	ctx, cancel := chromedp.NewContext(alloc)
 	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute) // a step that never comes fails, not hangs
+	defer cancelTimeout()
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
@@ -1038,7 +1042,7 @@ func TestScreenshots(t *testing.T) {
 	shoot("exams-standards", "/exams?view=standards")
 	shoot("standards", "/standards/exams/"+f.exam.ID)
 
-	login("candidate")
+	login("candidate2")
 	time.Sleep(time.Until(timed.Deadline.Add(-8 * time.Second)))
 	do(chromedp.Navigate(base+"/attempts/"+timed.ID), chromedp.WaitVisible(chromedp.ID("player")),
 		chromedp.Click(chromedp.ID("option-"+f.items[0].Key)), chromedp.Sleep(time.Second))
