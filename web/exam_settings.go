@@ -118,6 +118,7 @@ var savedNotices = map[string]string{
 	"policy":        "The attempt policy is saved. It applies to attempts started from now on.",
 	"accommodation": "The accommodation is granted. It applies to the candidate's next attempt.",
 	"removed":       "The accommodation is removed.",
+	"created":       "The exam is defined. Candidates can take it once a standard for it is approved.",
 }
 
 func (s *Server) pageExamSettings(c *fiber.Ctx) error {

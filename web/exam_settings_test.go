@@ -112,3 +112,46 @@ func TestItemPageShowsStatistics(t *testing.T) {
 		t.Errorf("the item page lacks %q", want)
 	}
 }
+
+func TestNewExamPage(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	if r := f.as("author").get("/manage/exams/new"); r.Status != http.StatusForbidden {
+		t.Errorf("an author opens the new-exam page: status %d, want 403", r.Status)
+	}
+	manager := f.as("manager")
+	wantCode(t, "new exam page", manager.get("/manage/exams/new"), http.StatusOK)
+	var lines []string
+	for _, d := range f.exam.Domains {
+		lines = append(lines, d.Code+" | "+d.Name+" | 1 |")
+	}
+	form := url.Values{"program_id": {f.exam.ProgramID}, "title": {"Formulas on the fly"}, "slug": {"formulas-loft"},
+		"duration_minutes": {"20"}, "mode": {"loft"}, "domains": {strings.Join(lines, "\n")}, "loft.max_exposure": {"0.5"},
+		"scale.basis": {"raw"}, "scale.name": {"Points scale"}, "scale.slope": {"10"}, "scale.intercept": {"100"},
+		"scale.min": {"100"}, "scale.max": {"200"}, "scale.step": {"1"}}
+	r := manager.post("/manage/exams", form)
+	wantCode(t, "create", r, http.StatusSeeOther)
+	id, ok := strings.CutPrefix(r.Location, "/manage/exams/")
+	if !ok {
+		t.Fatalf("created: redirected to %q, want the exam's settings page", r.Location)
+	}
+	id, _, _ = strings.Cut(id, "?")
+	exam, err := f.assess.Exam(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exam.Mode != "loft" || len(exam.ItemIDs) != len(f.exam.ItemIDs) || exam.LOFT.MaxExposure != 0.5 ||
+		exam.Scale.Basis != "raw" || exam.Duration != 20*time.Minute || exam.Domains[0].Count != 1 {
+		t.Errorf("defined exam: %+v", exam)
+	}
+	wantContains(t, "settings after creation", manager.get(r.Location), "The exam is defined", "Linear on the fly")
+
+	form.Set("slug", "formulas-bad")
+	form.Set("domains", "ONLY-CODE")
+	if r := manager.post("/manage/exams", form); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "line 1") {
+		t.Errorf("a blueprint line without a name: status %d, want 422 naming line 1", r.Status)
+	}
+	form.Set("domains", "NOPE | Not in the bank | 1 |")
+	if r := manager.post("/manage/exams", form); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "no approved item") {
+		t.Errorf("domains without items: status %d, want 422 saying there is no item", r.Status)
+	}
+}

@@ -74,6 +74,8 @@ func (s *Server) routes() []route {
 		{get, "/psychometrics/exams/:id", analysts, s.pageStatistics},
 		{get, "/standards/exams/:id", analysts, s.pageStandards},
 		{post, "/standards/:id/approve", managers, s.postApproveStandard},
+		{get, "/manage/exams/new", managers, s.pageNewExam},
+		{post, "/manage/exams", managers, s.postNewExam},
 		{get, "/manage/exams/:id", revokers, s.pageExamSettings},
 		{post, "/manage/exams/:id/policy", managers, s.postExamPolicy},
 		{post, "/manage/exams/:id/accommodations", managers, s.postGrantAccommodation},

@@ -120,6 +120,8 @@ func TestBrowserManagerGrantsAccommodation(t *testing.T) {
 		waitText(`#accommodations`, "Request 2026-118"),
 	)
 	screenshot(t, ctx, "exam-settings")
+	step(t, ctx, "the new-exam page", chromedp.Click(`#new-exam`), chromedp.WaitVisible(`#new-exam-form`))
+	screenshot(t, ctx, "exam-new")
 	var a struct {
 		StartedAt time.Time `json:"started_at"`
 		Deadline  time.Time `json:"deadline"`
