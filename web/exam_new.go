@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -84,16 +83,7 @@ func (s *Server) postNewExam(c *fiber.Ctx) error {
 // examFromForm turns the page's form into an exam; the pool is every
 // approved item of the program in the blueprint's domains.
 func (s *Server) examFromForm(c *fiber.Ctx, f newExamForm) (assess.Exam, error) {
-	num := func(field, raw string) (float64, error) {
-		if raw == "" {
-			return 0, nil
-		}
-		x, err := strconv.ParseFloat(raw, 64)
-		if err != nil {
-			return 0, valid.Errorf(field, "is not a number")
-		}
-		return x, nil
-	}
+	num := parseNumber
 	whole := func(field, raw string) (int, error) {
 		x, err := num(field, raw)
 		if err == nil && x != float64(int(x)) {

@@ -140,7 +140,13 @@ func formTime(c *fiber.Ctx, field string) (*time.Time, error) {
 
 // formNumber reads a number field; blank is 0.
 func formNumber(c *fiber.Ctx, field string) (float64, error) {
-	raw := strings.TrimSpace(c.FormValue(field))
+	return parseNumber(field, c.FormValue(field))
+}
+
+// parseNumber reads a number typed in the form field named field; blank
+// is 0.
+func parseNumber(field, raw string) (float64, error) {
+	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return 0, nil
 	}
