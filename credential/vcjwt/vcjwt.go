@@ -185,8 +185,9 @@ func Sign(doc map[string]any, key crypto.Signer, kid string) (string, error) {
 // Verify refuses (wrapping the error named) a token that:
 //   - is over MaxTokenSize, not three base64url segments, has a header with
 //     members other than alg, kid, typ (and jwk, which is ignored), no kid,
-//     a typ other than "JWT" (compared without case; typ may be absent), or
-//     a payload that is not a JSON object: ErrMalformed;
+//     a typ other than "JWT" (compared without case; typ may be absent), a
+//     payload that is not a JSON object, or one that wraps the credential in
+//     a "vc" claim (VC data model 1.1, not supported): ErrMalformed;
 //   - names an algorithm other than EdDSA and RS256: ErrSignature, before
 //     resolve is called;
 //   - has a kid that resolve cannot turn into a key, or a key that does not
@@ -248,6 +249,12 @@ func Verify(token string, resolve func(kid string) (crypto.PublicKey, error)) (m
 	var payload map[string]any
 	if err := json.Unmarshal(body, &payload); err != nil || payload == nil {
 		return nil, Header{}, fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
+	}
+	if _, wrapped := payload["vc"]; wrapped {
+		if _, ok := payload["@context"]; !ok {
+			return nil, Header{}, fmt.Errorf("%w: the credential is wrapped in a vc claim (VC data model 1.1); "+
+				"Open Badges 3.0 puts its members at the top level of the payload", ErrMalformed)
+		}
 	}
 	want, err := claimsOf(payload)
 	if err != nil {

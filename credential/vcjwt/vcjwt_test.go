@@ -406,6 +406,9 @@ func TestVerifyRejects(t *testing.T) {
 		{"typ vc+jwt", signRaw(t, claimsPayload(t, nil), jose.EdDSA, edKey(), map[string]any{"kid": edKid, "typ": "vc+jwt"}), nil, vcjwt.ErrMalformed, false},
 		{"crit header", signRaw(t, claimsPayload(t, nil), jose.EdDSA, edKey(), map[string]any{"kid": edKid, "crit": []string{"exp"}}), nil, vcjwt.ErrMalformed, false},
 		{"extra header", signRaw(t, claimsPayload(t, nil), jose.EdDSA, edKey(), map[string]any{"kid": edKid, "x5u": "https://evil.example/cert"}), nil, vcjwt.ErrMalformed, false},
+		{"vc wrapper (VC data model 1.1)", signRaw(t, []byte(mustJSON(t, map[string]any{
+			"iss": "https://touchstone.example/issuers/board", "jti": "urn:uuid:1", "nbf": testNbf, "vc": testCredential(t),
+		})), jose.EdDSA, edKey(), edHeader), nil, vcjwt.ErrMalformed, true},
 		{"payload not an object", signRaw(t, []byte(`["a","b"]`), jose.EdDSA, edKey(), edHeader), nil, vcjwt.ErrMalformed, true},
 		{"payload not JSON", signRaw(t, []byte(`hello`), jose.EdDSA, edKey(), edHeader), nil, vcjwt.ErrMalformed, true},
 	} {
