@@ -52,8 +52,11 @@ func Entry(listURL string, i int, purpose string) map[string]any {
 //	 "credentialSubject": {"id": listURL#list, "type": "BitstringStatusList",
 //	   "statusPurpose": purpose, "encodedList": encodedList}}
 //
-// issuer is the issuer's id (a URL string) or its profile as a JSON object
-// (map[string]any with an "id"); it is used as given. encodedList is the
+// issuer is the issuer's id (a URL string) or a JSON object (map[string]any)
+// with its "id"; it is used as given. As the document's only context is VC
+// 2.0, an issuer object may use that context's terms (id, name,
+// description) but not Open Badges ones: pass the id of an Open Badges
+// Profile, not the Profile with its type. encodedList is the
 // output of List.Encode; it is not decoded again here. validFrom and
 // validUntil are written in UTC, truncated to the second; validUntil is
 // omitted when zero. A short validity window (with a matching HTTP cache

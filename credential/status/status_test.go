@@ -199,9 +199,9 @@ func TestRoundTrip(t *testing.T) {
 func TestBitOrder(t *testing.T) {
 	n := status.MinEntries
 	raw := make([]byte, n/8)
-	raw[0] = 0x81    // bits 0 and 7
-	raw[1] = 0x80    // bit 8
-	raw[2] = 0x20    // bit 18
+	raw[0] = 0x81     // bits 0 and 7
+	raw[1] = 0x80     // bit 8
+	raw[2] = 0x20     // bit 18
 	raw[n/8-1] = 0x01 // bit n-1
 	want := []int{0, 7, 8, 18, n - 1}
 
@@ -236,7 +236,7 @@ func TestBitOrder(t *testing.T) {
 		}
 	})
 	t.Run("decode stored gzip, several blocks", func(t *testing.T) {
-		big := make([]byte, 3*0xffff) // 1.5 Mbit, past one stored block
+		big := make([]byte, 3*0xffff)        // 1.5 Mbit, past one stored block
 		big[0], big[len(big)-1] = 0x40, 0x02 // bits 1 and 8·len−2
 		l, err := status.Decode("u" + base64.RawURLEncoding.EncodeToString(storedGzip(big)))
 		if err != nil {
@@ -336,7 +336,7 @@ func TestDecodeZipBomb(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	f.Add("")
 	f.Add("u")
-	f.Add("uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA")
+	f.Add(specEncodedList)
 	f.Add(encodeRaw(f, make([]byte, status.MinEntries/8-1)))
 	f.Add("u" + base64.RawURLEncoding.EncodeToString(storedGzip([]byte{1, 2, 3})))
 	if enc, err := newList(f, status.MinEntries, 0, 9, 100000).Encode(); err == nil {
