@@ -61,9 +61,11 @@ type Pass struct {
 	CandidateID   string
 	ExamID        string
 	AchievementID string
-	Score         float64
+	Score         float64 // raw points
 	Standard      Standard
 	SubmittedAt   time.Time
+	Result        Result // the whole result: reporting scale, θ, domains
+	FormID        string // the fixed form sat; empty for pool, LOFT and CAT
 }
 
 // Service is the delivery engine. Now is its only clock: deadlines and

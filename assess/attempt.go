@@ -629,7 +629,7 @@ func (s *Service) settle(ctx context.Context, attemptID string) (Result, error) 
 		return Result{}, err
 	}
 	credID, err := s.OnPass(ctx, Pass{AttemptID: a.ID, CandidateID: a.CandidateID, ExamID: a.ExamID,
-		AchievementID: exam.AchievementID, Score: r.Score, Standard: std, SubmittedAt: r.SubmittedAt})
+		AchievementID: exam.AchievementID, Score: r.Score, Standard: std, SubmittedAt: r.SubmittedAt, Result: r, FormID: a.FormID})
 	if err != nil {
 		return Result{}, fmt.Errorf("assess: issue credential: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/touchstone-assess/touchstone/credential/proof"
+	"github.com/touchstone-assess/touchstone/credential/schema"
 )
 
 // Profile is an Open Badges Profile: an issuer or an achievement's creator.
@@ -27,24 +28,33 @@ type Alignment struct{ TargetName, TargetURL, TargetDescription, TargetFramework
 // certificate that stacks badges.
 type Achievement struct {
 	ID, Name, Description, Criteria string // Criteria is a narrative (Markdown)
+	CriteriaURL                     string // optional: the criteria page
 	AchievementType                 string // "Badge" or "Certificate"
 	ImageURL                        string // optional
+	Level, Color                    string // the badge image's design; not part of the credential
 	Alignments                      []Alignment
 	Creator                         Profile // omitted when Creator.ID is empty
 }
 
 // Standard is the validated standard behind a pass: the evidence a verifier or
-// a court can read. Scores are in raw-score units.
+// a court can read. Cut, CutSE and CSEMAtCut are on the reporting scale
+// (ScaleName from ScaleMin to ScaleMax); for an exam reported in raw points
+// the scale is 0 … the form's maximum and ScaleName is empty.
 type Standard struct {
-	ID                   string // URL of the standard's public description
-	Version              int
-	Method               string // e.g. "modified-Angoff"
-	Panelists            int
-	Cut, MaxScore, CutSE float64 // raw-score units
-	Reliability          float64 // Cronbach's alpha of the exam
-	DecisionConsistency  float64 // agreement p0
-	ApprovedBy           string
-	ApprovedAt           time.Time
+	ID                     string // URL of the standard's public description
+	Version                int
+	Method                 string // e.g. "modified Angoff"
+	Panelists              int
+	ScaleName              string
+	ScaleMin, ScaleMax     float64
+	Cut, CutSE             float64
+	Reliability            float64  // of the form at the time of approval
+	DecisionConsistency    float64  // agreement p0 at the cut
+	ClassificationAccuracy *float64 // when estimated
+	CSEMAtCut              *float64 // conditional SEM at the cut, when estimated
+	FormID                 string   // the form the holder sat, or the delivery mode for assembled forms
+	ApprovedBy             string
+	ApprovedAt             time.Time
 }
 
 // Award is one credential to issue.
@@ -54,10 +64,12 @@ type Award struct {
 	Issuer                        Profile
 	Achievement                   Achievement
 	RecipientEmail, RecipientSalt string   // identifier: sha256 of email+salt, "sha256$<hex>", identityType emailAddress, hashed true
-	Score                         *float64 // nil for a pathway certificate
+	Score                         *float64 // on the standard's reporting scale; nil for a pathway certificate
 	Standard                      *Standard
 	Evidence                      []Evidence // e.g. the badges a certificate stacks
 	ValidFrom                     time.Time
+	ValidUntil                    time.Time        // zero: no expiry
+	Status                        []map[string]any // credentialStatus entries (status.Entry)
 }
 
 // Evidence is one credential-level Open Badges Evidence entry. Empty fields
@@ -65,22 +77,26 @@ type Award struct {
 type Evidence struct{ ID, Name, Description, Narrative string }
 
 // NewAchievementCredential returns the unsigned Open Badges 3.0
-// OpenBadgeCredential for a, ready for proof.Sign: a JSON tree of
-// map[string]any, []any, string and bool values whose every term is defined by
-// its two contexts (VC 2.0, OB 3.0.3), so that it canonicalizes in JSON-LD safe
-// mode.
+// OpenBadgeCredential for a, ready for proof.Sign or vcjwt.Sign: a JSON tree
+// of map[string]any, []any, string, int and bool values whose every term is
+// defined by its contexts (VC 2.0, OB 3.0.3, the OB extensions and, with a
+// standard, Touchstone's v1 extension), so that it canonicalizes in JSON-LD
+// safe mode.
 //
 // The recipient is identified only by "sha256$" + hex(SHA-256(RecipientEmail +
 // RecipientSalt)) (identityType emailAddress, hashed); the email is used as
-// given, so callers normalize it (e.g. lower-case it) before. validFrom is
-// a.ValidFrom in UTC to the second. When a.Standard is set, the achievement
-// carries a RawScore ResultDescription (id Achievement.ID + "#score", with the
-// cut as requiredValue and 0 … MaxScore as range), and the credential's first
-// evidence entry describes the standard (id Standard.ID) in plain words: cut,
-// method, panel, standard error of the cut, reliability, decision consistency
-// and approval. When a.Score is set, credentialSubject.result holds it. Numbers
-// are rounded to 2 decimals and written without trailing zeros. a.Evidence
-// follows the standard's entry.
+// given, so callers normalize it (e.g. lower-case it) before. validFrom and
+// validUntil are in UTC to the second. When a.Standard is set:
+//   - the achievement carries a ResultDescription (id Achievement.ID +
+//     "#score"; RawScore, or ScaledScore on a named scale) with the cut as
+//     requiredValue and the scale's range;
+//   - credentialSubject.passingStandard (Touchstone extension) holds the
+//     standard's figures, and credentialSchema names the extension's schema;
+//   - the first evidence entry describes the standard in plain words.
+//
+// When a.Score is set, credentialSubject.result holds it. Numbers are rounded
+// to 2 decimals and written without trailing zeros. a.Evidence follows the
+// standard's entry; a.Status becomes credentialStatus.
 //
 // NewAchievementCredential validates nothing: required fields left empty
 // produce a document that the OB 3.0 JSON Schema or canonicalization rejects.
@@ -92,6 +108,9 @@ func NewAchievementCredential(a Award) map[string]any {
 		"name":        ach.Name,
 		"description": ach.Description,
 		"criteria":    map[string]any{"narrative": ach.Criteria},
+	}
+	if ach.CriteriaURL != "" {
+		achievement["criteria"].(map[string]any)["id"] = ach.CriteriaURL
 	}
 	setIf(achievement, "achievementType", ach.AchievementType)
 	if ach.ImageURL != "" {
@@ -131,22 +150,28 @@ func NewAchievementCredential(a Award) map[string]any {
 
 	scoreID := ach.ID + "#score"
 	var evidence []any
-	if s := a.Standard; s != nil {
-		achievement["resultDescription"] = []any{map[string]any{
+	if st := a.Standard; st != nil {
+		rd := map[string]any{
 			"id":            scoreID,
 			"type":          []any{"ResultDescription"},
 			"name":          "Score",
 			"resultType":    "RawScore",
-			"requiredValue": formatNumber(s.Cut),
-			"valueMin":      "0",
-			"valueMax":      formatNumber(s.MaxScore),
-		}}
+			"requiredValue": formatNumber(st.Cut),
+			"valueMin":      formatNumber(st.ScaleMin),
+			"valueMax":      formatNumber(st.ScaleMax),
+		}
+		if st.ScaleName != "" {
+			rd["name"] = st.ScaleName
+			rd["resultType"] = "ScaledScore"
+		}
+		achievement["resultDescription"] = []any{rd}
+		subject["passingStandard"] = passingStandard(st)
 		evidence = append(evidence, map[string]any{
-			"id":          s.ID,
+			"id":          st.ID,
 			"type":        []any{"Evidence"},
-			"name":        fmt.Sprintf("Passing standard, version %d", s.Version),
+			"name":        fmt.Sprintf("Passing standard, version %d", st.Version),
 			"description": "The validated standard that this result was compared with.",
-			"narrative":   standardNarrative(s),
+			"narrative":   StandardSummary(st),
 		})
 	}
 	if a.Score != nil {
@@ -168,19 +193,66 @@ func NewAchievementCredential(a Award) map[string]any {
 		evidence = append(evidence, m)
 	}
 
+	contexts := []any{proof.ContextCredentialsV2, proof.ContextOpenBadgesV3, proof.ContextOBExtensions}
+	schemas := []any{map[string]any{"id": schema.AchievementCredentialURL, "type": schema.ValidatorType}}
+	if a.Standard != nil {
+		contexts = append(contexts, proof.ContextTouchstoneV1)
+		schemas = append(schemas, map[string]any{"id": schema.TouchstoneV1URL, "type": schema.ValidatorType})
+	}
 	doc := map[string]any{
-		"@context":          []any{proof.ContextCredentialsV2, proof.ContextOpenBadgesV3},
+		"@context":          contexts,
 		"id":                a.ID,
 		"type":              []any{"VerifiableCredential", "OpenBadgeCredential"},
 		"issuer":            profile(a.Issuer),
 		"validFrom":         a.ValidFrom.UTC().Truncate(time.Second).Format(time.RFC3339),
 		"name":              a.Name,
 		"credentialSubject": subject,
+		"credentialSchema":  schemas,
+	}
+	if !a.ValidUntil.IsZero() {
+		doc["validUntil"] = a.ValidUntil.UTC().Truncate(time.Second).Format(time.RFC3339)
 	}
 	if len(evidence) > 0 {
 		doc["evidence"] = evidence
 	}
+	if len(a.Status) > 0 {
+		entries := make([]any, len(a.Status))
+		for i, e := range a.Status {
+			entries[i] = e
+		}
+		doc["credentialStatus"] = entries
+	}
 	return doc
+}
+
+// passingStandard is the Touchstone v1 extension object for st.
+func passingStandard(st *Standard) map[string]any {
+	m := map[string]any{
+		"id":                  st.ID,
+		"type":                []any{"PassingStandard"},
+		"standardVersion":     st.Version,
+		"scaleMin":            formatNumber(st.ScaleMin),
+		"scaleMax":            formatNumber(st.ScaleMax),
+		"cutScore":            formatNumber(st.Cut),
+		"cutStandardError":    formatNumber(st.CutSE),
+		"reliability":         formatNumber(st.Reliability),
+		"decisionConsistency": formatNumber(st.DecisionConsistency),
+		"approvedDate":        st.ApprovedAt.UTC().Truncate(time.Second).Format(time.RFC3339),
+	}
+	setIf(m, "method", st.Method)
+	if st.Panelists > 0 {
+		m["panelists"] = st.Panelists
+	}
+	setIf(m, "scoreScale", st.ScaleName)
+	if st.ClassificationAccuracy != nil {
+		m["classificationAccuracy"] = formatNumber(*st.ClassificationAccuracy)
+	}
+	if st.CSEMAtCut != nil {
+		m["csemAtCut"] = formatNumber(*st.CSEMAtCut)
+	}
+	setIf(m, "formId", st.FormID)
+	setIf(m, "approvedBy", st.ApprovedBy)
+	return m
 }
 
 // IdentityHash returns the Open Badges hashed identity of email with salt:
@@ -203,25 +275,36 @@ func profile(p Profile) map[string]any {
 	return m
 }
 
-// standardNarrative describes s in plain words for a reader of the credential.
-func standardNarrative(s *Standard) string {
+// StandardSummary describes s in plain words for a reader of the credential
+// or its public page: "The pass mark is 18 of 0–24 points, set by a modified
+// Angoff study with 8 panelists; the standard error of the cut is 1.1 points.
+// …".
+func StandardSummary(s *Standard) string {
+	unit := "points"
+	if s.ScaleName != "" {
+		unit = "on the " + s.ScaleName + " scale"
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "The pass mark is %s out of %s raw-score points", formatNumber(s.Cut), formatNumber(s.MaxScore))
+	fmt.Fprintf(&b, "The pass mark is %s (scores run from %s to %s %s)", formatNumber(s.Cut), formatNumber(s.ScaleMin), formatNumber(s.ScaleMax), unit)
 	if s.Method != "" {
 		fmt.Fprintf(&b, ", set by a %s standard-setting study", s.Method)
 		if s.Panelists > 0 {
 			fmt.Fprintf(&b, " with %d panelists", s.Panelists)
 		}
 	}
-	b.WriteString(". ")
-	fmt.Fprintf(&b, "The standard error of the cut score is %s points. ", formatNumber(s.CutSE))
-	fmt.Fprintf(&b, "The exam's reliability (Cronbach's alpha) is %s, and the pass/fail decision consistency (agreement p0) is %s.",
+	fmt.Fprintf(&b, "; the standard error of the cut is %s. ", formatNumber(s.CutSE))
+	fmt.Fprintf(&b, "The exam's reliability is %s and the pass/fail decision consistency is %s",
 		formatNumber(s.Reliability), formatNumber(s.DecisionConsistency))
+	if s.ClassificationAccuracy != nil {
+		fmt.Fprintf(&b, "; classification accuracy is %s", formatNumber(*s.ClassificationAccuracy))
+	}
+	if s.CSEMAtCut != nil {
+		fmt.Fprintf(&b, "; the measurement error at the cut is %s", formatNumber(*s.CSEMAtCut))
+	}
+	b.WriteString(".")
 	switch {
 	case s.ApprovedBy != "" && !s.ApprovedAt.IsZero():
 		fmt.Fprintf(&b, " Version %d of this standard was approved on %s by %s.", s.Version, s.ApprovedAt.UTC().Format(time.DateOnly), s.ApprovedBy)
-	case s.ApprovedBy != "":
-		fmt.Fprintf(&b, " Version %d of this standard was approved by %s.", s.Version, s.ApprovedBy)
 	case !s.ApprovedAt.IsZero():
 		fmt.Fprintf(&b, " Version %d of this standard was approved on %s.", s.Version, s.ApprovedAt.UTC().Format(time.DateOnly))
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -33,10 +35,29 @@ type Credential struct {
 	URL              string
 	AchievementID    string
 	RecipientID      string
-	Document         json.RawMessage // the signed Open Badges 3.0 credential
+	Document         json.RawMessage // the signed Open Badges 3.0 credential (Data Integrity proof)
 	IssuedAt         time.Time
+	ValidUntil       *time.Time // nil: no expiry
 	RevokedAt        *time.Time
 	RevocationReason string
+	SuspendedAt      *time.Time
+	SuspensionReason string
+	Supersedes       string // the earlier credential this one renews or replaces
+	Public           bool   // the recipient shows it on its public page
+}
+
+// State is a credential's standing at an instant, as a verifier would
+// judge it: "revoked", "suspended", "expired" or "active".
+func (c Credential) State(at time.Time) string {
+	switch {
+	case c.RevokedAt != nil:
+		return "revoked"
+	case c.SuspendedAt != nil:
+		return "suspended"
+	case c.ValidUntil != nil && !at.Before(*c.ValidUntil):
+		return "expired"
+	}
+	return "active"
 }
 
 type issuerRow struct {
@@ -50,10 +71,16 @@ type issuerRow struct {
 
 func (issuerRow) TableName() string { return "issuers" }
 
+// keyRow is one public key of the issuer. Ed25519 keys are identified by
+// their Multikey (and sign Data Integrity proofs and EdDSA JWTs), RSA keys by
+// their JWK thumbprint (RS256 JWTs). Keys are never deleted: a retired key
+// still verifies what it signed.
 type keyRow struct {
 	ID                 string     `gorm:"column:id;primaryKey"`
 	IssuerID           string     `gorm:"column:issuer_id"`
+	Algorithm          string     `gorm:"column:algorithm"` // "Ed25519" or "RSA"
 	PublicKeyMultibase string     `gorm:"column:public_key_multibase"`
+	PublicKeyJWK       string     `gorm:"column:public_key_jwk"`
 	CreatedAt          time.Time  `gorm:"column:created_at"`
 	RetiredAt          *time.Time `gorm:"column:retired_at"`
 }
@@ -68,8 +95,12 @@ type achievementRow struct {
 	Description     string    `gorm:"column:description"`
 	Criteria        string    `gorm:"column:criteria"`
 	AchievementType string    `gorm:"column:achievement_type"`
-	Alignments      string    `gorm:"column:alignments"`
-	CreatedAt       time.Time `gorm:"column:created_at"`
+	Alignments      string     `gorm:"column:alignments"`
+	Level           string     `gorm:"column:level"`
+	Color           string     `gorm:"column:color"`
+	ValidityDays    int        `gorm:"column:validity_days"`
+	CreatedAt       time.Time  `gorm:"column:created_at"`
+	UpdatedAt       *time.Time `gorm:"column:updated_at"`
 }
 
 func (achievementRow) TableName() string { return "achievements" }
@@ -77,6 +108,7 @@ func (achievementRow) TableName() string { return "achievements" }
 type pathwayRow struct {
 	ID            string    `gorm:"column:id;primaryKey"`
 	AchievementID string    `gorm:"column:achievement_id"`
+	Rule          string    `gorm:"column:rule"` // PathwayRule JSON; empty: all of the requirements
 	CreatedAt     time.Time `gorm:"column:created_at"`
 }
 
@@ -98,13 +130,22 @@ type credentialRow struct {
 	IssuedAt         time.Time  `gorm:"column:issued_at"`
 	RevokedAt        *time.Time `gorm:"column:revoked_at"`
 	RevocationReason string     `gorm:"column:revocation_reason"`
+	Request          string     `gorm:"column:request"` // the IssueRequest, for re-issue
+	KeyID            string     `gorm:"column:key_id"`  // the key that signed Document
+	ValidUntil       *time.Time `gorm:"column:valid_until"`
+	StatusListID     *string    `gorm:"column:status_list_id"`
+	StatusIndex      *int       `gorm:"column:status_index"`
+	SuspendedAt      *time.Time `gorm:"column:suspended_at"`
+	SuspensionReason string     `gorm:"column:suspension_reason"`
+	Supersedes       *string    `gorm:"column:supersedes"`
+	Public           bool       `gorm:"column:public"`
 }
 
 func (credentialRow) TableName() string { return "credentials" }
 
 // Models lists the GORM models of this package, for schema checks.
 func Models() []any {
-	return []any{issuerRow{}, keyRow{}, achievementRow{}, pathwayRow{}, requirementRow{}, credentialRow{}}
+	return []any{issuerRow{}, keyRow{}, achievementRow{}, pathwayRow{}, requirementRow{}, credentialRow{}, statusListRow{}}
 }
 
 // Service issues, stores, revokes and verifies credentials for one issuer.
@@ -114,11 +155,24 @@ type Service struct {
 	now     func() time.Time
 	baseURL string
 	key     ed25519.PrivateKey
+	rsaKey  *rsa.PrivateKey // RS256 VC-JWTs; nil: EdDSA only
 }
 
-// NewService returns a Service that signs with key.
-func NewService(db *gorm.DB, now func() time.Time, baseURL string, key ed25519.PrivateKey) *Service {
-	return &Service{db: db, now: now, baseURL: strings.TrimRight(baseURL, "/"), key: key}
+// Option configures a Service.
+type Option func(*Service)
+
+// WithRSAKey lets the service sign RS256 VC-JWTs with key, for verifiers
+// that do not support EdDSA.
+func WithRSAKey(key *rsa.PrivateKey) Option { return func(s *Service) { s.rsaKey = key } }
+
+// NewService returns a Service that signs with key: Data Integrity proofs,
+// EdDSA VC-JWTs and status lists.
+func NewService(db *gorm.DB, now func() time.Time, baseURL string, key ed25519.PrivateKey, opts ...Option) *Service {
+	s := &Service{db: db, now: now, baseURL: strings.TrimRight(baseURL, "/"), key: key}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // IssuerURL is the URL of the issuer profile, which is also the controller
@@ -146,13 +200,45 @@ func (s *Service) EnsureIssuer(ctx context.Context, in IssuerInput) (string, err
 	if err != nil {
 		return "", fmt.Errorf("credential: issuer: %w", err)
 	}
-	mk := proof.EncodeMultikey(s.key.Public().(ed25519.PublicKey))
-	k := keyRow{ID: mk, IssuerID: row.ID, PublicKeyMultibase: mk, CreatedAt: s.now().UTC()}
-	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&k).Error; err != nil {
-		return "", fmt.Errorf("credential: register key: %w", err)
+	if err := s.registerKeys(ctx, row.ID); err != nil {
+		return "", err
 	}
 	return row.ID, nil
 }
+
+// registerKeys records the service's current public keys and retires the
+// issuer's other keys of the same algorithm: after a rotation they verify
+// what they signed but sign nothing new.
+func (s *Service) registerKeys(ctx context.Context, issuerID string) error {
+	now := s.now().UTC()
+	current := []keyRow{{ID: s.keyID(), IssuerID: issuerID, Algorithm: "Ed25519",
+		PublicKeyMultibase: s.keyID(), CreatedAt: now}}
+	if s.rsaKey != nil {
+		kid, jwk, err := rsaJWK(&s.rsaKey.PublicKey)
+		if err != nil {
+			return err
+		}
+		current = append(current, keyRow{ID: kid, IssuerID: issuerID, Algorithm: "RSA", PublicKeyJWK: jwk, CreatedAt: now})
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, k := range current {
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&k).Error; err != nil {
+				return fmt.Errorf("credential: register key: %w", err)
+			}
+			if err := tx.Model(&keyRow{}).Where("issuer_id = ? AND algorithm = ? AND id <> ? AND retired_at IS NULL", issuerID, k.Algorithm, k.ID).
+				Update("retired_at", now).Error; err != nil {
+				return fmt.Errorf("credential: retire keys: %w", err)
+			}
+			if err := tx.Model(&keyRow{}).Where("id = ?", k.ID).Update("retired_at", nil).Error; err != nil {
+				return fmt.Errorf("credential: reactivate key: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// keyID is the id of the current Ed25519 key: its Multikey.
+func (s *Service) keyID() string { return proof.EncodeMultikey(s.key.Public().(ed25519.PublicKey)) }
 
 // Issuer returns the issuer's profile.
 func (s *Service) Issuer(ctx context.Context, id string) (Profile, error) {
@@ -171,7 +257,7 @@ func (s *Service) Issuer(ctx context.Context, id string) (Profile, error) {
 // first, for its controller document.
 func (s *Service) IssuerKeys(ctx context.Context, issuerID string) ([]ed25519.PublicKey, error) {
 	var rows []keyRow
-	if err := s.db.WithContext(ctx).Where("issuer_id = ?", issuerID).Order("created_at DESC").Find(&rows).Error; err != nil {
+	if err := s.db.WithContext(ctx).Where("issuer_id = ? AND algorithm = ?", issuerID, "Ed25519").Order("created_at DESC, id").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("credential: keys: %w", err)
 	}
 	out := make([]ed25519.PublicKey, 0, len(rows))
@@ -209,23 +295,166 @@ type AchievementInput struct {
 	Slug, Name, Description, Criteria string
 	AchievementType                   string // "Badge" or "Certificate"
 	Alignments                        []Alignment
+	Level                             string // shown on the badge image, e.g. "Foundation"
+	Color                             string // "#rrggbb" accent of the badge image; empty: the default
+	ValidityDays                      int    // credentials expire this many days after issue; 0: never
+}
+
+func (in AchievementInput) validate() error {
+	switch {
+	case strings.TrimSpace(in.Slug) == "" || strings.Trim(in.Slug, "abcdefghijklmnopqrstuvwxyz0123456789-") != "":
+		return valid.Errorf("slug", "use lower-case letters, digits and hyphens")
+	case strings.TrimSpace(in.Name) == "":
+		return valid.Errorf("name", "is required")
+	case strings.TrimSpace(in.Description) == "":
+		return valid.Errorf("description", "is required")
+	case strings.TrimSpace(in.Criteria) == "":
+		return valid.Errorf("criteria", "is required")
+	case in.AchievementType != "Badge" && in.AchievementType != "Certificate" && in.AchievementType != "Certification" && in.AchievementType != "MicroCredential":
+		return valid.Errorf("achievement_type", "must be Badge, Certificate, Certification or MicroCredential")
+	case in.Color != "" && !hexColor(in.Color):
+		return valid.Errorf("color", "must be #rrggbb")
+	case in.ValidityDays < 0 || in.ValidityDays > 36500:
+		return valid.Errorf("validity_days", "must be between 0 (no expiry) and 36500")
+	}
+	for i, a := range in.Alignments {
+		if strings.TrimSpace(a.TargetName) == "" {
+			return valid.Errorf(fmt.Sprintf("alignments[%d].target_name", i), "is required")
+		}
+		if u, err := url.Parse(a.TargetURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return valid.Errorf(fmt.Sprintf("alignments[%d].target_url", i), "must be an http(s) URL")
+		}
+	}
+	return nil
+}
+
+func hexColor(s string) bool {
+	if len(s) != 7 || s[0] != '#' {
+		return false
+	}
+	_, err := hex.DecodeString(s[1:])
+	return err == nil
 }
 
 // CreateAchievement adds an achievement of the issuer and returns its id.
 func (s *Service) CreateAchievement(ctx context.Context, issuerID string, in AchievementInput) (string, error) {
-	if strings.TrimSpace(in.Slug) == "" || strings.TrimSpace(in.Name) == "" {
-		return "", valid.Errorf("name", "an achievement needs a slug and a name")
+	return s.CreateAchievementAs(ctx, "system", issuerID, in)
+}
+
+// CreateAchievementAs adds an achievement of the issuer on behalf of actor,
+// audited, and returns its id.
+func (s *Service) CreateAchievementAs(ctx context.Context, actor, issuerID string, in AchievementInput) (string, error) {
+	if err := in.validate(); err != nil {
+		return "", err
+	}
+	if in.Alignments == nil {
+		in.Alignments = []Alignment{}
 	}
 	al, err := json.Marshal(in.Alignments)
 	if err != nil {
 		return "", err
 	}
+	now := s.now().UTC()
 	row := achievementRow{ID: uuid.NewString(), IssuerID: issuerID, Slug: in.Slug, Name: in.Name, Description: in.Description,
-		Criteria: in.Criteria, AchievementType: in.AchievementType, Alignments: string(al), CreatedAt: s.now().UTC()}
-	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
-		return "", fmt.Errorf("credential: create achievement: %w", err)
+		Criteria: in.Criteria, AchievementType: in.AchievementType, Alignments: string(al), Level: in.Level, Color: in.Color,
+		ValidityDays: in.ValidityDays, CreatedAt: now}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&achievementRow{}).Where("slug = ?", in.Slug).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return valid.Errorf("slug", "is taken by another achievement")
+		}
+		if err := tx.Create(&row).Error; err != nil {
+			return fmt.Errorf("credential: create achievement: %w", err)
+		}
+		return audit.Append(tx, audit.Entry{Actor: actor, Action: "achievement.create", Subject: "achievement:" + row.ID, After: in, At: now})
+	})
+	if err != nil {
+		return "", err
 	}
 	return row.ID, nil
+}
+
+// UpdateAchievement changes an achievement's definition (its slug stays:
+// it is the achievement's public URL). Credentials already issued keep the
+// definition they were issued with; the change is audited.
+func (s *Service) UpdateAchievement(ctx context.Context, actor, id string, in AchievementInput) error {
+	var row achievementRow
+	if err := s.db.WithContext(ctx).First(&row, "id = ?", id).Error; err != nil {
+		return fmt.Errorf("%w: achievement %s", ErrNotFound, id)
+	}
+	in.Slug = row.Slug
+	if err := in.validate(); err != nil {
+		return err
+	}
+	if in.Alignments == nil {
+		in.Alignments = []Alignment{}
+	}
+	al, err := json.Marshal(in.Alignments)
+	if err != nil {
+		return err
+	}
+	before, _ := s.achievementInput(row)
+	now := s.now().UTC()
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Model(&achievementRow{}).Where("id = ?", id).Updates(map[string]any{
+			"name": in.Name, "description": in.Description, "criteria": in.Criteria, "achievement_type": in.AchievementType,
+			"alignments": string(al), "level": in.Level, "color": in.Color, "validity_days": in.ValidityDays, "updated_at": now}).Error
+		if err != nil {
+			return fmt.Errorf("credential: update achievement: %w", err)
+		}
+		return audit.Append(tx, audit.Entry{Actor: actor, Action: "achievement.update", Subject: "achievement:" + id, Before: before, After: in, At: now})
+	})
+}
+
+func (s *Service) achievementInput(row achievementRow) (AchievementInput, error) {
+	in := AchievementInput{Slug: row.Slug, Name: row.Name, Description: row.Description, Criteria: row.Criteria,
+		AchievementType: row.AchievementType, Level: row.Level, Color: row.Color, ValidityDays: row.ValidityDays}
+	err := json.Unmarshal([]byte(row.Alignments), &in.Alignments)
+	return in, err
+}
+
+// AchievementRecord is an achievement as program managers manage it.
+type AchievementRecord struct {
+	ID string // database id
+	AchievementInput
+	URL       string
+	CreatedAt time.Time
+}
+
+// Achievements lists the issuer's achievements by name.
+func (s *Service) Achievements(ctx context.Context) ([]AchievementRecord, error) {
+	var rows []achievementRow
+	if err := s.db.WithContext(ctx).Order("name, id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("credential: achievements: %w", err)
+	}
+	out := make([]AchievementRecord, 0, len(rows))
+	for _, r := range rows {
+		in, err := s.achievementInput(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, AchievementRecord{ID: r.ID, AchievementInput: in, URL: s.AchievementURL(r.Slug), CreatedAt: r.CreatedAt})
+	}
+	return out, nil
+}
+
+// AchievementRecordByID returns one achievement as program managers manage it.
+func (s *Service) AchievementRecordByID(ctx context.Context, id string) (AchievementRecord, error) {
+	var r achievementRow
+	if uuid.Validate(id) != nil {
+		return AchievementRecord{}, fmt.Errorf("%w: achievement %s", ErrNotFound, id)
+	}
+	if err := s.db.WithContext(ctx).First(&r, "id = ?", id).Error; err != nil {
+		return AchievementRecord{}, fmt.Errorf("%w: achievement %s", ErrNotFound, id)
+	}
+	in, err := s.achievementInput(r)
+	if err != nil {
+		return AchievementRecord{}, err
+	}
+	return AchievementRecord{ID: r.ID, AchievementInput: in, URL: s.AchievementURL(r.Slug), CreatedAt: r.CreatedAt}, nil
 }
 
 // Achievement returns an achievement by id, as it appears in a credential.
@@ -262,28 +491,12 @@ func (s *Service) achievement(ctx context.Context, row achievementRow) (Achievem
 		return Achievement{}, err
 	}
 	a := Achievement{ID: s.AchievementURL(row.Slug), Name: row.Name, Description: row.Description, Criteria: row.Criteria,
-		AchievementType: row.AchievementType, Creator: issuer}
+		CriteriaURL: s.AchievementURL(row.Slug) + "#criteria", AchievementType: row.AchievementType, Creator: issuer,
+		ImageURL: s.AchievementURL(row.Slug) + "/badge.png", Level: row.Level, Color: row.Color}
 	if err := json.Unmarshal([]byte(row.Alignments), &a.Alignments); err != nil {
 		return Achievement{}, fmt.Errorf("credential: alignments of %s: %w", row.Slug, err)
 	}
 	return a, nil
-}
-
-// CreatePathway makes holding every one of required earn the certificate
-// achievement: Issue awards it as soon as a recipient holds them all.
-func (s *Service) CreatePathway(ctx context.Context, certificateID string, required []string) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		p := pathwayRow{ID: uuid.NewString(), AchievementID: certificateID, CreatedAt: s.now().UTC()}
-		if err := tx.Create(&p).Error; err != nil {
-			return fmt.Errorf("credential: create pathway: %w", err)
-		}
-		for _, id := range required {
-			if err := tx.Create(&requirementRow{PathwayID: p.ID, AchievementID: id}).Error; err != nil {
-				return fmt.Errorf("credential: pathway requirement: %w", err)
-			}
-		}
-		return nil
-	})
 }
 
 // IssueRequest asks for one credential. Key makes issuance idempotent:
@@ -298,6 +511,10 @@ type IssueRequest struct {
 	Standard       *Standard
 	Evidence       []Evidence
 	Actor          string // who or what decided the issuance, for the audit log
+	// Supersedes is the credential this one replaces (a re-issue); empty
+	// means the latest earlier credential of the same achievement held by
+	// the recipient, if any (a renewal).
+	Supersedes string
 }
 
 // Issue signs and stores the credential for req, or returns the one
@@ -328,38 +545,93 @@ func (s *Service) issue(ctx context.Context, req IssueRequest) (Credential, erro
 	if err != nil {
 		return Credential{}, err
 	}
-	id := uuid.NewString()
 	now := s.now().UTC().Truncate(time.Second)
-	award := Award{
-		ID: s.CredentialURL(id), Name: achievement.Name, Issuer: achievement.Creator, Achievement: achievement,
-		RecipientEmail: req.RecipientEmail, RecipientSalt: randomSalt(), Score: req.Score, Standard: req.Standard,
-		Evidence: req.Evidence, ValidFrom: now,
+	var validUntil *time.Time
+	if arow.ValidityDays > 0 {
+		t := now.AddDate(0, 0, arow.ValidityDays)
+		validUntil = &t
 	}
-	vm := proof.VerificationMethodID(achievement.Creator.ID, s.key.Public().(ed25519.PublicKey))
-	signed, err := proof.Sign(NewAchievementCredential(award), s.key, vm, now)
-	if err != nil {
-		return Credential{}, fmt.Errorf("credential: sign: %w", err)
+	evidence := req.Evidence
+	supersedes := req.Supersedes
+	if supersedes == "" {
+		// A renewal: the recipient held this achievement before (perhaps
+		// expired). The new credential names the one it renews.
+		var earlier credentialRow
+		err := s.db.WithContext(ctx).Where("recipient_id = ? AND achievement_id = ? AND revoked_at IS NULL", req.RecipientID, req.AchievementID).
+			Order("issued_at DESC, id").First(&earlier).Error
+		if err == nil {
+			supersedes = earlier.ID
+		} else if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return Credential{}, fmt.Errorf("credential: earlier credential: %w", err)
+		}
+		if supersedes != "" {
+			evidence = append(evidence, Evidence{ID: s.CredentialURL(supersedes), Name: "Earlier credential",
+				Description: "This credential renews the holder's earlier credential for the same achievement."})
+		}
 	}
-	doc, err := json.Marshal(signed)
+	request, err := json.Marshal(req)
 	if err != nil {
 		return Credential{}, err
 	}
-	row := credentialRow{ID: id, IssuanceKey: req.Key, AchievementID: req.AchievementID, RecipientID: req.RecipientID, Document: string(doc), IssuedAt: now}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "issuance_key"}}, DoNothing: true}).Create(&row)
-		if res.Error != nil {
-			return fmt.Errorf("credential: store: %w", res.Error)
+	// The status index is part of the signed document, so a conflict on it
+	// (two issuers drawing the same free index at once) means signing again.
+	for attempt := 0; ; attempt++ {
+		slot, err := s.allocateSlot(ctx, arow.IssuerID)
+		if err != nil {
+			return Credential{}, err
 		}
-		if res.RowsAffected == 0 {
-			return nil // another request with the same key won
+		id := uuid.NewString()
+		award := Award{
+			ID: s.CredentialURL(id), Name: achievement.Name, Issuer: achievement.Creator, Achievement: achievement,
+			RecipientEmail: req.RecipientEmail, RecipientSalt: randomSalt(), Score: req.Score, Standard: req.Standard,
+			Evidence: evidence, ValidFrom: now, Status: s.entries(slot),
 		}
-		return audit.Append(tx, audit.Entry{Actor: req.Actor, Action: "credential.issue", Subject: "credential:" + id,
-			After: map[string]any{"key": req.Key, "achievement": achievement.ID, "recipient": req.RecipientID, "score": req.Score, "standard": req.Standard}, At: now})
-	})
-	if err != nil {
-		return Credential{}, err
+		if validUntil != nil {
+			award.ValidUntil = *validUntil
+		}
+		vm := proof.VerificationMethodID(achievement.Creator.ID, s.key.Public().(ed25519.PublicKey))
+		signed, err := proof.Sign(NewAchievementCredential(award), s.key, vm, now)
+		if err != nil {
+			return Credential{}, fmt.Errorf("credential: sign: %w", err)
+		}
+		doc, err := json.Marshal(signed)
+		if err != nil {
+			return Credential{}, err
+		}
+		row := credentialRow{ID: id, IssuanceKey: req.Key, AchievementID: req.AchievementID, RecipientID: req.RecipientID,
+			Document: string(doc), IssuedAt: now, Request: string(request), KeyID: s.keyID(), ValidUntil: validUntil,
+			StatusListID: &slot.ListID, StatusIndex: &slot.Index}
+		if supersedes != "" {
+			row.Supersedes = &supersedes
+		}
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "issuance_key"}}, DoNothing: true}).Create(&row)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				return nil // another request with the same key won
+			}
+			return audit.Append(tx, audit.Entry{Actor: req.Actor, Action: "credential.issue", Subject: "credential:" + id,
+				After: map[string]any{"key": req.Key, "achievement": achievement.ID, "recipient": req.RecipientID, "score": req.Score,
+					"standard": req.Standard, "valid_until": validUntil, "supersedes": supersedes, "status_list": slot.ListID, "status_index": slot.Index}, At: now})
+		})
+		if err != nil {
+			if attempt < 5 && s.slotTaken(ctx, slot) {
+				continue
+			}
+			return Credential{}, fmt.Errorf("credential: store: %w", err)
+		}
+		return s.byKey(ctx, req.Key)
 	}
-	return s.byKey(ctx, req.Key)
+}
+
+// slotTaken reports whether a credential holds slot: the reason an insert
+// failed, when it did so on credentials_status.
+func (s *Service) slotTaken(ctx context.Context, slot statusSlot) bool {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&credentialRow{}).Where("status_list_id = ? AND status_index = ?", slot.ListID, slot.Index).Count(&n).Error
+	return err == nil && n > 0
 }
 
 func randomSalt() string {
@@ -368,63 +640,10 @@ func randomSalt() string {
 	return hex.EncodeToString(b)
 }
 
-// completePathways issues every certificate whose required achievements the
-// recipient now holds (unrevoked).
-func (s *Service) completePathways(ctx context.Context, recipientID, email string) error {
-	var held []string
-	if err := s.db.WithContext(ctx).Model(&credentialRow{}).Where("recipient_id = ? AND revoked_at IS NULL", recipientID).
-		Distinct().Pluck("achievement_id", &held).Error; err != nil {
-		return fmt.Errorf("credential: held: %w", err)
-	}
-	has := map[string]bool{}
-	for _, id := range held {
-		has[id] = true
-	}
-	var pathways []pathwayRow
-	if err := s.db.WithContext(ctx).Find(&pathways).Error; err != nil {
-		return fmt.Errorf("credential: pathways: %w", err)
-	}
-	for _, p := range pathways {
-		if has[p.AchievementID] {
-			continue
-		}
-		var reqs []requirementRow
-		if err := s.db.WithContext(ctx).Where("pathway_id = ?", p.ID).Find(&reqs).Error; err != nil {
-			return fmt.Errorf("credential: pathway requirements: %w", err)
-		}
-		complete := len(reqs) > 0
-		var evidence []Evidence
-		for _, r := range reqs {
-			if !has[r.AchievementID] {
-				complete = false
-				break
-			}
-			c, err := s.heldCredential(ctx, recipientID, r.AchievementID)
-			if err != nil {
-				return err
-			}
-			a, err := s.Achievement(ctx, r.AchievementID)
-			if err != nil {
-				return err
-			}
-			evidence = append(evidence, Evidence{ID: c.URL, Name: a.Name, Description: "Credential stacked into this certificate."})
-		}
-		if !complete {
-			continue
-		}
-		_, err := s.issue(ctx, IssueRequest{Key: "pathway:" + p.ID + ":" + recipientID, AchievementID: p.AchievementID,
-			RecipientID: recipientID, RecipientEmail: email, Evidence: evidence, Actor: "system"})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func (s *Service) heldCredential(ctx context.Context, recipientID, achievementID string) (Credential, error) {
 	var row credentialRow
-	err := s.db.WithContext(ctx).Where("recipient_id = ? AND achievement_id = ? AND revoked_at IS NULL", recipientID, achievementID).
-		Order("issued_at").First(&row).Error
+	err := s.db.WithContext(ctx).Where("recipient_id = ? AND achievement_id = ? AND revoked_at IS NULL AND suspended_at IS NULL", recipientID, achievementID).
+		Order("issued_at DESC, id").First(&row).Error
 	if err != nil {
 		return Credential{}, fmt.Errorf("credential: held credential: %w", err)
 	}
@@ -444,8 +663,13 @@ func (s *Service) byKey(ctx context.Context, key string) (Credential, error) {
 }
 
 func (s *Service) toCredential(r credentialRow) Credential {
-	return Credential{ID: r.ID, URL: s.CredentialURL(r.ID), AchievementID: r.AchievementID, RecipientID: r.RecipientID,
-		Document: json.RawMessage(r.Document), IssuedAt: r.IssuedAt, RevokedAt: r.RevokedAt, RevocationReason: r.RevocationReason}
+	c := Credential{ID: r.ID, URL: s.CredentialURL(r.ID), AchievementID: r.AchievementID, RecipientID: r.RecipientID,
+		Document: json.RawMessage(r.Document), IssuedAt: r.IssuedAt, ValidUntil: r.ValidUntil, RevokedAt: r.RevokedAt,
+		RevocationReason: r.RevocationReason, SuspendedAt: r.SuspendedAt, SuspensionReason: r.SuspensionReason, Public: r.Public}
+	if r.Supersedes != nil {
+		c.Supersedes = *r.Supersedes
+	}
+	return c
 }
 
 // Get returns a credential by id.
@@ -477,68 +701,3 @@ func (s *Service) HeldBy(ctx context.Context, recipientID string) ([]Credential,
 	return out, nil
 }
 
-// Revoke marks a credential revoked for reason and audits the decision.
-func (s *Service) Revoke(ctx context.Context, actor, id, reason string) error {
-	if strings.TrimSpace(reason) == "" {
-		return valid.Errorf("reason", "is required")
-	}
-	if uuid.Validate(id) != nil {
-		return fmt.Errorf("%w: credential %s", ErrNotFound, id)
-	}
-	now := s.now().UTC()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&credentialRow{}).Where("id = ? AND revoked_at IS NULL", id).
-			Updates(map[string]any{"revoked_at": now, "revocation_reason": reason})
-		if res.Error != nil {
-			return fmt.Errorf("credential: revoke: %w", res.Error)
-		}
-		if res.RowsAffected == 0 {
-			if _, err := s.Get(ctx, id); err != nil {
-				return err
-			}
-			return fmt.Errorf("%w: credential %s", ErrRevoked, id)
-		}
-		return audit.Append(tx, audit.Entry{Actor: actor, Action: "credential.revoke", Subject: "credential:" + id,
-			Before: map[string]any{"revoked": false}, After: map[string]any{"revoked": true, "reason": reason}, At: now})
-	})
-}
-
-// Verification is the outcome of checking a credential.
-type Verification struct {
-	Valid   bool   // the proof holds with one of the issuer's keys
-	Revoked bool   // the issuer has revoked it
-	Problem string // why it is not valid, in words safe to show
-}
-
-// Verify checks a stored credential's proof against the issuer keys this
-// service knows, and its revocation.
-func (s *Service) Verify(ctx context.Context, c Credential) Verification {
-	var doc map[string]any
-	if err := json.Unmarshal(c.Document, &doc); err != nil {
-		return Verification{Problem: "the credential is not valid JSON"}
-	}
-	v := s.VerifyDocument(ctx, doc)
-	v.Revoked = c.RevokedAt != nil
-	return v
-}
-
-// VerifyDocument checks the proof of any credential that claims to come
-// from this issuer.
-func (s *Service) VerifyDocument(ctx context.Context, doc map[string]any) Verification {
-	err := proof.Verify(doc, func(vm string) (ed25519.PublicKey, error) {
-		prefix := s.baseURL + "/issuers/"
-		controller, fragment, ok := strings.Cut(vm, "#")
-		if !ok || !strings.HasPrefix(controller, prefix) {
-			return nil, fmt.Errorf("verification method %s is not this issuer's", vm)
-		}
-		var k keyRow
-		if err := s.db.WithContext(ctx).First(&k, "id = ? AND issuer_id = ?", fragment, strings.TrimPrefix(controller, prefix)).Error; err != nil {
-			return nil, fmt.Errorf("unknown key %s", vm)
-		}
-		return proof.DecodeMultikey(k.PublicKeyMultibase)
-	})
-	if err != nil {
-		return Verification{Problem: err.Error()}
-	}
-	return Verification{Valid: true}
-}

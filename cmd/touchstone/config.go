@@ -25,6 +25,7 @@ type config struct {
 	DemoPassword string
 	LogLevel     slog.Level
 	IssuerKey    string
+	IssuerRSAKey string
 	// TrustedProxies lists load balancers whose X-Forwarded-For is believed.
 	TrustedProxies []string
 }
@@ -70,6 +71,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	add(setting{"demo-password", "TOUCHSTONE_DEMO_PASSWORD", "", "password of the demo accounts (default: random, printed once)", &cfg.DemoPassword})
 	add(setting{"log-level", "TOUCHSTONE_LOG_LEVEL", "info", "debug, info, warn or error", &level})
 	add(setting{"issuer-key", "TOUCHSTONE_ISSUER_KEY", "", "Ed25519 issuer key file, PKCS #8 PEM (default <data-dir>/issuer-key.pem; created if missing)", &cfg.IssuerKey})
+	add(setting{"issuer-rsa-key", "TOUCHSTONE_ISSUER_RSA_KEY", "", "RSA issuer key file for RS256 VC-JWTs, PKCS #8 PEM (default <data-dir>/issuer-rsa-key.pem; created if missing)", &cfg.IssuerRSAKey})
 	add(setting{"trusted-proxies", "TOUCHSTONE_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For names the client", &proxies})
 	fs.SetOutput(out)
 	fs.Usage = func() {
@@ -118,6 +120,9 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	}
 	if cfg.IssuerKey == "" {
 		cfg.IssuerKey = filepath.Join(cfg.DataDir, "issuer-key.pem")
+	}
+	if cfg.IssuerRSAKey == "" {
+		cfg.IssuerRSAKey = filepath.Join(cfg.DataDir, "issuer-rsa-key.pem")
 	}
 	if cfg.BaseURL != "" && !strings.HasPrefix(cfg.BaseURL, "http://") && !strings.HasPrefix(cfg.BaseURL, "https://") {
 		return config{}, usageError(fmt.Sprintf("--base-url / TOUCHSTONE_BASE_URL: %q must start with http:// or https://", cfg.BaseURL))

@@ -4,6 +4,8 @@
 //	touchstone migrate up       apply pending database migrations
 //	touchstone migrate status   list migrations and whether they are applied
 //	touchstone psych …          psychometric analyses of CSV files (see psych --help)
+//	touchstone verify FILE      verify an Open Badges 3.0 credential (JSON, VC-JWT, baked PNG or SVG)
+//	touchstone keys rotate      replace the issuer's signing keys, keeping the old ones published
 //
 // Every setting has a flag and an environment variable; `touchstone --help`
 // lists them. With none set, the server runs on an embedded SQLite file and
@@ -53,10 +55,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return migrate(ctx, rest, getenv, stdout)
 	case "psych":
 		return psych.Run(rest, stdout)
+	case "verify":
+		return verify(ctx, rest, stdout)
+	case "keys":
+		return keys(rest, getenv, stdout)
 	case "help":
 		_, _ = parseConfig("serve", []string{"--help"}, getenv, stdout)
 		return nil
 	default:
-		return usageError(fmt.Sprintf("unknown command %q (commands: serve, migrate, psych)", cmd))
+		return usageError(fmt.Sprintf("unknown command %q (commands: serve, migrate, psych, verify, keys)", cmd))
 	}
 }

@@ -65,12 +65,18 @@ func wire(ctx context.Context, cfg config, baseURL string) (*services, error) {
 		migrations.Close(db)
 		return nil, err
 	}
+	rsaKey, err := credential.LoadOrCreateRSAKey(cfg.IssuerRSAKey)
+	if err != nil {
+		store.Close()
+		migrations.Close(db)
+		return nil, err
+	}
 	s := &services{db: db, kv: store}
 	s.auth = auth.NewService(db, store, now, auth.Limits{})
 	s.items = items.NewStore(db, now)
 	s.assess = assess.NewService(db, s.items, now)
 	s.proctor = proctor.NewLog(db, now)
-	s.credentials = credential.NewService(db, now, baseURL, key)
+	s.credentials = credential.NewService(db, now, baseURL, key, credential.WithRSAKey(rsaKey))
 	s.assess.OnPass = award.OnPass(s.credentials, s.auth)
 	s.assess.Eligible = award.Eligible(s.credentials)
 	return s, nil

@@ -19,6 +19,10 @@ const (
 	ContextDataIntegrityV2 = "https://w3id.org/security/data-integrity/v2"
 	ContextMultikeyV1      = "https://w3id.org/security/multikey/v1"
 	ContextDIDV1           = "https://www.w3.org/ns/did/v1"
+	ContextOBExtensions    = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
+	// ContextTouchstoneV1 is Touchstone's own extension context: the
+	// PassingStandard a credential's subject met.
+	ContextTouchstoneV1 = "https://touchstone-assess.github.io/ns/v1/context.jsonld"
 )
 
 //go:embed contexts/*.json contexts/*.jsonld contexts/SOURCES.md

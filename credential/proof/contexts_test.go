@@ -53,6 +53,9 @@ func TestContextFilesMatchShared(t *testing.T) {
 		h := sha256.Sum256(b)
 		got := hex.EncodeToString(h[:])
 		w, ok := want[file]
+		if strings.HasPrefix(file, "touchstone-") {
+			continue // Touchstone's own context: its source is this repository
+		}
 		switch {
 		case !ok:
 			t.Errorf("%s: %s is not listed in SHA256SUMS", url, file)
@@ -75,6 +78,7 @@ func TestContextFilesIndex(t *testing.T) {
 		"https://w3id.org/security/v1",
 		"https://w3id.org/security/v2",
 		"https://www.w3.org/ns/cid/v1",
+		proof.ContextTouchstoneV1,
 	}
 	for _, u := range wantURLs {
 		if _, ok := urls[u]; !ok {

@@ -38,25 +38,43 @@ func OnPass(creds *credential.Service, users *auth.Service) func(context.Context
 		if u, err := users.User(ctx, std.ApprovedBy); err == nil {
 			approver = u.Name
 		}
-		score := p.Score
+		score, st := reported(p)
+		st.ID = fmt.Sprintf("%s#standard-v%d", achievement.ID, std.Version) // the achievement's page lists its standards
+		st.Version, st.Method, st.Panelists = std.Version, std.Method, std.Panelists
+		st.Reliability, st.DecisionConsistency = std.Reliability, std.DecisionConsistency
+		st.ApprovedBy, st.ApprovedAt = approver, approvedAt
 		c, err := creds.Issue(ctx, credential.IssueRequest{
 			Key: "attempt:" + p.AttemptID, AchievementID: p.AchievementID, RecipientID: p.CandidateID,
-			RecipientEmail: candidate.Email, Score: &score, Actor: "system:scoring",
-			Standard: &credential.Standard{
-				// The achievement's public page lists its standards, each
-				// with this anchor.
-				ID:      fmt.Sprintf("%s#standard-v%d", achievement.ID, std.Version),
-				Version: std.Version, Method: std.Method, Panelists: std.Panelists,
-				Cut: std.Cut, MaxScore: std.MaxScore, CutSE: std.CutSE,
-				Reliability: std.Reliability, DecisionConsistency: std.DecisionConsistency,
-				ApprovedBy: approver, ApprovedAt: approvedAt,
-			},
+			RecipientEmail: candidate.Email, Score: &score, Actor: "system:scoring", Standard: &st,
 		})
 		if err != nil {
 			return "", err
 		}
 		return c.ID, nil
 	}
+}
+
+// reported returns the score and the standard's figures on the exam's
+// reporting scale: the scaled score when the exam has a scale, else raw
+// points out of the form's maximum. The cut's standard error, set in raw
+// points, is carried onto a raw-based scale by its slope; on a θ-based
+// scale by the scale's range over the raw range, a linear approximation
+// of the test characteristic curve.
+func reported(p assess.Pass) (float64, credential.Standard) {
+	r, std := p.Result, p.Standard
+	form := p.FormID
+	if form == "" {
+		form = r.Mode
+	}
+	if r.Scale.Basis == "" || r.Scale.Max <= r.Scale.Min {
+		return p.Score, credential.Standard{ScaleMin: 0, ScaleMax: r.MaxScore, Cut: r.Cut, CutSE: std.CutSE, FormID: form}
+	}
+	slope := r.Scale.Slope
+	if r.Scale.Basis == assess.ScaleTheta && r.MaxScore > 0 {
+		slope = (r.Scale.Max - r.Scale.Min) / r.MaxScore
+	}
+	return r.ScaledScore, credential.Standard{ScaleName: r.Scale.Name, ScaleMin: r.Scale.Min, ScaleMax: r.Scale.Max,
+		Cut: r.ScaledCut, CutSE: std.CutSE * slope, FormID: form}
 }
 
 // Eligible returns the hook to assign to assess.Service.Eligible: of the
@@ -70,7 +88,7 @@ func Eligible(creds *credential.Service) func(ctx context.Context, candidateID s
 		}
 		valid := map[string]bool{}
 		for _, c := range held {
-			if c.RevokedAt == nil && !valid[c.AchievementID] && creds.Verify(ctx, c).Valid {
+			if !valid[c.AchievementID] && creds.Verify(ctx, c).Valid { // not revoked, suspended or expired
 				valid[c.AchievementID] = true
 			}
 		}

@@ -1,0 +1,167 @@
+package credential
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/touchstone-assess/touchstone/credential/proof"
+	"github.com/touchstone-assess/touchstone/credential/status"
+)
+
+// statusListRow is one pair of published Bitstring Status Lists (revocation
+// and suspension) that share their indexes. The bits are not stored: they
+// are read from the credentials at publication, so a decision is visible
+// to verifiers the moment it is committed.
+type statusListRow struct {
+	ID        string    `gorm:"column:id;primaryKey"`
+	IssuerID  string    `gorm:"column:issuer_id"`
+	Length    int       `gorm:"column:length"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+}
+
+func (statusListRow) TableName() string { return "status_lists" }
+
+// listFill is the share of a list's entries in use beyond which new
+// credentials go to a new list. Indexes are drawn at random among the free
+// ones, so a list never fills far enough for an index to reveal the order
+// of issue, and drawing stays cheap.
+const listFill = 0.5
+
+// ErrUnknownStatusList: no status list has that id and purpose.
+var ErrUnknownStatusList = errors.New("credential: unknown status list")
+
+// StatusListURL is the URL of the status list credential for purpose.
+func (s *Service) StatusListURL(listID, purpose string) string {
+	return s.baseURL + "/status-lists/" + listID + "/" + purpose
+}
+
+// statusSlot is where a credential's status lives.
+type statusSlot struct {
+	ListID string
+	Index  int
+}
+
+// entries returns the credentialStatus entries of slot: one for
+// revocation, one for suspension.
+func (s *Service) entries(slot statusSlot) []map[string]any {
+	return []map[string]any{
+		status.Entry(s.StatusListURL(slot.ListID, status.PurposeRevocation), slot.Index, status.PurposeRevocation),
+		status.Entry(s.StatusListURL(slot.ListID, status.PurposeSuspension), slot.Index, status.PurposeSuspension),
+	}
+}
+
+// allocateSlot picks a random free index in the issuer's open list,
+// opening a new list when the open one is full enough. Uniqueness is
+// finally enforced by the database (credentials_status): the caller
+// retries with a new slot when the insert conflicts.
+func (s *Service) allocateSlot(ctx context.Context, issuerID string) (statusSlot, error) {
+	db := s.db.WithContext(ctx)
+	var list statusListRow
+	err := db.Where("issuer_id = ?", issuerID).Order("created_at DESC, id").First(&list).Error
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return statusSlot{}, fmt.Errorf("credential: status list: %w", err)
+	}
+	if err == nil {
+		var used int64
+		if err := db.Model(&credentialRow{}).Where("status_list_id = ?", list.ID).Count(&used).Error; err != nil {
+			return statusSlot{}, fmt.Errorf("credential: status list use: %w", err)
+		}
+		if float64(used) >= listFill*float64(list.Length) {
+			err = gorm.ErrRecordNotFound
+		}
+	}
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		list = statusListRow{ID: uuid.NewString(), IssuerID: issuerID, Length: status.MinEntries, CreatedAt: s.now().UTC()}
+		if err := db.Create(&list).Error; err != nil {
+			return statusSlot{}, fmt.Errorf("credential: new status list: %w", err)
+		}
+	}
+	for range 64 {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(list.Length)))
+		if err != nil {
+			return statusSlot{}, err
+		}
+		i := int(n.Int64())
+		var taken int64
+		if err := db.Model(&credentialRow{}).Where("status_list_id = ? AND status_index = ?", list.ID, i).Count(&taken).Error; err != nil {
+			return statusSlot{}, fmt.Errorf("credential: status index: %w", err)
+		}
+		if taken == 0 {
+			return statusSlot{ListID: list.ID, Index: i}, nil
+		}
+	}
+	return statusSlot{}, fmt.Errorf("credential: no free index found in status list %s", list.ID)
+}
+
+// StatusListCredential returns the signed BitstringStatusListCredential of
+// a list for purpose ("revocation" or "suspension"), as of now. It is
+// built from the credentials' current state on every call, so a revocation
+// or suspension is visible at once.
+func (s *Service) StatusListCredential(ctx context.Context, listID, purpose string) (map[string]any, error) {
+	if purpose != status.PurposeRevocation && purpose != status.PurposeSuspension {
+		return nil, fmt.Errorf("%w: purpose %q", ErrUnknownStatusList, purpose)
+	}
+	if uuid.Validate(listID) != nil {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownStatusList, listID)
+	}
+	var list statusListRow
+	if err := s.db.WithContext(ctx).First(&list, "id = ?", listID).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, fmt.Errorf("%w: %s", ErrUnknownStatusList, listID)
+		}
+		return nil, fmt.Errorf("credential: status list: %w", err)
+	}
+	column := "revoked_at"
+	if purpose == status.PurposeSuspension {
+		// A revoked credential stays revoked; suspension marks only those
+		// suspended and not revoked, so the two lists never disagree.
+		column = "suspended_at"
+	}
+	var set []int
+	if err := s.db.WithContext(ctx).Model(&credentialRow{}).
+		Where("status_list_id = ? AND "+column+" IS NOT NULL", listID).Pluck("status_index", &set).Error; err != nil {
+		return nil, fmt.Errorf("credential: status bits: %w", err)
+	}
+	bits, err := status.NewList(list.Length)
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range set {
+		if err := bits.Set(i, true); err != nil {
+			return nil, err
+		}
+	}
+	encoded, err := bits.Encode()
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	url := s.StatusListURL(listID, purpose)
+	doc := status.ListCredential(url, s.IssuerURL(list.IssuerID), purpose, encoded, now, time.Time{})
+	vm := proof.VerificationMethodID(s.IssuerURL(list.IssuerID), s.key.Public().(ed25519.PublicKey))
+	signed, err := proof.Sign(doc, s.key, vm, now)
+	if err != nil {
+		return nil, fmt.Errorf("credential: sign status list: %w", err)
+	}
+	return signed, nil
+}
+
+// parseStatusListURL splits one of this service's status list URLs into
+// its list id and purpose.
+func (s *Service) parseStatusListURL(u string) (listID, purpose string, ok bool) {
+	rest, found := strings.CutPrefix(u, s.baseURL+"/status-lists/")
+	if !found {
+		return "", "", false
+	}
+	listID, purpose, ok = strings.Cut(rest, "/")
+	return listID, purpose, ok && !strings.Contains(purpose, "/")
+}
