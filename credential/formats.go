@@ -188,4 +188,3 @@ func (s *Service) Baked(ctx context.Context, c Credential, image, alg string) ([
 	}
 	return nil, fmt.Errorf("credential: unknown image format %q", image)
 }
-

@@ -15,8 +15,8 @@ import (
 
 // Pathway kinds.
 const (
-	AllOf = "all" // every listed achievement
-	AnyOf = "any" // at least N of the listed achievements
+	AllOf = "all"  // every listed achievement
+	AnyOf = "any"  // at least N of the listed achievements
 	Sets  = "sets" // every achievement of any one set
 )
 

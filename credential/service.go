@@ -88,13 +88,13 @@ type keyRow struct {
 func (keyRow) TableName() string { return "issuer_keys" }
 
 type achievementRow struct {
-	ID              string    `gorm:"column:id;primaryKey"`
-	IssuerID        string    `gorm:"column:issuer_id"`
-	Slug            string    `gorm:"column:slug"`
-	Name            string    `gorm:"column:name"`
-	Description     string    `gorm:"column:description"`
-	Criteria        string    `gorm:"column:criteria"`
-	AchievementType string    `gorm:"column:achievement_type"`
+	ID              string     `gorm:"column:id;primaryKey"`
+	IssuerID        string     `gorm:"column:issuer_id"`
+	Slug            string     `gorm:"column:slug"`
+	Name            string     `gorm:"column:name"`
+	Description     string     `gorm:"column:description"`
+	Criteria        string     `gorm:"column:criteria"`
+	AchievementType string     `gorm:"column:achievement_type"`
 	Alignments      string     `gorm:"column:alignments"`
 	Level           string     `gorm:"column:level"`
 	Color           string     `gorm:"column:color"`
@@ -700,4 +700,3 @@ func (s *Service) HeldBy(ctx context.Context, recipientID string) ([]Credential,
 	}
 	return out, nil
 }
-

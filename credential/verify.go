@@ -24,12 +24,12 @@ const MaxVerifyBytes = baked.MaxImageBytes
 
 // Verification states, from best to worst.
 const (
-	StateValid      = "valid"
-	StateExpired    = "expired"
+	StateValid       = "valid"
+	StateExpired     = "expired"
 	StateNotYetValid = "not yet valid"
-	StateSuspended  = "suspended"
-	StateRevoked    = "revoked"
-	StateInvalid    = "invalid"
+	StateSuspended   = "suspended"
+	StateRevoked     = "revoked"
+	StateInvalid     = "invalid"
 )
 
 // Check is one step of a verification: its name, whether it passed, and
