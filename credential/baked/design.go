@@ -175,6 +175,7 @@ type textRun struct {
 	bold    bool
 	fill    rgb
 	spacing float64 // extra space between letters, in canvas units
+	width   float64 // advance of the text in the Go fonts, in canvas units
 }
 
 // picture is a Design laid out on the canvas, for either renderer.
@@ -333,6 +334,10 @@ func layout(d Design) (*picture, error) {
 	if issuer != "" {
 		size, issuer = m.fitLine(issuer, false, 0, issuerMax, 17, 12)
 		p.texts = append(p.texts, textRun{text: issuer, x: cx, y: issuerY, size: size, fill: accent.mix(white, 0.8)})
+	}
+	for i := range p.texts {
+		t := &p.texts[i]
+		t.width = m.width(t.text, t.bold, t.size, t.spacing)
 	}
 	return p, nil
 }

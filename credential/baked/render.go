@@ -15,9 +15,11 @@ import (
 	"golang.org/x/image/vector"
 )
 
-// svgFonts is the font stack of the SVG's text: system sans-serif faces
-// close in width to the Go fonts the layout is measured with, so that the
-// SVG needs no font of its own.
+// svgFonts is the font stack of the SVG's text: common system sans-serif
+// faces, so that the SVG needs no font of its own. Their widths differ from
+// the Go fonts' the layout is measured with (DejaVu Sans Bold is a fifth
+// wider), so each line also gets the Go fonts' width as its textLength: every
+// browser then sets it exactly as wide as the PNG does.
 const svgFonts = `'Helvetica Neue', Helvetica, Arial, 'Liberation Sans', 'DejaVu Sans', sans-serif`
 
 // RenderSVG draws d as a standalone SVG 1.1 document, viewBox 0 0 512 512,
@@ -64,6 +66,7 @@ func RenderSVG(d Design) ([]byte, error) {
 		if t.spacing != 0 {
 			fmt.Fprintf(&b, ` letter-spacing="%s"`, num(t.spacing))
 		}
+		fmt.Fprintf(&b, ` textLength="%s" lengthAdjust="spacingAndGlyphs"`, num(t.width))
 		fmt.Fprintf(&b, ">%s</text>\n", escape(t.text))
 	}
 	b.WriteString("</g>\n</svg>\n")
