@@ -42,8 +42,7 @@ func RenderSVG(d Design) ([]byte, error) {
 				b.WriteByte(' ')
 			}
 			b.WriteByte(g.op)
-			n := map[byte]int{'M': 1, 'L': 1, 'Q': 2, 'C': 3}[g.op]
-			for j := range n {
+			for j := range g.points() {
 				if j > 0 {
 					b.WriteByte(' ')
 				}
@@ -120,13 +119,13 @@ func RenderPNG(d Design, size int) ([]byte, error) {
 			X: fixed.Int26_6(t.x*scale*64 - textWidth(face, t.text, spacing)/2),
 			Y: fixed.Int26_6(t.y * scale * 64),
 		}
-		d := font.Drawer{Dst: img, Src: image.NewUniform(t.fill.rgba(1)), Face: face, Dot: dot}
+		dr := font.Drawer{Dst: img, Src: image.NewUniform(t.fill.rgba(1)), Face: face, Dot: dot}
 		prev := rune(-1)
 		for _, r := range t.text {
 			if prev >= 0 {
-				d.Dot.X += face.Kern(prev, r) + fixed.Int26_6(spacing)
+				dr.Dot.X += face.Kern(prev, r) + fixed.Int26_6(spacing)
 			}
-			d.DrawString(string(r))
+			dr.DrawString(string(r))
 			prev = r
 		}
 	}
