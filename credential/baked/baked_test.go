@@ -158,7 +158,7 @@ func svgCredentials(t *testing.T, b []byte) []svgElement {
 	t.Helper()
 	var doc struct {
 		XMLName xml.Name
-		Attrs   []xml.Attr `xml:",any,attr"`
+		Attrs   []xml.Attr   `xml:",any,attr"`
 		Creds   []svgElement `xml:"https://purl.imsglobal.org/ob/v3p0 credential"`
 		Any     []struct {
 			XMLName xml.Name

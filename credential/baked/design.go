@@ -153,11 +153,22 @@ func cleanText(field, s string) (string, error) {
 // pt is a point on the canvas.
 type pt struct{ x, y float64 }
 
-// seg is one path command: 'M' and 'L' use p[0], 'Q' p[0..1], 'C' p[0..2],
-// 'Z' none.
+// seg is one path command, as in SVG path data: 'M' and 'L' use p[0], 'Q'
+// (control point, end) p[0] and p[1], 'Z' none.
 type seg struct {
 	op byte
-	p  [3]pt
+	p  [2]pt
+}
+
+// points returns how many points of p the command uses.
+func (s seg) points() int {
+	switch s.op {
+	case 'M', 'L':
+		return 1
+	case 'Q':
+		return 2
+	}
+	return 0
 }
 
 // shape is a filled path.
@@ -175,6 +186,7 @@ type textRun struct {
 	bold    bool
 	fill    rgb
 	spacing float64 // extra space between letters, in canvas units
+	width   float64 // advance of the text in the Go fonts, in canvas units
 }
 
 // picture is a Design laid out on the canvas, for either renderer.
@@ -196,21 +208,21 @@ func hexagon(c pt, r, cut float64) []seg {
 	}
 	k := cut / r // the side of a regular hexagon equals its circumradius
 	toward := func(a, b pt) pt { return pt{a.x + (b.x-a.x)*k, a.y + (b.y-a.y)*k} }
-	path := []seg{{op: 'M', p: [3]pt{toward(v[0], v[1])}}}
+	path := []seg{{op: 'M', p: [2]pt{toward(v[0], v[1])}}}
 	for i := 1; i <= 6; i++ {
 		cur, prev, next := v[i%6], v[i-1], v[(i+1)%6]
 		path = append(path,
-			seg{op: 'L', p: [3]pt{toward(cur, prev)}},
-			seg{op: 'Q', p: [3]pt{cur, toward(cur, next)}})
+			seg{op: 'L', p: [2]pt{toward(cur, prev)}},
+			seg{op: 'Q', p: [2]pt{cur, toward(cur, next)}})
 	}
 	return append(path, seg{op: 'Z'})
 }
 
 // polygon returns the closed path through pts.
 func polygon(pts ...pt) []seg {
-	path := []seg{{op: 'M', p: [3]pt{pts[0]}}}
+	path := []seg{{op: 'M', p: [2]pt{pts[0]}}}
 	for _, p := range pts[1:] {
-		path = append(path, seg{op: 'L', p: [3]pt{p}})
+		path = append(path, seg{op: 'L', p: [2]pt{p}})
 	}
 	return append(path, seg{op: 'Z'})
 }
@@ -334,6 +346,10 @@ func layout(d Design) (*picture, error) {
 		size, issuer = m.fitLine(issuer, false, 0, issuerMax, 17, 12)
 		p.texts = append(p.texts, textRun{text: issuer, x: cx, y: issuerY, size: size, fill: accent.mix(white, 0.8)})
 	}
+	for i := range p.texts {
+		t := &p.texts[i]
+		t.width = m.width(t.text, t.bold, t.size, t.spacing)
+	}
 	return p, nil
 }
 
@@ -359,8 +375,8 @@ func (m *measurer) face(bold bool, size float64) font.Face {
 	}
 	f, err := opentype.NewFace(m.fonts[i], &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingNone})
 	if err != nil {
-		// NewFace fails only for a non-positive size, which layout never asks for.
-		panic(err)
+		// NewFace returns no error for a parsed font; one would be a bug here.
+		panic(fmt.Sprintf("baked: opentype.NewFace: %v", err))
 	}
 	m.faces[k] = f
 	return f
@@ -445,7 +461,7 @@ func (m *measurer) wrap(words []string, size float64) []string {
 			lines = append(lines, line)
 		}
 		// w starts a line; split it while it is too wide.
-		for !fits(w) {
+		for !fits(w) && utf8.RuneCountInString(w) > 1 {
 			rs := []rune(w)
 			n := len(rs) - 1
 			for n > 1 && !fits(string(rs[:n])) {

@@ -15,9 +15,11 @@ import (
 	"golang.org/x/image/vector"
 )
 
-// svgFonts is the font stack of the SVG's text: system sans-serif faces
-// close in width to the Go fonts the layout is measured with, so that the
-// SVG needs no font of its own.
+// svgFonts is the font stack of the SVG's text: common system sans-serif
+// faces, so that the SVG needs no font of its own. Their widths differ from
+// the Go fonts' the layout is measured with (DejaVu Sans Bold is a fifth
+// wider), so each line also gets the Go fonts' width as its textLength: every
+// browser then sets it exactly as wide as the PNG does.
 const svgFonts = `'Helvetica Neue', Helvetica, Arial, 'Liberation Sans', 'DejaVu Sans', sans-serif`
 
 // RenderSVG draws d as a standalone SVG 1.1 document, viewBox 0 0 512 512,
@@ -40,8 +42,7 @@ func RenderSVG(d Design) ([]byte, error) {
 				b.WriteByte(' ')
 			}
 			b.WriteByte(g.op)
-			n := map[byte]int{'M': 1, 'L': 1, 'Q': 2, 'C': 3}[g.op]
-			for j := range n {
+			for j := range g.points() {
 				if j > 0 {
 					b.WriteByte(' ')
 				}
@@ -64,6 +65,7 @@ func RenderSVG(d Design) ([]byte, error) {
 		if t.spacing != 0 {
 			fmt.Fprintf(&b, ` letter-spacing="%s"`, num(t.spacing))
 		}
+		fmt.Fprintf(&b, ` textLength="%s" lengthAdjust="spacingAndGlyphs"`, num(t.width))
 		fmt.Fprintf(&b, ">%s</text>\n", escape(t.text))
 	}
 	b.WriteString("</g>\n</svg>\n")
@@ -117,13 +119,13 @@ func RenderPNG(d Design, size int) ([]byte, error) {
 			X: fixed.Int26_6(t.x*scale*64 - textWidth(face, t.text, spacing)/2),
 			Y: fixed.Int26_6(t.y * scale * 64),
 		}
-		d := font.Drawer{Dst: img, Src: image.NewUniform(t.fill.rgba(1)), Face: face, Dot: dot}
+		dr := font.Drawer{Dst: img, Src: image.NewUniform(t.fill.rgba(1)), Face: face, Dot: dot}
 		prev := rune(-1)
 		for _, r := range t.text {
 			if prev >= 0 {
-				d.Dot.X += face.Kern(prev, r) + fixed.Int26_6(spacing)
+				dr.Dot.X += face.Kern(prev, r) + fixed.Int26_6(spacing)
 			}
-			d.DrawString(string(r))
+			dr.DrawString(string(r))
 			prev = r
 		}
 	}
