@@ -68,8 +68,8 @@ type Award struct {
 	Standard                      *Standard
 	Evidence                      []Evidence // e.g. the badges a certificate stacks
 	ValidFrom                     time.Time
-	ValidUntil                    time.Time        // zero: no expiry
-	Status                        []map[string]any // credentialStatus entries (status.Entry)
+	ValidUntil                    time.Time      // zero: no expiry
+	Status                        map[string]any // credentialStatus (status.Entry); nil: none
 }
 
 // Evidence is one credential-level Open Badges Evidence entry. Empty fields
@@ -96,7 +96,8 @@ type Evidence struct{ ID, Name, Description, Narrative string }
 //
 // When a.Score is set, credentialSubject.result holds it. Numbers are rounded
 // to 2 decimals and written without trailing zeros. a.Evidence follows the
-// standard's entry; a.Status becomes credentialStatus.
+// standard's entry; a.Status becomes credentialStatus (one object, as
+// the Open Badges 3.0 schema requires).
 //
 // NewAchievementCredential validates nothing: required fields left empty
 // produce a document that the OB 3.0 JSON Schema or canonicalization rejects.
@@ -215,12 +216,8 @@ func NewAchievementCredential(a Award) map[string]any {
 	if len(evidence) > 0 {
 		doc["evidence"] = evidence
 	}
-	if len(a.Status) > 0 {
-		entries := make([]any, len(a.Status))
-		for i, e := range a.Status {
-			entries[i] = e
-		}
-		doc["credentialStatus"] = entries
+	if a.Status != nil {
+		doc["credentialStatus"] = a.Status
 	}
 	return doc
 }
@@ -292,14 +289,14 @@ func StandardSummary(s *Standard) string {
 			fmt.Fprintf(&b, " with %d panelists", s.Panelists)
 		}
 	}
-	fmt.Fprintf(&b, "; the standard error of the cut is %s. ", formatNumber(s.CutSE))
+	fmt.Fprintf(&b, "; the standard error of the cut is %s %s. ", formatNumber(s.CutSE), pointUnit(s))
 	fmt.Fprintf(&b, "The exam's reliability is %s and the pass/fail decision consistency is %s",
 		formatNumber(s.Reliability), formatNumber(s.DecisionConsistency))
 	if s.ClassificationAccuracy != nil {
 		fmt.Fprintf(&b, "; classification accuracy is %s", formatNumber(*s.ClassificationAccuracy))
 	}
 	if s.CSEMAtCut != nil {
-		fmt.Fprintf(&b, "; the measurement error at the cut is %s", formatNumber(*s.CSEMAtCut))
+		fmt.Fprintf(&b, "; the measurement error at the cut is %s %s", formatNumber(*s.CSEMAtCut), pointUnit(s))
 	}
 	b.WriteString(".")
 	switch {
@@ -309,6 +306,14 @@ func StandardSummary(s *Standard) string {
 		fmt.Fprintf(&b, " Version %d of this standard was approved on %s.", s.Version, s.ApprovedAt.UTC().Format(time.DateOnly))
 	}
 	return b.String()
+}
+
+// pointUnit names the unit of s's scores.
+func pointUnit(s *Standard) string {
+	if s.ScaleName != "" {
+		return "scale points"
+	}
+	return "points"
 }
 
 // formatNumber returns x rounded to 2 decimals (half away from zero) without

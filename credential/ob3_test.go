@@ -16,6 +16,7 @@ import (
 
 	"github.com/touchstone-assess/touchstone/credential"
 	"github.com/touchstone-assess/touchstone/credential/proof"
+	"github.com/touchstone-assess/touchstone/credential/status"
 )
 
 // The -update flag rewrites golden files. It is registered here unless
@@ -94,17 +95,21 @@ func testAward() credential.Award {
 		RecipientSalt:  "b3f1c9e2",
 		Score:          ptr(36.400000000000006),
 		Standard: &credential.Standard{
-			ID:                  "https://touchstone.example/standards/abg-interpretation/3",
-			Version:             3,
-			Method:              "modified-Angoff",
-			Panelists:           9,
-			Cut:                 32.5,
-			MaxScore:            50,
-			CutSE:               1.2000000000000002,
-			Reliability:         0.9123456,
-			DecisionConsistency: 0.8799999,
-			ApprovedBy:          "Dr. Grace Okafor, Program Director",
-			ApprovedAt:          time.Date(2025, 2, 3, 16, 0, 0, 0, time.UTC),
+			ID:                     "https://touchstone.example/standards/abg-interpretation/3",
+			Version:                3,
+			Method:                 "modified-Angoff",
+			Panelists:              9,
+			ScaleMin:               0,
+			ScaleMax:               50,
+			Cut:                    32.5,
+			CutSE:                  1.2000000000000002,
+			Reliability:            0.9123456,
+			DecisionConsistency:    0.8799999,
+			ClassificationAccuracy: ptr(0.9412),
+			CSEMAtCut:              ptr(3.1749),
+			FormID:                 "form-b",
+			ApprovedBy:             "Dr. Grace Okafor, Program Director",
+			ApprovedAt:             time.Date(2025, 2, 3, 16, 0, 0, 0, time.UTC),
 		},
 		Evidence: []credential.Evidence{{
 			ID:          "https://touchstone.example/attempts/41c9/report",
@@ -112,7 +117,9 @@ func testAward() credential.Award {
 			Description: "The candidate's score report for this attempt.",
 			Narrative:   "Proctored remotely; no integrity flags.",
 		}},
-		ValidFrom: time.Date(2025, 3, 1, 9, 30, 0, 500_000_000, time.UTC),
+		ValidFrom:  time.Date(2025, 3, 1, 9, 30, 0, 500_000_000, time.UTC),
+		ValidUntil: time.Date(2028, 3, 1, 9, 30, 0, 0, time.UTC),
+		Status:     status.Entry("https://touchstone.example/status-lists/5d1c/revocation", 94567, status.PurposeRevocation),
 	}
 }
 
@@ -350,7 +357,7 @@ func TestAchievementCredentialNumbers(t *testing.T) {
 		}
 	}
 	narrative := doc["evidence"].([]any)[0].(map[string]any)["narrative"].(string)
-	for _, want := range []string{"32.5 out of 50", "modified-Angoff", "9 panelists", "1.2 points", "0.91", "0.88", "Dr. Grace Okafor, Program Director", "2025-02-03", "Version 3"} {
+	for _, want := range []string{"pass mark is 32.5 (scores run from 0 to 50 points)", "modified-Angoff", "9 panelists", "standard error of the cut is 1.2", "0.91", "0.88", "Dr. Grace Okafor, Program Director", "2025-02-03", "Version 3"} {
 		if !strings.Contains(narrative, want) {
 			t.Errorf("standard narrative lacks %q: %s", want, narrative)
 		}

@@ -584,7 +584,7 @@ func (s *Service) issue(ctx context.Context, req IssueRequest) (Credential, erro
 		award := Award{
 			ID: s.CredentialURL(id), Name: achievement.Name, Issuer: achievement.Creator, Achievement: achievement,
 			RecipientEmail: req.RecipientEmail, RecipientSalt: randomSalt(), Score: req.Score, Standard: req.Standard,
-			Evidence: evidence, ValidFrom: now, Status: s.entries(slot),
+			Evidence: evidence, ValidFrom: now, Status: s.entry(slot),
 		}
 		if validUntil != nil {
 			award.ValidUntil = *validUntil

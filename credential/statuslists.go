@@ -50,13 +50,33 @@ type statusSlot struct {
 	Index  int
 }
 
-// entries returns the credentialStatus entries of slot: one for
-// revocation, one for suspension.
-func (s *Service) entries(slot statusSlot) []map[string]any {
-	return []map[string]any{
-		status.Entry(s.StatusListURL(slot.ListID, status.PurposeRevocation), slot.Index, status.PurposeRevocation),
-		status.Entry(s.StatusListURL(slot.ListID, status.PurposeSuspension), slot.Index, status.PurposeSuspension),
+// entry returns the credentialStatus of slot: its revocation entry.
+//
+// The Open Badges 3.0 JSON Schema allows a credential one credentialStatus
+// object, so a credential names its revocation list only. Its suspension
+// bit sits at the same index of the sibling list, whose URL ends in
+// "/suspension" where the revocation list's ends in "/revocation"
+// (SuspensionEntry); Touchstone's verifier checks both.
+func (s *Service) entry(slot statusSlot) map[string]any {
+	return status.Entry(s.StatusListURL(slot.ListID, status.PurposeRevocation), slot.Index, status.PurposeRevocation)
+}
+
+// SuspensionEntry returns the suspension entry that pairs with a
+// revocation entry of a Touchstone status list (same index, sibling list),
+// or nil when the entry does not follow that convention.
+func SuspensionEntry(revocation map[string]any) map[string]any {
+	if p, _ := revocation["statusPurpose"].(string); p != status.PurposeRevocation {
+		return nil
 	}
+	list, _ := revocation["statusListCredential"].(string)
+	base, ok := strings.CutSuffix(list, "/"+status.PurposeRevocation)
+	if !ok || !strings.Contains(base, "/status-lists/") {
+		return nil
+	}
+	index, _ := revocation["statusListIndex"].(string)
+	sibling := base + "/" + status.PurposeSuspension
+	return map[string]any{"id": sibling + "#" + index, "type": "BitstringStatusListEntry",
+		"statusPurpose": status.PurposeSuspension, "statusListIndex": index, "statusListCredential": sibling}
 }
 
 // allocateSlot picks a random free index in the issuer's open list,

@@ -52,6 +52,20 @@ type Verification struct {
 	Credential map[string]any `json:"credential,omitempty"`
 }
 
+// String summarizes v for logs and test failures.
+func (v Verification) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s)", v.State, v.Format)
+	for _, c := range v.Checks {
+		mark := "ok"
+		if !c.Passed {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(&b, "; %s %s: %s", mark, c.Name, c.Detail)
+	}
+	return b.String()
+}
+
 func (v *Verification) pass(name, detail string) {
 	v.Checks = append(v.Checks, Check{Name: name, Passed: true, Detail: detail})
 }
@@ -95,8 +109,8 @@ type Resolver interface {
 // VerifyBytes verifies input — an Open Badges 3.0 credential as JSON, a
 // VC-JWT, or either baked into a PNG or SVG badge image — at instant now:
 // format, schema, proof, issuer key, dates and status.
-func VerifyBytes(ctx context.Context, input []byte, r Resolver, now time.Time) Verification {
-	v := Verification{State: StateValid}
+func VerifyBytes(ctx context.Context, input []byte, r Resolver, now time.Time) (v Verification) {
+	v.State = StateValid
 	defer func() {
 		v.Valid = v.State == StateValid
 		v.Revoked = v.State == StateRevoked
@@ -121,7 +135,12 @@ func VerifyBytes(ctx context.Context, input []byte, r Resolver, now time.Time) V
 		v.Format = orDefault(v.Format, "jwt")
 		d, h, err := vcjwt.Verify(string(payload), func(kid string) (crypto.PublicKey, error) { return r.PublicKey(ctx, kid) })
 		if d == nil {
-			v.fail("format", StateInvalid, "the VC-JWT cannot be read: "+err.Error())
+			if errors.Is(err, vcjwt.ErrMalformed) {
+				v.fail("format", StateInvalid, "the VC-JWT cannot be read: "+err.Error())
+			} else {
+				v.Checks = append(v.Checks, Check{Name: "format", Passed: true, Detail: "read as " + v.Format})
+				v.fail("proof", StateInvalid, "the VC-JWT signature does not verify: "+err.Error())
+			}
 			return v
 		}
 		doc, signer = d, h.Kid
@@ -262,6 +281,11 @@ func parseDate(x any) (time.Time, error) {
 
 func checkStatus(ctx context.Context, v *Verification, doc map[string]any, issuer string, r Resolver) {
 	entries := status.Entries(doc)
+	for _, e := range entries {
+		if sus := SuspensionEntry(e); sus != nil {
+			entries = append(entries, sus)
+		}
+	}
 	if len(entries) == 0 {
 		v.pass("status", "the credential has no status list: it cannot be revoked")
 		return

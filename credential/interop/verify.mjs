@@ -2,7 +2,18 @@
 // (@digitalbazaar/vc, Data Integrity, eddsa-rdfc-2022), independently of the
 // Go code that signed it.
 //
-// Usage: node verify.mjs <credential.json> <controller.json> <contextsDir>
+// Usage: node verify.mjs <credential.json> <controller.json> <contextsDir> [<statusDir>] [--now=<ISO date>]
+//
+// statusDir, when given, holds the issuer's status list credentials and an
+// index.json {"documents": [{"url": "...", "file": "..."}]}. A credential
+// with a credentialStatus is then checked with Digital Bazaar's
+// vc-bitstring-status-list (the list credential's own proof included); a set
+// bit fails the verification with "revoked" or "suspended". Touchstone names
+// only its revocation list in the credential (the Open Badges 3.0 schema
+// allows one credentialStatus); its suspension bit is at the same index of
+// the sibling list ".../suspension", which is checked the same way when the
+// status folder holds it. --now sets the verifier's clock (validFrom /
+// validUntil are judged at that instant).
 //
 // contextsDir holds JSON-LD context files and an index.json of the form
 // {"contexts": [{"url": "...", "file": "..."}]} (package proof's embedded
@@ -16,6 +27,7 @@ import {readFile} from 'node:fs/promises';
 import path from 'node:path';
 
 import * as vc from '@digitalbazaar/vc';
+import {checkStatus} from '@digitalbazaar/vc-bitstring-status-list';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 
@@ -26,11 +38,13 @@ async function readJSON(file) {
 }
 
 async function main(argv) {
-  if(argv.length !== 3) {
+  const now = argv.find(a => a.startsWith('--now='))?.slice('--now='.length);
+  argv = argv.filter(a => !a.startsWith('--now='));
+  if(argv.length !== 3 && argv.length !== 4) {
     throw new UsageError(
-      'usage: node verify.mjs <credential.json> <controller.json> <contextsDir>');
+      'usage: node verify.mjs <credential.json> <controller.json> <contextsDir> [<statusDir>] [--now=<ISO date>]');
   }
-  const [credentialFile, controllerFile, contextsDir] = argv;
+  const [credentialFile, controllerFile, contextsDir, statusDir] = argv;
   const credential = await readJSON(credentialFile);
   const controller = await readJSON(controllerFile);
   const index = await readJSON(path.join(contextsDir, 'index.json'));
@@ -49,6 +63,13 @@ async function main(argv) {
     }
   }
 
+  if(statusDir) {
+    const statusIndex = await readJSON(path.join(statusDir, 'index.json'));
+    for(const {url, file} of statusIndex.documents ?? []) {
+      documents.set(url, await readJSON(path.join(statusDir, file)));
+    }
+  }
+
   const loaded = [];
   const documentLoader = async url => {
     if(!documents.has(url)) {
@@ -64,10 +85,44 @@ async function main(argv) {
   };
 
   const suite = new DataIntegrityProof({cryptosuite: eddsaRdfc2022});
-  const result = await vc.verifyCredential({credential, suite, documentLoader});
+  const statuses = [];
+  const check = async options => {
+    const r = await checkStatus(options);
+    statuses.push(...(r.results ?? []));
+    return r;
+  };
+  const result = await vc.verifyCredential({
+    credential, suite, documentLoader, checkStatus: check, ...(now ? {now} : {})
+  });
+  const errors = collectErrors(result);
+  let verified = result.verified === true;
+  // The sibling suspension list (see above), checked by the same library.
+  const entry = [credential.credentialStatus ?? []].flat()[0];
+  const sibling = entry?.statusListCredential?.replace(/\/revocation$/, '/suspension');
+  if(verified && sibling && sibling !== entry.statusListCredential && documents.has(sibling)) {
+    const suspension = {
+      ...entry, id: `${sibling}#${entry.statusListIndex}`,
+      statusPurpose: 'suspension', statusListCredential: sibling
+    };
+    const r = await checkStatus({
+      credential: {...credential, credentialStatus: suspension}, suite, documentLoader
+    });
+    if(!r.verified) {
+      verified = false;
+      errors.push(...collectErrors(r));
+    }
+    statuses.push(...(r.results ?? []));
+  }
+  for(const s of statuses) {
+    if(s.status === true) {
+      verified = false;
+      errors.push(s.credentialStatus.statusPurpose === 'suspension' ? 'suspended' : 'revoked');
+    }
+  }
   return {
-    verified: result.verified === true,
-    errors: collectErrors(result),
+    verified,
+    errors,
+    status: statuses.map(s => ({purpose: s.credentialStatus?.statusPurpose, set: s.status})),
     loaded: [...new Set(loaded)]
   };
 }
