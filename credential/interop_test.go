@@ -14,6 +14,7 @@ import (
 
 	"github.com/touchstone-assess/touchstone/credential"
 	"github.com/touchstone-assess/touchstone/credential/proof"
+	"github.com/touchstone-assess/touchstone/credential/status"
 )
 
 // interopVerifier prepares the independent verifier in interop/ (Digital
@@ -78,15 +79,62 @@ func runVerifier(tb testing.TB, node, dir string, credential, controller map[str
 			tb.Fatal(err)
 		}
 	}
-	return runVerifyScript(tb, node, dir, credFile, ctrlFile, contexts)
+	args := []string{credFile, ctrlFile, contexts}
+	if entry, ok := credential["credentialStatus"].(map[string]any); ok {
+		args = append(args, writeStatusLists(tb, work, entry, controller["id"].(string)))
+	}
+	return runVerifyScript(tb, node, dir, args...)
 }
 
-// runVerifyScript runs verify.mjs on the given files.
-func runVerifyScript(tb testing.TB, node, dir, credFile, ctrlFile, contexts string) (verifyResult, int) {
+// writeStatusLists writes signed, empty revocation and suspension lists for
+// entry (a Touchstone revocation entry), issued by issuer with the test key,
+// and returns their folder.
+func writeStatusLists(tb testing.TB, work string, entry map[string]any, issuer string) string {
+	tb.Helper()
+	statusDir := filepath.Join(work, "status")
+	if err := os.Mkdir(statusDir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	key := testSigningKey()
+	var index []map[string]string
+	for _, e := range []map[string]any{entry, credential.SuspensionEntry(entry)} {
+		list, err := status.NewList(status.MinEntries)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		encoded, err := list.Encode()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		url, purpose := e["statusListCredential"].(string), e["statusPurpose"].(string)
+		doc := status.ListCredential(url, issuer, purpose, encoded, testSignedAt, time.Time{})
+		signed, err := proof.Sign(doc, key, proof.VerificationMethodID(issuer, key.Public().(ed25519.PublicKey)), testSignedAt)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		b, err := json.Marshal(signed)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(statusDir, purpose+".json"), b, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		index = append(index, map[string]string{"url": url, "file": purpose + ".json"})
+	}
+	b, _ := json.Marshal(map[string]any{"documents": index})
+	if err := os.WriteFile(filepath.Join(statusDir, "index.json"), b, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return statusDir
+}
+
+// runVerifyScript runs verify.mjs on the given files: credential,
+// controller, contexts folder and, optionally, status folder.
+func runVerifyScript(tb testing.TB, node, dir string, args ...string) (verifyResult, int) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "verify.mjs", credFile, ctrlFile, contexts)
+	cmd := exec.CommandContext(ctx, node, append([]string{"verify.mjs"}, args...)...)
 	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
