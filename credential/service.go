@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -156,6 +157,8 @@ type Service struct {
 	baseURL string
 	key     ed25519.PrivateKey
 	rsaKey  *rsa.PrivateKey // RS256 VC-JWTs; nil: EdDSA only
+
+	signedLists sync.Map // status list content hash → signed list credential (JSON)
 }
 
 // Option configures a Service.

@@ -61,7 +61,7 @@ type fixture struct {
 	others    []string
 }
 
-func newFixture(t *testing.T, db *gorm.DB) *fixture {
+func newFixture(t testing.TB, db *gorm.DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{db: db, clock: &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}, email: "ana@example.org"}
@@ -78,7 +78,7 @@ func newFixture(t *testing.T, db *gorm.DB) *fixture {
 	return f
 }
 
-func (f *fixture) user(t *testing.T, email string) string {
+func (f *fixture) user(t testing.TB, email string) string {
 	t.Helper()
 	id := uuid.NewString()
 	if err := f.db.Exec("INSERT INTO users (id, email, name, created_at) VALUES (?, ?, ?, ?)", id, email, email, f.clock.Now()).Error; err != nil {
@@ -87,7 +87,7 @@ func (f *fixture) user(t *testing.T, email string) string {
 	return id
 }
 
-func (f *fixture) achievement(t *testing.T, slug string, validityDays int) string {
+func (f *fixture) achievement(t testing.TB, slug string, validityDays int) string {
 	t.Helper()
 	id, err := f.svc.CreateAchievementAs(context.Background(), "manager", f.issuerID, credential.AchievementInput{
 		Slug: slug, Name: "Achievement " + slug, Description: "Shows " + slug + ".", Criteria: "Pass the exam.",

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -160,6 +163,16 @@ func (s *Service) StatusListCredential(ctx context.Context, listID, purpose stri
 			return nil, err
 		}
 	}
+	// A list is signed once per content: verifiers ask for it far more often
+	// than a decision changes it.
+	slices.Sort(set)
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s/%s/%v", listID, purpose, set))
+	if b, ok := s.signedLists.Load(sum); ok {
+		var doc map[string]any
+		if err := json.Unmarshal(b.([]byte), &doc); err == nil {
+			return doc, nil
+		}
+	}
 	encoded, err := bits.Encode()
 	if err != nil {
 		return nil, err
@@ -171,6 +184,9 @@ func (s *Service) StatusListCredential(ctx context.Context, listID, purpose stri
 	signed, err := proof.Sign(doc, s.key, vm, now)
 	if err != nil {
 		return nil, fmt.Errorf("credential: sign status list: %w", err)
+	}
+	if b, err := json.Marshal(signed); err == nil {
+		s.signedLists.Store(sum, b)
 	}
 	return signed, nil
 }

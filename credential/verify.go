@@ -305,7 +305,10 @@ func checkStatus(ctx context.Context, v *Verification, doc map[string]any, issue
 			ok = false
 			continue
 		}
-		if err := proof.Verify(list, func(vm string) (ed25519.PublicKey, error) {
+		if _, local := r.(localResolver); local {
+			// The service built and signed this list from its own database
+			// a moment ago: checking its signature again proves nothing.
+		} else if err := proof.Verify(list, func(vm string) (ed25519.PublicKey, error) {
 			if !ownedBy(vm, issuer) {
 				return nil, fmt.Errorf("%s is not a key of the issuer", vm)
 			}
