@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/touchstone-assess/touchstone/credential"
 	"github.com/touchstone-assess/touchstone/internal/dbtest"
 )
 
@@ -294,11 +295,14 @@ func concurrentSubmits(t *testing.T, s *server) string {
 }
 
 // independentVerification checks a credential issued by the running server
-// with Digital Bazaar's verifier (credential/interop), then a tampered copy.
+// with Digital Bazaar's verifier (credential/interop) and its status list
+// checker, reading the issuer's published documents, then a tampered copy;
+// then `touchstone verify` on the same file, before and after revocation.
 func independentVerification(t *testing.T, s *server, credentialID string) {
 	node, dir := interopVerifier(t)
+	token := s.login(t, "candidate@example.com")
 	var doc map[string]any
-	if st := s.call(t, "GET", "/api/v1/credentials/"+credentialID, "", nil, &doc); st != http.StatusOK {
+	if st := s.call(t, "GET", "/api/v1/credentials/"+credentialID, token, nil, &doc); st != http.StatusOK {
 		t.Fatalf("credential: status %d", st)
 	}
 	issuer, _ := doc["issuer"].(map[string]any)
@@ -319,24 +323,71 @@ func independentVerification(t *testing.T, s *server, credentialID string) {
 		}
 		return p
 	}
+	// The status lists, as published now.
+	publishStatus := func() string {
+		entry := doc["credentialStatus"].(map[string]any)
+		statusDir := filepath.Join(work, "status")
+		if err := os.MkdirAll(statusDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var index []map[string]string
+		for _, e := range []map[string]any{entry, credential.SuspensionEntry(entry)} {
+			url := e["statusListCredential"].(string)
+			var list map[string]any
+			if st := s.call(t, "GET", strings.TrimPrefix(url, s.URL), "", nil, &list); st != http.StatusOK {
+				t.Fatalf("status list %s: status %d", url, st)
+			}
+			file := e["statusPurpose"].(string) + ".json"
+			write(filepath.Join("status", file), list)
+			index = append(index, map[string]string{"url": url, "file": file})
+		}
+		write(filepath.Join("status", "index.json"), map[string]any{"documents": index})
+		return statusDir
+	}
 	ctrl := write("controller.json", controller)
 	contexts, err := filepath.Abs("../../credential/proof/contexts")
 	if err != nil {
 		t.Fatal(err)
 	}
 	verify := func(credPath string) (bool, string) {
-		cmd := exec.Command(node, filepath.Join(dir, "verify.mjs"), credPath, ctrl, contexts)
+		cmd := exec.Command(node, filepath.Join(dir, "verify.mjs"), credPath, ctrl, contexts, publishStatus())
 		out, err := cmd.CombinedOutput()
 		return err == nil, string(out)
 	}
-	if ok, out := verify(write("credential.json", doc)); !ok {
+	credFile := write("credential.json", doc)
+	if ok, out := verify(credFile); !ok {
 		t.Fatalf("independent verifier rejected the issued credential:\n%s", out)
+	}
+	var cli bytes.Buffer
+	if err := run(context.Background(), []string{"verify", credFile}, func(string) string { return "" }, &cli); err != nil {
+		t.Fatalf("touchstone verify rejects the issued credential: %v\n%s", err, cli.String())
 	}
 	subject := doc["credentialSubject"].(map[string]any)
 	results := subject["result"].([]any)
+	value := results[0].(map[string]any)["value"]
 	results[0].(map[string]any)["value"] = "24.5"
-	if ok, out := verify(write("tampered.json", doc)); ok {
+	tampered := write("tampered.json", doc)
+	if ok, out := verify(tampered); ok {
 		t.Fatalf("independent verifier accepted a tampered credential:\n%s", out)
+	}
+	cli.Reset()
+	if err := run(context.Background(), []string{"verify", tampered}, func(string) string { return "" }, &cli); err == nil || !strings.Contains(cli.String(), "FAIL proof") {
+		t.Fatalf("touchstone verify on a tampered credential: %v\n%s", err, cli.String())
+	}
+	results[0].(map[string]any)["value"] = value
+
+	// Revocation is visible to verifiers at once.
+	manager := s.login(t, "manager@example.com")
+	if st := s.call(t, "POST", "/api/v1/credentials/"+credentialID+"/revoke", manager, map[string]string{"reason": "end-to-end test"}, nil); st != http.StatusOK {
+		t.Fatalf("revoke: status %d", st)
+	}
+	if ok, out := verify(credFile); ok || !strings.Contains(out, `"revoked"`) {
+		t.Fatalf("independent verifier on the revoked credential: ok %v\n%s", ok, out)
+	}
+	cli.Reset()
+	err = run(context.Background(), []string{"verify", "--json", credFile}, func(string) string { return "" }, &cli)
+	if err == nil || exitCode(err) != 1 || !strings.Contains(cli.String(), `"state": "revoked"`) {
+		t.Fatalf("touchstone verify on the revoked credential: %v\n%s", err, cli.String())
 	}
 }
 
