@@ -280,7 +280,9 @@ func (l *loader) createExam(ctx context.Context, issuerID string, program assess
 		domains[i] = assess.Domain{Code: dc.Code, Name: dc.Name, Description: dc.Description, Skill: dc.Skill}
 	}
 	badge, err := l.d.Credentials.CreateAchievement(ctx, issuerID, credential.AchievementInput{Slug: ec.Slug, Name: ec.Badge.Name,
-		Description: ec.Badge.Description, Criteria: ec.Badge.Criteria, AchievementType: "Badge", Alignments: alignments})
+		Description: ec.Badge.Description, Criteria: ec.Badge.Criteria, AchievementType: "Badge", Alignments: alignments,
+		// Spreadsheet skills age: a badge is renewed by passing the exam again.
+		Level: "Skill badge", Color: badgeColors[ec.Slug], ValidityDays: 730})
 	if err != nil {
 		return demoExam{}, "", fmt.Errorf("demo: %s badge: %w", ec.Slug, err)
 	}
@@ -295,6 +297,14 @@ func (l *loader) createExam(ctx context.Context, issuerID string, program assess
 		return demoExam{}, "", fmt.Errorf("demo: %s exam: %w", ec.Slug, err)
 	}
 	return out, badge, nil
+}
+
+// badgeColors are the accents of the demo's badge images, by exam slug;
+// an exam not listed gets the default.
+var badgeColors = map[string]string{
+	"formulas":     "#1f6f8b",
+	"pivot-tables": "#2e7d4f",
+	"charts":       "#b5541c",
 }
 
 // optionIDAlphabet is what option ids are made of: 8 characters of it give
@@ -397,7 +407,8 @@ func (l *loader) createCertificate(ctx context.Context, issuerID string, program
 	}
 	cert := l.c.Certificate
 	id, err := l.d.Credentials.CreateAchievement(ctx, issuerID, credential.AchievementInput{Slug: cert.Slug, Name: cert.Name,
-		Description: cert.Description, Criteria: cert.Criteria, AchievementType: "Certificate", Alignments: alignments})
+		Description: cert.Description, Criteria: cert.Criteria, AchievementType: "Certificate", Alignments: alignments,
+		Level: "Certificate", Color: "#5b3c88"})
 	if err != nil {
 		return fmt.Errorf("demo: certificate: %w", err)
 	}
