@@ -157,7 +157,11 @@ func (l *List) checkIndex(i int) error {
 // GZIP header carries no name and no modification time.
 func (l *List) Encode() (string, error) {
 	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	// The default level: on a list of MinEntries with 1% set, BestCompression
+	// saves about a tenth of the size (2.5 KB against 2.8 KB) for seven
+	// times the time (BenchmarkEncode), and lists are re-encoded on every
+	// change and every re-signing.
+	zw, err := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 	if err != nil {
 		return "", fmt.Errorf("status: encode: %w", err)
 	}
