@@ -354,59 +354,6 @@ func (s *Server) apiApproveStandard(c *fiber.Ctx) error {
 	return c.JSON(standardJSON(st))
 }
 
-// Credentials.
-
-func (s *Server) apiCredential(c *fiber.Ctx) error {
-	cred, err := s.cfg.Credentials.Get(c.UserContext(), c.Params("id"))
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentType, "application/vc+ld+json")
-	if c.Accepts("application/vc+ld+json", fiber.MIMEApplicationJSON) == fiber.MIMEApplicationJSON {
-		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	}
-	return c.Send(cred.Document)
-}
-
-func (s *Server) apiVerifyCredential(c *fiber.Ctx) error {
-	cred, err := s.cfg.Credentials.Get(c.UserContext(), c.Params("id"))
-	if err != nil {
-		return err
-	}
-	v := s.cfg.Credentials.Verify(c.UserContext(), cred)
-	return c.JSON(fiber.Map{"id": cred.ID, "valid": v.Valid, "revoked": v.Revoked, "problem": v.Problem,
-		"verified_at": s.cfg.Now().UTC()})
-}
-
-type revokeRequest struct {
-	Reason string `json:"reason"`
-}
-
-func (s *Server) apiRevokeCredential(c *fiber.Ctx) error {
-	var req revokeRequest
-	if err := bind(c, &req); err != nil {
-		return err
-	}
-	if err := s.cfg.Credentials.Revoke(c.UserContext(), currentUser(c).ID, c.Params("id"), req.Reason); err != nil {
-		return err
-	}
-	return c.JSON(fiber.Map{"id": c.Params("id"), "revoked": true})
-}
-
-func (s *Server) issuerDocument(c *fiber.Ctx) error {
-	doc, err := s.cfg.Credentials.ControllerDocument(c.UserContext(), c.Params("id"))
-	if err != nil {
-		return err
-	}
-	profile, err := s.cfg.Credentials.Issuer(c.UserContext(), c.Params("id"))
-	if err != nil {
-		return err
-	}
-	doc["name"] = profile.Name
-	c.Set(fiber.HeaderContentType, "application/did+ld+json")
-	return c.JSON(doc, "application/did+ld+json")
-}
-
 // Audit.
 
 func (s *Server) apiAudit(c *fiber.Ctx) error {

@@ -696,16 +696,23 @@ func TestPassIssuesValidCredential(t *testing.T) {
 		"References, ranges and errors", "Strong", `id="view-badge" href="/credentials/`+res.CredentialID+`"`,
 		"https://touchstone.example/credentials/"+res.CredentialID)
 
-	cred := f.as("").get("/credentials/" + res.CredentialID)
+	// The recipient sees the details of a private credential; anyone else
+	// its status only.
+	cred := c.get("/credentials/" + res.CredentialID)
 	wantCode(t, "credential", cred, http.StatusOK)
 	checkPage(t, "credential", cred)
 	wantContains(t, "credential", cred, `id="verification"`, `data-status="valid"`, "Valid credential", "Spreadsheet Formulas",
 		"Touchstone Test Academy", "Identity: hashed email (verifiable by the holder)", `id="credential-score">4 of 4`,
-		`id="credential-required">2.6`, "The pass mark is 2.6 out of 4 raw-score points", "approved on 2026-03-12 by Daniel Okoro",
+		`id="credential-required">2.6`, "The pass mark is 2.6 on a scale from 0 to 4 points.", "approved on 12 March 2026 by Daniel Okoro",
 		"DataIntegrityProof", "eddsa-rdfc-2022", `href="/api/v1/credentials/`+res.CredentialID+`"`, `property="og:title"`,
 		`href="/achievements/spreadsheet-formulas#skill-F-REF"`, "<strong>Spreadsheet Formulas</strong>")
-	if strings.Contains(cred.Body, "candidate@example.com") || strings.Contains(cred.Body, "Jordan") {
+	anon := f.as("").get("/credentials/" + res.CredentialID)
+	wantContains(t, "credential, anonymous", anon, `data-status="valid"`, "Valid credential", "Spreadsheet Formulas", `id="private-note"`)
+	if strings.Contains(anon.Body, "candidate@example.com") || strings.Contains(anon.Body, "Jordan") {
 		t.Error("the public credential page shows the recipient")
+	}
+	if strings.Contains(anon.Body, `id="credential-score"`) {
+		t.Error("the page of a private credential shows the score to anyone")
 	}
 
 	badges := c.get("/badges")

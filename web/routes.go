@@ -31,6 +31,16 @@ var (
 var uploads = map[string]int{
 	"POST /api/v1/items/import":    maxImportBytes,
 	"POST /authoring/items/import": maxImportBytes,
+	"POST /api/v1/verify":          maxVerifyBody,
+	"POST /verify":                 maxVerifyBody,
+}
+
+// sideEffectFree are POST routes that change nothing: they compute an
+// answer from the body alone, so a forged cross-site request gains nothing
+// and the guard skips the CSRF check. A verifier can post a badge with
+// curl, with no session and no cookie.
+var sideEffectFree = map[string]bool{
+	"POST /api/v1/verify": true,
 }
 
 // maxBodyBytes bounds the body of every route not in uploads.
@@ -60,6 +70,26 @@ func (s *Server) routes() []route {
 		{get, "/credentials/:id", nil, s.pageCredential},
 		{get, "/achievements/:slug", nil, s.pageAchievement},
 		{get, "/issuers/:id", nil, s.issuerDocument},
+
+		// Public credential documents, downloads and verification.
+		{get, "/issuers/:id/jwks.json", nil, s.issuerJWKS},
+		{get, "/issuers/:id/keys/:kid", nil, s.issuerKey},
+		{get, "/.well-known/did.json", nil, s.didDocument},
+		{get, "/status-lists/:id/:purpose", nil, s.statusList},
+		{get, "/ns/v1/context.jsonld", nil, s.extensionContext},
+		{get, "/ns/v1/schema.json", nil, s.extensionSchema},
+		{get, "/achievements/:slug/badge.svg", nil, s.achievementBadge},
+		{get, "/achievements/:slug/badge.png", nil, s.achievementBadge},
+		{get, "/credentials/:id/credential.json", nil, s.downloadCredentialJSON},
+		{get, "/credentials/:id/credential.jwt", nil, s.downloadCredentialJWT},
+		{get, "/credentials/:id/badge.png", nil, s.downloadBadge},
+		{get, "/credentials/:id/badge.svg", nil, s.downloadBadge},
+		{post, "/credentials/:id/visibility", signedIn, s.postCredentialVisibility},
+		{post, "/credentials/:id/revoke", revokers, s.postDecision(decideRevoke)},
+		{post, "/credentials/:id/suspend", revokers, s.postDecision(decideSuspend)},
+		{post, "/credentials/:id/reinstate", revokers, s.postDecision(decideReinstate)},
+		{get, "/verify", nil, s.pageVerify},
+		{post, "/verify", nil, s.postVerify},
 
 		// Candidates.
 		{get, "/exams", signedIn, s.pageExams},
@@ -139,6 +169,10 @@ func (s *Server) routes() []route {
 		{get, "/api/v1/credentials/:id", nil, s.apiCredential},
 		{get, "/api/v1/credentials/:id/verification", nil, s.apiVerifyCredential},
 		{post, "/api/v1/credentials/:id/revoke", revokers, s.apiRevokeCredential},
+		{post, "/api/v1/credentials/:id/suspend", revokers, s.apiSuspendCredential},
+		{post, "/api/v1/credentials/:id/reinstate", revokers, s.apiReinstateCredential},
+		{put, "/api/v1/credentials/:id/visibility", signedIn, s.apiSetCredentialVisibility},
+		{post, "/api/v1/verify", nil, s.apiVerify},
 		{get, "/api/v1/audit", admins, s.apiAudit},
 	}
 }
