@@ -583,8 +583,10 @@ func (st docStandard) Facts() []string {
 	unit := "points"
 	scale := fmt.Sprintf("on a scale from %s to %s points", st.ScaleMin, st.ScaleMax)
 	if st.ScoreScale != "" {
-		unit = "on the " + st.ScoreScale + " scale"
-		scale = fmt.Sprintf("on the %s scale, which runs from %s to %s", st.ScoreScale, st.ScaleMin, st.ScaleMax)
+		// Scale names often end in "scale" already ("Reporting scale").
+		name := strings.TrimSuffix(strings.TrimSuffix(st.ScoreScale, " scale"), " Scale") + " scale"
+		unit = "on the " + name
+		scale = fmt.Sprintf("on the %s, which runs from %s to %s", name, st.ScaleMin, st.ScaleMax)
 	}
 	facts := []string{fmt.Sprintf("The pass mark is %s %s.", st.Cut, scale)}
 	if st.Method != "" {
@@ -949,6 +951,18 @@ type verifyReport struct {
 	Doc    credentialDoc
 	Page   string // the credential's page on this site, when it is ours
 	Slug   string // its achievement's slug, when it is ours: the badge image
+}
+
+// ValidFrom and ValidUntil are the credential's dates in words ("" for
+// none); a date that does not parse is shown as it is.
+func (r verifyReport) ValidFrom() string  { return humanDate(r.Doc.ValidFrom) }
+func (r verifyReport) ValidUntil() string { return humanDate(r.Doc.ValidUntil) }
+
+func humanDate(s string) string {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC().Format("2 January 2006")
+	}
+	return s
 }
 
 // FormatName is the uploaded format in words.
