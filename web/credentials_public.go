@@ -928,6 +928,9 @@ func verifyInput(c *fiber.Ctx) ([]byte, error) {
 // apiVerify verifies an uploaded credential in any format. The answer
 // includes the credential: it is the uploader's own file.
 func (s *Server) apiVerify(c *fiber.Ctx) error {
+	if err := s.allowVerify(c); err != nil {
+		return err
+	}
 	input, err := verifyInput(c)
 	if err != nil {
 		return err
@@ -936,6 +939,18 @@ func (s *Server) apiVerify(c *fiber.Ctx) error {
 		return &badRequest{field: "file", message: "send the credential as the body or as the multipart field file"}
 	}
 	return s.sendVerification(c, "", s.cfg.Credentials.VerifyInput(c.UserContext(), input))
+}
+
+// Verifications a client address may ask for per window: a verification
+// costs the server milliseconds of canonicalization, so anonymous uploads
+// are bounded.
+const (
+	verifyLimit  = 120
+	verifyWindow = 10 * time.Minute
+)
+
+func (s *Server) allowVerify(c *fiber.Ctx) error {
+	return s.cfg.Auth.Allow(c.UserContext(), "verify", c.IP(), verifyLimit, verifyWindow)
 }
 
 // verifyData is the view of the verification page.
@@ -987,6 +1002,9 @@ func (s *Server) pageVerify(c *fiber.Ctx) error {
 // postVerify verifies the uploaded file or pasted text and shows the
 // report.
 func (s *Server) postVerify(c *fiber.Ctx) error {
+	if err := s.allowVerify(c); err != nil {
+		return err
+	}
 	input, err := verifyInput(c)
 	if err != nil {
 		return err

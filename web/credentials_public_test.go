@@ -856,3 +856,15 @@ func TestVerifyPage(t *testing.T) {
 		wantNotBody(t, "candidate navigation", page(t, f, "/", &cand), `href="/manage/achievements"`)
 	})
 }
+
+func TestVerifyRateLimited(t *testing.T) {
+	f := webtest.New(t, dbtest.SQLite(t))
+	const limit = 120 // web.verifyLimit
+	for i := range limit {
+		r := webtest.NewRequest("POST", "/api/v1/verify", []byte("not a credential"))
+		if resp := apiCall(t, f, r); resp.StatusCode != http.StatusOK {
+			t.Fatalf("verification %d: status %d, want 200 (an invalid credential is a valid question)", i+1, resp.StatusCode)
+		}
+	}
+	wantAPIError(t, apiCall(t, f, webtest.NewRequest("POST", "/api/v1/verify", []byte("again"))), http.StatusTooManyRequests, "rate_limited", "")
+}

@@ -139,6 +139,22 @@ func NewService(db *gorm.DB, store kv.Store, now func() time.Time, limits Limits
 	return &Service{db: db, kv: store, now: now, limits: limits, Cost: 12, SessionTTL: 12 * time.Hour}
 }
 
+// Allow counts one use of the action by clientAddr and returns
+// ErrRateLimited when it has been used more than max times in the current
+// window: anonymous work that costs the server (verifying an uploaded
+// credential) is bounded per client, across instances through the shared
+// store.
+func (s *Service) Allow(ctx context.Context, action, clientAddr string, max int, window time.Duration) error {
+	n, err := s.kv.Incr(ctx, "ratelimit:"+action+":"+clientAddr, window)
+	if err != nil {
+		return fmt.Errorf("auth: rate limit: %w", err)
+	}
+	if n > int64(max) {
+		return ErrRateLimited
+	}
+	return nil
+}
+
 // NewUser describes an account to create. An empty Password makes an
 // account that cannot sign in (simulated candidates of the demo history).
 type NewUser struct {
