@@ -142,7 +142,13 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err := srv.App().ShutdownWithTimeout(30 * time.Second); err != nil {
 		return err
 	}
-	return <-errc
+	// A shutdown that comes before the listener goroutine has started
+	// serving finds nothing to stop; closing the listener ends it either way.
+	ln.Close()
+	if err := <-errc; err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
 }
 
 // sweep submits attempts whose time is up and re-issues any credential a
