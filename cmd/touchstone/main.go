@@ -6,6 +6,7 @@
 //	touchstone psych …          psychometric analyses of CSV files (see psych --help)
 //	touchstone verify FILE      verify an Open Badges 3.0 credential (JSON, VC-JWT, baked PNG or SVG)
 //	touchstone keys rotate      replace the issuer's signing keys, keeping the old ones published
+//	touchstone keys reissue KEY --reason TEXT   re-issue what a compromised key signed
 //
 // Every setting has a flag and an environment variable; `touchstone --help`
 // lists them. With none set, the server runs on an embedded SQLite file and
@@ -58,7 +59,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	case "verify":
 		return verify(ctx, rest, stdout)
 	case "keys":
-		return keys(rest, getenv, stdout)
+		return keys(ctx, rest, getenv, stdout)
 	case "help":
 		_, _ = parseConfig("serve", []string{"--help"}, getenv, stdout)
 		return nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/touchstone-assess/touchstone/credential"
@@ -75,19 +76,76 @@ func verify(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// keys runs `touchstone keys rotate`: both issuer keys are replaced; the
-// server publishes the new keys and retires the old ones at its next start.
-func keys(args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "rotate" {
-		return usageError("usage: touchstone keys rotate [flags]")
+// keys runs `touchstone keys rotate` and `touchstone keys reissue`.
+//
+// rotate replaces both issuer keys; the server publishes the new keys and
+// retires the old ones at its next start. reissue KEY-ID re-issues, with the
+// current keys, every unrevoked credential the key KEY-ID (an Ed25519
+// Multikey, as in a proof's verificationMethod) signed, revoking the old
+// ones with the reason: what to do when a key is compromised.
+func keys(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	const usage = "usage: touchstone keys rotate [flags] | touchstone keys reissue KEY-ID --reason TEXT [flags]"
+	if len(args) == 0 {
+		return usageError(usage)
 	}
-	cfg, err := parseConfig("keys rotate", args[1:], getenv, stdout)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
+	switch args[0] {
+	case "rotate":
+		cfg, err := parseConfig("keys rotate", args[1:], getenv, stdout)
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return rotateKeys(cfg, stdout)
+	case "reissue":
+		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
+			return usageError(usage)
+		}
+		keyID, rest := args[1], args[2:]
+		var reason string
+		for i := 0; i < len(rest); i++ {
+			if r, ok := strings.CutPrefix(rest[i], "--reason="); ok {
+				reason = r
+				rest = append(rest[:i:i], rest[i+1:]...)
+				break
+			}
+			if rest[i] == "--reason" && i+1 < len(rest) {
+				reason = rest[i+1]
+				rest = append(rest[:i:i], rest[i+2:]...)
+				break
+			}
+		}
+		if strings.TrimSpace(reason) == "" {
+			return usageError("touchstone keys reissue: --reason is required: it is recorded with every revocation")
+		}
+		cfg, err := parseConfig("keys reissue", rest, getenv, stdout)
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		baseURL := cfg.BaseURL
+		if baseURL == "" {
+			baseURL = "http://" + cfg.Addr
+		}
+		svc, err := wire(ctx, cfg, baseURL)
+		if err != nil {
+			return err
+		}
+		defer svc.close()
+		if _, err := svc.credentials.EnsureIssuer(ctx, credential.IssuerInput{Name: "Touchstone"}); err != nil {
+			return err
+		}
+		reissued, err := svc.credentials.ReissueSignedBy(ctx, "cli:keys-reissue", keyID, reason)
+		fmt.Fprintf(stdout, "re-issued %d credentials signed with %s\n", len(reissued), keyID)
 		return err
 	}
+	return usageError(usage)
+}
+
+func rotateKeys(cfg config, stdout io.Writer) error {
 	for _, path := range []string{cfg.IssuerKey, cfg.IssuerRSAKey} {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			fmt.Fprintf(stdout, "%s: no key yet; the server creates one at start\n", path)
