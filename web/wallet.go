@@ -106,8 +106,8 @@ func relativeExpiry(now, t time.Time) string {
 	return "expires in " + span(days)
 }
 
-// span writes a number of days for people: days under two months, then
-// months, then years.
+// span writes a number of days for people: days up to the wallet's
+// horizon of 90, then months, then years.
 func span(days int) string {
 	plural := func(n int, unit string) string {
 		if n == 1 {
@@ -116,7 +116,7 @@ func span(days int) string {
 		return fmt.Sprintf("%d %ss", n, unit)
 	}
 	switch {
-	case days < 60:
+	case days <= 90:
 		return plural(days, "day")
 	case days < 730:
 		return "about " + plural(int(math.Round(float64(days)/30.44)), "month")
