@@ -560,8 +560,8 @@ func readPathwayForm(c *fiber.Ctx) (credential.PathwayRule, error) {
 	return r, nil
 }
 
-// addPathway checks that the rule names known achievements, then creates
-// it for the certificate.
+// addPathway checks that the rule names known achievements and that the
+// certificate has no pathway yet, then creates it.
 func (s *Server) addPathway(ctx context.Context, actor, certificateID string, r credential.PathwayRule) error {
 	if _, err := s.cfg.Credentials.AchievementRecordByID(ctx, certificateID); err != nil {
 		return err
@@ -591,6 +591,17 @@ func (s *Server) addPathway(ctx context.Context, actor, certificateID string, r 
 	for i, set := range r.Sets {
 		if err := check(fmt.Sprintf("rule.sets[%d]", i), set); err != nil {
 			return err
+		}
+	}
+	// A certificate has one pathway (the store keeps one rule per
+	// certificate); alternatives are the sets of a "sets" rule.
+	existing, err := s.pathways(ctx, book)
+	if err != nil {
+		return err
+	}
+	for _, p := range existing {
+		if p.Certificate.ID == certificateID {
+			return valid.Errorf("rule", "the certificate already has a pathway (%s); give alternatives as the sets of one rule", p.Text)
 		}
 	}
 	return s.cfg.Credentials.CreatePathwayRule(ctx, actor, certificateID, r)
