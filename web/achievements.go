@@ -702,8 +702,8 @@ func (s *Server) toAchievementJSON(r credential.AchievementRecord, earning map[s
 	return out
 }
 
-// achievementsJSON renders the achievements whose ids are in ids (all
-// when ids is nil).
+// achievementsJSON renders every achievement, or only the one with id
+// only (ErrNotFound when there is none).
 func (s *Server) achievementsJSON(ctx context.Context, only string) ([]achievementJSON, error) {
 	book, err := s.achievementBook(ctx)
 	if err != nil {

@@ -256,7 +256,6 @@ func (s *Server) wallet(ctx context.Context, recipientID string) (wallet, error)
 		n := expiringNotice{Card: *card, Until: *e.ValidUntil}
 		for _, ex := range exams {
 			if ex.AchievementID == e.AchievementID {
-				ex := ex
 				n.Exam = &ex
 				break
 			}
