@@ -56,6 +56,10 @@ func (s *Service) JWT(ctx context.Context, c Credential, alg string) (string, er
 	return "", fmt.Errorf("%w %q", ErrNoKey, alg)
 }
 
+// CanSignRS256 reports whether the service has an RSA key, so that RS256
+// VC-JWTs can be offered.
+func (s *Service) CanSignRS256() bool { return s.rsaKey != nil }
+
 // issuerKeys returns every key of the issuer, current and retired.
 func (s *Service) issuerKeys(ctx context.Context, issuerID string) ([]keyRow, error) {
 	var rows []keyRow

@@ -168,11 +168,13 @@ func (s *Service) ReissueSignedBy(ctx context.Context, actor, keyID, reason stri
 	return out, nil
 }
 
-// Expiring lists a recipient's active credentials that expire before
-// horizon, soonest first: what the candidate's wallet warns about.
+// Expiring lists a recipient's active credentials (not revoked, suspended
+// or expired yet) that expire before horizon, soonest first: what the
+// candidate's wallet warns about.
 func (s *Service) Expiring(ctx context.Context, recipientID string, horizon time.Time) ([]Credential, error) {
 	var rows []credentialRow
-	if err := s.db.WithContext(ctx).Where("recipient_id = ? AND revoked_at IS NULL AND valid_until IS NOT NULL AND valid_until < ?", recipientID, horizon).
+	if err := s.db.WithContext(ctx).Where("recipient_id = ? AND revoked_at IS NULL AND suspended_at IS NULL AND valid_until > ? AND valid_until < ?",
+		recipientID, s.now().UTC(), horizon).
 		Order("valid_until").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("credential: expiring: %w", err)
 	}

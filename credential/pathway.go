@@ -3,6 +3,7 @@ package credential
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -12,6 +13,9 @@ import (
 	"github.com/touchstone-assess/touchstone/internal/audit"
 	"github.com/touchstone-assess/touchstone/internal/valid"
 )
+
+// ErrPathwayExists: a certificate is earned by one pathway.
+var ErrPathwayExists = errors.New("credential: the certificate already has a pathway")
 
 // Pathway kinds.
 const (
@@ -120,6 +124,25 @@ func (s *Service) CreatePathwayRule(ctx context.Context, actor, certificateID st
 	if err != nil {
 		return err
 	}
+	for _, id := range append(rule.members(), certificateID) {
+		var n int64
+		if uuid.Validate(id) != nil {
+			return valid.Errorf("rule", "%q is not an achievement", id)
+		}
+		if err := s.db.WithContext(ctx).Model(&achievementRow{}).Where("id = ?", id).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return valid.Errorf("rule", "%q is not an achievement", id)
+		}
+	}
+	var existing int64
+	if err := s.db.WithContext(ctx).Model(&pathwayRow{}).Where("achievement_id = ?", certificateID).Count(&existing).Error; err != nil {
+		return err
+	}
+	if existing > 0 {
+		return ErrPathwayExists
+	}
 	now := s.now().UTC()
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		p := pathwayRow{ID: uuid.NewString(), AchievementID: certificateID, Rule: string(b), CreatedAt: now}
@@ -162,6 +185,9 @@ type PathwayProgress struct {
 // held returns the achievements the recipient holds validly now: issued,
 // not revoked or suspended, not expired.
 func (s *Service) held(ctx context.Context, recipientID string) (map[string]bool, error) {
+	if recipientID == "" {
+		return map[string]bool{}, nil // nobody: every pathway with nothing held
+	}
 	var ids []string
 	now := s.now().UTC()
 	if err := s.db.WithContext(ctx).Model(&credentialRow{}).
@@ -176,7 +202,8 @@ func (s *Service) held(ctx context.Context, recipientID string) (map[string]bool
 	return has, nil
 }
 
-// Progress lists every pathway with the recipient's progress along it.
+// Progress lists every pathway with the recipient's progress along it; an
+// empty recipientID lists the pathways with nothing held.
 func (s *Service) Progress(ctx context.Context, recipientID string) ([]PathwayProgress, error) {
 	has, err := s.held(ctx, recipientID)
 	if err != nil {

@@ -307,8 +307,18 @@ func (in AchievementInput) validate() error {
 	switch {
 	case strings.TrimSpace(in.Slug) == "" || strings.Trim(in.Slug, "abcdefghijklmnopqrstuvwxyz0123456789-") != "":
 		return valid.Errorf("slug", "use lower-case letters, digits and hyphens")
+	case len(in.Slug) > 100:
+		return valid.Errorf("slug", "is longer than 100 characters")
 	case strings.TrimSpace(in.Name) == "":
 		return valid.Errorf("name", "is required")
+	case len([]rune(in.Name)) > 200:
+		return valid.Errorf("name", "is longer than 200 characters")
+	case len(in.Description) > 5000:
+		return valid.Errorf("description", "is longer than 5,000 characters")
+	case len(in.Criteria) > 20000:
+		return valid.Errorf("criteria", "is longer than 20,000 characters")
+	case len([]rune(in.Level)) > 60:
+		return valid.Errorf("level", "is longer than 60 characters")
 	case strings.TrimSpace(in.Description) == "":
 		return valid.Errorf("description", "is required")
 	case strings.TrimSpace(in.Criteria) == "":

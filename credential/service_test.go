@@ -341,6 +341,12 @@ func TestPathwayRules(t *testing.T) {
 		if err := f.svc.CreatePathwayRule(ctx, "manager", anyTwo, credential.PathwayRule{Kind: credential.AnyOf, N: 2, Achievements: f.others}); err != nil {
 			t.Fatal(err)
 		}
+		if err := f.svc.CreatePathwayRule(ctx, "manager", anyTwo, credential.PathwayRule{Kind: credential.AllOf, Achievements: f.others}); !errors.Is(err, credential.ErrPathwayExists) {
+			t.Errorf("a second pathway for one certificate: %v, want ErrPathwayExists", err)
+		}
+		if err := f.svc.CreatePathwayRule(ctx, "manager", f.badge, credential.PathwayRule{Kind: credential.AllOf, Achievements: []string{uuid.NewString()}}); !errors.Is(err, valid.ErrInvalid) {
+			t.Errorf("a pathway naming no achievement: %v, want a validation error", err)
+		}
 		sets := f.achievement(t, "sets", 0)
 		if err := f.svc.CreatePathwayRule(ctx, "manager", sets, credential.PathwayRule{Kind: credential.Sets,
 			Sets: [][]string{{f.badge, f.others[2]}, {f.others[0], f.others[1]}}}); err != nil {

@@ -87,23 +87,6 @@ func userJSON(u auth.User) fiber.Map {
 
 func (s *Server) apiMe(c *fiber.Ctx) error { return c.JSON(userJSON(currentUser(c))) }
 
-func (s *Server) apiMyCredentials(c *fiber.Ctx) error {
-	held, err := s.cfg.Credentials.HeldBy(c.UserContext(), currentUser(c).ID)
-	if err != nil {
-		return err
-	}
-	out := make([]fiber.Map, 0, len(held))
-	for _, h := range held {
-		a, err := s.cfg.Credentials.Achievement(c.UserContext(), h.AchievementID)
-		if err != nil {
-			return err
-		}
-		out = append(out, fiber.Map{"id": h.ID, "url": h.URL, "achievement": a.Name, "achievement_type": a.AchievementType,
-			"issued_at": h.IssuedAt, "revoked": h.RevokedAt != nil})
-	}
-	return c.JSON(out)
-}
-
 // Exams and attempts.
 
 func examJSON(e assess.Exam, std *assess.Standard) fiber.Map {

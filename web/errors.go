@@ -56,6 +56,7 @@ var errorKinds = []struct {
 	{credential.ErrNotSuspended, fiber.StatusConflict, "not_suspended", "the credential is not suspended"},
 	{credential.ErrNoKey, fiber.StatusNotFound, "not_found", "this issuer signs with no key of that algorithm"},
 	{credential.ErrUnknownStatusList, fiber.StatusNotFound, "not_found", "not found"},
+	{credential.ErrPathwayExists, fiber.StatusConflict, "pathway_exists", "the certificate already has a pathway"},
 	{assess.ErrForbidden, fiber.StatusForbidden, "forbidden", "you may not do this"},
 	{auth.ErrForbidden, fiber.StatusForbidden, "forbidden", "you may not do this"},
 	{auth.ErrCSRF, fiber.StatusForbidden, "csrf", "missing or wrong CSRF token; reload the page"},

@@ -16,7 +16,6 @@ import (
 
 	"github.com/touchstone-assess/touchstone/assess"
 	"github.com/touchstone-assess/touchstone/assess/proctor"
-	"github.com/touchstone-assess/touchstone/credential"
 	"github.com/touchstone-assess/touchstone/internal/audit"
 	"github.com/touchstone-assess/touchstone/items"
 	"github.com/touchstone-assess/touchstone/web/auth"
@@ -541,47 +540,6 @@ func (s *Server) pageResult(c *fiber.Ctx) error {
 	return s.render(c, "result", d)
 }
 
-// Badges.
-
-// badgeCard is a credential as its holder's list shows it.
-type badgeCard struct {
-	ID          string
-	Name        string
-	Type        string // "Badge" or "Certificate"
-	Description string
-	IssuedAt    time.Time
-	RevokedAt   *time.Time
-	URL         string // public page, absolute
-	Path        string // public page on this site
-	JSONPath    string
-}
-
-func (s *Server) badgeCard(ctx context.Context, cred credential.Credential) (badgeCard, error) {
-	a, err := s.cfg.Credentials.Achievement(ctx, cred.AchievementID)
-	if err != nil {
-		return badgeCard{}, err
-	}
-	return badgeCard{ID: cred.ID, Name: a.Name, Type: a.AchievementType, Description: a.Description, IssuedAt: cred.IssuedAt,
-		RevokedAt: cred.RevokedAt, URL: cred.URL, Path: "/credentials/" + cred.ID, JSONPath: "/api/v1/credentials/" + cred.ID}, nil
-}
-
-func (s *Server) pageBadges(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	held, err := s.cfg.Credentials.HeldBy(ctx, currentUser(c).ID)
-	if err != nil {
-		return err
-	}
-	cards := make([]badgeCard, 0, len(held))
-	for _, h := range held {
-		card, err := s.badgeCard(ctx, h)
-		if err != nil {
-			return err
-		}
-		cards = append(cards, card)
-	}
-	return s.render(c, "badges", cards)
-}
-
 // link turns one of this deployment's absolute URLs into a path on this
 // site, so that links work whatever host name the visitor used; other URLs
 // are left as they are.
@@ -590,58 +548,6 @@ func (s *Server) link(u string) string {
 		return strings.TrimPrefix(u, s.cfg.BaseURL)
 	}
 	return u
-}
-
-// The public achievement page.
-
-type achievementData struct {
-	Achievement credential.Achievement
-	Criteria    template.HTML
-	Exam        *examCard // the exam that earns it, if any
-	Standards   []assess.Standard
-	Link        func(string) string
-}
-
-func (s *Server) pageAchievement(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	a, err := s.cfg.Credentials.AchievementBySlug(ctx, c.Params("slug"))
-	if err != nil {
-		return err
-	}
-	d := achievementData{Achievement: a, Criteria: markdown(a.Criteria), Link: s.link}
-	exams, err := s.cfg.Assess.Exams(ctx)
-	if err != nil {
-		return err
-	}
-	for _, e := range exams {
-		if e.AchievementID == "" {
-			continue
-		}
-		ea, err := s.cfg.Credentials.Achievement(ctx, e.AchievementID)
-		if err != nil {
-			return err
-		}
-		if ea.ID != a.ID {
-			continue
-		}
-		d.Exam = &examCard{Exam: e}
-		all, err := s.cfg.Assess.Standards(ctx, e.ID)
-		if err != nil {
-			return err
-		}
-		for _, st := range all {
-			switch st.Status {
-			case assess.Approved:
-				std := st
-				d.Exam.Standard = &std
-				d.Standards = append(d.Standards, st)
-			case assess.Superseded:
-				d.Standards = append(d.Standards, st)
-			}
-		}
-		break
-	}
-	return s.render(c, "achievement", d)
 }
 
 // Proctoring.
