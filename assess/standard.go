@@ -42,11 +42,16 @@ type Standard struct {
 	CutSE               float64 // standard error of the cut across panelists
 	Reliability         float64 // Cronbach's alpha of the exam's scored attempts
 	DecisionConsistency float64 // Subkoviak's agreement at the cut
-	Status              string
-	ProposedBy          string
-	ApprovedBy          string
-	ApprovedAt          *time.Time
-	CreatedAt           time.Time
+	// ClassificationAccuracy is the probability that the decision matches
+	// the true-score decision (Livingston & Lewis); CSEMAtCut is Lord's binomial
+	// conditional SEM at the cut, in raw points. Nil when not estimated.
+	ClassificationAccuracy *float64
+	CSEMAtCut              *float64
+	Status                 string
+	ProposedBy             string
+	ApprovedBy             string
+	ApprovedAt             *time.Time
+	CreatedAt              time.Time
 }
 
 type standardRow struct {
@@ -61,6 +66,8 @@ type standardRow struct {
 	CutSE               float64    `gorm:"column:cut_se"`
 	Reliability         float64    `gorm:"column:reliability"`
 	DecisionConsistency float64    `gorm:"column:decision_consistency"`
+	Accuracy            *float64   `gorm:"column:classification_accuracy"`
+	CSEMAtCut           *float64   `gorm:"column:csem_at_cut"`
 	Status              string     `gorm:"column:status"`
 	ProposedBy          *string    `gorm:"column:proposed_by"`
 	ApprovedBy          *string    `gorm:"column:approved_by"`
@@ -73,7 +80,8 @@ func (standardRow) TableName() string { return "standards" }
 func (r standardRow) standard() Standard {
 	return Standard{ID: r.ID, ExamID: r.ExamID, Version: r.Version, StudyID: deref(r.StudyID), Method: r.Method,
 		Panelists: r.Panelists, Cut: r.Cut, MaxScore: r.MaxScore, CutSE: r.CutSE, Reliability: r.Reliability,
-		DecisionConsistency: r.DecisionConsistency, Status: r.Status, ProposedBy: deref(r.ProposedBy),
+		DecisionConsistency: r.DecisionConsistency, ClassificationAccuracy: r.Accuracy, CSEMAtCut: r.CSEMAtCut,
+		Status: r.Status, ProposedBy: deref(r.ProposedBy),
 		ApprovedBy: deref(r.ApprovedBy), ApprovedAt: r.ApprovedAt, CreatedAt: r.CreatedAt}
 }
 
@@ -282,6 +290,7 @@ func (s *Service) ProposeStandard(ctx context.Context, actor, studyID string) (S
 		return Standard{}, err
 	}
 	var reliability, agreement float64
+	var accuracy *float64
 	if responses != nil {
 		reliability = psychometrics.CronbachAlpha(responses)
 		n, _ := responses.Dims()
@@ -292,11 +301,22 @@ func (s *Service) ProposeStandard(ctx context.Context, actor, studyID string) (S
 		if dc, err := psychometrics.Subkoviak(scores, len(exam.ItemIDs), angoff.Cut, reliability); err == nil {
 			agreement = dc.Agreement
 		}
+		// Subkoviak's model gives no accuracy; Livingston and Lewis's
+		// beta-binomial model does, from the same scores and reliability.
+		if ll, err := psychometrics.LivingstonLewis(scores, 0, float64(len(exam.ItemIDs)), reliability, angoff.Cut); err == nil && !math.IsNaN(ll.Accuracy) {
+			accuracy = &ll.Accuracy
+		}
+	}
+	var csem *float64
+	if len(exam.ItemIDs) >= 2 {
+		if c := psychometrics.LordCSEM(angoff.Cut, len(exam.ItemIDs)); !math.IsNaN(c) {
+			csem = &c
+		}
 	}
 	now := s.now().UTC()
 	row := standardRow{ID: uuid.NewString(), ExamID: exam.ID, StudyID: &st.ID, Method: st.Method, Panelists: len(st.Panelists),
 		Cut: angoff.Cut, MaxScore: float64(len(exam.ItemIDs)), CutSE: angoff.SE, Reliability: reliability,
-		DecisionConsistency: agreement, Status: Proposed, ProposedBy: userRef(actor), CreatedAt: now}
+		DecisionConsistency: agreement, Accuracy: accuracy, CSEMAtCut: csem, Status: Proposed, ProposedBy: userRef(actor), CreatedAt: now}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		var last int
 		if err := tx.Model(&standardRow{}).Where("exam_id = ?", exam.ID).Select("COALESCE(MAX(version), 0)").Scan(&last).Error; err != nil {

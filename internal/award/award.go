@@ -42,6 +42,7 @@ func OnPass(creds *credential.Service, users *auth.Service) func(context.Context
 		st.ID = fmt.Sprintf("%s#standard-v%d", achievement.ID, std.Version) // the achievement's page lists its standards
 		st.Version, st.Method, st.Panelists = std.Version, std.Method, std.Panelists
 		st.Reliability, st.DecisionConsistency = std.Reliability, std.DecisionConsistency
+		st.ClassificationAccuracy = std.ClassificationAccuracy
 		st.ApprovedBy, st.ApprovedAt = approver, approvedAt
 		c, err := creds.Issue(ctx, credential.IssueRequest{
 			Key: "attempt:" + p.AttemptID, AchievementID: p.AchievementID, RecipientID: p.CandidateID,
@@ -59,22 +60,31 @@ func OnPass(creds *credential.Service, users *auth.Service) func(context.Context
 // points out of the form's maximum. The cut's standard error, set in raw
 // points, is carried onto a raw-based scale by its slope; on a θ-based
 // scale by the scale's range over the raw range, a linear approximation
-// of the test characteristic curve.
+// of the test characteristic curve. The CSEM at the cut is carried the same
+// way.
 func reported(p assess.Pass) (float64, credential.Standard) {
 	r, std := p.Result, p.Standard
 	form := p.FormID
 	if form == "" {
 		form = r.Mode
 	}
+	scaled := func(raw *float64, slope float64) *float64 {
+		if raw == nil {
+			return nil
+		}
+		x := *raw * slope
+		return &x
+	}
 	if r.Scale.Basis == "" || r.Scale.Max <= r.Scale.Min {
-		return p.Score, credential.Standard{ScaleMin: 0, ScaleMax: r.MaxScore, Cut: r.Cut, CutSE: std.CutSE, FormID: form}
+		return p.Score, credential.Standard{ScaleMin: 0, ScaleMax: r.MaxScore, Cut: r.Cut, CutSE: std.CutSE,
+			CSEMAtCut: scaled(std.CSEMAtCut, 1), FormID: form}
 	}
 	slope := r.Scale.Slope
 	if r.Scale.Basis == assess.ScaleTheta && r.MaxScore > 0 {
 		slope = (r.Scale.Max - r.Scale.Min) / r.MaxScore
 	}
 	return r.ScaledScore, credential.Standard{ScaleName: r.Scale.Name, ScaleMin: r.Scale.Min, ScaleMax: r.Scale.Max,
-		Cut: r.ScaledCut, CutSE: std.CutSE * slope, FormID: form}
+		Cut: r.ScaledCut, CutSE: std.CutSE * slope, CSEMAtCut: scaled(std.CSEMAtCut, slope), FormID: form}
 }
 
 // Eligible returns the hook to assign to assess.Service.Eligible: of the

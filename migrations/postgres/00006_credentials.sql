@@ -14,6 +14,11 @@ ALTER TABLE achievements ADD COLUMN updated_at timestamptz;
 
 ALTER TABLE pathways ADD COLUMN rule text NOT NULL DEFAULT '';
 
+-- What a credential says of its standard: classification accuracy and the
+-- conditional SEM at the cut, estimated when the standard is proposed.
+ALTER TABLE standards ADD COLUMN classification_accuracy double precision;
+ALTER TABLE standards ADD COLUMN csem_at_cut double precision;
+
 CREATE TABLE status_lists (
     id         uuid PRIMARY KEY,
     issuer_id  uuid NOT NULL REFERENCES issuers (id),
@@ -46,6 +51,8 @@ ALTER TABLE credentials DROP COLUMN valid_until;
 ALTER TABLE credentials DROP COLUMN key_id;
 ALTER TABLE credentials DROP COLUMN request;
 DROP TABLE status_lists;
+ALTER TABLE standards DROP COLUMN csem_at_cut;
+ALTER TABLE standards DROP COLUMN classification_accuracy;
 ALTER TABLE pathways DROP COLUMN rule;
 ALTER TABLE achievements DROP COLUMN updated_at;
 ALTER TABLE achievements DROP COLUMN validity_days;

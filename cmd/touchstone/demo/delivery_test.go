@@ -136,6 +136,14 @@ func checkStandard(t *testing.T, d demo.Deps, e assess.Exam, ratedItems int) ass
 	if std.MaxScore != float64(ratedItems) || std.Panelists != demo.PanelSize {
 		t.Errorf("standard over %v items by %d panelists, want %d by %d", std.MaxScore, std.Panelists, ratedItems, demo.PanelSize)
 	}
+	// The pilot data give the decision's accuracy; Lord's CSEM at the cut
+	// needs only the form's length.
+	if std.DecisionConsistency > 0 && (std.ClassificationAccuracy == nil || *std.ClassificationAccuracy < std.DecisionConsistency || *std.ClassificationAccuracy > 1) {
+		t.Errorf("classification accuracy %v, want one between the decision consistency %v and 1", std.ClassificationAccuracy, std.DecisionConsistency)
+	}
+	if want := psychometrics.LordCSEM(std.Cut, ratedItems); std.CSEMAtCut == nil || math.Abs(*std.CSEMAtCut-want) > 1e-12 {
+		t.Errorf("CSEM at the cut %v, want Lord's %v", std.CSEMAtCut, want)
+	}
 	return std
 }
 
