@@ -438,6 +438,19 @@ func (s *Service) checkReferences(ctx context.Context, e Exam) error {
 	if taken > 0 {
 		return valid.Errorf("slug", "%q is taken by another exam of the program", e.Slug)
 	}
+	if e.AchievementID != "" {
+		// The achievement belongs to package credential; the foreign key
+		// would refuse a wrong id anyway, this names the field.
+		var n int64
+		if uuid.Validate(e.AchievementID) == nil {
+			if err := db.Table("achievements").Where("id = ?", e.AchievementID).Count(&n).Error; err != nil {
+				return fmt.Errorf("assess: create exam: %w", err)
+			}
+		}
+		if n == 0 {
+			return valid.Errorf("achievement_id", "is not an achievement")
+		}
+	}
 	seen := map[string]bool{}
 	for i, id := range e.ItemIDs {
 		if seen[id] {

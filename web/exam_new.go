@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/touchstone-assess/touchstone/assess"
+	"github.com/touchstone-assess/touchstone/credential"
 	"github.com/touchstone-assess/touchstone/internal/valid"
 	"github.com/touchstone-assess/touchstone/items"
 )
@@ -19,6 +20,7 @@ import (
 
 type newExamForm struct {
 	ProgramID, Title, Slug, Description, Instructions string
+	AchievementID                                     string
 	Minutes, Mode, Domains                            string
 	SETarget, MinItems, MaxItems, MaxExposure         string
 	ScaleName, ScaleBasis, Slope, Intercept           string
@@ -26,7 +28,8 @@ type newExamForm struct {
 }
 
 type newExamData struct {
-	Programs   []assess.Program
+	Programs     []assess.Program
+	Achievements []credential.AchievementRecord // what a pass can earn
 	Domains    []choice
 	Form       newExamForm
 	Error      string
@@ -41,7 +44,7 @@ func (d newExamData) Invalid(field string) bool {
 func readNewExamForm(c *fiber.Ctx) newExamForm {
 	v := func(k string) string { return strings.TrimSpace(c.FormValue(k)) }
 	return newExamForm{ProgramID: v("program_id"), Title: v("title"), Slug: v("slug"), Description: v("description"),
-		Instructions: v("instructions"), Minutes: v("duration_minutes"), Mode: v("mode"), Domains: c.FormValue("domains"),
+		Instructions: v("instructions"), AchievementID: v("achievement_id"), Minutes: v("duration_minutes"), Mode: v("mode"), Domains: c.FormValue("domains"),
 		SETarget: v("cat.se_target"), MinItems: v("cat.min_items"), MaxItems: v("cat.max_items"), MaxExposure: v("loft.max_exposure"),
 		ScaleName: v("scale.name"), ScaleBasis: v("scale.basis"), Slope: v("scale.slope"), Intercept: v("scale.intercept"),
 		ScaleMin: v("scale.min"), ScaleMax: v("scale.max"), Step: v("scale.step")}
@@ -52,7 +55,11 @@ func (s *Server) newExamPage(c *fiber.Ctx, form newExamForm, refused error) erro
 	if err != nil {
 		return err
 	}
-	d := newExamData{Programs: bc.Programs, Domains: bc.Domains, Form: form}
+	achievements, err := s.cfg.Credentials.Achievements(c.UserContext())
+	if err != nil {
+		return err
+	}
+	d := newExamData{Programs: bc.Programs, Achievements: achievements, Domains: bc.Domains, Form: form}
 	if refused != nil {
 		status, body := classify(refused)
 		if status >= 500 {
@@ -99,7 +106,7 @@ func (s *Server) examFromForm(c *fiber.Ctx, f newExamForm) (assess.Exam, error) 
 		return assess.Exam{}, valid.Errorf("duration_minutes", "must be at least 1")
 	}
 	e := assess.Exam{ProgramID: f.ProgramID, Title: f.Title, Slug: f.Slug, Description: f.Description, Instructions: f.Instructions,
-		Duration: time.Duration(minutes) * time.Minute, Mode: f.Mode}
+		Duration: time.Duration(minutes) * time.Minute, Mode: f.Mode, AchievementID: f.AchievementID}
 	// One domain a line: "CODE | Name | items | weight"; the last two may be blank.
 	for i, line := range strings.Split(f.Domains, "\n") {
 		if strings.TrimSpace(line) == "" {

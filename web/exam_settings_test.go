@@ -119,7 +119,9 @@ func TestNewExamPage(t *testing.T) {
 		t.Errorf("an author opens the new-exam page: status %d, want 403", r.Status)
 	}
 	manager := f.as("manager")
-	wantCode(t, "new exam page", manager.get("/manage/exams/new"), http.StatusOK)
+	newPage := manager.get("/manage/exams/new")
+	wantCode(t, "new exam page", newPage, http.StatusOK)
+	wantContains(t, "new exam page", newPage, `name="achievement_id"`, f.exam.AchievementID, "Spreadsheet Formulas (Badge)")
 	var lines []string
 	for _, d := range f.exam.Domains {
 		lines = append(lines, d.Code+" | "+d.Name+" | 1 |")
@@ -127,7 +129,11 @@ func TestNewExamPage(t *testing.T) {
 	form := url.Values{"program_id": {f.exam.ProgramID}, "title": {"Formulas on the fly"}, "slug": {"formulas-loft"},
 		"duration_minutes": {"20"}, "mode": {"loft"}, "domains": {strings.Join(lines, "\n")}, "loft.max_exposure": {"0.5"},
 		"scale.basis": {"raw"}, "scale.name": {"Points scale"}, "scale.slope": {"10"}, "scale.intercept": {"100"},
-		"scale.min": {"100"}, "scale.max": {"200"}, "scale.step": {"1"}}
+		"scale.min": {"100"}, "scale.max": {"200"}, "scale.step": {"1"}, "achievement_id": {"00000000-0000-4000-8000-000000000000"}}
+	if r := manager.post("/manage/exams", form); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "is not an achievement") {
+		t.Errorf("an unknown achievement: status %d, want 422 naming it", r.Status)
+	}
+	form.Set("achievement_id", f.exam.AchievementID)
 	r := manager.post("/manage/exams", form)
 	wantCode(t, "create", r, http.StatusSeeOther)
 	id, ok := strings.CutPrefix(r.Location, "/manage/exams/")
@@ -140,7 +146,7 @@ func TestNewExamPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	if exam.Mode != "loft" || len(exam.ItemIDs) != len(f.exam.ItemIDs) || exam.LOFT.MaxExposure != 0.5 ||
-		exam.Scale.Basis != "raw" || exam.Duration != 20*time.Minute || exam.Domains[0].Count != 1 {
+		exam.Scale.Basis != "raw" || exam.Duration != 20*time.Minute || exam.Domains[0].Count != 1 || exam.AchievementID != f.exam.AchievementID {
 		t.Errorf("defined exam: %+v", exam)
 	}
 	wantContains(t, "settings after creation", manager.get(r.Location), "The exam is defined", "Linear on the fly")
