@@ -30,10 +30,10 @@ type newExamForm struct {
 type newExamData struct {
 	Programs     []assess.Program
 	Achievements []credential.AchievementRecord // what a pass can earn
-	Domains    []choice
-	Form       newExamForm
-	Error      string
-	ErrorField string
+	Domains      []choice
+	Form         newExamForm
+	Error        string
+	ErrorField   string
 }
 
 // Invalid reports whether the refused definition named field.
