@@ -21,13 +21,31 @@ var ErrNotSuspended = errors.New("credential: not suspended")
 
 // Revoke marks a credential revoked for reason and audits the decision.
 // Revocation is final; the revocation status list shows it at once.
+//
+// A certificate that stacked the credential (a pathway certificate naming
+// it as evidence) loses its basis and is revoked with it.
 func (s *Service) Revoke(ctx context.Context, actor, id, reason string) error {
-	return s.changeStatus(ctx, actor, id, reason, "credential.revoke", func(r credentialRow) (map[string]any, error) {
+	err := s.changeStatus(ctx, actor, id, reason, "credential.revoke", func(r credentialRow) (map[string]any, error) {
 		if r.RevokedAt != nil {
 			return nil, fmt.Errorf("%w: credential %s", ErrRevoked, id)
 		}
 		return map[string]any{"revoked_at": s.now().UTC(), "revocation_reason": reason}, nil
 	})
+	if err != nil {
+		return err
+	}
+	var stacked []credentialRow
+	if err := s.db.WithContext(ctx).Where("issuance_key LIKE ? AND revoked_at IS NULL AND document LIKE ?",
+		"pathway:%", "%"+s.CredentialURL(id)+"%").Find(&stacked).Error; err != nil {
+		return fmt.Errorf("credential: stacked certificates: %w", err)
+	}
+	for _, c := range stacked {
+		err := s.Revoke(ctx, actor, c.ID, "a credential it stacks was revoked: "+reason)
+		if err != nil && !errors.Is(err, ErrRevoked) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Suspend marks a credential suspended for reason (for example while a

@@ -378,6 +378,22 @@ func TestPathwayRules(t *testing.T) {
 				t.Errorf("pathway %s not complete: %+v", p.Certificate.Name, p)
 			}
 		}
+		// Revoking a stacked badge revokes the certificates built on it.
+		var badge string
+		for _, c := range held {
+			if c.AchievementID == f.others[0] {
+				badge = c.ID
+			}
+		}
+		if err := f.svc.Revoke(ctx, "manager", badge, "exam invalidated"); err != nil {
+			t.Fatal(err)
+		}
+		held, _ = f.svc.HeldBy(ctx, f.candidate)
+		for _, c := range held {
+			if (c.AchievementID == anyTwo || c.AchievementID == sets) && (c.RevokedAt == nil || !strings.Contains(c.RevocationReason, "exam invalidated")) {
+				t.Errorf("certificate %s after its badge was revoked: revoked %v, reason %q", c.AchievementID, c.RevokedAt, c.RevocationReason)
+			}
+		}
 	})
 }
 
