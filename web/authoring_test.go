@@ -295,7 +295,7 @@ func TestAuthoringScreenshots(t *testing.T) {
 			return err
 		}), chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.ID("email")),
 			chromedp.SendKeys(chromedp.ID("email"), f.users[user].Email), chromedp.SendKeys(chromedp.ID("password"), password),
-			chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS(".site-nav")))
+			chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS("form[action='/logout']")))
 	}
 	login("author")
 	shoot("list", "/authoring/items")
