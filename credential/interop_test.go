@@ -65,9 +65,7 @@ func runVerifier(tb testing.TB, node, dir string, credential, controller map[str
 	tb.Helper()
 	work := tb.TempDir()
 	contexts := filepath.Join(work, "contexts")
-	if err := os.CopyFS(contexts, proof.ContextFiles()); err != nil {
-		tb.Fatal(err)
-	}
+	writeContexts(tb, contexts, "https://touchstone.example")
 	credFile := filepath.Join(work, "credential.json")
 	ctrlFile := filepath.Join(work, "controller.json")
 	for file, v := range map[string]any{credFile: credential, ctrlFile: controller} {
@@ -84,6 +82,33 @@ func runVerifier(tb testing.TB, node, dir string, credential, controller map[str
 		args = append(args, writeStatusLists(tb, work, entry, controller["id"].(string)))
 	}
 	return runVerifyScript(tb, node, dir, args...)
+}
+
+// writeContexts copies the embedded contexts to dir and adds to its index
+// the extension context as the deployments at bases publish it: what a
+// verifier holds after fetching them.
+func writeContexts(tb testing.TB, dir string, bases ...string) {
+	tb.Helper()
+	if err := os.CopyFS(dir, proof.ContextFiles()); err != nil {
+		tb.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var index map[string]any
+	if err := json.Unmarshal(b, &index); err != nil {
+		tb.Fatal(err)
+	}
+	for _, base := range bases {
+		index["contexts"] = append(index["contexts"].([]any), map[string]any{"url": proof.TouchstoneContextURL(base), "file": proof.ContextTouchstoneV1File})
+	}
+	if b, err = json.Marshal(index); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "index.json"), b, 0o644); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // writeStatusLists writes signed, empty revocation and suspension lists for

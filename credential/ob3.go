@@ -70,6 +70,10 @@ type Award struct {
 	ValidFrom                     time.Time
 	ValidUntil                    time.Time      // zero: no expiry
 	Status                        map[string]any // credentialStatus (status.Entry); nil: none
+	// Publisher is the base URL of the deployment that publishes the
+	// extension's context and schema (/ns/v1/…) named by a credential with
+	// a Standard.
+	Publisher string
 }
 
 // Evidence is one credential-level Open Badges Evidence entry. Empty fields
@@ -197,8 +201,8 @@ func NewAchievementCredential(a Award) map[string]any {
 	contexts := []any{proof.ContextCredentialsV2, proof.ContextOpenBadgesV3, proof.ContextOBExtensions}
 	schemas := []any{map[string]any{"id": schema.AchievementCredentialURL, "type": schema.ValidatorType}}
 	if a.Standard != nil {
-		contexts = append(contexts, proof.ContextTouchstoneV1)
-		schemas = append(schemas, map[string]any{"id": schema.TouchstoneV1URL, "type": schema.ValidatorType})
+		contexts = append(contexts, proof.TouchstoneContextURL(a.Publisher))
+		schemas = append(schemas, map[string]any{"id": strings.TrimRight(a.Publisher, "/") + schema.TouchstoneV1Path, "type": schema.ValidatorType})
 	}
 	doc := map[string]any{
 		"@context":          contexts,

@@ -120,6 +120,7 @@ func testAward() credential.Award {
 		ValidFrom:  time.Date(2025, 3, 1, 9, 30, 0, 500_000_000, time.UTC),
 		ValidUntil: time.Date(2028, 3, 1, 9, 30, 0, 0, time.UTC),
 		Status:     status.Entry("https://touchstone.example/status-lists/5d1c/revocation", 94567, status.PurposeRevocation),
+		Publisher:  "https://touchstone.example",
 	}
 }
 

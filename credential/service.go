@@ -597,7 +597,7 @@ func (s *Service) issue(ctx context.Context, req IssueRequest) (Credential, erro
 		award := Award{
 			ID: s.CredentialURL(id), Name: achievement.Name, Issuer: achievement.Creator, Achievement: achievement,
 			RecipientEmail: req.RecipientEmail, RecipientSalt: randomSalt(), Score: req.Score, Standard: req.Standard,
-			Evidence: evidence, ValidFrom: now, Status: s.entry(slot),
+			Evidence: evidence, ValidFrom: now, Status: s.entry(slot), Publisher: s.baseURL,
 		}
 		if validUntil != nil {
 			award.ValidUntil = *validUntil

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/touchstone-assess/touchstone/credential"
-	"github.com/touchstone-assess/touchstone/credential/proof"
 	"github.com/touchstone-assess/touchstone/internal/dbtest"
 )
 
@@ -61,9 +60,7 @@ func published(t *testing.T, f *fixture, c credential.Credential) string {
 	t.Helper()
 	ctx := context.Background()
 	work := t.TempDir()
-	if err := os.CopyFS(filepath.Join(work, "contexts"), proof.ContextFiles()); err != nil {
-		t.Fatal(err)
-	}
+	writeContexts(t, filepath.Join(work, "contexts"), testBaseURL)
 	ctrl, err := f.svc.ControllerDocument(ctx, f.issuerID)
 	if err != nil {
 		t.Fatal(err)

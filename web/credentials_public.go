@@ -146,10 +146,7 @@ func (s *Server) statusList(c *fiber.Ctx) error {
 // that signing and verification use, so what is published is what is
 // signed against.
 func (s *Server) extensionContext(c *fiber.Ctx) error {
-	name, ok := proof.ContextURLs()[proof.ContextTouchstoneV1]
-	if !ok {
-		return fmt.Errorf("web: no embedded context for %s", proof.ContextTouchstoneV1)
-	}
+	name := proof.ContextTouchstoneV1File
 	b, err := fs.ReadFile(proof.ContextFiles(), name)
 	if err != nil {
 		return fmt.Errorf("web: context %s: %w", name, err)

@@ -235,7 +235,7 @@ func TestExtensionContextAndSchema(t *testing.T) {
 		resp := get(t, f, "/ns/v1/context.jsonld", nil)
 		wantAPIStatus(t, resp, http.StatusOK)
 		wantHeader(t, "context", resp, "Content-Type", "application/ld+json")
-		want, err := fs.ReadFile(proof.ContextFiles(), proof.ContextURLs()[proof.ContextTouchstoneV1])
+		want, err := fs.ReadFile(proof.ContextFiles(), proof.ContextTouchstoneV1File)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,8 +243,14 @@ func TestExtensionContextAndSchema(t *testing.T) {
 			t.Errorf("context: the served file differs from the embedded one verification uses")
 		}
 		wantBody(t, "context", resp, `"@context"`, "PassingStandard")
-		if !strings.HasSuffix(proof.ContextTouchstoneV1, "/ns/v1/context.jsonld") {
-			t.Errorf("context URL %s is not served at /ns/v1/context.jsonld", proof.ContextTouchstoneV1)
+		// Credentials name this deployment's copy of the context and schema.
+		cred, err := f.Credentials.Get(context.Background(), *apiPass(t, f, f.Users.Candidate).CredentialID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(cred.Document), `"`+webtest.BaseURL+`/ns/v1/context.jsonld"`) ||
+			!strings.Contains(string(cred.Document), `"`+webtest.BaseURL+`/ns/v1/schema.json"`) {
+			t.Errorf("the credential does not name this deployment's context and schema")
 		}
 
 		resp = get(t, f, "/ns/v1/schema.json", nil)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/touchstone-assess/touchstone/credential"
+	"github.com/touchstone-assess/touchstone/credential/proof"
 	"github.com/touchstone-assess/touchstone/internal/dbtest"
 )
 
@@ -345,10 +346,27 @@ func independentVerification(t *testing.T, s *server, credentialID string) {
 		return statusDir
 	}
 	ctrl := write("controller.json", controller)
-	contexts, err := filepath.Abs("../../credential/proof/contexts")
+	// The embedded contexts, and the extension context as this server
+	// publishes it (a verifier fetches it once).
+	contexts := filepath.Join(work, "contexts")
+	if err := os.CopyFS(contexts, proof.ContextFiles()); err != nil {
+		t.Fatal(err)
+	}
+	var index map[string]any
+	b, err := os.ReadFile(filepath.Join(contexts, "index.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &index)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
+	var published map[string]any
+	if st := s.call(t, "GET", "/ns/v1/context.jsonld", "", nil, &published); st != http.StatusOK {
+		t.Fatalf("extension context: status %d", st)
+	}
+	write(filepath.Join("contexts", "touchstone-published.jsonld"), published)
+	index["contexts"] = append(index["contexts"].([]any), map[string]any{"url": s.URL + "/ns/v1/context.jsonld", "file": "touchstone-published.jsonld"})
+	write(filepath.Join("contexts", "index.json"), index)
 	verify := func(credPath string) (bool, string) {
 		cmd := exec.Command(node, filepath.Join(dir, "verify.mjs"), credPath, ctrl, contexts, publishStatus())
 		out, err := cmd.CombinedOutput()

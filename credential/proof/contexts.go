@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/piprate/json-gold/ld"
@@ -20,9 +22,12 @@ const (
 	ContextMultikeyV1      = "https://w3id.org/security/multikey/v1"
 	ContextDIDV1           = "https://www.w3.org/ns/did/v1"
 	ContextOBExtensions    = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
-	// ContextTouchstoneV1 is Touchstone's own extension context: the
-	// PassingStandard a credential's subject met.
-	ContextTouchstoneV1 = "https://touchstone-assess.github.io/ns/v1/context.jsonld"
+	// ContextTouchstoneV1Path is where every Touchstone deployment
+	// publishes its extension context (the PassingStandard a credential's
+	// subject met): a credential names <issuer's base URL> + this path.
+	ContextTouchstoneV1Path = "/ns/v1/context.jsonld"
+	// ContextTouchstoneV1File is the embedded file of that context.
+	ContextTouchstoneV1File = "touchstone-v1.jsonld"
 )
 
 //go:embed contexts/*.json contexts/*.jsonld contexts/SOURCES.md
@@ -66,9 +71,32 @@ func ContextURLs() map[string]string {
 	return maps.Clone(contextIndex())
 }
 
+// TouchstoneContextURL is the URL of the extension context published by the
+// deployment at baseURL.
+func TouchstoneContextURL(baseURL string) string {
+	return strings.TrimRight(baseURL, "/") + ContextTouchstoneV1Path
+}
+
+// IsTouchstoneContext reports whether u names Touchstone's v1 extension
+// context as some deployment publishes it. Its content is fixed by its
+// version, so the embedded copy stands for every deployment's: a verifier
+// never fetches it, and a deployment serving something else could not make
+// a credential verify that Touchstone's own context would not.
+func IsTouchstoneContext(u string) bool {
+	rest, ok := strings.CutSuffix(u, ContextTouchstoneV1Path)
+	if !ok {
+		return false
+	}
+	parsed, err := url.Parse(rest)
+	return err == nil && (parsed.Scheme == "https" || parsed.Scheme == "http") && parsed.Host != "" &&
+		parsed.RawQuery == "" && parsed.Fragment == ""
+}
+
 // DocumentLoader returns a json-gold document loader that serves the embedded
-// contexts and nothing else: it never touches the network. Loading any other
-// URL returns an error wrapping ErrUnknownContext. Each call of LoadDocument
+// contexts and nothing else: it never touches the network. Touchstone's
+// extension context is served for any deployment's URL of it
+// (IsTouchstoneContext). Loading any other URL returns an error wrapping
+// ErrUnknownContext. Each call of LoadDocument
 // returns a freshly decoded document, so callers may modify it.
 func DocumentLoader() ld.DocumentLoader {
 	return offlineLoader{}
@@ -79,6 +107,9 @@ type offlineLoader struct{}
 // LoadDocument implements ld.DocumentLoader.
 func (offlineLoader) LoadDocument(u string) (*ld.RemoteDocument, error) {
 	file, ok := contextIndex()[u]
+	if !ok && IsTouchstoneContext(u) {
+		file, ok = ContextTouchstoneV1File, true
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownContext, u)
 	}

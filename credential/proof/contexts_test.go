@@ -53,14 +53,29 @@ func TestContextFilesMatchShared(t *testing.T) {
 		h := sha256.Sum256(b)
 		got := hex.EncodeToString(h[:])
 		w, ok := want[file]
-		if strings.HasPrefix(file, "touchstone-") {
-			continue // Touchstone's own context: its source is this repository
-		}
 		switch {
 		case !ok:
 			t.Errorf("%s: %s is not listed in SHA256SUMS", url, file)
 		case got != w:
 			t.Errorf("%s: sha256(%s) = %s, want %s", url, file, got, w)
+		}
+	}
+}
+
+// TestTouchstoneContextForAnyDeployment: the extension context is served
+// for every deployment's URL of it, and only for such URLs.
+func TestTouchstoneContextForAnyDeployment(t *testing.T) {
+	loader := proof.DocumentLoader()
+	for _, u := range []string{"https://exams.example.org/ns/v1/context.jsonld", "http://127.0.0.1:8080/ns/v1/context.jsonld",
+		proof.TouchstoneContextURL("https://board.example/assess/")} {
+		if _, err := loader.LoadDocument(u); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	for _, u := range []string{"https://exams.example.org/ns/v2/context.jsonld", "ftp://x.example/ns/v1/context.jsonld",
+		"https://x.example/ns/v1/context.jsonld?v=2", "/ns/v1/context.jsonld", "https:///ns/v1/context.jsonld"} {
+		if _, err := loader.LoadDocument(u); !errors.Is(err, proof.ErrUnknownContext) {
+			t.Errorf("%s: %v, want ErrUnknownContext", u, err)
 		}
 	}
 }
@@ -78,7 +93,6 @@ func TestContextFilesIndex(t *testing.T) {
 		"https://w3id.org/security/v1",
 		"https://w3id.org/security/v2",
 		"https://www.w3.org/ns/cid/v1",
-		proof.ContextTouchstoneV1,
 	}
 	for _, u := range wantURLs {
 		if _, ok := urls[u]; !ok {
@@ -94,7 +108,7 @@ func TestContextFilesIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	served := map[string]bool{}
+	served := map[string]bool{proof.ContextTouchstoneV1File: true} // served for any deployment's URL of it
 	for _, f := range urls {
 		served[f] = true
 	}

@@ -10,15 +10,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// URLs of the schemas, as named in a credential's credentialSchema.
+// Schemas, as a credential's credentialSchema names them. Each Touchstone
+// deployment publishes the extension's schema at TouchstoneV1Path;
+// TouchstoneV1URL is only its $id.
 const (
 	AchievementCredentialURL = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
 	TouchstoneV1URL          = "https://touchstone-assess.github.io/ns/v1/schema.json"
+	TouchstoneV1Path         = "/ns/v1/schema.json"
 	// ValidatorType is the credentialSchema type Open Badges 3.0 uses.
 	ValidatorType = "1EdTechJsonSchemaValidator2019"
 )
@@ -83,7 +87,7 @@ func Validate(credential map[string]any) error {
 	if err := schemas[AchievementCredentialURL].Validate(inst); err != nil {
 		return fmt.Errorf("%w: Open Badges 3.0: %v", ErrInvalid, err)
 	}
-	if namesContext(credential, "https://touchstone-assess.github.io/ns/v1/context.jsonld") {
+	if namesTouchstoneContext(credential) {
 		if err := schemas[TouchstoneV1URL].Validate(inst); err != nil {
 			return fmt.Errorf("%w: Touchstone v1 extension: %v", ErrInvalid, err)
 		}
@@ -91,10 +95,12 @@ func Validate(credential map[string]any) error {
 	return nil
 }
 
-func namesContext(doc map[string]any, url string) bool {
+// namesTouchstoneContext reports whether the credential names the
+// extension context of some deployment ("…/ns/v1/context.jsonld").
+func namesTouchstoneContext(doc map[string]any) bool {
 	list, _ := doc["@context"].([]any)
 	for _, c := range list {
-		if c == url {
+		if s, ok := c.(string); ok && strings.HasSuffix(s, "/ns/v1/context.jsonld") {
 			return true
 		}
 	}
