@@ -79,7 +79,6 @@ func (b *bars) Thumbnail(c *draw.Canvas) {
 	c.FillPolygon(b.fill, corners(c.Rectangle))
 }
 
-
 // corners returns the corners of r, anticlockwise from the lower left.
 func corners(r vg.Rectangle) []vg.Point {
 	return []vg.Point{r.Min, {X: r.Max.X, Y: r.Min.Y}, r.Max, {X: r.Min.X, Y: r.Max.Y}}

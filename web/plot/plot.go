@@ -282,7 +282,7 @@ func plotWithLegend(p *gplot.Plot, entries []legendEntry, dc draw.Canvas) {
 	l.TextStyle = textStyle(legendSize, false)
 	l.Top, l.Left = true, true
 	l.ThumbnailWidth = vg.Points(28)
-	l.Padding = vg.Points(3)
+	l.Padding = vg.Points(5)
 	room := legendWidth - 12 - l.ThumbnailWidth - l.Padding
 	for _, e := range entries {
 		l.Add(fitText(l.TextStyle, e.name, room), e.thumb)
