@@ -123,4 +123,3 @@ func ScoreDistribution(scores []float64, max, cut float64) (*Figure, error) {
 	}
 	return f, nil
 }
-

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	gplot "gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
 
@@ -71,7 +72,7 @@ func WrightMap(thetas []float64, difficulties []float64, names []string) (*Figur
 
 	f := &Figure{
 		Title:  fmt.Sprintf("Wright map: %d persons, %d items", len(thetas), len(difficulties)),
-		XLabel: "Persons | Items",
+		XLabel: "Number of persons (left) and items (right)",
 		YLabel: "Logits (ability θ, difficulty b)",
 		Table: Table{
 			Caption: fmt.Sprintf("Persons' abilities and items' difficulties in logit bins %s wide, highest first.", fix(width, 2)),
@@ -88,9 +89,13 @@ func WrightMap(thetas []float64, difficulties []float64, names []string) (*Figur
 	}
 
 	f.body = func(f *Figure, dc draw.Canvas) {
-		xl, xr, _ := strings.Cut(f.XLabel, "|")
-		left := newPlot(strings.TrimSpace(xl), f.YLabel)
-		right := newPlot(strings.TrimSpace(xr), "")
+		// One label under both panels, which share a single story.
+		ls := textStyle(labelSize, false)
+		ls.XAlign, ls.YAlign = draw.XCenter, draw.YBottom
+		dc.FillText(ls, vg.Point{X: (dc.Min.X + dc.Max.X) / 2, Y: dc.Min.Y}, f.XLabel)
+		dc = draw.Crop(dc, 0, 0, ls.Height(f.XLabel)+4, 0)
+		left := newPlot("", f.YLabel)
+		right := newPlot("", "")
 		left.Add(&bars{lo: los, hi: his, counts: persons, horizontal: true, fill: palette[5]})
 		right.Add(&bars{lo: los, hi: his, counts: items, horizontal: true, fill: palette[1], labels: labels})
 		left.X.Scale = gplot.InvertedScale{Normalizer: gplot.LinearScale{}}
