@@ -86,7 +86,6 @@ func OptionQuantiles(props [][]float64, options []string, key int) (*Figure, err
 		p.Y.Tick.Marker = gplot.ConstantTicks(linearTicks(0, 1, 0.2, 1))
 		p.X.Min, p.X.Max = 0.7, float64(len(props))+0.3
 		p.X.Tick.Marker = gplot.ConstantTicks(linearTicks(1, float64(len(props)), 1, 0))
-		var legend []legendEntry
 		// Draw distractors first so the key lies on top of them.
 		order := make([]int, 0, len(options))
 		for o := range options {
@@ -121,8 +120,7 @@ func OptionQuantiles(props [][]float64, options []string, key int) (*Figure, err
 			p.Add(l, s)
 			entries[o] = legendEntry{labels[o], thumbs{l, s}}
 		}
-		legend = append(legend, entries...)
-		plotWithLegend(p, legend, dc)
+		plotWithLegend(p, entries, dc)
 	}
 	return f, nil
 }
