@@ -94,6 +94,14 @@ type Service struct {
 	// OnPass issues the credential for a pass and returns its id. It must be
 	// idempotent per attempt: it is called again after a crash or retry.
 	OnPass func(ctx context.Context, p Pass) (credentialID string, err error)
+
+	// OnRescore learns of a submitted attempt whose score or decision a
+	// rekey changed, after the change is committed, so that its credential
+	// follows: re-issued with the new score, or revoked when the pass is
+	// gone. A new pass is announced through OnPass as usual.
+	// It returns the id of the credential that now stands for the attempt
+	// (a re-issued one), or "" to keep the recorded id.
+	OnRescore func(ctx context.Context, r Rescore) (credentialID string, err error)
 }
 
 // NewService returns a Service on db.

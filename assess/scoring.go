@@ -199,12 +199,26 @@ func scoreRows(blueprint []Domain, rows []responseRow, contents []items.Content)
 // scaled cut, and a passing one raised to it: the scale never contradicts
 // the decision.
 func (s *Service) score(ctx context.Context, tx *gorm.DB, attemptID string) error {
+	return s.scoreAgainst(ctx, tx, attemptID, false)
+}
+
+// scoreAgainst scores the attempt against the exam's approved standard or,
+// when cited is set and the attempt was decided before, against the
+// standard version it was decided by: a re-score (after a rekey) changes
+// the score, never the standard a decision cites.
+func (s *Service) scoreAgainst(ctx context.Context, tx *gorm.DB, attemptID string, cited bool) error {
 	s = s.in(tx)
 	var a attemptRow
 	if err := first(tx, &a, "attempt", attemptID); err != nil {
 		return err
 	}
 	std, err := approvedStandard(tx, a.ExamID)
+	if cited && a.StandardID != nil {
+		var row standardRow
+		if err = first(tx, &row, "standard", *a.StandardID); err == nil {
+			std = row.standard()
+		}
+	}
 	if err != nil {
 		return err
 	}

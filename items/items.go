@@ -616,3 +616,68 @@ func (s *Store) Enemies(ctx context.Context, ids []string) (map[string][]string,
 	}
 	return out, nil
 }
+
+// ErrRekeyChangesItem: a rekey may change how an item is scored, never what
+// candidates saw.
+var ErrRekeyChangesItem = errors.New("items: a rekey may change only the key")
+
+// Rekey corrects the scoring of a published version in place (a miskeyed
+// item found by item analysis), on behalf of actor, audited with the key it
+// replaces and the reason. What candidates saw — stem, exhibit, options,
+// targets — must stay exactly as it was (ErrRekeyChangesItem); responses
+// keep pointing at the version, so re-scoring them applies the correction.
+// Callers re-score the affected attempts (assess.Service.Rekey).
+func (s *Store) Rekey(ctx context.Context, actor, versionID string, corrected Content, reason string) (Item, error) {
+	if strings.TrimSpace(reason) == "" {
+		return Item{}, valid.Errorf("reason", "is required: it is recorded with the rekey")
+	}
+	if uuid.Validate(versionID) != nil {
+		return Item{}, fmt.Errorf("%w: version %s", ErrNotFound, versionID)
+	}
+	if err := corrected.Validate(); err != nil {
+		return Item{}, err
+	}
+	var out Item
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var v versionRow
+		if err := tx.First(&v, "id = ?", versionID).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return fmt.Errorf("%w: version %s", ErrNotFound, versionID)
+			}
+			return fmt.Errorf("items: rekey: %w", err)
+		}
+		var row itemRow
+		if err := tx.First(&row, "id = ?", v.ItemID).Error; err != nil {
+			return fmt.Errorf("items: rekey: %w", err)
+		}
+		old := toItem(row, v).Content
+		if corrected.Kind == "" {
+			corrected.Kind = old.ItemKind()
+		}
+		if !sameForCandidate(old, corrected) || old.Domain != corrected.Domain {
+			return ErrRekeyChangesItem
+		}
+		b, err := json.Marshal(corrected)
+		if err != nil {
+			return err
+		}
+		content := string(b)
+		if err := tx.Model(&versionRow{}).Where("id = ?", versionID).
+			Updates(map[string]any{"content": content, "answer_key": corrected.Key}).Error; err != nil {
+			return fmt.Errorf("items: rekey: %w", err)
+		}
+		v.Content, v.AnswerKey = &content, corrected.Key
+		out = toItem(row, v)
+		return audit.Append(tx, audit.Entry{Actor: actor, Action: "item.rekey", Subject: "item:" + v.ItemID,
+			Before: map[string]any{"version": versionID, "content": old}, After: map[string]any{"version": versionID, "content": corrected, "reason": reason},
+			At: s.now().UTC()})
+	})
+	return out, err
+}
+
+// sameForCandidate reports whether a and b show candidates the same item.
+func sameForCandidate(a, b Content) bool {
+	x, errA := json.Marshal(a.ForCandidate())
+	y, errB := json.Marshal(b.ForCandidate())
+	return errA == nil && errB == nil && string(x) == string(y)
+}

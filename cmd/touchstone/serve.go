@@ -78,6 +78,7 @@ func wire(ctx context.Context, cfg config, baseURL string) (*services, error) {
 	s.proctor = proctor.NewLog(db, now)
 	s.credentials = credential.NewService(db, now, baseURL, key, credential.WithRSAKey(rsaKey))
 	s.assess.OnPass = award.OnPass(s.credentials, s.auth)
+	s.assess.OnRescore = award.OnRescore(s.credentials)
 	s.assess.Eligible = award.Eligible(s.credentials)
 	return s, nil
 }

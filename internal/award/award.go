@@ -8,6 +8,7 @@ package award
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -48,6 +49,36 @@ func OnPass(creds *credential.Service, users *auth.Service) func(context.Context
 			Key: "attempt:" + p.AttemptID, AchievementID: p.AchievementID, RecipientID: p.CandidateID,
 			RecipientEmail: candidate.Email, Score: &score, Actor: "system:scoring", Standard: &st,
 		})
+		if err != nil {
+			return "", err
+		}
+		return c.ID, nil
+	}
+}
+
+// OnRescore returns the hook to assign to assess.Service.OnRescore: when a
+// rekey changes a passed attempt's score, its credential is re-issued with
+// the new score (the standard it cites is unchanged); when the pass is
+// gone, the credential is revoked. Both carry the reason and are audited.
+func OnRescore(creds *credential.Service) func(context.Context, assess.Rescore) (string, error) {
+	return func(ctx context.Context, r assess.Rescore) (string, error) {
+		credID := r.Before.CredentialID
+		if !r.Before.Passed || credID == "" {
+			return "", nil // a new pass is issued through OnPass
+		}
+		if !r.After.Passed {
+			err := creds.Revoke(ctx, "system:rekey", credID, fmt.Sprintf("a rekey lowered the score from %v to %v, below the standard", r.Before.Score, r.After.Score))
+			if errors.Is(err, credential.ErrRevoked) {
+				err = nil
+			}
+			return "", err
+		}
+		score := r.After.Score
+		if r.After.Scale.Basis != "" {
+			score = r.After.ScaledScore
+		}
+		c, err := creds.Reissue(ctx, "system:rekey", credID, fmt.Sprintf("a rekey changed the score from %v to %v", r.Before.Score, r.After.Score),
+			func(req *credential.IssueRequest) { req.Score = &score })
 		if err != nil {
 			return "", err
 		}

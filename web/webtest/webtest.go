@@ -129,6 +129,7 @@ func New(tb testing.TB, db *gorm.DB) *Fixture {
 	f.Credentials = credential.NewService(db, clk.Now, BaseURL, ed25519.NewKeyFromSeed(signingSeed))
 	f.Audit = audit.NewReader(db)
 	f.Assess.OnPass = award.OnPass(f.Credentials, f.Auth)
+	f.Assess.OnRescore = award.OnRescore(f.Credentials)
 
 	must := func(what string, err error) {
 		tb.Helper()
