@@ -156,15 +156,29 @@ func read(t *testing.T, ctx context.Context, step string, a chromedp.Action[stri
 	return v
 }
 
-// waitText waits until the element's text contains want.
+// navigateBy runs actions that load a new page (a link followed, a form
+// posted) and waits for that page, so that later steps never query the page
+// being replaced.
+func navigateBy(t *testing.T, ctx context.Context, name string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if _, err := chromedp.RunResponse(ctx, actions...); err != nil {
+		screenshot(t, ctx, "failed-"+strings.ReplaceAll(name, " ", "-"))
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// waitText waits until the element's text contains want. A page that is
+// being replaced (a form posted a moment ago) makes a query fail for a
+// moment; those failures are retried for up to 20 seconds.
 func waitText(sel, want string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		give := time.Now().Add(20 * time.Second)
 		for {
 			got, err := chromedp.Text(sel)(ctx, tg)
-			if err != nil {
+			if err != nil && time.Now().After(give) {
 				return err
 			}
-			if strings.Contains(got, want) {
+			if err == nil && strings.Contains(got, want) {
 				return nil
 			}
 			select {

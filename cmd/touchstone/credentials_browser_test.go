@@ -41,8 +41,8 @@ func TestCredentialShareAndVerifyInBrowser(t *testing.T) {
 	if got := read(t, ctx, "read the visibility", chromedp.Text(`#visibility-state`)); got != "Private" {
 		t.Fatalf("a new credential is %q, want Private", got)
 	}
-	run(ctx, "make it public",
-		chromedp.Click(`#visibility-toggle`),
+	navigateBy(t, ctx, "make it public", chromedp.Click(`#visibility-toggle`))
+	run(ctx, "see it public",
 		waitText(`#visibility-state`, "Public"),
 		chromedp.WaitVisible(`#linkedin`),
 	)
@@ -70,13 +70,11 @@ func TestCredentialShareAndVerifyInBrowser(t *testing.T) {
 	screenshot(t, ctx, "credential-390")
 
 	anon := browser(t)
-	run(anon, "open the verify page", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(`a[href="/verify"]`),
-		chromedp.Click(`a[href="/verify"]`), chromedp.WaitVisible(`#verify-file`))
-	run(anon, "upload the badge",
-		chromedp.SetUploadFiles(`#verify-file`, []string{badge}),
-		chromedp.Click(`#verify-submit`),
-		chromedp.WaitVisible(`#verification`),
-	)
+	run(anon, "open the home page", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(`a[href="/verify"]`))
+	navigateBy(t, anon, "open the verify page", chromedp.Click(`a[href="/verify"]`))
+	run(anon, "choose the badge", chromedp.WaitVisible(`#verify-file`), chromedp.SetUploadFiles(`#verify-file`, []string{badge}))
+	navigateBy(t, anon, "upload the badge", chromedp.Click(`#verify-submit`))
+	run(anon, "see the report", chromedp.WaitVisible(`#verification`))
 	if got := read(t, anon, "read the report", chromedp.Text(`#verification-title`)); got != "Valid credential" {
 		t.Fatalf("verification report says %q, want Valid credential", got)
 	}

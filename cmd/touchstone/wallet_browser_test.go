@@ -72,7 +72,8 @@ func TestBrowserAchievementEditor(t *testing.T) {
 	step(t, ctx, "scroll to the form", chromedp.ScrollIntoView(`#new-achievement`))
 	shootWidths(t, ctx, "achievement-new")
 
-	step(t, ctx, "create", chromedp.Click(`#create-achievement`), chromedp.WaitVisible(`#saved-notice`))
+	navigateBy(t, ctx, "create", chromedp.Click(`#create-achievement`))
+	step(t, ctx, "see it saved", chromedp.WaitVisible(`#saved-notice`))
 	if h := read(t, ctx, "heading", chromedp.Text(`h1`)); h != "Pivot Table Pro" {
 		t.Errorf("editor heading %q, want the new achievement", h)
 	}
