@@ -65,9 +65,34 @@ func TestRekeyReissuesExactlyTheAffectedCredentials(t *testing.T) {
 
 		corrected := first.Content
 		corrected.Key = f.Wrong[first.ID]
-		if _, err := f.Assess.Rekey(ctx, f.Users.Psychometrician.ID, first.VersionID, corrected, "the reference answer was B"); err != nil {
-			t.Fatal(err)
+		path := "/api/v1/item-versions/" + first.VersionID + "/rekey"
+		analyst := f.Token(t, f.Users.Psychometrician)
+		body := map[string]any{"content": corrected, "reason": "the reference answer was B"}
+		wantAPIError(t, apiCall(t, f, apiReq("POST", path+"/preview", f.Token(t, f.Users.Candidate), body)), http.StatusForbidden, "forbidden", "")
+		wantAPIError(t, apiCall(t, f, apiReq("POST", path, analyst, map[string]any{"content": corrected})), http.StatusUnprocessableEntity, "invalid", "reason")
+		edited := corrected
+		edited.Stem += " Edited."
+		wantAPIError(t, apiCall(t, f, apiReq("POST", path, analyst, map[string]any{"content": edited, "reason": "x"})), http.StatusUnprocessableEntity, "rekey_changes_item", "")
+
+		var preview struct {
+			Changed  int `json:"changed"`
+			Attempts []struct {
+				AttemptID   string  `json:"attempt_id"`
+				ScoreBefore float64 `json:"score_before"`
+				ScoreAfter  float64 `json:"score_after"`
+			} `json:"attempts"`
 		}
+		resp := apiCall(t, f, apiReq("POST", path+"/preview", analyst, body))
+		wantAPIStatus(t, resp, http.StatusOK)
+		resp.JSON(t, &preview)
+		if preview.Changed != 3 || len(preview.Attempts) != 4 {
+			t.Fatalf("preview: %+v, want 4 attempts of which 3 change", preview)
+		}
+		if kept, _ := f.Credentials.Get(ctx, *gains.CredentialID); kept.RevokedAt != nil {
+			t.Fatal("the preview revoked a credential")
+		}
+		resp = apiCall(t, f, apiReq("POST", path, analyst, body))
+		wantAPIStatus(t, resp, http.StatusOK)
 
 		old, err := f.Credentials.Get(ctx, *gains.CredentialID)
 		if err != nil || old.RevokedAt == nil {

@@ -147,6 +147,8 @@ func (s *Server) routes() []route {
 		{get, "/api/v1/items/:id/comments", bankReaders, s.apiItemComments},
 		{post, "/api/v1/items/:id/comments", bankReaders, s.apiAddItemComment},
 		{put, "/api/v1/items/:id/enemies", authors, s.apiSetEnemies},
+		{post, "/api/v1/item-versions/:id/rekey/preview", rekeyers, s.apiRekeyPreview},
+		{post, "/api/v1/item-versions/:id/rekey", rekeyers, s.apiRekey},
 
 		// JSON API.
 		{get, "/api/v1/openapi.json", nil, s.openAPI},
