@@ -38,10 +38,13 @@ const (
 	Proctor         Role = "proctor"
 	Author          Role = "author"
 	Candidate       Role = "candidate"
+	// Panelist is a subject-matter expert who judges items in a
+	// standard-setting study; it grants nothing else.
+	Panelist Role = "panelist"
 )
 
 // Roles lists every role.
-var Roles = []Role{Admin, ProgramManager, Psychometrician, Proctor, Author, Candidate}
+var Roles = []Role{Admin, ProgramManager, Psychometrician, Proctor, Author, Candidate, Panelist}
 
 // Errors a caller branches on.
 var (
