@@ -68,6 +68,7 @@ var funcs = template.FuncMap{
 	"add":     func(a, b int) int { return a + b },
 	"letter":  func(i int) string { return string(rune('A' + i)) },
 	"lower":   strings.ToLower,
+	"examView": examViewPath,
 	"deref": func(p *string) string {
 		if p == nil {
 			return ""
@@ -124,4 +125,27 @@ func (s *Server) render(c *fiber.Ctx, name string, data any) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Send(buf.Bytes())
+}
+
+// examViews maps a per-exam staff page to the path prefix of the same view
+// of another exam, for the exam switcher.
+var examViews = map[string]string{
+	"statistics":    "/psychometrics/exams/",
+	"calibrations":  "/psychometrics/exams/",
+	"dif":           "/psychometrics/exams/",
+	"standards":     "/standards/exams/",
+	"exam_settings": "/manage/exams/",
+	"items":         "/authoring/exams/",
+}
+
+// examViewSuffix is what follows the exam id in a view's path.
+var examViewSuffix = map[string]string{"calibrations": "/calibrations", "dif": "/dif"}
+
+// examViewPath is the path of page view of exam id.
+func examViewPath(view, id string) string {
+	prefix, ok := examViews[view]
+	if !ok {
+		prefix = "/psychometrics/exams/"
+	}
+	return prefix + id + examViewSuffix[view]
 }
