@@ -64,10 +64,10 @@ var funcs = template.FuncMap{
 	"datetime": func(t time.Time) string {
 		return t.UTC().Format("2 Jan 2006, 15:04 UTC")
 	},
-	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"add":     func(a, b int) int { return a + b },
-	"letter":  func(i int) string { return string(rune('A' + i)) },
-	"lower":   strings.ToLower,
+	"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"add":      func(a, b int) int { return a + b },
+	"letter":   func(i int) string { return string(rune('A' + i)) },
+	"lower":    strings.ToLower,
 	"examView": examViewPath,
 	"deref": func(p *string) string {
 		if p == nil {
