@@ -112,7 +112,7 @@ func NewService(db *gorm.DB, bank *items.Store, now func() time.Time) *Service {
 // Models lists the GORM models of this package, for schema checks.
 func Models() []any {
 	return []any{programRow{}, examRow{}, domainRow{}, examItemRow{}, prerequisiteRow{}, formRow{}, formSectionRow{}, formItemRow{},
-		accommodationRow{}, studyRow{}, panelistRow{}, ratingRow{}, standardRow{}, attemptRow{}, responseRow{}}
+		accommodationRow{}, studyRow{}, panelistRow{}, ratingRow{}, judgementRow{}, standardRow{}, attemptRow{}, responseRow{}}
 }
 
 // in returns a copy of s whose reads and writes go through tx, so that a

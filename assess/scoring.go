@@ -212,7 +212,7 @@ func (s *Service) scoreAgainst(ctx context.Context, tx *gorm.DB, attemptID strin
 	if err := first(tx, &a, "attempt", attemptID); err != nil {
 		return err
 	}
-	std, err := approvedStandard(tx, a.ExamID)
+	std, err := standardInForce(tx, a.ExamID, s.now())
 	if cited && a.StandardID != nil {
 		var row standardRow
 		if err = first(tx, &row, "standard", *a.StandardID); err == nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,9 +24,6 @@ const (
 	Approved   = "approved"
 	Superseded = "superseded"
 )
-
-// MethodModifiedAngoff names the modified-Angoff standard-setting method.
-const MethodModifiedAngoff = "modified-Angoff"
 
 // Standard is a cut score with the evidence behind it.
 type Standard struct {
@@ -52,6 +48,26 @@ type Standard struct {
 	ApprovedBy             string
 	ApprovedAt             *time.Time
 	CreatedAt              time.Time
+	// RecommendedCut is the panel's recommendation when the standard was
+	// adopted from a study; AdoptionReason says why Cut differs from it.
+	RecommendedCut *float64
+	AdoptionReason string
+	// EffectiveAt is when the standard starts deciding attempts: an
+	// approved standard whose date has not come leaves its predecessor in
+	// force until then.
+	EffectiveAt *time.Time
+}
+
+// effectiveBy reports whether the standard, approved, has taken effect by t.
+func (s Standard) effectiveBy(t time.Time) bool {
+	if s.Status == Proposed || s.ApprovedAt == nil {
+		return false
+	}
+	at := *s.ApprovedAt
+	if s.EffectiveAt != nil {
+		at = *s.EffectiveAt
+	}
+	return !at.After(t)
 }
 
 type standardRow struct {
@@ -73,6 +89,9 @@ type standardRow struct {
 	ApprovedBy          *string    `gorm:"column:approved_by"`
 	ApprovedAt          *time.Time `gorm:"column:approved_at"`
 	CreatedAt           time.Time  `gorm:"column:created_at"`
+	RecommendedCut      *float64   `gorm:"column:recommended_cut"`
+	AdoptionReason      string     `gorm:"column:adoption_reason"`
+	EffectiveAt         *time.Time `gorm:"column:effective_at"`
 }
 
 func (standardRow) TableName() string { return "standards" }
@@ -82,7 +101,8 @@ func (r standardRow) standard() Standard {
 		Panelists: r.Panelists, Cut: r.Cut, MaxScore: r.MaxScore, CutSE: r.CutSE, Reliability: r.Reliability,
 		DecisionConsistency: r.DecisionConsistency, ClassificationAccuracy: r.Accuracy, CSEMAtCut: r.CSEMAtCut,
 		Status: r.Status, ProposedBy: deref(r.ProposedBy),
-		ApprovedBy: deref(r.ApprovedBy), ApprovedAt: r.ApprovedAt, CreatedAt: r.CreatedAt}
+		ApprovedBy: deref(r.ApprovedBy), ApprovedAt: r.ApprovedAt, CreatedAt: r.CreatedAt,
+		RecommendedCut: r.RecommendedCut, AdoptionReason: r.AdoptionReason, EffectiveAt: r.EffectiveAt}
 }
 
 func deref(p *string) string {
@@ -97,171 +117,6 @@ func userRef(id string) *string {
 		return nil
 	}
 	return &id
-}
-
-// Study is a standard-setting study of one exam.
-type Study struct {
-	ID        string
-	ExamID    string
-	Method    string
-	Title     string
-	Panelists []Panelist
-	CreatedAt time.Time
-}
-
-// Panelist is a subject-matter expert who rates items in a study.
-type Panelist struct {
-	ID            string
-	Name          string
-	Qualification string
-}
-
-// Rating is one panelist's judgement of one item in one round: the
-// probability that a minimally competent candidate answers it correctly.
-type Rating struct {
-	PanelistID string
-	ItemID     string
-	Round      int
-	Value      float64
-}
-
-type studyRow struct {
-	ID        string    `gorm:"column:id;primaryKey"`
-	ExamID    string    `gorm:"column:exam_id"`
-	Method    string    `gorm:"column:method"`
-	Title     string    `gorm:"column:title"`
-	CreatedBy *string   `gorm:"column:created_by"`
-	CreatedAt time.Time `gorm:"column:created_at"`
-}
-
-func (studyRow) TableName() string { return "studies" }
-
-type panelistRow struct {
-	ID            string `gorm:"column:id;primaryKey"`
-	StudyID       string `gorm:"column:study_id"`
-	Name          string `gorm:"column:name"`
-	Qualification string `gorm:"column:qualification"`
-}
-
-func (panelistRow) TableName() string { return "study_panelists" }
-
-type ratingRow struct {
-	StudyID    string  `gorm:"column:study_id;primaryKey"`
-	PanelistID string  `gorm:"column:panelist_id;primaryKey"`
-	ItemID     string  `gorm:"column:item_id;primaryKey"`
-	Round      int     `gorm:"column:round;primaryKey"`
-	Rating     float64 `gorm:"column:rating"`
-}
-
-func (ratingRow) TableName() string { return "ratings" }
-
-// CreateStudy opens a modified-Angoff study of an exam with its panel.
-func (s *Service) CreateStudy(ctx context.Context, actor string, st Study) (Study, error) {
-	if strings.TrimSpace(st.Title) == "" {
-		return Study{}, valid.Errorf("title", "is required")
-	}
-	if len(st.Panelists) == 0 {
-		return Study{}, valid.Errorf("panelists", "at least one panelist is required")
-	}
-	if _, err := s.Exam(ctx, st.ExamID); err != nil {
-		return Study{}, err
-	}
-	st.ID, st.Method, st.CreatedAt = uuid.NewString(), MethodModifiedAngoff, s.now().UTC()
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Create(&studyRow{ID: st.ID, ExamID: st.ExamID, Method: st.Method, Title: st.Title,
-			CreatedBy: userRef(actor), CreatedAt: st.CreatedAt}).Error; err != nil {
-			return fmt.Errorf("assess: create study: %w", err)
-		}
-		for i := range st.Panelists {
-			st.Panelists[i].ID = uuid.NewString()
-			p := st.Panelists[i]
-			if err := tx.Create(&panelistRow{ID: p.ID, StudyID: st.ID, Name: p.Name, Qualification: p.Qualification}).Error; err != nil {
-				return fmt.Errorf("assess: add panelist: %w", err)
-			}
-		}
-		return nil
-	})
-	return st, err
-}
-
-// RecordRatings stores ratings of a study; a rating given again replaces
-// the earlier one of the same panelist, item and round.
-func (s *Service) RecordRatings(ctx context.Context, studyID string, ratings []Rating) error {
-	rows := make([]ratingRow, len(ratings))
-	for i, r := range ratings {
-		if math.IsNaN(r.Value) || r.Value < 0 || r.Value > 1 {
-			return valid.Errorf(fmt.Sprintf("ratings[%d].value", i), "must be a probability from 0 to 1")
-		}
-		if r.Round < 1 {
-			return valid.Errorf(fmt.Sprintf("ratings[%d].round", i), "must be 1 or more")
-		}
-		rows[i] = ratingRow{StudyID: studyID, PanelistID: r.PanelistID, ItemID: r.ItemID, Round: r.Round, Rating: r.Value}
-	}
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		for _, r := range rows {
-			if err := tx.Save(&r).Error; err != nil {
-				return fmt.Errorf("assess: record rating: %w", err)
-			}
-		}
-		return nil
-	})
-}
-
-// Study returns a study with its panel.
-func (s *Service) Study(ctx context.Context, id string) (Study, error) {
-	var r studyRow
-	if err := first(s.db.WithContext(ctx), &r, "study", id); err != nil {
-		return Study{}, err
-	}
-	var ps []panelistRow
-	if err := s.db.WithContext(ctx).Where("study_id = ?", id).Order("name").Find(&ps).Error; err != nil {
-		return Study{}, fmt.Errorf("assess: panelists: %w", err)
-	}
-	st := Study{ID: r.ID, ExamID: r.ExamID, Method: r.Method, Title: r.Title, CreatedAt: r.CreatedAt}
-	for _, p := range ps {
-		st.Panelists = append(st.Panelists, Panelist{ID: p.ID, Name: p.Name, Qualification: p.Qualification})
-	}
-	return st, nil
-}
-
-// StudyRatings returns the final-round ratings of a study as a panelists ×
-// items matrix, rows in the order of the study's panel and columns in the
-// exam's item order. A missing rating is NaN.
-func (s *Service) StudyRatings(ctx context.Context, studyID string) (*mat.Dense, Study, Exam, error) {
-	st, err := s.Study(ctx, studyID)
-	if err != nil {
-		return nil, Study{}, Exam{}, err
-	}
-	exam, err := s.Exam(ctx, st.ExamID)
-	if err != nil {
-		return nil, Study{}, Exam{}, err
-	}
-	var rows []ratingRow
-	if err := s.db.WithContext(ctx).Where("study_id = ?", studyID).Find(&rows).Error; err != nil {
-		return nil, Study{}, Exam{}, fmt.Errorf("assess: ratings: %w", err)
-	}
-	if len(st.Panelists) == 0 || len(exam.ItemIDs) == 0 {
-		return nil, st, exam, valid.Errorf("ratings", "the study has no panelists or the exam no items")
-	}
-	final := 0
-	for _, r := range rows {
-		final = max(final, r.Round)
-	}
-	pIdx, iIdx := index(st.Panelists, func(p Panelist) string { return p.ID }), index(exam.ItemIDs, func(id string) string { return id })
-	m := mat.NewDense(len(st.Panelists), len(exam.ItemIDs), nil)
-	for i := range len(st.Panelists) {
-		for j := range len(exam.ItemIDs) {
-			m.Set(i, j, math.NaN())
-		}
-	}
-	for _, r := range rows {
-		i, okP := pIdx[r.PanelistID]
-		j, okI := iIdx[r.ItemID]
-		if r.Round == final && okP && okI {
-			m.Set(i, j, r.Rating)
-		}
-	}
-	return m, st, exam, nil
 }
 
 func index[T any](xs []T, key func(T) string) map[string]int {
@@ -285,38 +140,14 @@ func (s *Service) ProposeStandard(ctx context.Context, actor, studyID string) (S
 	if err != nil {
 		return Standard{}, valid.Errorf("ratings", "%v", err)
 	}
-	responses, _, err := s.responseMatrix(ctx, exam)
+	ev, err := s.evidenceAt(ctx, exam, len(exam.ItemIDs), angoff.Cut)
 	if err != nil {
 		return Standard{}, err
 	}
-	var reliability, agreement float64
-	var accuracy *float64
-	if responses != nil {
-		reliability = psychometrics.CronbachAlpha(responses)
-		n, _ := responses.Dims()
-		scores := make([]float64, n)
-		for i := range n {
-			scores[i] = mat.Sum(responses.RowView(i))
-		}
-		if dc, err := psychometrics.Subkoviak(scores, len(exam.ItemIDs), angoff.Cut, reliability); err == nil {
-			agreement = dc.Agreement
-		}
-		// Subkoviak's model gives no accuracy; Livingston and Lewis's
-		// beta-binomial model does, from the same scores and reliability.
-		if ll, err := psychometrics.LivingstonLewis(scores, 0, float64(len(exam.ItemIDs)), reliability, angoff.Cut); err == nil && !math.IsNaN(ll.Accuracy) {
-			accuracy = &ll.Accuracy
-		}
-	}
-	var csem *float64
-	if len(exam.ItemIDs) >= 2 {
-		if c := psychometrics.LordCSEM(angoff.Cut, len(exam.ItemIDs)); !math.IsNaN(c) {
-			csem = &c
-		}
-	}
 	now := s.now().UTC()
 	row := standardRow{ID: uuid.NewString(), ExamID: exam.ID, StudyID: &st.ID, Method: st.Method, Panelists: len(st.Panelists),
-		Cut: angoff.Cut, MaxScore: float64(len(exam.ItemIDs)), CutSE: angoff.SE, Reliability: reliability,
-		DecisionConsistency: agreement, Accuracy: accuracy, CSEMAtCut: csem, Status: Proposed, ProposedBy: userRef(actor), CreatedAt: now}
+		Cut: angoff.Cut, MaxScore: float64(len(exam.ItemIDs)), CutSE: angoff.SE, Reliability: ev.Reliability,
+		DecisionConsistency: ev.Agreement, Accuracy: ev.Accuracy, CSEMAtCut: ev.CSEM, Status: Proposed, ProposedBy: userRef(actor), CreatedAt: now}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		var last int
 		if err := tx.Model(&standardRow{}).Where("exam_id = ?", exam.ID).Select("COALESCE(MAX(version), 0)").Scan(&last).Error; err != nil {
@@ -347,7 +178,7 @@ func (s *Service) ApproveStandard(ctx context.Context, actor, standardID string)
 		}
 		before := row.standard()
 		var previous *Standard
-		if prev, err := approvedStandard(tx, row.ExamID); err == nil {
+		if prev, err := latestApproved(tx, row.ExamID); err == nil {
 			previous = &prev
 			if err := tx.Model(&standardRow{}).Where("id = ?", prev.ID).Update("status", Superseded).Error; err != nil {
 				return fmt.Errorf("assess: supersede standard: %w", err)
@@ -356,11 +187,11 @@ func (s *Service) ApproveStandard(ctx context.Context, actor, standardID string)
 			return err
 		}
 		if err := tx.Model(&standardRow{}).Where("id = ?", row.ID).Updates(map[string]any{
-			"status": Approved, "approved_by": userRef(actor), "approved_at": now,
+			"status": Approved, "approved_by": userRef(actor), "approved_at": now, "effective_at": now,
 		}).Error; err != nil {
 			return fmt.Errorf("assess: approve standard: %w", err)
 		}
-		row.Status, row.ApprovedBy, row.ApprovedAt = Approved, userRef(actor), &now
+		row.Status, row.ApprovedBy, row.ApprovedAt, row.EffectiveAt = Approved, userRef(actor), &now, &now
 		out = row.standard()
 		return audit.Append(tx, audit.Entry{Actor: actor, Action: "standard.approve", Subject: "standard:" + row.ID,
 			Before: map[string]any{"standard": before, "superseded": previous}, After: out, At: now})
@@ -368,12 +199,33 @@ func (s *Service) ApproveStandard(ctx context.Context, actor, standardID string)
 	return out, err
 }
 
-// ApprovedStandard returns the exam's approved standard, or ErrNoStandard.
+// ApprovedStandard returns the exam's standard in force now: the newest
+// approved version whose effective date has come. It returns ErrNoStandard
+// when there is none.
 func (s *Service) ApprovedStandard(ctx context.Context, examID string) (Standard, error) {
-	return approvedStandard(s.db.WithContext(ctx), examID)
+	return standardInForce(s.db.WithContext(ctx), examID, s.now())
 }
 
-func approvedStandard(db *gorm.DB, examID string) (Standard, error) {
+// standardInForce returns the newest approved (possibly since superseded)
+// version of an exam's standard that took effect by at: a standard adopted
+// with a future date leaves the one before it deciding until then.
+func standardInForce(db *gorm.DB, examID string, at time.Time) (Standard, error) {
+	var rows []standardRow
+	err := db.Where("exam_id = ? AND status IN ?", examID, []string{Approved, Superseded}).Order("version DESC").Find(&rows).Error
+	if err != nil {
+		return Standard{}, fmt.Errorf("assess: standard in force: %w", err)
+	}
+	for _, r := range rows {
+		if st := r.standard(); st.effectiveBy(at) {
+			return st, nil
+		}
+	}
+	return Standard{}, fmt.Errorf("%w: exam %s", ErrNoStandard, examID)
+}
+
+// latestApproved returns the exam's standard whose status is approved (at
+// most one is), in force or not yet effective.
+func latestApproved(db *gorm.DB, examID string) (Standard, error) {
 	var row standardRow
 	err := db.Where("exam_id = ? AND status = ?", examID, Approved).First(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -383,6 +235,59 @@ func approvedStandard(db *gorm.DB, examID string) (Standard, error) {
 		return Standard{}, fmt.Errorf("assess: approved standard: %w", err)
 	}
 	return row.standard(), nil
+}
+
+// evidence is what a standard records of the exam's measurement at its cut.
+type evidence struct {
+	Reliability float64  // Cronbach's alpha of the scored attempts
+	Agreement   float64  // Subkoviak's decision consistency at the cut
+	Accuracy    *float64 // Livingston–Lewis classification accuracy
+	CSEM        *float64 // Lord's conditional SEM at the cut
+	Scores      []float64
+}
+
+// evidenceAt estimates reliability and decision quality at cut from every
+// scored attempt of the exam so far (pilot data included), on a test of
+// items items.
+func (s *Service) evidenceAt(ctx context.Context, exam Exam, items int, cut float64) (evidence, error) {
+	var ev evidence
+	responses, _, err := s.responseMatrix(ctx, exam)
+	if err != nil {
+		return ev, err
+	}
+	if responses != nil {
+		ev.Reliability = psychometrics.CronbachAlpha(responses)
+		ev.Scores = rawScores(responses)
+		if dc, err := psychometrics.Subkoviak(ev.Scores, items, cut, ev.Reliability); err == nil {
+			ev.Agreement = dc.Agreement
+		}
+		// Subkoviak's model gives no accuracy; Livingston and Lewis's
+		// beta-binomial model does, from the same scores and reliability.
+		if ll, err := psychometrics.LivingstonLewis(ev.Scores, 0, float64(items), ev.Reliability, cut); err == nil && !math.IsNaN(ll.Accuracy) {
+			ev.Accuracy = &ll.Accuracy
+		}
+	}
+	if items >= 2 {
+		if c := psychometrics.LordCSEM(cut, items); !math.IsNaN(c) {
+			ev.CSEM = &c
+		}
+	}
+	return ev, nil
+}
+
+// rawScores sums each row of a scored response matrix, counting an item
+// not administered (NaN) as not answered correctly.
+func rawScores(responses *mat.Dense) []float64 {
+	n, k := responses.Dims()
+	scores := make([]float64, n)
+	for i := range n {
+		for j := range k {
+			if v := responses.At(i, j); !math.IsNaN(v) {
+				scores[i] += v
+			}
+		}
+	}
+	return scores
 }
 
 // Standard returns one standard.
