@@ -314,7 +314,7 @@ func standardJSON(st assess.Standard) fiber.Map {
 	return fiber.Map{"id": st.ID, "exam_id": st.ExamID, "version": st.Version, "method": st.Method, "panelists": st.Panelists,
 		"cut": st.Cut, "max_score": st.MaxScore, "cut_se": st.CutSE, "reliability": st.Reliability,
 		"decision_consistency": st.DecisionConsistency, "status": st.Status, "approved_by": st.ApprovedBy, "approved_at": st.ApprovedAt,
-		"study_id": st.StudyID}
+		"study_id": st.StudyID, "recommended_cut": st.RecommendedCut, "adoption_reason": st.AdoptionReason, "effective_at": st.EffectiveAt}
 }
 
 func (s *Server) apiStandards(c *fiber.Ctx) error {

@@ -837,6 +837,8 @@ type standardsData struct {
 	Exam       assess.Exam
 	Exams      []assess.Exam
 	Standards  []standardView
+	Studies    []assess.Study
+	MethodName map[string]string
 	CanApprove bool
 	InForce    bool // one of Standards is approved
 }
@@ -856,7 +858,10 @@ func (s *Server) pageStandards(c *fiber.Ctx) error {
 		return err
 	}
 	names := s.names(ctx)
-	d := standardsData{Exam: exam, Exams: exams, CanApprove: currentUser(c).Has(managers...)}
+	d := standardsData{Exam: exam, Exams: exams, CanApprove: currentUser(c).Has(managers...), MethodName: methodNames}
+	if d.Studies, err = s.cfg.Assess.Studies(ctx, exam.ID); err != nil {
+		return err
+	}
 	for _, st := range list {
 		v := standardView{Standard: st}
 		if v.ProposedByName, err = names.of(st.ProposedBy); err != nil {

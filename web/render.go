@@ -54,6 +54,12 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("%.*f", digits, v)
 	},
+	"pctOf": func(p float64) string {
+		if math.IsNaN(p) || math.IsInf(p, 0) {
+			return "–"
+		}
+		return fmt.Sprintf("%.0f%%", 100*p)
+	},
 	"pct": func(v, of float64) string {
 		if of == 0 {
 			return "–"

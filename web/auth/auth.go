@@ -238,6 +238,26 @@ func (s *Service) CreateUsers(ctx context.Context, in []NewUser) ([]User, error)
 	return out, err
 }
 
+// UsersWithRole lists the accounts that hold role, by name; simulated
+// accounts are left out.
+func (s *Service) UsersWithRole(ctx context.Context, role Role) ([]User, error) {
+	var rows []userRow
+	err := s.db.WithContext(ctx).Joins("JOIN user_roles ON user_roles.user_id = users.id").
+		Where("user_roles.role = ? AND users.simulated = ?", string(role), false).Order("users.name, users.id").Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("auth: users with role: %w", err)
+	}
+	out := make([]User, 0, len(rows))
+	for _, r := range rows {
+		u, err := s.withRoles(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
 // User returns an account by id.
 func (s *Service) User(ctx context.Context, id string) (User, error) {
 	return s.user(ctx, "id = ?", id)

@@ -104,7 +104,8 @@ const (
 func newRand(seed, stream uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, stream)) }
 
 // staff are the demo accounts: one per role, then a second candidate
-// (AccommodatedEmail), who has an accommodation.
+// (AccommodatedEmail), who has an accommodation, and a standard-setting
+// panel of three.
 var staff = []struct {
 	email, name string
 	role        auth.Role
@@ -116,6 +117,9 @@ var staff = []struct {
 	{"author@example.com", "Claire Dubois", auth.Author},
 	{"candidate@example.com", "Jordan Lee", auth.Candidate},
 	{AccommodatedEmail, "Riley Chen", auth.Candidate},
+	{"panelist1@example.com", "Amara Nwosu", auth.Panelist},
+	{"panelist2@example.com", "Tomás Ferreira", auth.Panelist},
+	{"panelist3@example.com", "Mei Tanaka", auth.Panelist},
 }
 
 // AccommodatedEmail is the demo candidate granted extended time and extra

@@ -73,8 +73,8 @@ func TestLoad(t *testing.T) {
 			"Spreadsheet Skills — On the fly", "Spreadsheet Skills — Item types"}; !slices.Equal(got, want) {
 			t.Errorf("Summary.Exams = %q, want %q", got, want)
 		}
-		if len(sum.Accounts) != 7 {
-			t.Fatalf("Summary.Accounts has %d accounts, want 7", len(sum.Accounts))
+		if len(sum.Accounts) != 10 { // one per role, a second candidate and a panel of three
+			t.Fatalf("Summary.Accounts has %d accounts, want 10", len(sum.Accounts))
 		}
 		users := map[auth.Role]auth.User{}
 		var riley auth.User
