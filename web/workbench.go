@@ -146,8 +146,8 @@ type workbenchData struct {
 	// CutScaled is set when the standard's maximum differs from the items
 	// analysed, so the cut is carried to them in proportion.
 	CutScaled bool
-	Score    *plotView
-	Legend   []legendRow
+	Score     *plotView
+	Legend    []legendRow
 }
 
 type legendRow struct{ Label, Rule string }
@@ -613,21 +613,21 @@ type analysisOut struct {
 		From   *time.Time `json:"from,omitempty"`
 		To     *time.Time `json:"to,omitempty"`
 	} `json:"filter"`
-	Persons         int  `json:"persons"`
-	Items           int  `json:"items"`
+	Persons         int    `json:"persons"`
+	Items           int    `json:"items"`
 	Missing         string `json:"missing"`
-	ExcludedPersons int  `json:"excluded_persons"`
-	Mean            jnum `json:"mean"`
-	SD              jnum `json:"sd"`
-	Median          jnum `json:"median"`
-	Min             jnum `json:"min"`
-	Max             jnum `json:"max"`
-	Skewness        jnum `json:"skewness"`
-	Kurtosis        jnum `json:"kurtosis"`
-	Alpha           jnum `json:"alpha"`
-	KR20            jnum `json:"kr20"`
-	KR21            jnum `json:"kr21"`
-	SEM             jnum `json:"sem"`
+	ExcludedPersons int    `json:"excluded_persons"`
+	Mean            jnum   `json:"mean"`
+	SD              jnum   `json:"sd"`
+	Median          jnum   `json:"median"`
+	Min             jnum   `json:"min"`
+	Max             jnum   `json:"max"`
+	Skewness        jnum   `json:"skewness"`
+	Kurtosis        jnum   `json:"kurtosis"`
+	Alpha           jnum   `json:"alpha"`
+	KR20            jnum   `json:"kr20"`
+	KR21            jnum   `json:"kr21"`
+	SEM             jnum   `json:"sem"`
 	SplitHalf       struct {
 		OddEven       jnum `json:"odd_even"`
 		SpearmanBrown jnum `json:"spearman_brown"`
@@ -636,7 +636,7 @@ type analysisOut struct {
 		Score int  `json:"score"`
 		CSEM  jnum `json:"csem"`
 	} `json:"csem"`
-	ItemStats   []itemStatJSON       `json:"item_stats"`
+	ItemStats   []itemStatJSON   `json:"item_stats"`
 	Standard    *standardRefJSON `json:"standard"`
 	Cut         jnum             `json:"cut"`
 	PassRate    jnum             `json:"pass_rate"`
