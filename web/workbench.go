@@ -268,7 +268,13 @@ func scoreFigure(a *assess.Analysis) (*plot.Figure, error) {
 	if !a.Analysed() || a.Standard == nil {
 		return nil, fmt.Errorf("%w: no scores or no approved standard", assess.ErrNotFound)
 	}
-	return plot.ScoreDistribution(a.Totals, float64(len(a.Items)), a.Cut)
+	// Scores are whole numbers, so a cut rounded to two decimals that
+	// stays above the same whole score decides alike and reads better.
+	cut := a.Cut
+	if r := math.Round(cut*100) / 100; math.Ceil(r) == math.Ceil(cut) {
+		cut = r
+	}
+	return plot.ScoreDistribution(a.Totals, float64(len(a.Items)), cut)
 }
 
 // optionFigure is the option quantile plot of a choice item: each option's

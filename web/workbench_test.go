@@ -300,6 +300,6 @@ func TestWorkbenchEqualsTheCLI(t *testing.T) {
 	// The page shows the same numbers.
 	page := p.get(base)
 	wantContains(t, "page", page, `id="stat-alpha">`+strconv.FormatFloat(*raw.Alpha, 'f', 3, 64)+`<`,
-		`id="stat-dc">`+strconv.FormatFloat(*sub.Agreement, 'f', 3, 64)+` `,
+		`id="stat-dc">`+strconv.FormatFloat(*sub.Agreement, 'f', 3, 64)+`<`,
 		`id="stat-accuracy">`+strconv.FormatFloat(*ll.Accuracy, 'f', 3, 64)+`<`)
 }
