@@ -17,7 +17,6 @@ import (
 	"github.com/touchstone-assess/touchstone/assess"
 	"github.com/touchstone-assess/touchstone/assess/proctor"
 	"github.com/touchstone-assess/touchstone/internal/audit"
-	"github.com/touchstone-assess/touchstone/items"
 	"github.com/touchstone-assess/touchstone/web/auth"
 )
 
@@ -693,133 +692,13 @@ func (s *Server) pageProctorAttempt(c *fiber.Ctx) error {
 	return s.render(c, "proctor_attempt", d)
 }
 
-// Item statistics.
-
-// Flag thresholds of the item table: items outside them are listed for
-// review.
-const (
-	hardP          = 0.20
-	easyP          = 0.95
-	lowDiscrimRest = 0.15
-)
-
-type statRow struct {
-	Position int
-	Item     items.Item
-	N        int
-	P        float64 // proportion correct
-	PBis     float64 // point-biserial
-	ItemRest float64
-	Flags    []string
-}
-
-// Excerpt is the start of the item's stem, to recognise it by.
-func (r statRow) Excerpt() string { return excerpt(r.Item.Stem, 90) }
-
+// excerpt is the start of s, at most n runes, with whitespace collapsed.
 func excerpt(s string, n int) string {
 	r := []rune(strings.Join(strings.Fields(s), " "))
 	if len(r) <= n {
 		return string(r)
 	}
 	return strings.TrimRight(string(r[:n-1]), " ,.;:") + "…"
-}
-
-type statsData struct {
-	Exam    assess.Exam
-	Exams   []assess.Exam
-	HasData bool
-	Test    struct {
-		N                    int
-		Mean, SD, Alpha, SEM float64
-	}
-	Items   []statRow
-	Flagged int
-	Chart   pChart
-}
-
-// pChart is the geometry of the p-value bar chart, in SVG user units.
-type pChart struct {
-	Width, Height   float64
-	Left, Right     float64 // x of the plot's edges; labels sit outside
-	Top, PlotHeight float64
-	Bars            []pBar
-	Grid            []chartLine
-	Hard, Easy      chartLine // the flag thresholds
-}
-
-type pBar struct {
-	X, Y, W, H, LabelX float64
-	Label, Title       string
-	Flagged            bool
-}
-
-type chartLine struct {
-	Y     float64
-	Label string
-}
-
-func newPChart(rows []statRow) pChart {
-	ch := pChart{Width: 720, Height: 240, Left: 44, Right: 664, Top: 12, PlotHeight: 190}
-	plotWidth := ch.Right - ch.Left
-	y := func(p float64) float64 { return ch.Top + ch.PlotHeight*(1-p) }
-	for _, g := range []float64{0, 0.25, 0.5, 0.75, 1} {
-		ch.Grid = append(ch.Grid, chartLine{Y: y(g), Label: strings.TrimPrefix(strconv.FormatFloat(g, 'f', 2, 64), "0")})
-	}
-	ch.Grid[0].Label = "0"
-	ch.Hard = chartLine{Y: y(hardP), Label: "p = .20"}
-	ch.Easy = chartLine{Y: y(easyP), Label: "p = .95"}
-	if len(rows) == 0 {
-		return ch
-	}
-	slot := plotWidth / float64(len(rows))
-	w := math.Max(2, slot*0.7)
-	for i, r := range rows {
-		p := r.P
-		if math.IsNaN(p) {
-			p = 0
-		}
-		x := ch.Left + float64(i)*slot + (slot-w)/2
-		ch.Bars = append(ch.Bars, pBar{X: x, Y: y(p), W: w, H: ch.PlotHeight * p, LabelX: x + w/2,
-			Label: strconv.Itoa(r.Position), Flagged: len(r.Flags) > 0,
-			Title: fmt.Sprintf("Item %d: p = %s", r.Position, strings.TrimPrefix(strconv.FormatFloat(p, 'f', 2, 64), "0"))})
-	}
-	return ch
-}
-
-func (s *Server) pageStatistics(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	st, err := s.cfg.Assess.Statistics(ctx, c.Params("id"))
-	if err != nil {
-		return err
-	}
-	exams, err := s.cfg.Assess.Exams(ctx)
-	if err != nil {
-		return err
-	}
-	d := statsData{Exam: st.Exam, Exams: exams, HasData: st.Test.Items > 0}
-	d.Test.N, d.Test.Mean, d.Test.SD, d.Test.Alpha, d.Test.SEM = st.Test.N, st.Test.Mean, st.Test.SD, st.Test.Alpha, st.Test.SEM
-	for i, it := range st.Items {
-		r := statRow{Position: i + 1, Item: it.Item, N: it.N, P: it.Mean, PBis: it.PointBiserial, ItemRest: it.ItemRest}
-		if d.HasData && it.N > 0 {
-			if r.P < hardP {
-				r.Flags = append(r.Flags, "Very hard")
-			}
-			if r.P > easyP {
-				r.Flags = append(r.Flags, "Very easy")
-			}
-			if r.ItemRest < lowDiscrimRest {
-				r.Flags = append(r.Flags, "Low discrimination")
-			}
-		}
-		if len(r.Flags) > 0 {
-			d.Flagged++
-		}
-		d.Items = append(d.Items, r)
-	}
-	if d.HasData {
-		d.Chart = newPChart(d.Items)
-	}
-	return s.render(c, "statistics", d)
 }
 
 // Standards.

@@ -787,16 +787,59 @@ func TestApproveStandard(t *testing.T) {
 
 func TestStatisticsPage(t *testing.T) {
 	f := newFixture(t, fixtureOptions{Items: 8, Pilots: 300})
-	r := f.as("psychometrician").get("/psychometrics/exams/" + f.exam.ID)
+	base := "/psychometrics/exams/" + f.exam.ID
+	p := f.as("psychometrician")
+	r := p.get(base)
 	wantCode(t, "statistics", r, http.StatusOK)
-	wantContains(t, "statistics", r, `id="stat-n">300<`, "Cronbach", `<svg class="chart"`, "chart-bar", "Low discrimination", "Very easy",
-		"p &lt; .20", `id="item-stats"`)
+	wantContains(t, "statistics", r, `id="stat-n">300<`, "Cronbach", `id="stat-cut"`, `id="stat-dc"`, `id="stat-csem"`,
+		`<img src="`+base+`/score-distribution.svg"`, "Data table of the score distribution",
+		"Low discrimination", "Very easy", "Weak distractor", "p below 0.20", `id="item-stats"`,
+		`href="`+base+`/items/`+f.items[0].ID+`"`, base+"/items.csv", base+"/responses.csv", base+"/analysis.json")
 	if strings.Contains(r.Body, bank[0].rationale) {
 		t.Error("the statistics page shows a rationale")
 	}
-	empty := f.as("psychometrician").get("/psychometrics/exams/" + f.draft.ID)
+	empty := p.get("/psychometrics/exams/" + f.draft.ID)
 	wantContains(t, "statistics without data", empty, "No scored attempts yet")
+
+	// The filter keeps its query on every link; a window with no attempt is empty.
+	window := p.get(base + "?from=2020-01-01&to=2020-12-31")
+	wantContains(t, "empty window", window, "No submitted attempt matches", `value="2020-01-01"`)
+	wantCode(t, "bad date", p.get(base+"?from=yesterday"), http.StatusUnprocessableEntity)
+	wantCode(t, "unknown form", p.get(base+"?form=nope"), http.StatusUnprocessableEntity)
+	wantCode(t, "manager", f.as("manager").get(base), http.StatusOK)
+	wantCode(t, "candidate", f.as("candidate").get(base), http.StatusForbidden)
+
+	// The item page: its statistics, option table and plot, the review link.
+	it := p.get(base + "/items/" + f.items[5].ID)
+	wantCode(t, "item page", it, http.StatusOK)
+	wantContains(t, "item page", it, "Item 6", `id="option-stats"`, "Never chosen", "Negative discrimination", "Possible miskey",
+		`<img src="`+base+`/items/`+f.items[5].ID+`/options.svg"`, "Data table of the option plot",
+		`href="/psychometrics/items/`+f.items[5].ID+`"`, "Review this item (flag, retire, rekey)")
+	wantCode(t, "item not in the exam", p.get(base+"/items/"+uuidLike), http.StatusNotFound)
+
+	// Every download answers in its format.
+	for path, ctype := range map[string]string{
+		"/analysis.json": "application/json", "/summary.csv": "text/csv", "/summary.json": "application/json",
+		"/items.csv": "text/csv", "/items.json": "application/json", "/responses.csv": "text/csv",
+		"/choices.csv": "text/csv", "/key.csv": "text/csv", "/scores.csv": "text/csv",
+		"/score-distribution.svg": "image/svg+xml", "/score-distribution.png": "image/png",
+		"/score-distribution.csv": "text/csv", "/score-distribution.json": "application/json",
+		"/items/" + f.items[1].ID + "/options.csv": "text/csv", "/items/" + f.items[1].ID + "/options.json": "application/json",
+		"/items/" + f.items[1].ID + "/options.svg": "image/svg+xml", "/items/" + f.items[1].ID + "/options.png": "image/png",
+		"/items/" + f.items[1].ID + "/option-groups.csv": "text/csv", "/items/" + f.items[1].ID + "/option-groups.json": "application/json",
+	} {
+		d := p.get(base + path)
+		if d.Status != http.StatusOK || !strings.HasPrefix(d.Header.Get("Content-Type"), ctype) || len(d.Body) < 20 {
+			t.Errorf("%s: got %d %q (%d bytes), want 200 %s", path, d.Status, d.Header.Get("Content-Type"), len(d.Body), ctype)
+		}
+	}
+	if d := p.get(base + "/responses.csv"); !strings.HasPrefix(d.Body, "person,"+f.items[0].ID+",") {
+		t.Errorf("responses.csv: got header %.80q, want person,<item ids>", d.Body)
+	}
 }
+
+// uuidLike is a well-formed id that names nothing.
+const uuidLike = "00000000-0000-4000-8000-0000000000ff"
 
 func TestHomeAndErrors(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})

@@ -101,7 +101,6 @@ func (s *Server) routes() []route {
 		// Staff pages.
 		{get, "/proctor", proctors, s.pageProctor},
 		{get, "/proctor/attempts/:id", proctors, s.pageProctorAttempt},
-		{get, "/psychometrics/exams/:id", analysts, s.pageStatistics},
 		{get, "/standards/exams/:id", analysts, s.pageStandards},
 		{post, "/standards/:id/approve", managers, s.postApproveStandard},
 		{get, "/manage/exams/new", managers, s.pageNewExam},
@@ -130,6 +129,31 @@ func (s *Server) routes() []route {
 		{get, "/panel", panelists, s.pagePanel},
 		{get, "/panel/studies/:id", panelists, s.pagePanelStudy},
 		{post, "/panel/studies/:id", panelists, s.postPanelWork},
+		// Item-analysis workbench: the page, each item's page, and the
+		// downloads of every table and plot (the filter's form, from and
+		// to apply to each), including the files `touchstone psych` reads.
+		{get, "/psychometrics/exams/:id", analysts, s.pageStatistics},
+		{get, "/psychometrics/exams/:id/analysis.json", analysts, s.analysisJSON},
+		{get, "/psychometrics/exams/:id/summary.csv", analysts, s.summaryTable},
+		{get, "/psychometrics/exams/:id/summary.json", analysts, s.summaryTable},
+		{get, "/psychometrics/exams/:id/items.csv", analysts, s.itemsTable},
+		{get, "/psychometrics/exams/:id/items.json", analysts, s.itemsTable},
+		{get, "/psychometrics/exams/:id/responses.csv", analysts, s.responsesCSV},
+		{get, "/psychometrics/exams/:id/choices.csv", analysts, s.choicesCSV},
+		{get, "/psychometrics/exams/:id/key.csv", analysts, s.keyCSV},
+		{get, "/psychometrics/exams/:id/scores.csv", analysts, s.scoresCSV},
+		{get, "/psychometrics/exams/:id/score-distribution.svg", analysts, s.scoreDistribution},
+		{get, "/psychometrics/exams/:id/score-distribution.png", analysts, s.scoreDistribution},
+		{get, "/psychometrics/exams/:id/score-distribution.csv", analysts, s.scoreDistribution},
+		{get, "/psychometrics/exams/:id/score-distribution.json", analysts, s.scoreDistribution},
+		{get, "/psychometrics/exams/:id/items/:itemId", analysts, s.pageWorkbenchItem},
+		{get, "/psychometrics/exams/:id/items/:itemId/options.csv", analysts, s.itemOptions},
+		{get, "/psychometrics/exams/:id/items/:itemId/options.json", analysts, s.itemOptions},
+		{get, "/psychometrics/exams/:id/items/:itemId/options.svg", analysts, s.itemOptions},
+		{get, "/psychometrics/exams/:id/items/:itemId/options.png", analysts, s.itemOptions},
+		{get, "/psychometrics/exams/:id/items/:itemId/option-groups.csv", analysts, s.itemOptions},
+		{get, "/psychometrics/exams/:id/items/:itemId/option-groups.json", analysts, s.itemOptions},
+		{get, "/api/v1/exams/:id/analysis", analysts, s.analysisJSON},
 
 		// Item bank.
 		{get, "/authoring/items", bankReaders, s.pageBank},
