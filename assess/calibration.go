@@ -347,6 +347,13 @@ func (s *Service) Calibrate(ctx context.Context, actor, examID string, req Calib
 	s.runs.start(row.ID)
 	go func() {
 		defer s.runs.finish(row.ID)
+		// A panic of the numeric code on data it did not foresee fails the
+		// run instead of the server.
+		defer func() {
+			if p := recover(); p != nil {
+				s.recordCalibration(context.WithoutCancel(ctx), row.ID, nil, fmt.Errorf("internal error in the calibration: %v", p))
+			}
+		}()
 		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), calibrationTimeout)
 		defer cancel()
 		s.finishCalibration(bg, row, exam, req)
@@ -370,6 +377,11 @@ func (s *Service) WaitCalibration(ctx context.Context, id string) (CalibrationRu
 // finishCalibration calculates the run and stores its outcome.
 func (s *Service) finishCalibration(ctx context.Context, row calibrationRow, exam Exam, req CalibrationRequest) {
 	res, err := s.calibrate(ctx, exam, req)
+	s.recordCalibration(ctx, row.ID, res, err)
+}
+
+// recordCalibration stores the outcome of run id: res, or the error.
+func (s *Service) recordCalibration(ctx context.Context, id string, res *CalibrationResult, err error) {
 	now := s.now().UTC()
 	update := map[string]any{"finished_at": now}
 	action := "calibration.done"
@@ -389,14 +401,14 @@ func (s *Service) finishCalibration(ctx context.Context, row calibrationRow, exa
 	// is long gone; a failure to record leaves the run "running", which
 	// the page shows as such.
 	_ = s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Model(&calibrationRow{}).Where("id = ?", row.ID).Updates(update).Error; err != nil {
+		if err := tx.Model(&calibrationRow{}).Where("id = ?", id).Updates(update).Error; err != nil {
 			return err
 		}
 		after := map[string]any{"status": update["status"], "persons": update["persons"]}
 		if e, ok := update["error"]; ok {
 			after["error"] = e
 		}
-		return audit.Append(tx, audit.Entry{Actor: "system", Action: action, Subject: "calibration:" + row.ID, After: after, At: now})
+		return audit.Append(tx, audit.Entry{Actor: "system", Action: action, Subject: "calibration:" + id, After: after, At: now})
 	})
 }
 
@@ -531,11 +543,35 @@ func FitIRT(x *mat.Dense, names []string, model string) (*CalibrationResult, err
 			ItemParams: ItemParams{A: Stat(it.A), B: Stat(it.B), C: Stat(it.C), SEA: Stat(cal.SE[j].A), SEB: Stat(cal.SE[j].B), SEC: Stat(cal.SE[j].C)},
 			SX2:        &chi, SX2P: &p, SX2DF: &df})
 	}
+	// An item with a slope that is not positive (a miskey, say) cannot
+	// score anyone: the abilities use the others.
+	var scoring []psychometrics.Item3PL
+	var cols []int
+	for j, it := range cal.Items {
+		if usable(it) {
+			scoring, cols = append(scoring, it), append(cols, j)
+		}
+	}
 	out.Thetas = make([]Stat, persons)
+	resp := make([]float64, len(cols))
 	for i := range persons {
-		out.Thetas[i] = Stat(psychometrics.ThetaEAP(cal.Items, x.RawRowView(i), q).Theta)
+		if len(scoring) == 0 {
+			out.Thetas[i] = Stat(math.NaN())
+			continue
+		}
+		for c, j := range cols {
+			resp[c] = x.At(i, j)
+		}
+		out.Thetas[i] = Stat(psychometrics.ThetaEAP(scoring, resp, q).Theta)
 	}
 	return out, nil
+}
+
+// usable reports whether an item's parameters can score a person and
+// link a scale: a positive, finite slope, a finite difficulty and a lower
+// asymptote in [0, 1).
+func usable(it psychometrics.Item3PL) bool {
+	return it.A > 0 && !math.IsInf(it.A, 0) && !math.IsNaN(it.B) && !math.IsInf(it.B, 0) && it.C >= 0 && it.C < 1
 }
 
 // raschMLE returns each person's maximum-likelihood θ under the Rasch
@@ -555,7 +591,8 @@ func raschMLE(x *mat.Dense, items []psychometrics.Item3PL) []float64 {
 }
 
 // link puts res on the anchor run's scale through the operational items
-// both runs calibrated (pretest items in either run excluded): the
+// both runs calibrated (pretest items in either run, and items whose
+// parameters are unusable in either, such as a negative slope, excluded): the
 // Stocking–Lord constants, or mean/sigma when Stocking–Lord fails; for a
 // Rasch run, whose slopes must stay 1, the shift of the mean difficulty.
 // Every item of res, pretest items included, gets its linked parameters,
@@ -570,7 +607,7 @@ func link(res *CalibrationResult, anchor CalibrationRun) error {
 	var src, tgt []psychometrics.Item3PL
 	for j := range res.Items {
 		it := &res.Items[j]
-		if t, ok := target[it.ItemID]; ok && !it.Pretest {
+		if t, ok := target[it.ItemID]; ok && !it.Pretest && usable(it.Item3PL()) && usable(t.Item3PL()) {
 			it.Common = true
 			src = append(src, it.Item3PL())
 			tgt = append(tgt, t.Item3PL())

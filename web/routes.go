@@ -118,6 +118,25 @@ func (s *Server) routes() []route {
 		{post, "/manage/achievements/:id/pathways", managers, s.postAchievementPathway},
 		{get, "/admin/audit", admins, s.pageAudit},
 
+		// IRT calibration runs, DIF by voluntary demographics.
+		{get, "/psychometrics/exams/:id/calibrations", analysts, s.pageCalibrations},
+		{post, "/psychometrics/exams/:id/calibrations", analysts, s.postCalibration},
+		{get, "/psychometrics/exams/:id/calibrations/runs.:format", analysts, s.calibrationRunsExport},
+		{get, "/psychometrics/exams/:id/calibrations/compare.:format", analysts, s.calibrationCompareExport},
+		{get, "/psychometrics/calibrations/:runId", analysts, s.pageCalibrationRun},
+		{get, "/psychometrics/calibrations/:runId/parameters.:format", analysts, s.calibrationParameters},
+		{get, "/psychometrics/calibrations/:runId/figures/:file", analysts, s.calibrationFigure},
+		{get, "/psychometrics/exams/:id/dif", analysts, s.pageDIF},
+		{get, "/psychometrics/exams/:id/dif.:format", analysts, s.difExport},
+		{get, "/me/demographics", []auth.Role{auth.Candidate}, s.pageDemographics},
+		{post, "/me/demographics", []auth.Role{auth.Candidate}, s.postDemographics},
+		{get, "/api/v1/exams/:id/calibrations", analysts, s.apiCalibrations},
+		{post, "/api/v1/exams/:id/calibrations", analysts, s.apiStartCalibration},
+		{get, "/api/v1/calibrations/:id", analysts, s.apiCalibration},
+		{get, "/api/v1/exams/:id/dif", analysts, s.apiDIF},
+		{get, "/api/v1/me/demographics", []auth.Role{auth.Candidate}, s.apiDemographics},
+		{put, "/api/v1/me/demographics", []auth.Role{auth.Candidate}, s.apiSetDemographics},
+
 		// Item bank.
 		{get, "/authoring/items", bankReaders, s.pageBank},
 		{get, "/authoring/items/new", authors, s.pageNewItem},
