@@ -134,15 +134,15 @@ type difItemJSON struct {
 }
 
 type difJSON struct {
-	ExamID      string        `json:"exam_id"`
-	Variable    string        `json:"variable"`
-	Reference   string        `json:"reference"`
-	Focal       string        `json:"focal"`
-	NReference  int           `json:"n_reference"`
-	NFocal      int           `json:"n_focal"`
-	MinGroup    int           `json:"min_group"`
-	Missing     string        `json:"missing"`
-	Items       []difItemJSON `json:"items"`
+	ExamID     string        `json:"exam_id"`
+	Variable   string        `json:"variable"`
+	Reference  string        `json:"reference"`
+	Focal      string        `json:"focal"`
+	NReference int           `json:"n_reference"`
+	NFocal     int           `json:"n_focal"`
+	MinGroup   int           `json:"min_group"`
+	Missing    string        `json:"missing"`
+	Items      []difItemJSON `json:"items"`
 }
 
 func difReportJSON(rep assess.DIFReport, exam assess.Exam) difJSON {
