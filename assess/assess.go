@@ -102,17 +102,23 @@ type Service struct {
 	// It returns the id of the credential that now stands for the attempt
 	// (a re-issued one), or "" to keep the recorded id.
 	OnRescore func(ctx context.Context, r Rescore) (credentialID string, err error)
+
+	// runs tracks the calibrations running in the background, so that
+	// WaitCalibration can wait for one.
+	runs *runTracker
 }
 
 // NewService returns a Service on db.
 func NewService(db *gorm.DB, bank *items.Store, now func() time.Time) *Service {
-	return &Service{db: db, items: bank, now: now, render: items.NewRenderer(), Seed: rand.Uint64, Grace: 2 * time.Second}
+	return &Service{db: db, items: bank, now: now, render: items.NewRenderer(), Seed: rand.Uint64, Grace: 2 * time.Second,
+		runs: newRunTracker()}
 }
 
 // Models lists the GORM models of this package, for schema checks.
 func Models() []any {
 	return []any{programRow{}, examRow{}, domainRow{}, examItemRow{}, prerequisiteRow{}, formRow{}, formSectionRow{}, formItemRow{},
-		accommodationRow{}, studyRow{}, panelistRow{}, ratingRow{}, judgementRow{}, standardRow{}, attemptRow{}, responseRow{}}
+		accommodationRow{}, studyRow{}, panelistRow{}, ratingRow{}, judgementRow{}, standardRow{}, attemptRow{}, responseRow{},
+		calibrationRow{}, demographicRow{}}
 }
 
 // in returns a copy of s whose reads and writes go through tx, so that a
