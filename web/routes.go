@@ -118,6 +118,15 @@ func (s *Server) routes() []route {
 		{post, "/manage/achievements/:id/pathways", managers, s.postAchievementPathway},
 		{get, "/admin/audit", admins, s.pageAudit},
 
+		// Item review: flags, retirement, and rekeys shown before they are applied.
+		{get, "/psychometrics/items/:id", analysts, s.pageItemReview},
+		{post, "/psychometrics/items/:id/flag", flaggers, s.postFlagItem},
+		{post, "/psychometrics/items/:id/retire", retirers, s.postReviewRetire},
+		{post, "/authoring/items/:id/flags/:flagId/resolve", flagResolvers, s.postResolveFlag},
+		{get, "/psychometrics/item-versions/:id/rekey", rekeyers, s.pageRekey},
+		{post, "/psychometrics/item-versions/:id/rekey/preview", rekeyers, s.postRekeyPreview},
+		{post, "/psychometrics/item-versions/:id/rekey", rekeyers, s.postRekey},
+
 		// Item bank.
 		{get, "/authoring/items", bankReaders, s.pageBank},
 		{get, "/authoring/items/new", authors, s.pageNewItem},
@@ -147,6 +156,9 @@ func (s *Server) routes() []route {
 		{get, "/api/v1/items/:id/comments", bankReaders, s.apiItemComments},
 		{post, "/api/v1/items/:id/comments", bankReaders, s.apiAddItemComment},
 		{put, "/api/v1/items/:id/enemies", authors, s.apiSetEnemies},
+		{get, "/api/v1/items/:id/flags", flagReaders, s.apiItemFlags},
+		{post, "/api/v1/items/:id/flags", flaggers, s.apiFlagItem},
+		{post, "/api/v1/item-flags/:id/resolve", flagResolvers, s.apiResolveFlag},
 		{post, "/api/v1/item-versions/:id/rekey/preview", rekeyers, s.apiRekeyPreview},
 		{post, "/api/v1/item-versions/:id/rekey", rekeyers, s.apiRekey},
 
