@@ -128,7 +128,9 @@ type itemReviewData struct {
 
 // Invalid reports whether the error on the page is about the control
 // anchor, for aria-invalid.
-func (d itemReviewData) Invalid(anchor string) bool { return d.Error != nil && d.Error.Anchor == anchor }
+func (d itemReviewData) Invalid(anchor string) bool {
+	return d.Error != nil && d.Error.Anchor == anchor
+}
 
 // PublishedVersionID is the id of the version candidates get, "" when
 // none is approved.

@@ -92,11 +92,11 @@ func credentialAction(r assess.Rescore, issues bool) string {
 
 // rekeyTotals sum up a preview.
 type rekeyTotals struct {
-	Answered  int // submitted attempts that answered the version
-	Changed   int // of which the rekey changes
-	Unchanged int
-	Gained    int // passes gained
-	Lost      int // passes lost
+	Answered                  int // submitted attempts that answered the version
+	Changed                   int // of which the rekey changes
+	Unchanged                 int
+	Gained                    int // passes gained
+	Lost                      int // passes lost
 	Reissued, Revoked, Issued int
 }
 
@@ -132,7 +132,9 @@ type rekeyForm struct {
 }
 
 // Choice reports whether the key is chosen among the options.
-func (f rekeyForm) Choice() bool { return f.Kind == items.SingleChoice || f.Kind == items.TrueFalse || f.Multi }
+func (f rekeyForm) Choice() bool {
+	return f.Kind == items.SingleChoice || f.Kind == items.TrueFalse || f.Multi
+}
 
 // rekeyOption is one option the key may be chosen among.
 type rekeyOption struct {
