@@ -92,12 +92,15 @@ func credentialAction(r assess.Rescore, issues bool) string {
 
 // rekeyTotals sum up a preview.
 type rekeyTotals struct {
-	Answered                  int // submitted attempts that answered the version
-	Changed                   int // of which the rekey changes
-	Unchanged                 int
-	Gained                    int // passes gained
-	Lost                      int // passes lost
-	Reissued, Revoked, Issued int
+	Answered  int // submitted attempts that answered the version
+	Changed   int // of which the rekey changes
+	Unchanged int
+	Gained    int // passes gained
+	Lost      int // passes lost
+	// Credentials re-issued, revoked and issued.
+	Reissued int
+	Revoked  int
+	Issued   int
 }
 
 type rekeyData struct {
