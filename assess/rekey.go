@@ -27,8 +27,10 @@ func (r Rescore) Changed() bool {
 var errPreview = errors.New("assess: rekey preview")
 
 // RekeyImpact shows exactly what Rekey would change, without changing
-// anything: every submitted attempt that answered the item version, with its
-// result before and after the corrected key.
+// anything: every submitted attempt that answered the item version and was
+// decided by a standard, with its result before and after the corrected
+// key. Past attempts recorded without a decision (RecordHistory) are left
+// as they are.
 func (s *Service) RekeyImpact(ctx context.Context, versionID string, corrected items.Content) ([]Rescore, error) {
 	var out []Rescore
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -95,7 +97,11 @@ func (s *Service) rekey(ctx context.Context, tx *gorm.DB, actor, versionID strin
 		return nil, fmt.Errorf("assess: rekey: %w", err)
 	}
 	var attempts []attemptRow
-	if err := tx.Where("id IN ? AND status = ? AND score IS NOT NULL", ids, Submitted).Order("submitted_at, id").Find(&attempts).Error; err != nil {
+	// Only attempts a standard decided: past attempts recorded without a
+	// decision (a pilot, a history) must not be decided, nor credentialed,
+	// by a correction of the key.
+	if err := tx.Where("id IN ? AND status = ? AND score IS NOT NULL AND standard_id IS NOT NULL", ids, Submitted).
+		Order("submitted_at, id").Find(&attempts).Error; err != nil {
 		return nil, fmt.Errorf("assess: rekey: %w", err)
 	}
 	out := make([]Rescore, 0, len(attempts))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -51,6 +52,14 @@ func TestRekeyRescoresExactlyTheAffectedAttempts(t *testing.T) {
 		atCut := submit(201, 3)     // item 1 "right": 3, a pass; after the rekey 2, a fail
 		allRight := submit(202, 6)  // 6 → 5, still a pass
 		noneRight := submit(203, 0) // item 1 "wrong": 0 → 1, still a fail
+		// A pilot attempt recorded without a decision: a rekey must not
+		// decide it (nor credential it) against today's standard.
+		pilot := newCandidate(t, db, 205)
+		if err := f.svc.RecordHistory(ctx, f.exam.ID, []assess.PastAttempt{{CandidateID: pilot,
+			StartedAt: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC), SubmittedAt: time.Date(2026, 1, 5, 9, 20, 0, 0, time.UTC),
+			Answers: map[string]string{item: f.wrong[item]}}}, true); err != nil {
+			t.Fatal(err)
+		}
 		open, err := f.svc.Start(ctx, f.exam.ID, newCandidate(t, db, 204))
 		if err != nil {
 			t.Fatal(err)

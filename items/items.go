@@ -185,7 +185,7 @@ type enemyRow struct {
 func (enemyRow) TableName() string { return "item_enemies" }
 
 // Models lists the GORM models of this package, for schema checks.
-func Models() []any { return []any{itemRow{}, versionRow{}, enemyRow{}, commentRow{}} }
+func Models() []any { return []any{itemRow{}, versionRow{}, enemyRow{}, commentRow{}, flagRow{}} }
 
 // Store reads and writes the item bank.
 type Store struct {

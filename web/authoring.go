@@ -114,6 +114,8 @@ type bankRow struct {
 	Kind    string
 	Excerpt string
 	Author  string
+	// OpenFlags counts the item's flags awaiting a resolution.
+	OpenFlags int
 }
 
 type bankData struct {
@@ -193,13 +195,21 @@ func (s *Server) renderBank(c *fiber.Ctx, importError string) error {
 	}
 	d.Filter, d.Total = f, page.Total
 	names := s.names(c.UserContext())
+	ids := make([]string, len(page.Items))
+	for i, it := range page.Items {
+		ids[i] = it.ID
+	}
+	flagged, err := s.cfg.Items.OpenFlagCounts(c.UserContext(), ids)
+	if err != nil {
+		return err
+	}
 	for _, it := range page.Items {
 		author, err := names.of(it.AuthorID)
 		if err != nil {
 			return err
 		}
 		d.Rows = append(d.Rows, bankRow{Item: it, Badge: statusBadge(it.Status), Kind: itemKindLabel(it.ItemKind()),
-			Excerpt: plainExcerpt(it.Stem, 140), Author: author})
+			Excerpt: plainExcerpt(it.Stem, 140), Author: author, OpenFlags: flagged[it.ID]})
 	}
 	if len(d.Rows) > 0 {
 		d.From, d.To = f.Offset+1, f.Offset+len(d.Rows)
@@ -499,6 +509,8 @@ func formErrorOf(err error) *formError {
 	switch {
 	case errors.Is(err, items.ErrSelfReview):
 		return &formError{Message: "You wrote part of this change, so another reviewer must approve it."}
+	case errors.Is(err, items.ErrFlagResolved):
+		return &formError{Message: "Someone resolved that flag meanwhile. The page shows it as it is."}
 	case errors.Is(err, items.ErrStatus):
 		return &formError{Message: "The item’s status does not allow that now; someone may have changed it meanwhile. The page shows it as it is."}
 	}
@@ -524,6 +536,8 @@ func fieldAnchor(field string) string {
 		return "f-numeric-value"
 	case "comment", "reason", "body", "note", "enemies":
 		return "f-" + head
+	case "resolution":
+		return "flags" // one resolution field per open flag: point at the list
 	}
 	return ""
 }
@@ -565,9 +579,16 @@ type itemPageData struct {
 	Notice    string
 	// Preview is the candidate's view of the form's content, shown until
 	// the live preview takes over (and instead of it without scripts).
-	Preview *items.CandidateContent // Statistics are the item's latest classical statistics on each exam
+	Preview *items.CandidateContent
+	// Statistics are the item's latest classical statistics on each exam
 	// that delivers it.
 	Statistics []itemExamStatistics
+	// OpenFlags are the item's flags awaiting a resolution; CanResolve
+	// says whether the viewer may resolve them, CanReview whether they may
+	// open the item's review page.
+	OpenFlags  []flagView
+	CanResolve bool
+	CanReview  bool
 }
 
 // itemExamStatistics is one item's classical analysis on one exam.
@@ -615,6 +636,7 @@ var notices = map[string]string{
 	"retired":   "Retired: the item will not be delivered again.",
 	"commented": "Comment added.",
 	"enemies":   "Enemy items saved.",
+	"resolved":  "Flag resolved.",
 }
 
 func (s *Server) pageNewItem(c *fiber.Ctx) error {
@@ -734,6 +756,16 @@ func (s *Server) itemPage(c *fiber.Ctx, form *itemForm) (itemPageData, error) {
 	if d.Statistics, err = s.itemStatistics(ctx, it.ID); err != nil {
 		return itemPageData{}, err
 	}
+	flags, err := s.cfg.Items.Flags(ctx, it.ID)
+	if err != nil {
+		return itemPageData{}, err
+	}
+	flags = slices.DeleteFunc(flags, func(f items.Flag) bool { return !f.Open() })
+	if d.OpenFlags, _, err = s.flagViews(ctx, flags); err != nil {
+		return itemPageData{}, err
+	}
+	u := currentUser(c)
+	d.CanResolve, d.CanReview = u.Has(flagResolvers...), u.Has(analysts...)
 	if ids := enemies[it.ID]; len(ids) > 0 {
 		d.EnemyIDs = strings.Join(ids, "\n")
 		list, err := s.cfg.Items.Working(ctx, ids)

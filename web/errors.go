@@ -38,6 +38,7 @@ var errorKinds = []struct {
 	{items.ErrNotFound, fiber.StatusNotFound, "not_found", "not found"},
 	{items.ErrStatus, fiber.StatusConflict, "wrong_status", "the item's status does not allow this; reload it"},
 	{items.ErrRekeyChangesItem, fiber.StatusUnprocessableEntity, "rekey_changes_item", "a rekey may change only the key, never what candidates saw"},
+	{items.ErrFlagResolved, fiber.StatusConflict, "flag_resolved", "the flag is already resolved; reload the item"},
 	{items.ErrSelfReview, fiber.StatusForbidden, "self_review", "you wrote part of this change: another reviewer must approve it"},
 	{assess.ErrNotFound, fiber.StatusNotFound, "not_found", "not found"},
 	{credential.ErrNotFound, fiber.StatusNotFound, "not_found", "not found"},

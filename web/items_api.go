@@ -22,8 +22,10 @@ var (
 	// of the change, which the store enforces), a program manager or a
 	// psychometrician.
 	reviewers = []auth.Role{auth.Author, auth.ProgramManager, auth.Psychometrician}
-	// retirers withdraw items for good.
-	retirers = []auth.Role{auth.ProgramManager, auth.Admin}
+	// retirers withdraw items for good: the program manager who answers
+	// for the exams, an admin, and the psychometrician whose item analysis
+	// finds an item beyond repair.
+	retirers = []auth.Role{auth.ProgramManager, auth.Admin, auth.Psychometrician}
 )
 
 // itemRights says what a user may do with an item now. Approve is false

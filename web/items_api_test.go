@@ -122,7 +122,7 @@ func TestAPIItemWorkflow(t *testing.T) {
 			t.Errorf("after approval of the edit: candidates get version %d, want 2", v)
 		}
 
-		// Retirement: program managers and admins, with a reason.
+		// Retirement: program managers, psychometricians and admins, with a reason.
 		wantAPIError(t, apiCall(t, f, apiReq("POST", fid+"/retire", ann, map[string]string{"reason": "x"})), 403, "forbidden", "")
 		wantAPIError(t, apiCall(t, f, apiReq("POST", fid+"/retire", mgr, map[string]string{})), 422, "invalid", "reason")
 		wantItem(t, apiCall(t, f, apiReq("POST", fid+"/retire", mgr, map[string]string{"reason": "Superseded."})), 200, "retired", 2, 2)

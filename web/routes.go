@@ -172,6 +172,14 @@ func (s *Server) routes() []route {
 		{get, "/api/v1/exams/:id/dif", analysts, s.apiDIF},
 		{get, "/api/v1/me/demographics", []auth.Role{auth.Candidate}, s.apiDemographics},
 		{put, "/api/v1/me/demographics", []auth.Role{auth.Candidate}, s.apiSetDemographics},
+		// Item review: flags, retirement, and rekeys shown before they are applied.
+		{get, "/psychometrics/items/:id", analysts, s.pageItemReview},
+		{post, "/psychometrics/items/:id/flag", flaggers, s.postFlagItem},
+		{post, "/psychometrics/items/:id/retire", retirers, s.postReviewRetire},
+		{post, "/authoring/items/:id/flags/:flagId/resolve", flagResolvers, s.postResolveFlag},
+		{get, "/psychometrics/item-versions/:id/rekey", rekeyers, s.pageRekey},
+		{post, "/psychometrics/item-versions/:id/rekey/preview", rekeyers, s.postRekeyPreview},
+		{post, "/psychometrics/item-versions/:id/rekey", rekeyers, s.postRekey},
 
 		// Item bank.
 		{get, "/authoring/items", bankReaders, s.pageBank},
@@ -202,6 +210,9 @@ func (s *Server) routes() []route {
 		{get, "/api/v1/items/:id/comments", bankReaders, s.apiItemComments},
 		{post, "/api/v1/items/:id/comments", bankReaders, s.apiAddItemComment},
 		{put, "/api/v1/items/:id/enemies", authors, s.apiSetEnemies},
+		{get, "/api/v1/items/:id/flags", flagReaders, s.apiItemFlags},
+		{post, "/api/v1/items/:id/flags", flaggers, s.apiFlagItem},
+		{post, "/api/v1/item-flags/:id/resolve", flagResolvers, s.apiResolveFlag},
 		{post, "/api/v1/item-versions/:id/rekey/preview", rekeyers, s.apiRekeyPreview},
 		{post, "/api/v1/item-versions/:id/rekey", rekeyers, s.apiRekey},
 
