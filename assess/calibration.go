@@ -93,15 +93,6 @@ func (s *Stat) UnmarshalJSON(b []byte) error {
 // F is the statistic as a float64 (NaN when undefined), for templates.
 func (s Stat) F() float64 { return float64(s) }
 
-// stats converts a slice of float64 to Stats.
-func stats(xs []float64) []Stat {
-	out := make([]Stat, len(xs))
-	for i, x := range xs {
-		out[i] = Stat(x)
-	}
-	return out
-}
-
 // ItemParams are an item's 3PL parameters (D = 1) and their standard
 // errors; a parameter the model fixes has a NaN standard error.
 type ItemParams struct {
