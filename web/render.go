@@ -52,7 +52,11 @@ var funcs = template.FuncMap{
 		if math.IsNaN(v) {
 			return "–"
 		}
-		return fmt.Sprintf("%.*f", digits, v)
+		out := fmt.Sprintf("%.*f", digits, v)
+		if strings.Trim(out, "-0.") == "" {
+			out = strings.TrimPrefix(out, "-") // a value that rounds to zero has no sign
+		}
+		return out
 	},
 	"pctOf": func(p float64) string {
 		if math.IsNaN(p) || math.IsInf(p, 0) {

@@ -23,16 +23,18 @@ if (form && data) {
   });
 
   const study = form.dataset.study;
-  const show = (id, text, bad) => {
+  // show sets a status line's text and its state, which app.css colours
+  // like the exam player's save status.
+  const show = (id, text, state) => {
     const el = document.getElementById(id);
     if (el) {
       el.textContent = text;
-      el.classList.toggle('is-bad', Boolean(bad));
+      el.dataset.state = state;
     }
   };
 
   async function save(url, value, statusId) {
-    show(statusId, 'Saving…');
+    show(statusId, 'Saving…', 'saving');
     try {
       const resp = await fetch(url, {
         method: 'PUT',
@@ -40,13 +42,13 @@ if (form && data) {
         body: JSON.stringify({ value }),
       });
       if (resp.ok) {
-        show(statusId, 'Saved');
+        show(statusId, 'Saved', 'saved');
         return;
       }
       const body = await resp.json().catch(() => ({}));
-      show(statusId, `Not saved: ${body.error || resp.statusText}`, true);
+      show(statusId, `Not saved: ${(body.error && body.error.message) || resp.statusText}`, 'rejected');
     } catch (e) {
-      show(statusId, 'Not saved: offline. Use Save when you are back online.', true);
+      show(statusId, 'Not saved: offline. Use Save when you are back online.', 'offline');
     }
   }
 
@@ -59,7 +61,7 @@ if (form && data) {
       save(`/api/v1/studies/${study}/ratings/${input.dataset.item}`, scaled, `status-${input.dataset.item}`);
     } else if (input.dataset.kind) {
       const group = input.dataset.kind.split('.')[0];
-      const statusId = group === 'bookmark' ? `status-${form.querySelector('.save-status').id.slice(7)}` : `status-${group}`;
+      const statusId = group === 'bookmark' ? 'status-bookmark' : `status-${group}`;
       save(`/api/v1/studies/${study}/judgements/${input.dataset.kind}`, value, statusId);
     }
   });
