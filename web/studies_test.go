@@ -86,7 +86,7 @@ func TestStudyThroughTheAPI(t *testing.T) {
 
 		// Round 2 starts from round 1: panel cuts 3.0 and 4.2 on six items.
 		var rec struct {
-			Cut     *float64 `json:"cut"`
+			Cut     *float64              `json:"cut"`
 			Rounds  []struct{ Round int } `json:"rounds"`
 			Methods []struct {
 				Method    string `json:"method"`
