@@ -128,5 +128,41 @@ func (s *Service) rekey(ctx context.Context, tx *gorm.DB, actor, versionID strin
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	return out, s.remarkUndecided(ctx, tx, actor, versionID, ids)
+}
+
+// remarkUndecided re-marks the attempts among ids recorded without a
+// decision (a pilot, a history): their responses and raw scores follow the
+// corrected key, so that item statistics and calibrations see the key that
+// is right, while they stay undecided and earn nothing.
+func (s *Service) remarkUndecided(ctx context.Context, tx *gorm.DB, actor, versionID string, ids []string) error {
+	var attempts []attemptRow
+	if err := tx.Where("id IN ? AND status = ? AND standard_id IS NULL", ids, Submitted).Order("id").Find(&attempts).Error; err != nil {
+		return fmt.Errorf("assess: rekey: %w", err)
+	}
+	exams := map[string]Exam{}
+	for _, a := range attempts {
+		exam, ok := exams[a.ExamID]
+		if !ok {
+			var err error
+			if exam, err = s.Exam(ctx, a.ExamID); err != nil {
+				return err
+			}
+			exams[a.ExamID] = exam
+		}
+		_, _, sc, err := s.mark(ctx, tx, exam, a.ID)
+		if err != nil {
+			return err
+		}
+		if a.Score != nil {
+			if err := tx.Model(&attemptRow{}).Where("id = ?", a.ID).Updates(map[string]any{"score": sc.total, "max_score": sc.max}).Error; err != nil {
+				return fmt.Errorf("assess: rekey: %w", err)
+			}
+		}
+	}
+	if len(attempts) == 0 {
+		return nil
+	}
+	return audit.Append(tx, audit.Entry{Actor: actor, Action: "attempt.remark", Subject: "item-version:" + versionID,
+		After: map[string]any{"undecided_attempts": len(attempts)}, At: s.now().UTC()})
 }

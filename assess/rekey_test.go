@@ -120,6 +120,21 @@ func TestRekeyRescoresExactlyTheAffectedAttempts(t *testing.T) {
 				t.Errorf("stored result of %s: %+v (err %v), want %+v", id, r, err, w)
 			}
 		}
+		// The pilot's answer is re-marked with the corrected key, so that
+		// item statistics see it, and the pilot stays undecided.
+		var pilotRow struct {
+			Correct    *bool
+			Score      *float64
+			StandardID *string
+			Passed     *bool
+		}
+		if err := db.Raw(`SELECT responses.correct, attempts.score, attempts.standard_id, attempts.passed FROM responses
+			JOIN attempts ON attempts.id = responses.attempt_id WHERE attempts.candidate_id = ? AND responses.item_id = ?`, pilot, item).Scan(&pilotRow).Error; err != nil {
+			t.Fatal(err)
+		}
+		if pilotRow.Correct == nil || !*pilotRow.Correct || pilotRow.Score == nil || *pilotRow.Score != 1 || pilotRow.StandardID != nil || pilotRow.Passed != nil {
+			t.Errorf("pilot after the rekey: %+v, want its answer marked right, score 1, and no decision", pilotRow)
+		}
 		if a, err := f.svc.Attempt(ctx, open.ID); err != nil || a.Status == assess.Submitted {
 			t.Errorf("the open attempt: %+v (err %v)", a, err)
 		}

@@ -226,29 +226,9 @@ func (s *Service) scoreAgainst(ctx context.Context, tx *gorm.DB, attemptID strin
 	if err != nil {
 		return err
 	}
-	var rows []responseRow
-	if err := tx.Where("attempt_id = ?", attemptID).Order("position").Find(&rows).Error; err != nil {
-		return fmt.Errorf("assess: score: %w", err)
-	}
-	ids := make([]string, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ItemVersionID
-	}
-	versions, err := s.items.Versions(ctx, ids)
+	rows, versions, sc, err := s.mark(ctx, tx, exam, attemptID)
 	if err != nil {
 		return err
-	}
-	contents := make([]items.Content, len(rows))
-	for i, r := range rows {
-		contents[i] = versions[r.ItemVersionID].Content
-	}
-	sc := scoreRows(exam.Domains, rows, contents)
-	for i, r := range rows {
-		full := sc.full[i]
-		if err := tx.Model(&responseRow{}).Where("attempt_id = ? AND position = ?", attemptID, r.Position).
-			Updates(map[string]any{"correct": full, "points": sc.points[i], "max_points": sc.maxes[i]}).Error; err != nil {
-			return fmt.Errorf("assess: score: %w", err)
-		}
 	}
 
 	// θ from the scored items, when every one is calibrated.
@@ -314,6 +294,36 @@ func (s *Service) scoreAgainst(ctx context.Context, tx *gorm.DB, attemptID strin
 		"theta": theta, "theta_se": thetaSE, "theta_cut": thetaCut, "cut": rawCut,
 		"scaled_score": scaled, "scaled_cut": scaledCut, "scale": string(scaleJSON),
 	}).Error
+}
+
+// mark scores each response of an attempt with its item version's current
+// key and records the marks; it returns the responses, their versions and
+// the scores.
+func (s *Service) mark(ctx context.Context, tx *gorm.DB, exam Exam, attemptID string) ([]responseRow, map[string]items.Item, scored, error) {
+	var rows []responseRow
+	if err := tx.Where("attempt_id = ?", attemptID).Order("position").Find(&rows).Error; err != nil {
+		return nil, nil, scored{}, fmt.Errorf("assess: score: %w", err)
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ItemVersionID
+	}
+	versions, err := s.items.Versions(ctx, ids)
+	if err != nil {
+		return nil, nil, scored{}, err
+	}
+	contents := make([]items.Content, len(rows))
+	for i, r := range rows {
+		contents[i] = versions[r.ItemVersionID].Content
+	}
+	sc := scoreRows(exam.Domains, rows, contents)
+	for i, r := range rows {
+		if err := tx.Model(&responseRow{}).Where("attempt_id = ? AND position = ?", attemptID, r.Position).
+			Updates(map[string]any{"correct": sc.full[i], "points": sc.points[i], "max_points": sc.maxes[i]}).Error; err != nil {
+			return nil, nil, scored{}, fmt.Errorf("assess: score: %w", err)
+		}
+	}
+	return rows, versions, sc, nil
 }
 
 func boolScore(b bool) float64 {
