@@ -192,6 +192,11 @@ func (s *Service) ApproveStandard(ctx context.Context, actor, standardID string)
 			return fmt.Errorf("assess: approve standard: %w", err)
 		}
 		row.Status, row.ApprovedBy, row.ApprovedAt, row.EffectiveAt = Approved, userRef(actor), &now, &now
+		if row.StudyID != nil { // the study's work is done
+			if err := tx.Model(&studyRow{}).Where("id = ?", *row.StudyID).Update("status", StudyClosed).Error; err != nil {
+				return fmt.Errorf("assess: close study: %w", err)
+			}
+		}
 		out = row.standard()
 		return audit.Append(tx, audit.Entry{Actor: actor, Action: "standard.approve", Subject: "standard:" + row.ID,
 			Before: map[string]any{"standard": before, "superseded": previous}, After: out, At: now})

@@ -234,7 +234,8 @@ func panelistName(tx *gorm.DB, userID string) (string, error) {
 
 // RecordRatings stores ratings entered on the panel's behalf (a paper
 // study transcribed by staff); a rating given again replaces the earlier
-// one of the same panelist, item and round.
+// one of the same panelist, item and round. Each panelist's round counts as
+// submitted.
 func (s *Service) RecordRatings(ctx context.Context, studyID string, ratings []Rating) error {
 	rows := make([]ratingRow, len(ratings))
 	for i, r := range ratings {
@@ -247,8 +248,17 @@ func (s *Service) RecordRatings(ctx context.Context, studyID string, ratings []R
 		rows[i] = ratingRow{StudyID: studyID, PanelistID: r.PanelistID, ItemID: r.ItemID, Round: r.Round, Rating: r.Value}
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		done := map[string]int{} // panelist → the latest round entered
 		for _, r := range rows {
 			if err := tx.Save(&r).Error; err != nil {
+				return fmt.Errorf("assess: record rating: %w", err)
+			}
+			done[r.PanelistID] = max(done[r.PanelistID], r.Round)
+		}
+		// Transcribed ratings are a panelist's completed round.
+		for id, round := range done {
+			if err := tx.Model(&panelistRow{}).Where("id = ? AND study_id = ? AND submitted_round < ?", id, studyID, round).
+				Update("submitted_round", round).Error; err != nil {
 				return fmt.Errorf("assess: record rating: %w", err)
 			}
 		}

@@ -213,8 +213,11 @@ func checkExam(t *testing.T, d demo.Deps, e assess.Exam, users map[auth.Role]aut
 	if !strings.HasPrefix(study.Title, e.Title+" — modified-Angoff study, ") || len(study.Panelists) != 8 || std.Panelists != 8 {
 		t.Errorf("study %q with %d panelists, standard from %d; want 8", study.Title, len(study.Panelists), std.Panelists)
 	}
-	if std.ProposedBy != users[auth.Psychometrician].ID || std.ApprovedBy != users[auth.ProgramManager].ID {
-		t.Errorf("standard proposed by %s and approved by %s, want the psychometrician and the manager", std.ProposedBy, std.ApprovedBy)
+	if std.ApprovedBy != users[auth.ProgramManager].ID || std.RecommendedCut == nil || *std.RecommendedCut != std.Cut {
+		t.Errorf("standard approved by %s from recommendation %v, want the manager adopting the panel's cut", std.ApprovedBy, std.RecommendedCut)
+	}
+	if study.Status != assess.StudyClosed || study.CurrentRound != 2 || study.ReleasedRound != 2 || study.Panelists[0].SubmittedRound != 2 {
+		t.Errorf("study %+v, want two released rounds, submitted, and closed", study)
 	}
 	if std.Cut < 12 || std.Cut > 19 {
 		t.Errorf("cut = %.2f, want 12 to 19", std.Cut)

@@ -46,23 +46,29 @@ const (
 	round2SD       = 0.02
 )
 
-// setStandard runs an exam's modified-Angoff study (created by the
-// program manager, two rounds of ratings), has the psychometrician propose
-// the standard and the program manager approve it.
+// setStandard runs an exam's two-round modified-Angoff study as a program
+// manager facilitates one whose panel rated on paper: the ratings of each
+// round are transcribed, the feedback released between rounds, and the
+// panel's recommended cut adopted as the exam's standard.
 func (l *loader) setStandard(ctx context.Context, e demoExam) error {
-	manager, psychometrician := l.users[auth.ProgramManager], l.users[auth.Psychometrician]
+	manager := l.users[auth.ProgramManager]
 	panel := make([]assess.Panelist, PanelSize)
 	for i, k := range l.panels.Perm(len(experts))[:PanelSize] {
 		panel[i] = experts[k]
 	}
 	title := fmt.Sprintf("%s — modified-Angoff study, %s", e.title, l.o.Now().Format("January 2006"))
-	study, err := l.d.Assess.CreateStudy(ctx, manager, assess.Study{ExamID: e.exam.ID, Title: title, Panelists: panel})
+	study, err := l.d.Assess.CreateStudy(ctx, manager, assess.Study{ExamID: e.exam.ID, Title: title, Panelists: panel, MCC: mcc})
 	if err != nil {
 		return fmt.Errorf("demo: %s study: %w", e.exam.Slug, err)
 	}
 
 	round1, round2 := l.ratings(e)
 	for round, values := range [][][]float64{round1, round2} {
+		if round > 0 {
+			if _, err := l.d.Assess.OpenNextRound(ctx, manager, study.ID); err != nil {
+				return fmt.Errorf("demo: %s round %d: %w", e.exam.Slug, round+1, err)
+			}
+		}
 		var ratings []assess.Rating
 		for p, row := range values {
 			for j, v := range row {
@@ -72,17 +78,24 @@ func (l *loader) setStandard(ctx context.Context, e demoExam) error {
 		if err := l.d.Assess.RecordRatings(ctx, study.ID, ratings); err != nil {
 			return fmt.Errorf("demo: %s ratings, round %d: %w", e.exam.Slug, round+1, err)
 		}
+		if _, err := l.d.Assess.ReleaseFeedback(ctx, manager, study.ID); err != nil {
+			return fmt.Errorf("demo: %s feedback, round %d: %w", e.exam.Slug, round+1, err)
+		}
 	}
 
-	std, err := l.d.Assess.ProposeStandard(ctx, psychometrician, study.ID)
+	rec, err := l.d.Assess.StudyRecommendation(ctx, study.ID)
 	if err != nil {
-		return fmt.Errorf("demo: %s standard: %w", e.exam.Slug, err)
+		return fmt.Errorf("demo: %s recommendation: %w", e.exam.Slug, err)
 	}
-	if _, err := l.d.Assess.ApproveStandard(ctx, manager, std.ID); err != nil {
-		return fmt.Errorf("demo: %s approval: %w", e.exam.Slug, err)
+	if _, err := l.d.Assess.AdoptStandard(ctx, manager, study.ID, assess.Adoption{Cut: rec.Cut}); err != nil {
+		return fmt.Errorf("demo: %s standard: %w", e.exam.Slug, err)
 	}
 	return nil
 }
+
+// mcc is the demo panels' definition of the minimally competent candidate.
+const mcc = "Uses a spreadsheet at work every week without help: writes and copies everyday formulas with the right references, " +
+	"summarises a table with a pivot table, and picks and reads a suitable chart; still looks up less common functions."
 
 // ratings returns the panel's two rounds of ratings of e, panelists ×
 // items, each clipped to [0.05, 0.95] and rounded to 0.05 as panelists
