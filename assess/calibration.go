@@ -368,7 +368,8 @@ func (s *Service) WaitCalibration(ctx context.Context, id string) (CalibrationRu
 // finishCalibration calculates the run and stores its outcome.
 func (s *Service) finishCalibration(ctx context.Context, row calibrationRow, exam Exam, req CalibrationRequest) {
 	res, err := s.calibrate(ctx, exam, req)
-	s.recordCalibration(ctx, row.ID, res, err)
+	// The outcome is recorded even when the calculation ran out its time.
+	s.recordCalibration(context.WithoutCancel(ctx), row.ID, res, err)
 }
 
 // recordCalibration stores the outcome of run id: res, or the error.
@@ -643,9 +644,31 @@ func link(res *CalibrationResult, anchor CalibrationRun) error {
 	return nil
 }
 
+// expireRuns fails the runs still marked running well past the time a
+// calculation may take: the process calculating them stopped (a restart,
+// a crash), and nothing else will record their outcome.
+func (s *Service) expireRuns(ctx context.Context, where string, args ...any) error {
+	now := s.now().UTC()
+	var stale []string
+	q := s.db.WithContext(ctx).Model(&calibrationRow{}).Where("status = ? AND created_at < ?", RunRunning, now.Add(-calibrationTimeout-time.Minute))
+	if err := q.Where(where, args...).Pluck("id", &stale).Error; err != nil {
+		return fmt.Errorf("assess: calibration runs: %w", err)
+	}
+	for _, id := range stale {
+		if s.runs.wait(id) != nil {
+			continue // this process is still at it
+		}
+		s.recordCalibration(ctx, id, nil, errors.New("the calculation did not finish: the server stopped or the run took longer than "+calibrationTimeout.String()))
+	}
+	return nil
+}
+
 // CalibrationRuns lists the exam's runs, newest first.
 func (s *Service) CalibrationRuns(ctx context.Context, examID string) ([]CalibrationRun, error) {
 	if _, err := s.Exam(ctx, examID); err != nil {
+		return nil, err
+	}
+	if err := s.expireRuns(ctx, "exam_id = ?", examID); err != nil {
 		return nil, err
 	}
 	var rows []calibrationRow
@@ -665,6 +688,11 @@ func (s *Service) CalibrationRuns(ctx context.Context, examID string) ([]Calibra
 
 // CalibrationRun returns one run; ErrNotFound if there is none.
 func (s *Service) CalibrationRun(ctx context.Context, id string) (CalibrationRun, error) {
+	if uuid.Validate(id) == nil {
+		if err := s.expireRuns(ctx, "id = ?", id); err != nil {
+			return CalibrationRun{}, err
+		}
+	}
 	var r calibrationRow
 	if err := first(s.db.WithContext(ctx), &r, "calibration run", id); err != nil {
 		return CalibrationRun{}, err

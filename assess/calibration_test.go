@@ -338,3 +338,23 @@ func TestCalibrationLinksPretestItems(t *testing.T) {
 		}
 	})
 }
+
+func TestStaleCalibrationRunFails(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		id := "00000000-0000-0000-0002-000000000001"
+		if err := db.Exec(`INSERT INTO calibration_runs (id, exam_id, version, model, status, created_at) VALUES (?, ?, 1, 'rasch', 'running', ?)`,
+			id, f.exam.ID, f.clock.Now().Add(-time.Minute)).Error; err != nil {
+			t.Fatal(err)
+		}
+		if run, err := f.svc.CalibrationRun(ctx, id); err != nil || run.Status != assess.RunRunning {
+			t.Fatalf("a fresh run: %+v, %v; want it still running", run, err)
+		}
+		f.clock.Advance(time.Hour)
+		runs, err := f.svc.CalibrationRuns(ctx, f.exam.ID)
+		if err != nil || len(runs) != 1 || runs[0].Status != assess.RunFailed || runs[0].Error == "" {
+			t.Fatalf("a run an hour old with no process on it: %+v, %v; want failed with the reason", runs, err)
+		}
+	})
+}
