@@ -133,6 +133,39 @@ func (s *Service) SetDemographics(ctx context.Context, userID string, answers ma
 	})
 }
 
+// ImportDemographics records answers collected elsewhere (a registration
+// system, a survey), user → variable → value, in one transaction, with one
+// audit entry that counts them. Unknown variables or values are refused,
+// naming the user and the variable.
+func (s *Service) ImportDemographics(ctx context.Context, actor string, answers map[string]map[string]string) error {
+	now := s.now().UTC()
+	users := make([]string, 0, len(answers))
+	for u := range answers {
+		users = append(users, u)
+	}
+	sort.Strings(users)
+	var rows []demographicRow
+	for _, u := range users {
+		for name, value := range answers[u] {
+			v, ok := DemographicVariable(name)
+			if !ok || !v.allows(value) {
+				return valid.Errorf(u+"."+name, "is not a question we ask with one of its answers")
+			}
+			rows = append(rows, demographicRow{UserID: u, Variable: name, Value: value, RecordedAt: now})
+		}
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "user_id"}, {Name: "variable"}},
+			DoUpdates: clause.AssignmentColumns([]string{"value", "recorded_at"}),
+		}).CreateInBatches(rows, 500).Error; err != nil {
+			return fmt.Errorf("assess: import demographics: %w", err)
+		}
+		return audit.Append(tx, audit.Entry{Actor: actor, Action: "demographics.import", Subject: "demographics",
+			After: map[string]int{"users": len(users), "answers": len(rows)}, At: now})
+	})
+}
+
 // Demographics returns the candidate's own answers, variable → value.
 func (s *Service) Demographics(ctx context.Context, userID string) (map[string]string, error) {
 	var rows []demographicRow

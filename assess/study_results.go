@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,6 +43,16 @@ type GroupImpact struct {
 	Value    string
 	N        int
 	PassRate float64 // NaN when N < minGroupSize
+}
+
+// Name names the group for people: "Region: Europe".
+func (g GroupImpact) Name() string {
+	v, ok := DemographicVariable(g.Variable)
+	if !ok {
+		return g.Variable + ": " + g.Value
+	}
+	short := strings.ToUpper(g.Variable[:1]) + strings.ReplaceAll(g.Variable[1:], "_", " ")
+	return short + ": " + v.ChoiceLabel(g.Value)
 }
 
 // Impact is the pass rate at a cut among candidates who sat the exam.
@@ -447,6 +458,9 @@ func (s *Service) impact(ctx context.Context, d studyData, cut float64) (Impact,
 	type key struct{ variable, value string }
 	groups := map[key][]float64{}
 	for _, r := range rows {
+		if r.Value == PreferNotToSay {
+			continue // an answer, never a group
+		}
 		if sc, ok := score[r.AttemptID]; ok {
 			k := key{r.Variable, r.Value}
 			groups[k] = append(groups[k], sc)

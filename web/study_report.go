@@ -179,9 +179,9 @@ func (r studyReport) pdf() ([]byte, error) {
 	if len(r.Rec.Impact.Groups) > 0 {
 		rows = nil
 		for _, g := range r.Rec.Impact.Groups {
-			rows = append(rows, []string{g.Variable, g.Value, fmt.Sprint(g.N), fmtPct(g.PassRate)})
+			rows = append(rows, []string{g.Name(), fmt.Sprint(g.N), fmtPct(g.PassRate)})
 		}
-		table([]string{"Variable", "Group", "Candidates", "Pass rate"}, []float64{44, 60, 34, 36}, rows)
+		table([]string{"Group", "Candidates", "Pass rate"}, []float64{104, 34, 36}, rows)
 		para("Pass rates of groups under five candidates are withheld.")
 	}
 

@@ -99,6 +99,8 @@ const (
 	streamContent uint64 = iota + 1
 	streamHistory
 	streamPanels
+	streamDemographics
+	streamDIF
 )
 
 func newRand(seed, stream uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, stream)) }
@@ -355,6 +357,11 @@ func (l *loader) recordHistory(ctx context.Context, exams []demoExam) error {
 	for i := range theta {
 		theta[i] = l.history.NormFloat64()
 	}
+	language, err := l.recordDemographics(ctx, users)
+	if err != nil {
+		return err
+	}
+	planted := newRand(l.o.Seed, streamDIF)
 	// Attempts start in the HistoryDays before now and are submitted after
 	// 45–95% of the time allowed, so before now.
 	now := l.o.Now().UTC().Truncate(time.Second)
@@ -369,7 +376,11 @@ func (l *loader) recordHistory(ctx context.Context, exams []demoExam) error {
 				if l.history.Float64() < unansweredRate {
 					continue
 				}
-				answers[it.ID] = l.answer(it, x.At(i, j) == 1)
+				correct := x.At(i, j) == 1
+				if e.exam.ID == exams[0].exam.ID && j == DIFItem && language[i] == "other" && correct && planted.Float64() < difLoss {
+					correct = false // the planted DIF: the item is harder for those whose first language is not English
+				}
+				answers[it.ID] = l.answer(it, correct)
 			}
 			started := from.Add(time.Duration(l.history.Int64N(window)) * time.Second)
 			took := time.Duration((0.45 + 0.5*l.history.Float64()) * float64(e.exam.Duration)).Truncate(time.Second)
@@ -380,6 +391,52 @@ func (l *loader) recordHistory(ctx context.Context, exams []demoExam) error {
 		}
 	}
 	return nil
+}
+
+// DIFItem is the index, in the first exam, of the item whose wording is
+// planted to be harder for pilot candidates whose first language is not
+// English than for others of the same ability: the demo's DIF report
+// flags it. difLoss is the share of their correct answers turned wrong.
+const (
+	DIFItem = 4
+	difLoss = 0.45
+)
+
+// volunteerRate is the share of pilot candidates who answer the voluntary
+// demographic questions.
+const volunteerRate = 0.85
+
+// recordDemographics records the pilot candidates' voluntary answers and
+// returns each one's first-language answer ("" when not given).
+func (l *loader) recordDemographics(ctx context.Context, users []auth.User) ([]string, error) {
+	rng := newRand(l.o.Seed, streamDemographics)
+	pick := func(values []string, weights []float64) string {
+		u, acc := rng.Float64(), 0.0
+		for i, w := range weights {
+			if acc += w; u < acc {
+				return values[i]
+			}
+		}
+		return values[len(values)-1]
+	}
+	answers := map[string]map[string]string{}
+	language := make([]string, len(users))
+	for i, u := range users {
+		if rng.Float64() >= volunteerRate {
+			continue
+		}
+		a := map[string]string{
+			"gender":         pick([]string{"woman", "man", "non_binary", assess.PreferNotToSay}, []float64{0.48, 0.47, 0.02, 0.03}),
+			"age_band":       pick([]string{"under_25", "25_34", "35_44", "45_54", "55_plus"}, []float64{0.15, 0.35, 0.25, 0.15, 0.10}),
+			"first_language": pick([]string{"english", "other", assess.PreferNotToSay}, []float64{0.55, 0.40, 0.05}),
+			"region":         pick([]string{"africa", "americas", "asia", "europe", "oceania"}, []float64{0.15, 0.25, 0.25, 0.30, 0.05}),
+		}
+		answers[u.ID], language[i] = a, a["first_language"]
+	}
+	if err := l.d.Assess.ImportDemographics(ctx, "system:demo", answers); err != nil {
+		return nil, fmt.Errorf("demo: demographics: %w", err)
+	}
+	return language, nil
 }
 
 // answer returns the key of it when correct, and otherwise one of its

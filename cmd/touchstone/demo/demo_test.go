@@ -22,6 +22,7 @@ import (
 	"github.com/touchstone-assess/touchstone/internal/kv"
 	"github.com/touchstone-assess/touchstone/internal/valid"
 	"github.com/touchstone-assess/touchstone/items"
+	"github.com/touchstone-assess/touchstone/psychometrics"
 	"github.com/touchstone-assess/touchstone/web/auth"
 )
 
@@ -122,6 +123,7 @@ func TestLoad(t *testing.T) {
 			})
 		}
 		t.Run("calibration", func(t *testing.T) { checkCalibration(t, d, fixed, history) })
+		t.Run("dif", func(t *testing.T) { checkPlantedDIF(t, d, fixed) })
 		t.Run(adaptive.Slug, func(t *testing.T) { checkAdaptive(t, d, adaptive, fixed, users[auth.Candidate]) })
 		t.Run(loft.Slug, func(t *testing.T) { checkLOFT(t, d, loft, fixed, users[auth.Candidate], riley) })
 		t.Run(types.Slug, func(t *testing.T) { checkItemTypes(t, d, types, users[auth.Candidate]) })
@@ -374,5 +376,33 @@ func BenchmarkLoad(b *testing.B) {
 		d := deps(dbtest.SQLite(b))
 		b.StartTimer()
 		load(b, d, 1, demo.DefaultHistoryPerExam)
+	}
+}
+
+// checkPlantedDIF: the pilot candidates' voluntary first-language answers
+// find the item planted to be harder for those whose first language is not
+// English (ETS class B or C), and no more than one other item of the first
+// exam (class C is expected of none).
+func checkPlantedDIF(t *testing.T, d demo.Deps, fixed []assess.Exam) {
+	rep, err := d.Assess.DIF(context.Background(), fixed[0].ID, "first_language", "english", "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.NReference < 300 || rep.NFocal < 200 {
+		t.Fatalf("groups of %d and %d, want about 470 and 340 of 1000", rep.NReference, rep.NFocal)
+	}
+	others := 0
+	for j, it := range rep.Items {
+		switch {
+		case j == demo.DIFItem && it.Class != psychometrics.DIFClassB && it.Class != psychometrics.DIFClassC:
+			t.Errorf("planted item %d: class %v (MH D-DIF %.2f), want B or C", j, it.Class, it.DeltaMH)
+		case j != demo.DIFItem && it.Class == psychometrics.DIFClassC:
+			t.Errorf("item %d: class C (MH D-DIF %.2f) without planted DIF", j, it.DeltaMH)
+		case j != demo.DIFItem && it.Class == psychometrics.DIFClassB:
+			others++
+		}
+	}
+	if others > 1 {
+		t.Errorf("%d unplanted items in class B, want at most 1", others)
 	}
 }
