@@ -8,12 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"gonum.org/v1/gonum/mat"
 	"gorm.io/gorm"
 
 	"github.com/touchstone-assess/touchstone/assess"
 	"github.com/touchstone-assess/touchstone/internal/audit"
 	"github.com/touchstone-assess/touchstone/internal/dbtest"
 	"github.com/touchstone-assess/touchstone/internal/valid"
+	"github.com/touchstone-assess/touchstone/items"
+	"github.com/touchstone-assess/touchstone/psychometrics"
 )
 
 func newPanelist(t *testing.T, db *gorm.DB, n int) string {
@@ -277,3 +280,97 @@ func TestAdoptedStandardWaitsForItsEffectiveDate(t *testing.T) {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+// TestBookmarkAndBeukStudies: a Bookmark panel marks pages of the ordered
+// item booklet and a Beuk panel gives a cut and a pass rate; each study's
+// cut is the one psychometrics computes from the same judgements.
+func TestBookmarkAndBeukStudies(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		f.sitCandidates(t, db, 100, []int{1, 2, 3, 3, 4, 5, 6}, nil)
+		// Item j has b = 1 − 0.5 j: the booklet is the exam in reverse.
+		var params []psychometrics.Item3PL
+		for j, id := range f.exam.ItemIDs {
+			p := items.Params{Model: "2PL", A: 1.2, B: 1 - 0.5*float64(j), N: 500}
+			if err := f.bank.SetParams(ctx, "system", id, p); err != nil {
+				t.Fatal(err)
+			}
+			params = append(params, psychometrics.Item3PL{A: p.A, B: p.B})
+		}
+		panel := []string{newPanelist(t, db, 1), newPanelist(t, db, 2), newPanelist(t, db, 3)}
+		seats := []assess.Panelist{{UserID: panel[0]}, {UserID: panel[1]}, {UserID: panel[2]}}
+
+		bm, err := f.svc.CreateStudy(ctx, "pm", assess.Study{ExamID: f.exam.ID, Title: "Bookmark", Method: assess.MethodBookmark, Panelists: seats})
+		if err != nil {
+			t.Fatal(err)
+		}
+		booklet, note, err := f.svc.OrderedBooklet(ctx, bm.ID)
+		if err != nil || note != "" || len(booklet) != 6 || booklet[0].ItemID != f.exam.ItemIDs[5] || booklet[5].ItemID != f.exam.ItemIDs[0] {
+			t.Fatalf("booklet %+v (%q, %v), want the items from easiest to hardest", booklet, note, err)
+		}
+		if err := f.svc.SaveRating(ctx, bm.ID, panel[0], f.exam.ItemIDs[0], 0.5); !errors.Is(err, valid.ErrInvalid) {
+			t.Fatalf("a rating in a Bookmark study: %v", err)
+		}
+		if err := f.svc.SaveJudgement(ctx, bm.ID, panel[0], assess.JudgeBookmark, 1); !errors.Is(err, valid.ErrInvalid) {
+			t.Fatalf("a bookmark on page 1: %v", err)
+		}
+		pages := []int{3, 4, 4}
+		for i, u := range panel {
+			if err := f.svc.SaveJudgement(ctx, bm.ID, u, assess.JudgeBookmark, float64(pages[i])); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.svc.SubmitRound(ctx, bm.ID, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := psychometrics.Bookmark(params, pages, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := f.svc.StudyRecommendation(ctx, bm.ID)
+		if err != nil || !near(rec.Cut, want.Cut) || rec.Rounds[0].Complete != 3 {
+			t.Fatalf("Bookmark recommendation %+v (%v), want cut %v", rec, err, want.Cut)
+		}
+
+		bk, err := f.svc.CreateStudy(ctx, "pm", assess.Study{ExamID: f.exam.ID, Title: "Beuk", Method: assess.MethodBeuk, Panelists: seats})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var judged []psychometrics.BeukJudgement
+		for i, u := range panel {
+			cut, rate := 40+10*float64(i), 70-5*float64(i)
+			if err := f.svc.SaveJudgement(ctx, bk.ID, u, assess.JudgeBeukCut, cut); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.svc.SubmitRound(ctx, bk.ID, u); !errors.Is(err, valid.ErrInvalid) {
+				t.Fatalf("submit without the pass rate: %v", err)
+			}
+			if err := f.svc.SaveJudgement(ctx, bk.ID, u, assess.JudgeBeukPassRate, rate); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.svc.SubmitRound(ctx, bk.ID, u); err != nil {
+				t.Fatal(err)
+			}
+			judged = append(judged, psychometrics.BeukJudgement{Cut: cut / 100 * 6, PassRate: rate / 100})
+		}
+X
+		x, _, err := f.svc.ResponseMatrix(ctx, f.exam.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := x.Dims()
+		scores := make([]float64, n)
+		for i := range n {
+			scores[i] = mat.Sum(x.RowView(i))
+		}
+		wantBeuk, err := psychometrics.Beuk(judged, scores)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err = f.svc.StudyRecommendation(ctx, bk.ID)
+		if err != nil || !near(rec.Cut, wantBeuk.Cut) || !near(rec.Methods[0].PassRate, 1-psychometrics.Impact(scores, wantBeuk.Cut)) {
+			t.Fatalf("Beuk recommendation %+v (%v), want cut %v", rec, err, wantBeuk.Cut)
+		}
+	})
+}
