@@ -354,7 +354,7 @@ func TestBookmarkAndBeukStudies(t *testing.T) {
 			}
 			judged = append(judged, psychometrics.BeukJudgement{Cut: cut / 100 * 6, PassRate: rate / 100})
 		}
-		X
+		// The seven candidates' scores, from the stored responses.
 		x, _, err := f.svc.ResponseMatrix(ctx, f.exam.ID)
 		if err != nil {
 			t.Fatal(err)
