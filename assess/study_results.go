@@ -473,9 +473,24 @@ func (s *Service) impact(ctx context.Context, d studyData, cut float64) (Impact,
 		}
 		im.Groups = append(im.Groups, g)
 	}
+	// Groups in the order the questions and their answers are asked.
+	order := func(g GroupImpact) (int, int) {
+		vi := slices.IndexFunc(DemographicVariables, func(v Variable) bool { return v.Name == g.Variable })
+		if vi < 0 {
+			return len(DemographicVariables), 0
+		}
+		return vi, slices.IndexFunc(DemographicVariables[vi].Choices, func(c Choice) bool { return c.Value == g.Value })
+	}
 	sort.Slice(im.Groups, func(i, j int) bool {
 		a, b := im.Groups[i], im.Groups[j]
-		if a.Variable != b.Variable {
+		av, ac := order(a)
+		bv, bc := order(b)
+		switch {
+		case av != bv:
+			return av < bv
+		case ac != bc:
+			return ac < bc
+		case a.Variable != b.Variable:
 			return a.Variable < b.Variable
 		}
 		return a.Value < b.Value
