@@ -144,6 +144,8 @@ var examViews = map[string]string{
 	"calibrations":  "/psychometrics/exams/",
 	"dif":           "/psychometrics/exams/",
 	"standards":     "/standards/exams/",
+	"study":         "/standards/exams/",
+	"study_new":     "/standards/exams/",
 	"exam_settings": "/manage/exams/",
 	"items":         "/authoring/exams/",
 }

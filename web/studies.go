@@ -44,10 +44,11 @@ type newStudyForm struct {
 	Title, Method, MCC, FormID string
 	Rounds                     int
 	Panel                      map[string]bool
+	Qualification              map[string]string // by user id
 }
 
 func (s *Server) pageNewStudy(c *fiber.Ctx) error {
-	return s.newStudyPage(c, newStudyForm{Method: assess.MethodModifiedAngoff, Rounds: 2, Panel: map[string]bool{}}, nil)
+	return s.newStudyPage(c, newStudyForm{Method: assess.MethodModifiedAngoff, Rounds: 2, Panel: map[string]bool{}, Qualification: map[string]string{}}, nil)
 }
 
 func (s *Server) newStudyPage(c *fiber.Ctx, form newStudyForm, fail error) error {
@@ -73,12 +74,14 @@ func (s *Server) newStudyPage(c *fiber.Ctx, form newStudyForm, fail error) error
 
 func (s *Server) postNewStudy(c *fiber.Ctx) error {
 	form := newStudyForm{Title: c.FormValue("title"), Method: c.FormValue("method"), MCC: c.FormValue("mcc"),
-		FormID: c.FormValue("form_id"), Panel: map[string]bool{}}
+		FormID: c.FormValue("form_id"), Panel: map[string]bool{}, Qualification: map[string]string{}}
 	form.Rounds, _ = strconv.Atoi(c.FormValue("planned_rounds"))
 	st := assess.Study{ExamID: c.Params("id"), FormID: form.FormID, Title: form.Title, Method: form.Method, MCC: form.MCC, PlannedRounds: form.Rounds}
-	for _, id := range c.Context().PostArgs().PeekMulti("panelists") {
-		form.Panel[string(id)] = true
-		st.Panelists = append(st.Panelists, assess.Panelist{UserID: string(id)})
+	for _, raw := range c.Context().PostArgs().PeekMulti("panelists") {
+		id := string(raw)
+		form.Panel[id] = true
+		form.Qualification[id] = strings.TrimSpace(c.FormValue("qualification-" + id))
+		st.Panelists = append(st.Panelists, assess.Panelist{UserID: id, Qualification: form.Qualification[id]})
 	}
 	created, err := s.cfg.Assess.CreateStudy(c.UserContext(), currentUser(c).ID, st)
 	if errors.Is(err, valid.ErrInvalid) {

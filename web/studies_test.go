@@ -21,6 +21,7 @@ type apiStudy struct {
 	Panelists     []struct {
 		ID             string `json:"id"`
 		Name           string `json:"name"`
+		Qualification  string `json:"qualification"`
 		SubmittedRound int    `json:"submitted_round"`
 	} `json:"panelists"`
 }
@@ -141,6 +142,31 @@ func TestPanelistPages(t *testing.T) {
 		wantAPIStatus(t, resp, http.StatusCreated)
 		var st apiStudy
 		resp.JSON(t, &st)
+
+		// The manager's form: a study needs a panel; each panelist's
+		// qualification is kept.
+		mgr := f.Session(t, f.Users.Manager)
+		postStudy := func(form url.Values) *webtest.Response {
+			req := webtest.NewRequest("POST", "/standards/exams/"+f.Exam.ID+"/studies", form.Encode())
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			return f.Do(t, webtest.WithCookie(req, mgr, true))
+		}
+		if r := postStudy(url.Values{"title": {"No panel"}, "method": {"modified-Angoff"}, "planned_rounds": {"2"}}); r.StatusCode != http.StatusUnprocessableEntity || !bytes.Contains(r.Body, []byte("panelists")) {
+			t.Fatalf("a study without a panel: %d, want 422 naming the panelists", r.StatusCode)
+		}
+		r := postStudy(url.Values{"title": {"With a panel"}, "method": {"modified-Angoff"}, "planned_rounds": {"2"},
+			"panelists": {p1.ID}, "qualification-" + p1.ID: {"Auditor, 12 years"}})
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("create a study from the form: %d %.300s", r.StatusCode, r.Body)
+		}
+		var made apiStudy
+		loc := r.Header.Get("Location")
+		resp = apiCall(t, f, apiReq("GET", "/api/v1"+loc, f.Token(t, f.Users.Psychometrician), nil))
+		wantAPIStatus(t, resp, http.StatusOK)
+		resp.JSON(t, &made)
+		if len(made.Panelists) != 1 || made.Panelists[0].Qualification != "Auditor, 12 years" {
+			t.Fatalf("study from the form: %+v", made)
+		}
 
 		sess := f.Session(t, p1)
 		get := func(u webtest.User, path string) *webtest.Response {

@@ -39,8 +39,13 @@ func TestStandardSettingStudyInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`#new-study-form`),
 		chromedp.SendKeys(`#title`, "Formulas cut score 2026"),
 		chromedp.SendKeys(`#mcc`, "Writes everyday formulas with relative and absolute references without help."),
-		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('input[name=panelists]').forEach(el => { el.checked = true }); true`),
+		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('input[name=panelists]').forEach(el => { el.checked = true });
+			document.querySelectorAll('input[id^=qualification-]').forEach((el, i) => { el.value = 'Spreadsheet trainer, ' + (5 + i) + ' years' }); true`),
 	)
+	screenshot(t, pm, "study-new")
+	if axe != "" {
+		checkAxe(t, pm, axe, "new study form")
+	}
 	navigateBy(t, pm, "create study", chromedp.Click(`#create-study`))
 	run(pm, "see the study", chromedp.WaitVisible(`#study-status`))
 	studyURL := read(t, pm, "location", chromedp.Location())
@@ -140,6 +145,9 @@ func TestStandardSettingStudyInBrowser(t *testing.T) {
 	}
 	navigateBy(t, pm, "report", chromedp.Navigate(s.URL+"/studies/"+studyID+"/report"))
 	screenshot(t, pm, "study-report")
+	if report := read(t, pm, "report", chromedp.Text(`main`)); !strings.Contains(report, "Spreadsheet trainer, 5 years") || !strings.Contains(report, adopted) {
+		t.Fatalf("the report lacks the panel's qualifications or the adopted cut: %.500s", report)
+	}
 
 	// The next candidate is decided by the new version; the credential cites it.
 	credID := passByAPI(t, s, "candidate@example.com", "Formulas")
