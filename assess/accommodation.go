@@ -164,6 +164,9 @@ func (s *Service) Break(ctx context.Context, attemptID string, start bool) (Atte
 		}
 		a := out.attempt()
 		t := a.Timing(now)
+		if t.Held {
+			return ErrHeld
+		}
 		if a.Status != InProgress || (!t.Paused && now.After(t.Deadline.Add(s.Grace))) {
 			return ErrClosed
 		}

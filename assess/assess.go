@@ -47,6 +47,9 @@ var (
 	// ErrPaused: the attempt is on a break, so its clock and answers are
 	// stopped until the break ends.
 	ErrPaused = errors.New("assess: attempt is on a break")
+	// ErrHeld: a proctor has paused the attempt; its clock and answers are
+	// stopped until the proctor resumes it.
+	ErrHeld = errors.New("assess: attempt is paused by the proctor")
 	// ErrNoBreakLeft: the candidate's break allowance is used up, or they
 	// have none.
 	ErrNoBreakLeft = errors.New("assess: no break time left")
@@ -117,7 +120,7 @@ func NewService(db *gorm.DB, bank *items.Store, now func() time.Time) *Service {
 // Models lists the GORM models of this package, for schema checks.
 func Models() []any {
 	return []any{programRow{}, examRow{}, domainRow{}, examItemRow{}, prerequisiteRow{}, formRow{}, formSectionRow{}, formItemRow{},
-		accommodationRow{}, studyRow{}, panelistRow{}, ratingRow{}, judgementRow{}, standardRow{}, attemptRow{}, responseRow{},
+		accommodationRow{}, studyRow{}, panelistRow{}, ratingRow{}, judgementRow{}, messageRow{}, standardRow{}, attemptRow{}, responseRow{},
 		calibrationRow{}, demographicRow{}}
 }
 

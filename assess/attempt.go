@@ -47,6 +47,13 @@ type Attempt struct {
 	PausedAt       *time.Time
 	// CATDone is set once an adaptive test has ended by its rules.
 	CATDone bool
+	// HeldAt is when a proctor paused the attempt (nil when running);
+	// the clock stops until they resume it. Added is the time proctors
+	// have added. Terminated is set when a proctor ended the attempt.
+	HeldAt            *time.Time
+	Added             time.Duration
+	TerminatedAt      *time.Time
+	TerminationReason string
 }
 
 // Timing is an attempt's clock as its candidate sees it at one moment.
@@ -56,6 +63,7 @@ type Timing struct {
 	Deadline  time.Time
 	Remaining time.Duration // never negative
 	Paused    bool          // a break is in progress: the clock is stopped
+	Held      bool          // a proctor has paused the attempt: the clock is stopped
 	BreakLeft time.Duration // extra break time still available
 }
 
@@ -65,6 +73,12 @@ type Timing struct {
 func (a Attempt) Timing(now time.Time) Timing {
 	left := max(a.BreakAllowance-a.BreakUsed, 0)
 	t := Timing{Deadline: a.Deadline, BreakLeft: left}
+	if a.HeldAt != nil && a.Status == InProgress {
+		// Held: the time left when the proctor paused stays left.
+		t.Held, t.Remaining = true, max(a.Deadline.Sub(*a.HeldAt), 0)
+		t.Deadline = now.Add(t.Remaining)
+		return t
+	}
 	if a.PausedAt != nil && a.Status == InProgress {
 		elapsed := now.Sub(*a.PausedAt)
 		if elapsed < left {
@@ -120,6 +134,12 @@ type attemptRow struct {
 	BreakUsed       int        `gorm:"column:break_used_seconds"`
 	PausedAt        *time.Time `gorm:"column:paused_at"`
 	CATDone         bool       `gorm:"column:cat_done"`
+	HeldAt          *time.Time `gorm:"column:held_at"`
+	HeldBy          *string    `gorm:"column:held_by"`
+	AddedSeconds    int        `gorm:"column:added_seconds"`
+	TerminatedAt    *time.Time `gorm:"column:terminated_at"`
+	TerminatedBy    *string    `gorm:"column:terminated_by"`
+	TermReason      string     `gorm:"column:termination_reason"`
 	Theta           *float64   `gorm:"column:theta"`
 	ThetaSE         *float64   `gorm:"column:theta_se"`
 	ScaledScore     *float64   `gorm:"column:scaled_score"`
@@ -171,7 +191,8 @@ func (r attemptRow) attempt() Attempt {
 	a := Attempt{ID: r.ID, ExamID: r.ExamID, CandidateID: r.CandidateID, Status: r.Status, Mode: r.Mode,
 		StartedAt: r.StartedAt, Deadline: r.Deadline, SubmittedAt: r.SubmittedAt, SubmittedBy: r.SubmittedBy, Simulated: r.Simulated,
 		TimeMultiplier: r.TimeMultiplier, BreakAllowance: time.Duration(r.BreakAllowance) * time.Second,
-		BreakUsed: time.Duration(r.BreakUsed) * time.Second, PausedAt: r.PausedAt, CATDone: r.CATDone}
+		BreakUsed: time.Duration(r.BreakUsed) * time.Second, PausedAt: r.PausedAt, CATDone: r.CATDone,
+		HeldAt: r.HeldAt, Added: time.Duration(r.AddedSeconds) * time.Second, TerminatedAt: r.TerminatedAt, TerminationReason: r.TermReason}
 	if a.Mode == "" {
 		a.Mode = ModeFixed
 	}
@@ -317,7 +338,7 @@ func (s *Service) openAttempt(ctx context.Context, candidateID string) (Attempt,
 func (s *Service) closeExpiredOf(ctx context.Context, candidateID string) error {
 	var due []string
 	if err := s.db.WithContext(ctx).Model(&attemptRow{}).
-		Where("candidate_id = ? AND status = ? AND deadline < ?", candidateID, InProgress, s.now().UTC().Add(-s.Grace)).
+		Where("candidate_id = ? AND status = ? AND deadline < ? AND held_at IS NULL", candidateID, InProgress, s.now().UTC().Add(-s.Grace)).
 		Pluck("id", &due).Error; err != nil {
 		return fmt.Errorf("assess: expired attempts: %w", err)
 	}
@@ -453,6 +474,9 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 		if err := first(tx, &a, "attempt", attemptID); err != nil {
 			return err
 		}
+		if a.Status == InProgress && a.HeldAt != nil {
+			return ErrHeld
+		}
 		if a.Status != InProgress || now.After(a.Deadline.Add(s.Grace)) {
 			return ErrClosed
 		}
@@ -570,6 +594,10 @@ type Result struct {
 	CredentialID string
 	SubmittedAt  time.Time
 	SubmittedBy  string
+	// Terminated is set when a proctor ended the attempt: it is scored, for
+	// the record, but never passes.
+	Terminated        bool
+	TerminationReason string
 }
 
 // DomainScore is the subscore of one blueprint domain, with feedback.
@@ -590,6 +618,15 @@ type DomainScore struct {
 func (s *Service) Submit(ctx context.Context, attemptID, by string) (Result, error) {
 	now := s.now().UTC()
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if by == "candidate" {
+			var a attemptRow
+			if err := first(tx, &a, "attempt", attemptID); err != nil {
+				return err
+			}
+			if a.Status == InProgress && a.HeldAt != nil {
+				return ErrHeld // the proctor decides what happens to a paused attempt
+			}
+		}
 		res := tx.Model(&attemptRow{}).Where("id = ? AND status = ?", attemptID, InProgress).
 			Updates(map[string]any{"status": Submitted, "submitted_at": now, "submitted_by": by})
 		if res.Error != nil {
@@ -652,7 +689,8 @@ func (s *Service) Result(ctx context.Context, attemptID string) (Result, error) 
 		return Result{}, fmt.Errorf("%w: attempt %s is not scored", ErrConflict, attemptID)
 	}
 	r := Result{AttemptID: a.ID, ExamID: a.ExamID, CandidateID: a.CandidateID, Mode: a.attempt().Mode, Score: *a.Score,
-		SubmittedBy: a.SubmittedBy, Theta: a.Theta, ThetaSE: a.ThetaSE, ThetaCut: a.ThetaCut}
+		SubmittedBy: a.SubmittedBy, Theta: a.Theta, ThetaSE: a.ThetaSE, ThetaCut: a.ThetaCut,
+		Terminated: a.TerminatedAt != nil, TerminationReason: a.TermReason}
 	if a.MaxScore != nil {
 		r.MaxScore = *a.MaxScore
 	}
@@ -717,7 +755,7 @@ func (s *Service) Result(ctx context.Context, attemptID string) (Result, error) 
 // missing. It returns how many attempts it submitted.
 func (s *Service) SubmitExpired(ctx context.Context) (int, error) {
 	var due []string
-	if err := s.db.WithContext(ctx).Model(&attemptRow{}).Where("status = ? AND deadline < ?", InProgress, s.now().UTC().Add(-s.Grace)).
+	if err := s.db.WithContext(ctx).Model(&attemptRow{}).Where("status = ? AND deadline < ? AND held_at IS NULL", InProgress, s.now().UTC().Add(-s.Grace)).
 		Pluck("id", &due).Error; err != nil {
 		return 0, fmt.Errorf("assess: expired attempts: %w", err)
 	}

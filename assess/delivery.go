@@ -377,6 +377,8 @@ func (s *Service) Next(ctx context.Context, attemptID string) (NextItem, error) 
 			return err
 		}
 		switch {
+		case a.Status == InProgress && a.HeldAt != nil:
+			return ErrHeld
 		case a.Status != InProgress || now.After(a.Deadline.Add(s.Grace)):
 			return ErrClosed
 		case a.Mode != ModeCAT:

@@ -289,7 +289,7 @@ func (s *Service) scoreAgainst(ctx context.Context, tx *gorm.DB, attemptID strin
 	domains, _ := json.Marshal(sc.domains)
 	scaleJSON, _ := json.Marshal(scale)
 	return tx.Model(&attemptRow{}).Where("id = ?", attemptID).Updates(map[string]any{
-		"score": sc.total, "max_score": sc.max, "passed": passed,
+		"score": sc.total, "max_score": sc.max, "passed": passed && a.TerminatedAt == nil, // a terminated attempt never passes
 		"standard_id": std.ID, "standard_version": std.Version, "domain_scores": string(domains),
 		"theta": theta, "theta_se": thetaSE, "theta_cut": thetaCut, "cut": rawCut,
 		"scaled_score": scaled, "scaled_cut": scaledCut, "scale": string(scaleJSON),

@@ -1,0 +1,28 @@
+-- +goose Up
+-- Live proctoring control: a proctor holds an attempt (its clock stops
+-- until resumed), adds time, terminates it, and messages the candidate.
+
+ALTER TABLE attempts ADD COLUMN held_at timestamptz;
+ALTER TABLE attempts ADD COLUMN held_by uuid REFERENCES users (id);
+ALTER TABLE attempts ADD COLUMN added_seconds integer NOT NULL DEFAULT 0;
+ALTER TABLE attempts ADD COLUMN terminated_at timestamptz;
+ALTER TABLE attempts ADD COLUMN terminated_by uuid REFERENCES users (id);
+ALTER TABLE attempts ADD COLUMN termination_reason text NOT NULL DEFAULT '';
+
+CREATE TABLE proctor_messages (
+    id         uuid PRIMARY KEY,
+    attempt_id uuid NOT NULL REFERENCES attempts (id) ON DELETE CASCADE,
+    sender_id  uuid REFERENCES users (id),
+    body       text NOT NULL CHECK (body <> ''),
+    sent_at    timestamptz NOT NULL
+);
+CREATE INDEX proctor_messages_attempt ON proctor_messages (attempt_id, sent_at);
+
+-- +goose Down
+DROP TABLE proctor_messages;
+ALTER TABLE attempts DROP COLUMN termination_reason;
+ALTER TABLE attempts DROP COLUMN terminated_by;
+ALTER TABLE attempts DROP COLUMN terminated_at;
+ALTER TABLE attempts DROP COLUMN added_seconds;
+ALTER TABLE attempts DROP COLUMN held_by;
+ALTER TABLE attempts DROP COLUMN held_at;
