@@ -221,7 +221,8 @@ func resultJSON(r assess.Result) fiber.Map {
 		"scaled_score": r.ScaledScore, "scaled_cut": r.ScaledCut,
 		"scale": fiber.Map{"name": r.Scale.Name, "min": r.Scale.Min, "max": r.Scale.Max},
 		"theta": finitePtr(r.Theta), "theta_se": finitePtr(r.ThetaSE),
-		"credential_id": cred, "submitted_at": r.SubmittedAt, "submitted_by": r.SubmittedBy}
+		"credential_id": cred, "submitted_at": r.SubmittedAt, "submitted_by": r.SubmittedBy,
+		"terminated": r.Terminated, "termination_reason": r.TerminationReason}
 }
 
 // Proctoring.

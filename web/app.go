@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -26,6 +27,7 @@ import (
 	"github.com/touchstone-assess/touchstone/assess/proctor"
 	"github.com/touchstone-assess/touchstone/credential"
 	"github.com/touchstone-assess/touchstone/internal/audit"
+	"github.com/touchstone-assess/touchstone/internal/kv"
 	"github.com/touchstone-assess/touchstone/items"
 	"github.com/touchstone-assess/touchstone/web/auth"
 )
@@ -54,6 +56,10 @@ type Config struct {
 	// whose X-Forwarded-For names the client (login rate limits count per
 	// client address). Empty: the connection's address is the client's.
 	TrustedProxies []string
+	// Live is the shared state's publish/subscribe, through which a
+	// proctor's action on one server instance reaches the candidate's page
+	// connected to another.
+	Live kv.Store
 	// Ready reports whether the database and the shared state answer.
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
@@ -66,7 +72,15 @@ type Server struct {
 	app    *fiber.App
 	pages  map[string]*template.Template
 	secure bool // cookies carry Secure (the base URL is https)
+	// streams is closed by StopStreams, ending every live stream so that a
+	// graceful shutdown does not wait for them.
+	streams     chan struct{}
+	stopStreams sync.Once
 }
+
+// StopStreams ends every open live stream (the browsers reconnect to
+// another instance); call it before shutting the app down.
+func (s *Server) StopStreams() { s.stopStreams.Do(func() { close(s.streams) }) }
 
 // New builds the app with every route of routes.go.
 func New(cfg Config) (*Server, error) {
@@ -77,7 +91,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	s := &Server{cfg: cfg, secure: strings.HasPrefix(cfg.BaseURL, "https://")}
+	s := &Server{cfg: cfg, secure: strings.HasPrefix(cfg.BaseURL, "https://"), streams: make(chan struct{})}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err

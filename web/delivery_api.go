@@ -110,7 +110,7 @@ func (s *Server) attemptJSON(c *fiber.Ctx, a assess.Attempt) (fiber.Map, error) 
 	return fiber.Map{
 		"id": a.ID, "exam_id": a.ExamID, "exam_title": exam.Title, "instructions": exam.Instructions,
 		"status": a.Status, "mode": a.Mode, "started_at": a.StartedAt,
-		"deadline": t.Deadline, "server_time": now, "remaining_seconds": int(t.Remaining / time.Second), "paused": t.Paused,
+		"deadline": t.Deadline, "server_time": now, "remaining_seconds": int(t.Remaining / time.Second), "paused": t.Paused, "held": t.Held,
 		"accommodations":      fiber.Map{"time_multiplier": a.TimeMultiplier, "extra_break_minutes": int(a.BreakAllowance / time.Minute)},
 		"breaks_left_seconds": int(t.BreakLeft / time.Second),
 		"submitted_at":        a.SubmittedAt, "items": list, "sections": sections,

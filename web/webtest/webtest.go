@@ -207,14 +207,25 @@ func New(tb testing.TB, db *gorm.DB) *Fixture {
 	f.Standard, err = f.Assess.ApproveStandard(ctx, f.Users.Manager.ID, proposed.ID)
 	must("approve standard", err)
 
-	f.Server, err = web.New(web.Config{
+	f.Server = f.Instance(tb, f.KV)
+	return f
+}
+
+// Instance returns a server over the fixture's services and database —
+// another instance of the same deployment — whose live updates go
+// through live.
+func (f *Fixture) Instance(tb testing.TB, live kv.Store) *web.Server {
+	tb.Helper()
+	srv, err := web.New(web.Config{
 		Auth: f.Auth, Items: f.Bank, Assess: f.Assess, Proctor: f.Proctoring, Credentials: f.Credentials, Audit: f.Audit,
-		IssuerID: f.IssuerID, BaseURL: BaseURL, Now: clk.Now,
+		IssuerID: f.IssuerID, BaseURL: BaseURL, Now: f.Clock.Now, Live: live,
 		Ready:  func(context.Context) error { return f.ReadyErr },
 		Logger: slog.New(slog.NewTextHandler(logWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
-	must("server", err)
-	return f
+	if err != nil {
+		tb.Fatalf("webtest: server: %v", err)
+	}
+	return srv
 }
 
 // RateItems records a rating of value by every panelist of the study for
