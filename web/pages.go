@@ -660,6 +660,8 @@ type proctorAttemptData struct {
 	Events    []eventView
 	Incidents []kindCount
 	Total     int // every event but heartbeats
+	Timing    assess.Timing
+	Messages  []assess.Message
 }
 
 func (s *Server) pageProctorAttempt(c *fiber.Ctx) error {
@@ -689,6 +691,10 @@ func (s *Server) pageProctorAttempt(c *fiber.Ctx) error {
 		d.Events = append(d.Events, eventView{Event: e, Label: kindLabel(e.Kind), Incident: incidentKind(e.Kind)})
 	}
 	d.Incidents = incidentCounts(sum)
+	d.Timing = a.Timing(s.cfg.Now().UTC())
+	if d.Messages, err = s.cfg.Assess.Messages(ctx, a.ID); err != nil {
+		return err
+	}
 	return s.render(c, "proctor_attempt", d)
 }
 

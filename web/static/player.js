@@ -110,6 +110,12 @@ function start(root) {
     cancel: $('cancel-submit'),
     confirm: $('confirm-submit'),
     breakDialog: $('break-dialog'),
+    heldDialog: $('held-dialog'),
+    heldText: $('held-text'),
+    heldMessage: $('held-message'),
+    messages: $('proctor-messages'),
+    messageList: $('proctor-message-list'),
+    proctorAlert: $('proctor-alert'),
     breakLeft: $('break-left'),
     breakError: $('break-error'),
     endBreak: $('end-break'),
@@ -140,6 +146,8 @@ function start(root) {
     sections: null,
     paused: false,
     pausedLeft: 0,
+    held: false, // paused by the proctor
+    heldLeft: 0,
     breakEndsAt: 0,
     breaksLeft: 0,
   };
@@ -267,15 +275,18 @@ function start(root) {
       pump();
       return;
     }
+    let code = '';
     if (res && res.status === 409) {
       const body = await res.json().catch(() => ({}));
-      const code = body.error && body.error.code;
+      code = (body.error && body.error.code) || '';
       if (code === 'closed' || code === 'attempt_closed') {
         closeAndShowResult();
         return;
       }
     }
-    if (res && res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 408 && res.status !== 429) {
+    // Paused by the proctor: the change waits and is sent once resumed.
+    const waits = code === 'held';
+    if (!waits && res && res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 408 && res.status !== 429) {
       // The server will never take this change: keep the others going.
       if (pending.get(itemId) === change) pending.delete(itemId);
       persist();
@@ -607,7 +618,12 @@ function start(root) {
       } catch {
         res = null;
       }
-      if (res && (res.ok || res.status === 409)) return;
+      if (res && res.status === 409) {
+        const body = await res.json().catch(() => ({}));
+        if (body.error && body.error.code === 'held') throw new Error(body.error.message);
+        return; // submitted already
+      }
+      if (res && res.ok) return;
       if (res && res.status < 500 && res.status !== 429) {
         const body = await res.json().catch(() => ({}));
         throw new Error((body.error && body.error.message) || 'The exam could not be submitted.');
@@ -722,6 +738,7 @@ function start(root) {
   }
   els.endBreak.addEventListener('click', endBreak);
   els.breakDialog.addEventListener('cancel', (e) => e.preventDefault()); // Escape does not end a break by accident
+  els.heldDialog.addEventListener('cancel', (e) => e.preventDefault()); // only the proctor ends a pause
 
   // The timer.
 
@@ -757,6 +774,10 @@ function start(root) {
   }
 
   function tick() {
+    if (state.held) {
+      els.timer.textContent = formatClock(state.heldLeft);
+      return;
+    }
     if (state.paused) {
       els.timer.textContent = formatClock(state.pausedLeft);
       const breakLeft = state.breakEndsAt - serverNow();
@@ -776,6 +797,105 @@ function start(root) {
   }
   const timer = setInterval(tick, 500);
   tick();
+
+  // The proctor, live: a pause, added time, a message or the end of the
+  // attempt reach the page through a server-sent event stream. Each time
+  // the stream (re)opens the page re-reads the attempt and the messages,
+  // so that nothing sent while it was away is missed.
+
+  function applyHeld(held, remainingSeconds) {
+    const wasHeld = !!state.held;
+    state.held = held;
+    if (typeof remainingSeconds === 'number') {
+      if (held) state.heldLeft = remainingSeconds * 1000;
+      else state.deadline = serverNow() + remainingSeconds * 1000;
+    }
+    els.timerBox.dataset.paused = String(held || state.paused);
+    if (held && !els.heldDialog.open) {
+      if (els.dialog.open) els.dialog.close();
+      if (els.breakDialog.open) els.breakDialog.close();
+      els.heldDialog.showModal();
+      els.heldText.focus();
+    } else if (!held && els.heldDialog.open) {
+      els.heldDialog.close();
+      els.heading.focus();
+    }
+    if (wasHeld && !held) {
+      els.announce.textContent = 'Your proctor resumed the exam. The clock is running again.';
+      retryNow();
+    }
+    tick();
+  }
+
+  const seenMessages = new Set(JSON.parse(sessionStorage.getItem(`ts-messages-${root.dataset.attemptId}`) || '[]'));
+  function showMessage(m) {
+    if (m.id && seenMessages.has(m.id)) return;
+    if (m.id) {
+      seenMessages.add(m.id);
+      sessionStorage.setItem(`ts-messages-${root.dataset.attemptId}`, JSON.stringify([...seenMessages]));
+    }
+    const item = document.createElement('li');
+    item.textContent = m.body;
+    els.messageList.append(item);
+    els.messages.hidden = false;
+    els.proctorAlert.textContent = `Message from your proctor: ${m.body}`;
+    if (els.heldDialog.open) els.heldMessage.textContent = m.body;
+  }
+
+  async function syncWithProctor() {
+    try {
+      const [att, msgs] = await Promise.all([
+        fetch(api, { credentials: 'same-origin', headers: { Accept: 'application/json' } }),
+        fetch(`${api}/messages`, { credentials: 'same-origin', headers: { Accept: 'application/json' } }),
+      ]);
+      if (att.ok) {
+        const a = await att.json();
+        if (a.status !== 'in_progress') {
+          closeAndShowResult();
+          return;
+        }
+        applyHeld(!!a.held, a.remaining_seconds);
+        if (!a.held && !a.paused) state.deadline = Date.parse(a.deadline);
+      }
+      if (msgs.ok) (await msgs.json()).forEach(showMessage);
+    } catch {
+      // Offline: the stream's next reconnect syncs again.
+    }
+  }
+
+  function listenToProctor() {
+    if (!window.EventSource) return;
+    const stream = new EventSource(`${api}/live`);
+    stream.addEventListener('open', syncWithProctor);
+    stream.onmessage = (ev) => {
+      let e;
+      try {
+        e = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      switch (e.type) {
+        case 'hold':
+          applyHeld(true, e.remaining_seconds);
+          break;
+        case 'resume':
+          applyHeld(false, e.remaining_seconds);
+          break;
+        case 'time':
+          applyHeld(!!state.held, e.remaining_seconds);
+          els.proctorAlert.textContent = e.message || 'Your proctor added time.';
+          break;
+        case 'message':
+          syncWithProctor();
+          break;
+        case 'terminate':
+          stream.close();
+          closeAndShowResult();
+          break;
+        default:
+      }
+    };
+  }
 
   // Proctoring signals.
 
@@ -919,8 +1039,10 @@ function start(root) {
     showQuestion();
     if (state.cat && state.catInfo && state.catInfo.done) finishCAT(false);
     applyBreak({ paused: !!data.paused, remaining_seconds: data.remaining_seconds, breaks_left_seconds: state.breaksLeft });
+    applyHeld(!!data.held, data.remaining_seconds);
     lastLeft = null;
     tick();
+    listenToProctor();
     if (pending.size > 0) {
       setStatus('saving');
       pump();
