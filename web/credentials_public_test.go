@@ -57,7 +57,7 @@ func eachCredentialFixture(t *testing.T, fn func(t *testing.T, f *webtest.Fixtur
 			t.Fatalf("register the RSA key: %v", err)
 		}
 		srv, err := web.New(web.Config{Auth: f.Auth, Items: f.Bank, Assess: f.Assess, Proctor: f.Proctoring, Credentials: creds,
-			Audit: f.Audit, IssuerID: f.IssuerID, BaseURL: webtest.BaseURL, Now: f.Clock.Now,
+			Audit: f.Audit, IssuerID: f.IssuerID, BaseURL: webtest.BaseURL, Now: f.Clock.Now, Live: f.KV,
 			Ready: func(context.Context) error { return nil }})
 		if err != nil {
 			t.Fatalf("server: %v", err)

@@ -229,7 +229,8 @@ func newFixture(tb testing.TB, o fixtureOptions) *fixture {
 
 	f.assess.OnPass = award.OnPass(f.creds, f.auth)
 	f.srv, err = web.New(web.Config{Auth: f.auth, Items: itemStore, Assess: f.assess, Proctor: f.proctor, Credentials: f.creds,
-		Audit: audit.NewReader(db), IssuerID: issuer, BaseURL: o.BaseURL, Ready: func(context.Context) error { return nil }, Now: now})
+		Audit: audit.NewReader(db), IssuerID: issuer, BaseURL: o.BaseURL, Ready: func(context.Context) error { return nil }, Now: now,
+		Live: kv.NewMemory(now)})
 	must(err)
 	return f
 }
@@ -931,7 +932,7 @@ func TestScreenshots(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 	f := newFixture(t, fixtureOptions{BaseURL: base, Now: time.Now, Items: 8, Pilots: 400})
 	go func() { _ = f.srv.App().Listener(ln) }()
-	t.Cleanup(func() { _ = f.srv.App().Shutdown() })
+	t.Cleanup(func() { f.srv.StopStreams(); _ = f.srv.App().Shutdown() })
 
 	bg := context.Background()
 	failed := f.take("candidate2", 3, true)
@@ -964,7 +965,7 @@ func TestScreenshots(t *testing.T) {
 	defer cancel()
 	ctx, cancel := chromedp.NewContext(alloc)
 	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute) // a step that never comes fails, not hangs
+	ctx, cancelTimeout := context.WithTimeout(ctx, 10*time.Minute) // a step that never comes fails, not hangs
 	defer cancelTimeout()
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
