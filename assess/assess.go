@@ -106,6 +106,16 @@ type Service struct {
 	// (a re-issued one), or "" to keep the recorded id.
 	OnRescore func(ctx context.Context, r Rescore) (credentialID string, err error)
 
+	// Risk scores a submitted attempt's proctoring record with the exam's
+	// weights per event kind, with the reasons (e.g. "3 × focus lost");
+	// without it no attempt goes to review automatically.
+	Risk func(ctx context.Context, attemptID string, weights map[string]float64) (risk float64, reasons []string, err error)
+
+	// OnReview learns of a review of an attempt whose credential is issued:
+	// status pending (suspend it, for reason), cleared or warned (lift the
+	// suspension) or invalidated (revoke it).
+	OnReview func(ctx context.Context, credentialID, status, reason string) error
+
 	// runs tracks the calibrations running in the background, so that
 	// WaitCalibration can wait for one.
 	runs *runTracker
@@ -120,7 +130,7 @@ func NewService(db *gorm.DB, bank *items.Store, now func() time.Time) *Service {
 // Models lists the GORM models of this package, for schema checks.
 func Models() []any {
 	return []any{programRow{}, examRow{}, domainRow{}, examItemRow{}, prerequisiteRow{}, formRow{}, formSectionRow{}, formItemRow{},
-		accommodationRow{}, studyRow{}, panelistRow{}, ratingRow{}, judgementRow{}, messageRow{}, standardRow{}, attemptRow{}, responseRow{},
+		accommodationRow{}, studyRow{}, panelistRow{}, ratingRow{}, judgementRow{}, messageRow{}, reviewRow{}, standardRow{}, attemptRow{}, responseRow{},
 		calibrationRow{}, demographicRow{}}
 }
 

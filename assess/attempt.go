@@ -140,6 +140,7 @@ type attemptRow struct {
 	TerminatedAt    *time.Time `gorm:"column:terminated_at"`
 	TerminatedBy    *string    `gorm:"column:terminated_by"`
 	TermReason      string     `gorm:"column:termination_reason"`
+	InvalidatedAt   *time.Time `gorm:"column:invalidated_at"`
 	Theta           *float64   `gorm:"column:theta"`
 	ThetaSE         *float64   `gorm:"column:theta_se"`
 	ScaledScore     *float64   `gorm:"column:scaled_score"`
@@ -598,6 +599,10 @@ type Result struct {
 	// the record, but never passes.
 	Terminated        bool
 	TerminationReason string
+	// Review is the status of the attempt's proctoring review, "" for none;
+	// Invalidated is set when the review invalidated it.
+	Review      string
+	Invalidated bool
 }
 
 // DomainScore is the subscore of one blueprint domain, with feedback.
@@ -640,7 +645,25 @@ func (s *Service) Submit(ctx context.Context, attemptID, by string) (Result, err
 	if err != nil {
 		return Result{}, err
 	}
+	if err := s.screenAttempt(ctx, attemptID); err != nil {
+		return Result{}, err
+	}
 	return s.settle(ctx, attemptID)
+}
+
+// screenAttempt sends a submitted attempt to review when its proctoring
+// risk reaches the exam's threshold.
+func (s *Service) screenAttempt(ctx context.Context, attemptID string) error {
+	a, err := s.Attempt(ctx, attemptID)
+	if err != nil {
+		return err
+	}
+	exam, err := s.Exam(ctx, a.ExamID)
+	if err != nil {
+		return err
+	}
+	_, err = s.screen(ctx, a, exam)
+	return err
 }
 
 // settle returns the stored result of a submitted attempt and, for a pass
@@ -660,6 +683,9 @@ func (s *Service) settle(ctx context.Context, attemptID string) (Result, error) 
 	}
 	if exam.AchievementID == "" {
 		return r, nil
+	}
+	if rv, err := s.Review(ctx, attemptID); err == nil && rv.Status == ReviewPending && exam.Proctoring.HoldCredentials {
+		return r, nil // the credential waits for the review
 	}
 	std, err := s.Standard(ctx, r.StandardID)
 	if err != nil {
@@ -690,7 +716,10 @@ func (s *Service) Result(ctx context.Context, attemptID string) (Result, error) 
 	}
 	r := Result{AttemptID: a.ID, ExamID: a.ExamID, CandidateID: a.CandidateID, Mode: a.attempt().Mode, Score: *a.Score,
 		SubmittedBy: a.SubmittedBy, Theta: a.Theta, ThetaSE: a.ThetaSE, ThetaCut: a.ThetaCut,
-		Terminated: a.TerminatedAt != nil, TerminationReason: a.TermReason}
+		Terminated: a.TerminatedAt != nil, TerminationReason: a.TermReason, Invalidated: a.InvalidatedAt != nil}
+	if rv, err := s.Review(ctx, a.ID); err == nil {
+		r.Review = rv.Status
+	}
 	if a.MaxScore != nil {
 		r.MaxScore = *a.MaxScore
 	}

@@ -163,6 +163,11 @@ func (s *Service) Terminate(ctx context.Context, actor, attemptID, reason string
 	if err != nil {
 		return Result{}, err
 	}
+	// An attempt the proctor ended goes to review, for the record and for
+	// an appeal.
+	if _, err := s.openReview(ctx, actor, attemptID, 0, []string{"ended by the proctor: " + reason}); err != nil {
+		return Result{}, err
+	}
 	return s.Result(ctx, attemptID)
 }
 

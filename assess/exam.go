@@ -81,6 +81,9 @@ type Exam struct {
 	LOFT  LOFTSettings
 	// Scale is the reporting scale; the zero Scale reports raw scores.
 	Scale Scale
+	// Proctoring decides which attempts go to review and whether their
+	// credentials wait for it.
+	Proctoring ProctoringPolicy
 }
 
 // Form is a named fixed form: sections of items in delivery order.
@@ -198,9 +201,10 @@ func (l LOFTSettings) validate() error {
 
 // examSettings is the JSON of exams.settings.
 type examSettings struct {
-	CAT   CATSettings  `json:"cat"`
-	LOFT  LOFTSettings `json:"loft"`
-	Scale Scale        `json:"scale"`
+	CAT        CATSettings      `json:"cat"`
+	LOFT       LOFTSettings     `json:"loft"`
+	Scale      Scale            `json:"scale"`
+	Proctoring ProctoringPolicy `json:"proctoring"`
 }
 
 // Policy says how often and when a candidate may start an exam. Its zero
@@ -382,7 +386,7 @@ func (s *Service) CreateExamAs(ctx context.Context, actor string, e Exam) (Exam,
 		return Exam{}, err
 	}
 	e.ID = uuid.NewString()
-	settings, err := json.Marshal(examSettings{CAT: e.CAT, LOFT: e.LOFT, Scale: e.Scale})
+	settings, err := json.Marshal(examSettings{CAT: e.CAT, LOFT: e.LOFT, Scale: e.Scale, Proctoring: e.Proctoring})
 	if err != nil {
 		return Exam{}, fmt.Errorf("assess: create exam: %w", err)
 	}
@@ -642,7 +646,7 @@ func (s *Service) loadExam(ctx context.Context, r examRow) (Exam, error) {
 		if err := json.Unmarshal([]byte(r.Settings), &set); err != nil {
 			return Exam{}, fmt.Errorf("assess: settings of exam %s: %w", r.ID, err)
 		}
-		e.CAT, e.LOFT, e.Scale = set.CAT, set.LOFT, set.Scale
+		e.CAT, e.LOFT, e.Scale, e.Proctoring = set.CAT, set.LOFT, set.Scale, set.Proctoring
 	}
 	var domains []domainRow
 	if err := db.Where("exam_id = ?", r.ID).Order("position").Find(&domains).Error; err != nil {

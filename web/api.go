@@ -222,7 +222,7 @@ func resultJSON(r assess.Result) fiber.Map {
 		"scale": fiber.Map{"name": r.Scale.Name, "min": r.Scale.Min, "max": r.Scale.Max},
 		"theta": finitePtr(r.Theta), "theta_se": finitePtr(r.ThetaSE),
 		"credential_id": cred, "submitted_at": r.SubmittedAt, "submitted_by": r.SubmittedBy,
-		"terminated": r.Terminated, "termination_reason": r.TerminationReason}
+		"terminated": r.Terminated, "termination_reason": r.TerminationReason, "review": r.Review, "invalidated": r.Invalidated}
 }
 
 // Proctoring.

@@ -662,6 +662,7 @@ type proctorAttemptData struct {
 	Total     int // every event but heartbeats
 	Timing    assess.Timing
 	Messages  []assess.Message
+	Review    *assess.Review
 }
 
 func (s *Server) pageProctorAttempt(c *fiber.Ctx) error {
@@ -692,6 +693,11 @@ func (s *Server) pageProctorAttempt(c *fiber.Ctx) error {
 	}
 	d.Incidents = incidentCounts(sum)
 	d.Timing = a.Timing(s.cfg.Now().UTC())
+	if rv, err := s.cfg.Assess.Review(ctx, a.ID); err == nil {
+		d.Review = &rv
+	} else if !errors.Is(err, assess.ErrNotFound) {
+		return err
+	}
 	if d.Messages, err = s.cfg.Assess.Messages(ctx, a.ID); err != nil {
 		return err
 	}

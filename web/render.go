@@ -79,6 +79,13 @@ var funcs = template.FuncMap{
 	"letter":   func(i int) string { return string(rune('A' + i)) },
 	"lower":    strings.ToLower,
 	"examView": examViewPath,
+	"list":     func(xs ...string) []string { return xs },
+	"title": func(s string) string {
+		if s == "" {
+			return s
+		}
+		return strings.ToUpper(s[:1]) + s[1:]
+	},
 	"deref": func(p *string) string {
 		if p == nil {
 			return ""

@@ -6,6 +6,7 @@ package proctor
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"gorm.io/gorm"
@@ -143,4 +144,38 @@ func (l *Log) Summaries(ctx context.Context, attemptIDs []string) (map[string]Su
 		out[r.AttemptID] = s
 	}
 	return out, nil
+}
+
+// Risk scores an attempt's events with weights per kind: the sum of each
+// kind's count times its weight, with the reasons that contributed, most
+// weighty first ("3 × focus_lost").
+func (l *Log) Risk(ctx context.Context, attemptID string, weights map[string]float64) (float64, []string, error) {
+	sums, err := l.Summaries(ctx, []string{attemptID})
+	if err != nil {
+		return 0, nil, err
+	}
+	type part struct {
+		kind string
+		n    int
+		risk float64
+	}
+	var parts []part
+	var risk float64
+	for kind, n := range sums[attemptID].Counts {
+		if w := weights[kind]; w > 0 && n > 0 {
+			parts = append(parts, part{kind, n, w * float64(n)})
+			risk += w * float64(n)
+		}
+	}
+	sort.Slice(parts, func(i, j int) bool {
+		if parts[i].risk != parts[j].risk {
+			return parts[i].risk > parts[j].risk
+		}
+		return parts[i].kind < parts[j].kind
+	})
+	reasons := make([]string, len(parts))
+	for i, p := range parts {
+		reasons[i] = fmt.Sprintf("%d × %s", p.n, p.kind)
+	}
+	return risk, reasons, nil
 }

@@ -79,6 +79,8 @@ func wire(ctx context.Context, cfg config, baseURL string) (*services, error) {
 	s.credentials = credential.NewService(db, now, baseURL, key, credential.WithRSAKey(rsaKey))
 	s.assess.OnPass = award.OnPass(s.credentials, s.auth)
 	s.assess.OnRescore = award.OnRescore(s.credentials)
+	s.assess.OnReview = award.OnReview(s.credentials)
+	s.assess.Risk = s.proctor.Risk
 	s.assess.Eligible = award.Eligible(s.credentials)
 	return s, nil
 }

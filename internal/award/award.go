@@ -142,3 +142,35 @@ func Eligible(creds *credential.Service) func(ctx context.Context, candidateID s
 		return missing, nil
 	}
 }
+
+// OnReview returns the hook to assign to assess.Service.OnReview: a
+// credential is suspended while its attempt's proctoring review is open,
+// reinstated when the review clears or warns, and revoked when it
+// invalidates the attempt. Each change carries the reason and is audited.
+func OnReview(creds *credential.Service) func(ctx context.Context, credentialID, status, reason string) error {
+	return func(ctx context.Context, credID, status, reason string) error {
+		const actor = "system:proctoring-review"
+		var err error
+		switch status {
+		case assess.ReviewPending:
+			c, gerr := creds.Get(ctx, credID)
+			if gerr != nil {
+				return gerr
+			}
+			if c.SuspendedAt == nil && c.RevokedAt == nil {
+				err = creds.Suspend(ctx, actor, credID, "under proctoring review: "+reason)
+			}
+		case assess.ReviewCleared, assess.ReviewWarned:
+			err = creds.Reinstate(ctx, actor, credID, "the proctoring review "+status+" the attempt")
+			if errors.Is(err, credential.ErrNotSuspended) {
+				err = nil
+			}
+		case assess.ReviewInvalidated:
+			err = creds.Revoke(ctx, actor, credID, "the proctoring review invalidated the attempt: "+reason)
+		}
+		if errors.Is(err, credential.ErrRevoked) {
+			err = nil // revoked already: nothing left to change
+		}
+		return err
+	}
+}

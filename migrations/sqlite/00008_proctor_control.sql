@@ -1,6 +1,8 @@
 -- +goose Up
 -- Live proctoring control: a proctor holds an attempt (its clock stops
 -- until resumed), adds time, terminates it, and messages the candidate.
+-- After the exam, flagged attempts wait in a review queue; the reviewer's
+-- decision (clear, warn, invalidate) decides the credential.
 
 ALTER TABLE attempts ADD COLUMN held_at datetime;
 ALTER TABLE attempts ADD COLUMN held_by text REFERENCES users (id);
@@ -18,7 +20,26 @@ CREATE TABLE proctor_messages (
 );
 CREATE INDEX proctor_messages_attempt ON proctor_messages (attempt_id, sent_at);
 
+-- An invalidated attempt keeps its score but not its pass. (An exam's
+-- proctoring policy lives in its settings.)
+ALTER TABLE attempts ADD COLUMN invalidated_at datetime;
+
+CREATE TABLE proctor_reviews (
+    attempt_id text PRIMARY KEY REFERENCES attempts (id) ON DELETE CASCADE,
+    status     text NOT NULL CHECK (status IN ('pending', 'cleared', 'warned', 'invalidated')),
+    risk       real NOT NULL DEFAULT 0,
+    reasons    text NOT NULL DEFAULT '',
+    opened_by  text NOT NULL,
+    opened_at  datetime NOT NULL,
+    decided_by text REFERENCES users (id),
+    decided_at datetime,
+    note       text NOT NULL DEFAULT ''
+);
+CREATE INDEX proctor_reviews_status ON proctor_reviews (status, risk);
+
 -- +goose Down
+DROP TABLE proctor_reviews;
+ALTER TABLE attempts DROP COLUMN invalidated_at;
 DROP TABLE proctor_messages;
 ALTER TABLE attempts DROP COLUMN termination_reason;
 ALTER TABLE attempts DROP COLUMN terminated_by;

@@ -130,6 +130,8 @@ func New(tb testing.TB, db *gorm.DB) *Fixture {
 	f.Audit = audit.NewReader(db)
 	f.Assess.OnPass = award.OnPass(f.Credentials, f.Auth)
 	f.Assess.OnRescore = award.OnRescore(f.Credentials)
+	f.Assess.OnReview = award.OnReview(f.Credentials)
+	f.Assess.Risk = f.Proctoring.Risk
 
 	must := func(what string, err error) {
 		tb.Helper()

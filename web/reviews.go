@@ -1,0 +1,153 @@
+package web
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/touchstone-assess/touchstone/assess"
+	"github.com/touchstone-assess/touchstone/internal/valid"
+)
+
+// Proctoring reviews: the queue of flagged attempts, riskiest first, and
+// the reviewer's decision, which the attempt's credential follows.
+
+func reviewJSON(r assess.Review) fiber.Map {
+	reasons := r.Reasons
+	if reasons == nil {
+		reasons = []string{}
+	}
+	return fiber.Map{"attempt_id": r.AttemptID, "status": r.Status, "risk": r.Risk, "reasons": reasons,
+		"opened_by": r.OpenedBy, "opened_at": r.OpenedAt, "decided_by": r.DecidedBy, "decided_at": r.DecidedAt, "note": r.Note}
+}
+
+func (s *Server) apiSetProctoring(c *fiber.Ctx) error {
+	var in struct {
+		Weights         map[string]float64 `json:"weights"`
+		ReviewAt        float64            `json:"review_at"`
+		HoldCredentials bool               `json:"hold_credentials"`
+	}
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	e, err := s.cfg.Assess.SetProctoring(c.UserContext(), currentUser(c).ID, c.Params("id"),
+		assess.ProctoringPolicy{Weights: in.Weights, ReviewAt: in.ReviewAt, HoldCredentials: in.HoldCredentials})
+	if err != nil {
+		return err
+	}
+	w := e.Proctoring.Weights
+	if w == nil {
+		w = map[string]float64{}
+	}
+	return c.JSON(fiber.Map{"weights": w, "review_at": e.Proctoring.ReviewAt, "hold_credentials": e.Proctoring.HoldCredentials})
+}
+
+func (s *Server) apiReviews(c *fiber.Ctx) error {
+	list, err := s.cfg.Assess.Reviews(c.UserContext(), c.Query("status"))
+	if err != nil {
+		return err
+	}
+	out := make([]fiber.Map, len(list))
+	for i, r := range list {
+		out[i] = reviewJSON(r)
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) apiOpenReview(c *fiber.Ctx) error {
+	var in struct {
+		Reasons []string `json:"reasons"`
+	}
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	r, err := s.cfg.Assess.OpenReview(c.UserContext(), currentUser(c).ID, c.Params("id"), in.Reasons)
+	if err != nil {
+		return err
+	}
+	return c.JSON(reviewJSON(r))
+}
+
+func (s *Server) apiDecideReview(c *fiber.Ctx) error {
+	var in struct {
+		Decision string `json:"decision"`
+		Note     string `json:"note"`
+	}
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	r, err := s.cfg.Assess.DecideReview(c.UserContext(), currentUser(c).ID, c.Params("id"), in.Decision, in.Note)
+	if err != nil {
+		return err
+	}
+	return c.JSON(reviewJSON(r))
+}
+
+// The review queue page.
+
+type reviewItem struct {
+	assess.Review
+	Attempt   assess.Attempt
+	Candidate string
+	Exam      string
+}
+
+type reviewsData struct {
+	Status  string
+	Reviews []reviewItem
+}
+
+func (s *Server) pageReviews(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	status := c.Query("status", assess.ReviewPending)
+	if status == "all" {
+		status = ""
+	}
+	list, err := s.cfg.Assess.Reviews(ctx, status)
+	if err != nil {
+		return err
+	}
+	d := reviewsData{Status: c.Query("status", assess.ReviewPending)}
+	names := s.names(ctx)
+	titles := map[string]string{}
+	for _, r := range list {
+		a, err := s.cfg.Assess.Attempt(ctx, r.AttemptID)
+		if err != nil {
+			return err
+		}
+		row := reviewItem{Review: r, Attempt: a}
+		if row.Candidate, err = names.of(a.CandidateID); err != nil {
+			return err
+		}
+		if _, ok := titles[a.ExamID]; !ok {
+			if e, err := s.cfg.Assess.Exam(ctx, a.ExamID); err == nil {
+				titles[a.ExamID] = e.Title
+			}
+		}
+		row.Exam = titles[a.ExamID]
+		d.Reviews = append(d.Reviews, row)
+	}
+	return s.render(c, "reviews", d)
+}
+
+// postReviewDecision records the decision from the attempt's page.
+func (s *Server) postReviewDecision(c *fiber.Ctx) error {
+	id := c.Params("id")
+	if _, err := s.cfg.Assess.DecideReview(c.UserContext(), currentUser(c).ID, id, c.FormValue("decision"), c.FormValue("note")); err != nil {
+		return err
+	}
+	return c.Redirect("/proctor/attempts/"+id+"#review", fiber.StatusSeeOther)
+}
+
+// postOpenReview sends a submitted attempt to review from its page.
+func (s *Server) postOpenReview(c *fiber.Ctx) error {
+	id := c.Params("id")
+	reason := strings.TrimSpace(c.FormValue("reason"))
+	if reason == "" {
+		return valid.Errorf("reason", "say why the attempt needs review")
+	}
+	if _, err := s.cfg.Assess.OpenReview(c.UserContext(), currentUser(c).ID, id, []string{reason}); err != nil {
+		return err
+	}
+	return c.Redirect("/proctor/attempts/"+id+"#review", fiber.StatusSeeOther)
+}
