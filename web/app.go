@@ -54,6 +54,10 @@ type Config struct {
 	// whose X-Forwarded-For names the client (login rate limits count per
 	// client address). Empty: the connection's address is the client's.
 	TrustedProxies []string
+	// ProctoringAssets is the directory of the installed @vladmandic/human
+	// package whose bundle and face models the browser's face checks load
+	// (see proctoring.go). Empty or incomplete: face checks are unavailable.
+	ProctoringAssets string
 	// Ready reports whether the database and the shared state answer.
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
@@ -66,6 +70,8 @@ type Server struct {
 	app    *fiber.App
 	pages  map[string]*template.Template
 	secure bool // cookies carry Secure (the base URL is https)
+	// proctoring is the face-check library served to candidates' browsers.
+	proctoring proctoringAssets
 }
 
 // New builds the app with every route of routes.go.
@@ -83,6 +89,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.pages = pages
+	s.proctoring = loadProctoringAssets(cfg.ProctoringAssets, cfg.Logger)
 
 	s.app = fiber.New(fiber.Config{
 		Immutable:               true,
