@@ -153,6 +153,10 @@ func securityHeaders(c *fiber.Ctx) error {
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("Referrer-Policy", "same-origin")
+	// Face checks (static/facecheck.js) run TensorFlow.js on WebGL or the
+	// CPU, never WebAssembly, so script-src needs no 'wasm-unsafe-eval':
+	// the one WebAssembly probe in Human's bundle (long.js) is refused and
+	// falls back to JavaScript.
 	c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 	return c.Next()
 }

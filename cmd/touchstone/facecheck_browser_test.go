@@ -68,6 +68,7 @@ type faceCheck struct {
 	Yaw         *float64 `json:"yaw"`
 	Pitch       *float64 `json:"pitch"`
 	Flags       []string `json:"flags"`
+	Ms          float64  `json:"ms"` // how long the check took, where the test measured it
 }
 
 // TestFaceCheckInBrowser loads web/static/facecheck.js into a signed-in page
@@ -132,26 +133,6 @@ func TestFaceCheckInBrowser(t *testing.T) {
 		t.Fatal("a data: module loaded from the page: the page's CSP does not apply to these imports, so the test cannot show facecheck.js runs under it")
 	}
 
-	var loaded struct {
-		Available bool   `json:"available"`
-		Reason    string `json:"reason"`
-		Backend   string `json:"backend"`
-		Version   string `json:"version"`
-	}
-	eval("load the face check", `(async () => {
-		const m = await import('/static/facecheck.js');
-		window.faceCheck = await m.loadFaceCheck({backend: 'cpu'});
-		window.judge = m.judge;
-		const {available, reason, backend, version} = window.faceCheck;
-		return {available, reason, backend, version};
-	})()`, &loaded)
-	if !loaded.Available {
-		t.Fatalf("loadFaceCheck: unavailable: %s", loaded.Reason)
-	}
-	if loaded.Backend != "cpu" || loaded.Version != "3.3.6" {
-		t.Errorf("loadFaceCheck: backend %q, version %q; want cpu and the pinned 3.3.6", loaded.Backend, loaded.Version)
-	}
-
 	// A server without the files answers unavailable, with a reason a page
 	// can show, instead of failing.
 	var missing struct {
@@ -163,33 +144,6 @@ func TestFaceCheckInBrowser(t *testing.T) {
 		t.Errorf("without the files: got %+v, want unavailable with a reason", missing)
 	}
 
-	// The fake camera's test pattern has no face.
-	var camera []faceCheck
-	eval("check the fake camera", `(async () => {
-		const stream = await navigator.mediaDevices.getUserMedia({video: {width: 640, height: 480}});
-		const video = document.createElement('video');
-		video.muted = true;
-		video.playsInline = true;
-		video.srcObject = stream;
-		await video.play();
-		await new Promise((r) => video.requestVideoFrameCallback(r));
-		const out = [];
-		for (let i = 0; i < 3; i++) {
-			out.push(await window.faceCheck.check(video));
-			await new Promise((r) => setTimeout(r, 200));
-		}
-		stream.getTracks().forEach((t) => t.stop());
-		return out;
-	})()`, &camera)
-	for i, c := range camera {
-		if c.Faces != 0 || c.LookingAway || len(c.Flags) != 1 || c.Flags[0] != "no-face" {
-			t.Errorf("fake camera frame %d: got %+v, want no face and the flag no-face", i, c)
-		}
-	}
-	if len(camera) != 3 {
-		t.Errorf("fake camera: %d checks, want 3", len(camera))
-	}
-
 	// Photographs shipped in the package, passed as data: URLs (never
 	// fetched) and cropped into a canvas as a snapshot would be.
 	photo := func(name string) string {
@@ -199,40 +153,99 @@ func TestFaceCheckInBrowser(t *testing.T) {
 		}
 		return "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(b)
 	}
-	snapshot := func(step, src string, sx, sy, sw, sh int) faceCheck {
-		t.Helper()
-		var c faceCheck
-		eval(step, fmt.Sprintf(`(async () => {
-			const img = new Image();
-			img.src = %q;
-			await img.decode();
-			const scale = 2, pad = 40;
-			const canvas = document.createElement('canvas');
-			canvas.width = %[4]d * scale + 2 * pad;
-			canvas.height = %[5]d * scale + 2 * pad;
-			canvas.className = 'facecheck-snapshot';
-			const g = canvas.getContext('2d');
-			g.fillStyle = '#808080';
-			g.fillRect(0, 0, canvas.width, canvas.height);
-			g.drawImage(img, %[2]d, %[3]d, %[4]d, %[5]d, pad, pad, %[4]d * scale, %[5]d * scale);
-			document.body.append(canvas);
-			return window.faceCheck.check(canvas);
-		})()`, src, sx, sy, sw, sh), &c)
-		return c
+
+	// The default backend (WebGL where the browser offers it), then the
+	// CPU, the fallback without WebGL.
+	for _, options := range []string{"", "{backend: 'cpu'}"} {
+		var loaded struct {
+			Available bool   `json:"available"`
+			Reason    string `json:"reason"`
+			Backend   string `json:"backend"`
+			Version   string `json:"version"`
+		}
+		eval("load the face check", fmt.Sprintf(`(async () => {
+			const m = await import('/static/facecheck.js');
+			window.faceCheck = await m.loadFaceCheck(%s);
+			window.judge = m.judge;
+			const {available, reason, backend, version} = window.faceCheck;
+			return {available, reason, backend, version};
+		})()`, options), &loaded)
+		if !loaded.Available {
+			t.Fatalf("loadFaceCheck: unavailable: %s", loaded.Reason)
+		}
+		if (loaded.Backend != "webgl" && loaded.Backend != "cpu") || loaded.Version != "3.3.6" {
+			t.Errorf("loadFaceCheck: backend %q, version %q; want webgl or cpu and the pinned 3.3.6", loaded.Backend, loaded.Version)
+		}
+		if options != "" && loaded.Backend != "cpu" {
+			t.Errorf("loadFaceCheck(%s): backend %q, want cpu", options, loaded.Backend)
+		}
+
+		// The fake camera's test pattern has no face.
+		var camera []faceCheck
+		eval("check the fake camera", `(async () => {
+			const stream = await navigator.mediaDevices.getUserMedia({video: {width: 640, height: 480}});
+			const video = document.createElement('video');
+			video.muted = true;
+			video.playsInline = true;
+			video.srcObject = stream;
+			await video.play();
+			await new Promise((r) => video.requestVideoFrameCallback(r));
+			const out = [];
+			for (let i = 0; i < 3; i++) {
+				const start = performance.now();
+				out.push(await window.faceCheck.check(video));
+				out[i].ms = performance.now() - start;
+				await new Promise((r) => setTimeout(r, 200));
+			}
+			stream.getTracks().forEach((t) => t.stop());
+			return out;
+		})()`, &camera)
+		for i, c := range camera {
+			if c.Faces != 0 || c.LookingAway || len(c.Flags) != 1 || c.Flags[0] != "no-face" {
+				t.Errorf("fake camera frame %d: got %+v, want no face and the flag no-face", i, c)
+			}
+		}
+		if len(camera) == 3 {
+			t.Logf("backend %s: a check of a 640×480 frame took %.0f, %.0f and %.0f ms", loaded.Backend, camera[0].Ms, camera[1].Ms, camera[2].Ms)
+		} else {
+			t.Errorf("fake camera: %d checks, want 3", len(camera))
+		}
+
+		snapshot := func(step, src string, sx, sy, sw, sh int) faceCheck {
+			t.Helper()
+			var c faceCheck
+			eval(step, fmt.Sprintf(`(async () => {
+				const img = new Image();
+				img.src = %q;
+				await img.decode();
+				const scale = 2, pad = 40;
+				const canvas = document.createElement('canvas');
+				canvas.width = %[4]d * scale + 2 * pad;
+				canvas.height = %[5]d * scale + 2 * pad;
+				canvas.className = 'facecheck-snapshot';
+				const g = canvas.getContext('2d');
+				g.fillStyle = '#808080';
+				g.fillRect(0, 0, canvas.width, canvas.height);
+				g.drawImage(img, %[2]d, %[3]d, %[4]d, %[5]d, pad, pad, %[4]d * scale, %[5]d * scale);
+				document.body.append(canvas);
+				return window.faceCheck.check(canvas);
+			})()`, src, sx, sy, sw, sh), &c)
+			return c
+		}
+		one := snapshot("check one face", photo("screenshot-faceid.jpg"), 14, 142, 140, 140)
+		if one.Faces != 1 || one.Confidence < 0.5 || one.Yaw == nil || one.Pitch == nil {
+			t.Errorf("one face: got %+v, want 1 face with confidence ≥ 0.5 and a head pose", one)
+		}
+		if one.LookingAway || len(one.Flags) != 0 {
+			t.Errorf("one face, looking at the camera: got %+v, want not looking away and no flags", one)
+		}
+		two := snapshot("check two faces", photo("screenshot-facedetect.jpg"), 8, 345, 310, 152)
+		if two.Faces != 2 || len(two.Flags) == 0 || two.Flags[0] != "multiple-faces" {
+			t.Errorf("two faces: got %+v, want 2 faces and the flag multiple-faces", two)
+		}
+		t.Logf("backend %s: one face: %d, confidence %.2f, yaw %.1f°, pitch %.1f°, flags %v; two faces: %d, flags %v", loaded.Backend, one.Faces, one.Confidence, deref(one.Yaw), deref(one.Pitch), one.Flags, two.Faces, two.Flags)
+		screenshot(t, ctx, "facecheck-snapshots-"+loaded.Backend)
 	}
-	one := snapshot("check one face", photo("screenshot-faceid.jpg"), 14, 142, 140, 140)
-	if one.Faces != 1 || one.Confidence < 0.5 || one.Yaw == nil || one.Pitch == nil {
-		t.Errorf("one face: got %+v, want 1 face with confidence ≥ 0.5 and a head pose", one)
-	}
-	if one.LookingAway || len(one.Flags) != 0 {
-		t.Errorf("one face, looking at the camera: got %+v, want not looking away and no flags", one)
-	}
-	two := snapshot("check two faces", photo("screenshot-facedetect.jpg"), 8, 345, 310, 152)
-	if two.Faces != 2 || len(two.Flags) == 0 || two.Flags[0] != "multiple-faces" {
-		t.Errorf("two faces: got %+v, want 2 faces and the flag multiple-faces", two)
-	}
-	t.Logf("one face: %+v (yaw %.1f°, pitch %.1f°); two faces: %+v", one, deref(one.Yaw), deref(one.Pitch), two)
-	screenshot(t, ctx, "facecheck-snapshots")
 
 	// Looking away is the head's yaw or pitch beyond the documented limits.
 	var judged []faceCheck

@@ -119,15 +119,32 @@ export async function loadFaceCheck(options = {}) {
   if (!manifest.available) {
     return { available: false, reason: `Face checks are unavailable. ${manifest.reason ?? ''}`.trim() };
   }
-  const backend = options.backend ?? (webglAvailable() ? 'webgl' : 'cpu');
+  // WebGL is much faster, but a browser may offer a context that then fails
+  // (blocklisted drivers, headless without a GPU): each backend must pass a
+  // detection on a blank frame, and the CPU is the fallback.
+  const backends = options.backend ? [options.backend] : webglAvailable() ? ['webgl', 'cpu'] : ['cpu'];
   let human;
-  try {
-    const { Human } = await import(manifest.library);
-    human = new Human(humanConfig(manifest, backend));
-    await human.load();
-    await human.warmup(); // also initialises the backend
-  } catch (err) {
-    return { available: false, reason: `Face checks are unavailable: ${err.message ?? err}` };
+  let failure;
+  for (const backend of backends) {
+    try {
+      const { Human } = await import(manifest.library);
+      const candidate = new Human(humanConfig(manifest, backend));
+      await candidate.init(); // selects the backend, also after another one failed
+      await candidate.load();
+      if (candidate.tf.getBackend() !== backend) throw new Error(`the ${backend} backend did not start`);
+      const blank = document.createElement('canvas');
+      blank.width = 64;
+      blank.height = 64;
+      const res = await candidate.detect(blank);
+      if (res.error) throw new Error(res.error);
+      human = candidate;
+      break;
+    } catch (err) {
+      failure = err;
+    }
+  }
+  if (!human) {
+    return { available: false, reason: `Face checks are unavailable: ${failure?.message ?? failure}` };
   }
   return {
     available: true,
