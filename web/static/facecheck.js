@@ -105,7 +105,8 @@ export function judge(faces) {
 
 // loadFaceCheck loads the library and the models from this server. Options:
 // backend ('webgl' or 'cpu'; default WebGL when available) and manifest (the
-// URL of the manifest, for tests).
+// URL of the manifest, for tests). Load it once per page: TensorFlow.js's
+// backend belongs to the page, so a second load switches the first one's.
 export async function loadFaceCheck(options = {}) {
   const manifestURL = options.manifest ?? '/static/proctoring/manifest.json';
   let manifest;
