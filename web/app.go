@@ -60,6 +60,10 @@ type Config struct {
 	// proctor's action on one server instance reaches the candidate's page
 	// connected to another.
 	Live kv.Store
+	// ProctoringAssets is the directory of the installed @vladmandic/human
+	// package whose bundle and face models the browser's face checks load
+	// (see proctoring.go). Empty or incomplete: face checks are unavailable.
+	ProctoringAssets string
 	// Ready reports whether the database and the shared state answer.
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
@@ -76,6 +80,8 @@ type Server struct {
 	// graceful shutdown does not wait for them.
 	streams     chan struct{}
 	stopStreams sync.Once
+	// proctoring is the face-check library served to candidates' browsers.
+	proctoring proctoringAssets
 }
 
 // StopStreams ends every open live stream (the browsers reconnect to
@@ -97,6 +103,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.pages = pages
+	s.proctoring = loadProctoringAssets(cfg.ProctoringAssets, cfg.Logger)
 
 	s.app = fiber.New(fiber.Config{
 		Immutable:               true,
@@ -160,6 +167,10 @@ func securityHeaders(c *fiber.Ctx) error {
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("Referrer-Policy", "same-origin")
+	// Face checks (static/facecheck.js) run TensorFlow.js on WebGL or the
+	// CPU, never WebAssembly, so script-src needs no 'wasm-unsafe-eval':
+	// the one WebAssembly probe in Human's bundle (long.js) is refused and
+	// falls back to JavaScript.
 	c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 	return c.Next()
 }

@@ -78,6 +78,11 @@ func (s *Server) routes() []route {
 		{get, "/status-lists/:id/:purpose", nil, s.statusList},
 		{get, "/ns/v1/context.jsonld", nil, s.extensionContext},
 		{get, "/ns/v1/schema.json", nil, s.extensionSchema},
+
+		// Proctoring: the face-check library and its models, served to
+		// candidates' browsers so that nothing is fetched from elsewhere.
+		{get, "/static/proctoring/manifest.json", nil, s.proctoringManifest},
+		{get, "/static/proctoring/:version/*", nil, s.proctoringAsset},
 		{get, "/achievements/:slug/badge.svg", nil, s.achievementBadge},
 		{get, "/achievements/:slug/badge.png", nil, s.achievementBadge},
 		{get, "/credentials/:id/credential.json", nil, s.downloadCredentialJSON},

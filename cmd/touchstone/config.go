@@ -28,6 +28,9 @@ type config struct {
 	IssuerRSAKey string
 	// TrustedProxies lists load balancers whose X-Forwarded-For is believed.
 	TrustedProxies []string
+	// ProctoringAssets is the installed @vladmandic/human package whose
+	// bundle and face models the server serves to candidates' browsers.
+	ProctoringAssets string
 }
 
 // usageError is a mistake in the command line; main exits 2 on it.
@@ -72,6 +75,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	add(setting{"log-level", "TOUCHSTONE_LOG_LEVEL", "info", "debug, info, warn or error", &level})
 	add(setting{"issuer-key", "TOUCHSTONE_ISSUER_KEY", "", "Ed25519 issuer key file, PKCS #8 PEM (default <data-dir>/issuer-key.pem; created if missing)", &cfg.IssuerKey})
 	add(setting{"issuer-rsa-key", "TOUCHSTONE_ISSUER_RSA_KEY", "", "RSA issuer key file for RS256 VC-JWTs, PKCS #8 PEM (default <data-dir>/issuer-rsa-key.pem; created if missing)", &cfg.IssuerRSAKey})
+	add(setting{"proctoring-assets", "TOUCHSTONE_PROCTORING_ASSETS", "web/proctoring/node_modules/@vladmandic/human", "directory of the face-detection package served to candidates' browsers (`npm ci` in web/proctoring installs it)", &cfg.ProctoringAssets})
 	add(setting{"trusted-proxies", "TOUCHSTONE_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For names the client", &proxies})
 	fs.SetOutput(out)
 	fs.Usage = func() {

@@ -20,7 +20,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 	}
 	for _, want := range []string{"TOUCHSTONE_ADDR", "TOUCHSTONE_DATA_DIR", "TOUCHSTONE_DATABASE_URL", "TOUCHSTONE_REDIS_URL",
 		"TOUCHSTONE_REDIS_PREFIX", "TOUCHSTONE_BASE_URL", "TOUCHSTONE_DEMO", "TOUCHSTONE_DEMO_PASSWORD", "TOUCHSTONE_LOG_LEVEL",
-		"TOUCHSTONE_ISSUER_KEY", "TOUCHSTONE_ISSUER_RSA_KEY", "--addr", "--database-url"} {
+		"TOUCHSTONE_ISSUER_KEY", "TOUCHSTONE_ISSUER_RSA_KEY", "TOUCHSTONE_PROCTORING_ASSETS", "--addr", "--database-url"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %s:\n%s", want, out.String())
 		}
@@ -28,6 +28,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 }
 
 func TestConfigPrecedence(t *testing.T) {
+	const human = "web/proctoring/node_modules/@vladmandic/human"
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -35,17 +36,18 @@ func TestConfigPrecedence(t *testing.T) {
 		want config
 	}{
 		{"defaults", nil, nil, config{Addr: "127.0.0.1:8080", DataDir: "./data", DatabaseURL: filepath.Join("data", "touchstone.db"),
-			RedisPrefix: "touchstone:", Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem")}},
+			RedisPrefix: "touchstone:", Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"), ProctoringAssets: human}},
 		{"environment", nil, map[string]string{"TOUCHSTONE_ADDR": ":9000", "TOUCHSTONE_DATA_DIR": "/srv/ts", "TOUCHSTONE_DEMO": "false",
-			"TOUCHSTONE_DATABASE_URL": "postgres://db/ts", "TOUCHSTONE_BASE_URL": "https://exams.example.org/", "TOUCHSTONE_LOG_LEVEL": "debug"},
+			"TOUCHSTONE_DATABASE_URL": "postgres://db/ts", "TOUCHSTONE_BASE_URL": "https://exams.example.org/", "TOUCHSTONE_LOG_LEVEL": "debug",
+			"TOUCHSTONE_PROCTORING_ASSETS": "/opt/touchstone/human"},
 			config{Addr: ":9000", DataDir: "/srv/ts", DatabaseURL: "postgres://db/ts", RedisPrefix: "touchstone:", BaseURL: "https://exams.example.org",
-				LogLevel: slog.LevelDebug, IssuerKey: "/srv/ts/issuer-key.pem", IssuerRSAKey: "/srv/ts/issuer-rsa-key.pem"}},
+				LogLevel: slog.LevelDebug, IssuerKey: "/srv/ts/issuer-key.pem", IssuerRSAKey: "/srv/ts/issuer-rsa-key.pem", ProctoringAssets: "/opt/touchstone/human"}},
 		{"trusted proxies", nil, map[string]string{"TOUCHSTONE_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7"},
 			config{Addr: "127.0.0.1:8080", DataDir: "./data", DatabaseURL: filepath.Join("data", "touchstone.db"), RedisPrefix: "touchstone:",
-				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"), TrustedProxies: []string{"10.0.0.0/8", "192.168.1.7"}}},
+				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"), TrustedProxies: []string{"10.0.0.0/8", "192.168.1.7"}, ProctoringAssets: human}},
 		{"a flag beats the environment", []string{"--addr", "127.0.0.1:0"}, map[string]string{"TOUCHSTONE_ADDR": ":9000"},
 			config{Addr: "127.0.0.1:0", DataDir: "./data", DatabaseURL: filepath.Join("data", "touchstone.db"), RedisPrefix: "touchstone:",
-				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem")}},
+				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"), ProctoringAssets: human}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseConfig("serve", tc.args, env(tc.env), &bytes.Buffer{})
