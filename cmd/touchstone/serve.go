@@ -119,7 +119,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	srv, err := web.New(web.Config{
 		Auth: svc.auth, Items: svc.items, Assess: svc.assess, Proctor: svc.proctor, Credentials: svc.credentials,
 		Audit: audit.NewReader(svc.db), IssuerID: svc.issuerID, BaseURL: baseURL, Logger: logger, TrustedProxies: cfg.TrustedProxies,
-		Live: svc.kv,
+		Live:             svc.kv,
 		ProctoringAssets: cfg.ProctoringAssets,
 		Ready: func(ctx context.Context) error {
 			sqlDB, err := svc.db.DB()
