@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -389,6 +390,50 @@ func BenchmarkForensics1000x40(b *testing.B) {
 	for b.Loop() {
 		if _, err := Forensics(ex.in, ForensicsSettings{}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestFitResponseTimesGolden(t *testing.T) {
+	// testdata/forensics.R: lm(log t ~ 0 + item + person), sum-to-zero
+	// person contrasts, on data with about 10% missing.
+	fit, err := FitResponseTimes(readMatrix(t, "forensics_times.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := map[string][]float64{"beta": fit.Beta, "alpha": fit.Alpha, "tau": fit.Tau}
+	seen := 0
+	for _, rec := range readRecords(t, "forensics_times_golden.csv") {
+		idx, err := strconv.Atoi(rec["index"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := params[rec["param"]][idx-1], number(t, rec["value"])
+		if math.Abs(got-want) > 1e-8 {
+			t.Errorf("%s[%d] = %.12g, want %.12g (R)", rec["param"], idx, got, want)
+		}
+		seen++
+	}
+	if want := 2*len(fit.Beta) + len(fit.Tau); seen != want {
+		t.Errorf("golden has %d values, want %d", seen, want)
+	}
+}
+
+func TestPoissonBinomialTailGolden(t *testing.T) {
+	// testdata/forensics.R: the exact distribution by the DFT of the
+	// characteristic function (Hong, 2013).
+	for _, rec := range readRecords(t, "forensics_pbinom.csv") {
+		p := make([]float64, 40)
+		for j := range p {
+			p[j] = number(t, rec[fmt.Sprintf("p%d", j+1)])
+		}
+		m, err := strconv.Atoi(rec["m"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := PoissonBinomialTail(p, m), number(t, rec["tail"])
+		if math.Abs(got-want) > 1e-13+1e-10*want {
+			t.Errorf("case %s: P(M ≥ %d) = %.15g, want %.15g (R)", rec["case"], m, got, want)
 		}
 	}
 }

@@ -153,10 +153,7 @@ func FitResponseTimes(times *mat.Dense) (ResponseTimeFit, error) {
 			res.Set(i, j, alpha[j]*(v-beta[j]+tau[i]))
 		}
 	}
-	dev := make([]float64, n)
-	for i, t := range tau {
-		dev[i] = t
-	}
+	dev := slices.Clone(tau)
 	mt := forensicsMedian(dev)
 	for i, t := range tau {
 		dev[i] = math.Abs(t - mt)
