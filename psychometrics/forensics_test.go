@@ -437,3 +437,66 @@ func TestPoissonBinomialTailGolden(t *testing.T) {
 		}
 	}
 }
+
+func TestAnswerSimilarityByHand(t *testing.T) {
+	// One score group. Item 1 and item 2 each have A chosen by three persons
+	// and B by one. For a person who chose A, leaving them out and adding ½
+	// to each count: P(A) = (3 − 1 + ½)/(4 − 1 + 2·½) = 0.625, P(B) =
+	// 1.5/4 = 0.375; for one who chose B, P(A) = 3.5/4, P(B) = 0.5/4.
+	// Persons 0 and 1 both chose A, A: p_match = 0.625² + 0.375² = 0.53125
+	// on each item, 2 matches, expected 1.0625, P(M ≥ 2) = 0.53125². Every
+	// other pair has no more matches than expected and is not returned.
+	choices := [][]string{{"A", "A"}, {"A", "A"}, {"B", "A"}, {"A", "B"}}
+	pairs, tested := AnswerSimilarity(choices, []float64{1, 1, 1, 1}, nil, SimilaritySettings{ScoreGroups: 1})
+	if tested != 6 || len(pairs) != 1 {
+		t.Fatalf("tested %d, returned %v; want 6 tested and one pair", tested, pairs)
+	}
+	p := pairs[0]
+	if p.A != 0 || p.B != 1 || p.Matches != 2 || p.Items != 2 {
+		t.Errorf("pair %+v, want persons 0 and 1 with 2 matches on 2 items", p)
+	}
+	if math.Abs(p.Expected-1.0625) > 1e-15 || math.Abs(p.P-0.53125*0.53125) > 1e-15 || p.PAdj != 1 {
+		t.Errorf("expected %v, P %v, PAdj %v; want 1.0625, %v, 1", p.Expected, p.P, p.PAdj, 0.53125*0.53125)
+	}
+}
+
+func TestTimeIndicatorsByHand(t *testing.T) {
+	// The fit of TestFitResponseTimesByHand: residuals (0, 0),
+	// (−√1.5, √1.5), (√1.5, −√1.5), α = √6, median times e², e³.
+	logs := []float64{1, 2, 2, 4, 3, 3}
+	times := mat.NewDense(3, 2, nil)
+	for c, v := range logs {
+		times.Set(c/2, c%2, math.Exp(v))
+	}
+	fit, err := FitResponseTimes(times)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Proportions correct 1/3 and 2/3: item 1 is the hard one.
+	scored := mat.NewDense(3, 2, []float64{0, 1, 1, 1, 0, 0})
+	got := TimeIndicatorsFor(fit, scored, TimeSettings{FastZ: 1, RapidFraction: 0.5})
+
+	p1 := got[1]
+	// A = {item 1, z = −√1.5}, B = {item 2, z = √1.5}: Z = −2√1.5/√2 = −√3.
+	if p1.HardCorrect != 1 || math.Abs(p1.PreknowledgeZ+math.Sqrt(3)) > 1e-12 || math.Abs(p1.PreknowledgeP-0.5*math.Erfc(math.Sqrt(1.5))) > 1e-12 {
+		t.Errorf("person 1: hard correct %d, Z %v, p %v; want 1, −√3, Φ(−√3)", p1.HardCorrect, p1.PreknowledgeZ, p1.PreknowledgeP)
+	}
+	// l_t = 1.5 + 1.5 = 3 on 2 df: p = exp(−3/2).
+	if math.Abs(p1.Lt-3) > 1e-12 || math.Abs(p1.LtP-math.Exp(-1.5)) > 1e-12 || p1.Fast != 1 || p1.FastShare != 0.5 {
+		t.Errorf("person 1: l_t %v (p %v), fast %d (%v); want 3 (%v), 1 (0.5)", p1.Lt, p1.LtP, p1.Fast, p1.FastShare, math.Exp(-1.5))
+	}
+	if !math.IsNaN(got[0].PreknowledgeP) {
+		t.Errorf("person 0 has no correct hard response: preknowledge p %v, want NaN", got[0].PreknowledgeP)
+	}
+	// Thresholds ½e² and ½e³: person 0's times e¹ and e² are both rapid,
+	// one correct. τ = (1, −½, −½) has MAD 0, so the population is τ = 0:
+	// p_j = Φ(√6 ln ½) on each item and P(R ≥ 2) = p².
+	p0 := got[0]
+	pj := 0.5 * math.Erfc(-math.Sqrt(6)*math.Log(0.5)/math.Sqrt2)
+	if p0.Rapid != 2 || p0.RapidCorrect != 1 || p0.RapidShare != 1 || math.Abs(p0.RapidP-pj*pj) > 1e-15 {
+		t.Errorf("person 0: rapid %d (%d correct, share %v), p %v; want 2 (1, 1), %v", p0.Rapid, p0.RapidCorrect, p0.RapidShare, p0.RapidP, pj*pj)
+	}
+	if got[1].Rapid != 0 || got[1].RapidP != 1 {
+		t.Errorf("person 1: rapid %d, p %v; want 0, 1", got[1].Rapid, got[1].RapidP)
+	}
+}
