@@ -44,7 +44,7 @@ const (
 	IndicatorTimeFit      = "time_fit"       // l_t: unexpected response times given τ
 	IndicatorPreknowledge = "preknowledge"   // fast correct answers to hard items
 	IndicatorRapidGuess   = "rapid_guessing" // many responses below the rapid threshold
-	IndicatorSimilarity   = "similarity"     // answers too alike another candidate's (GBT)
+	IndicatorSimilarity   = "similarity"     // answers too alike another candidate's (directional GBT)
 )
 
 // PersonForensics are one person's forensic indicators and risk. P-values
@@ -99,8 +99,11 @@ type ForensicsResult struct {
 //     TimeIndicatorsFor), upper χ² tail;
 //   - preknowledge: fast correct answers to hard items, PreknowledgeP;
 //   - rapid guessing: RapidP (normative threshold, Wise & Ma, 2012);
-//   - answer similarity: the GBT against the most similar candidate in the
-//     same window (AnswerSimilarity), Bonferroni-adjusted over the n_w − 1
+//   - answer similarity: the directional GBT, with the copier's ability
+//     taken from the answers not shared, against the most similar
+//     candidate in the same window (AnswerSimilarity; it keeps the power
+//     for weak copiers whose score copying has raised), Bonferroni-adjusted
+//     over the n_w − 1
 //     candidates the person was compared with. This keeps the indicator a
 //     per-person p-value like the others; the list of flagged pairs
 //     (ForensicsResult.Pairs) is corrected over all pairs instead, the
@@ -117,8 +120,8 @@ type ForensicsResult struct {
 // the indicators' p-values are exact, and it names the one indicator
 // (Driver) a reviewer should look at first. They are asymptotic: on
 // simulated 40-item 3PL exams the far left tail of lz* is heavier than the
-// normal, and honest candidates are flagged at about 0.003 at Alpha =
-// 0.001, most of them by person fit.
+// normal, and honest candidates are flagged at about 0.002 to 0.003 at
+// Alpha = 0.001, most of them by person fit.
 //
 // Forensics returns ErrTooFewTimes from FitResponseTimes. It panics if the
 // parts of in differ in shape, or a score is not 0, 1 or NaN.

@@ -46,6 +46,7 @@ type forensicsPerson struct {
 type forensicsPair struct {
 	A        string `json:"a"`
 	B        string `json:"b"`
+	Copier   string `json:"copier"`
 	Window   string `json:"window"`
 	Items    int    `json:"items"`
 	Matches  int    `json:"matches"`
@@ -216,7 +217,7 @@ func runForensics(args []string, stdout io.Writer) error {
 	}
 	for _, pr := range res.Pairs {
 		out.FlaggedPairs = append(out.FlaggedPairs, forensicsPair{
-			A: base.Persons[pr.A], B: base.Persons[pr.B], Window: pr.Window, Items: pr.Items,
+			A: base.Persons[pr.A], B: base.Persons[pr.B], Copier: base.Persons[pr.Copier], Window: pr.Window, Items: pr.Items,
 			Matches: pr.Matches, Expected: num(pr.Expected), P: num(pr.P), PAdj: num(pr.PAdj),
 		})
 	}
@@ -254,9 +255,9 @@ func runForensics(args []string, stdout io.Writer) error {
 		}
 		if len(out.FlaggedPairs) > 0 {
 			row(tw)
-			row(tw, "flagged pair", "", "window", "items", "matches", "expected", "p", "p (Bonferroni)")
+			row(tw, "flagged pair", "", "copier", "window", "items", "matches", "expected", "p", "p (Bonferroni)")
 			for _, pr := range out.FlaggedPairs {
-				row(tw, pr.A, pr.B, pr.Window, pr.Items, pr.Matches, pr.Expected, sci(pr.P), sci(pr.PAdj))
+				row(tw, pr.A, pr.B, pr.Copier, pr.Window, pr.Items, pr.Matches, pr.Expected, sci(pr.P), sci(pr.PAdj))
 			}
 		}
 	})

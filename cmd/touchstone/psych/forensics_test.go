@@ -112,6 +112,9 @@ func TestForensicsRanksCopyingAndRapidGuessing(t *testing.T) {
 	if p := pairs[0].(map[string]any); p["a"] != "p003" || p["b"] != "p007" || field(t, p, "matches") != 30 {
 		t.Errorf("first flagged pair %v, want p003, p007 with 30 matches", p)
 	}
+	if c := pairs[0].(map[string]any)["copier"]; c != "p003" && c != "p007" {
+		t.Errorf("first flagged pair's copier %v, want p003 or p007", c)
+	}
 	top := map[string]string{}
 	for _, r := range out["ranking"].([]any)[:3] {
 		top[r.(map[string]any)["person"].(string)] = r.(map[string]any)["driver"].(string)
