@@ -265,23 +265,36 @@ func ReadKey(file string, r io.Reader, items []string) ([]string, error) {
 // ReadGroups reads group membership, either person,group (matched to persons
 // by id) or a single group column aligned with the data by row.
 func ReadGroups(file string, r io.Reader, persons []string) ([]string, error) {
+	return readPersonLabels(file, r, persons, "group")
+}
+
+// ReadWindows reads the window (session) each person sat in, either
+// person,window (matched to persons by id) or a single window column aligned
+// with the data by row.
+func ReadWindows(file string, r io.Reader, persons []string) ([]string, error) {
+	return readPersonLabels(file, r, persons, "window")
+}
+
+// readPersonLabels reads a label column named label for each of persons,
+// matched by a person column or, without one, by row.
+func readPersonLabels(file string, r io.Reader, persons []string, label string) ([]string, error) {
 	t, err := readTable(file, r)
 	if err != nil {
 		return nil, err
 	}
-	gc := t.column("group")
+	gc := t.column(label)
 	if gc < 0 {
-		return nil, &InputError{File: file, Line: 1, Msg: "want a group column (person,group or group)"}
+		return nil, &InputError{File: file, Line: 1, Msg: fmt.Sprintf("want a %[1]s column (person,%[1]s or %[1]s)", label)}
 	}
 	pc := t.column("person")
 	out := make([]string, len(persons))
 	if pc < 0 {
 		if len(t.rows) != len(persons) {
-			return nil, &InputError{File: file, Msg: fmt.Sprintf("%d rows, the responses have %d persons (without a person column, groups align by row)", len(t.rows), len(persons))}
+			return nil, &InputError{File: file, Msg: fmt.Sprintf("%d rows, the responses have %d persons (without a person column, %ss align by row)", len(t.rows), len(persons), label)}
 		}
 		for i, row := range t.rows {
 			if isMissing(row[gc]) {
-				return nil, t.errorf(i, gc+1, "empty group")
+				return nil, t.errorf(i, gc+1, "empty %s", label)
 			}
 			out[i] = row[gc]
 		}
@@ -290,7 +303,7 @@ func ReadGroups(file string, r io.Reader, persons []string) ([]string, error) {
 	byPerson := make(map[string]string, len(t.rows))
 	for i, row := range t.rows {
 		if isMissing(row[gc]) {
-			return nil, t.errorf(i, gc+1, "person %s: empty group", row[pc])
+			return nil, t.errorf(i, gc+1, "person %s: empty %s", row[pc], label)
 		}
 		if _, dup := byPerson[row[pc]]; dup {
 			return nil, t.errorf(i, pc+1, "person %s listed twice", row[pc])
@@ -300,7 +313,7 @@ func ReadGroups(file string, r io.Reader, persons []string) ([]string, error) {
 	for i, p := range persons {
 		g, ok := byPerson[p]
 		if !ok {
-			return nil, &InputError{File: file, Msg: fmt.Sprintf("no group for person %s", p)}
+			return nil, &InputError{File: file, Msg: fmt.Sprintf("no %s for person %s", label, p)}
 		}
 		out[i] = g
 	}
