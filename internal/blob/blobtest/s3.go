@@ -154,46 +154,25 @@ func startGateway() {
 		fail(err)
 		return
 	}
-	addr, err := freeAddr()
-	if err != nil {
-		fail(err)
-		return
+	// The port is chosen before the gateway listens on it, so another
+	// process may take it first: try a few.
+	var addr string
+	for attempt := 1; ; attempt++ {
+		if addr, err = freeAddr(); err == nil {
+			err = runGateway(be, addr)
+		}
+		if err == nil {
+			break
+		}
+		if attempt == 3 {
+			fail(err)
+			return
+		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	gateway.cancel, gateway.done = cancel, make(chan struct{})
-	runErr := make(chan error, 1)
-	go func() {
-		defer close(gateway.done)
-		runErr <- embedgw.RunVersityGW(ctx, be, &embedgw.Config{
-			RootUserAccess: testAccess, RootUserSecret: testSecret, Region: testRegion,
-			Ports: []string{addr}, MaxConnections: 250, MaxRequests: 200, MultipartMaxParts: 10000,
-			Quiet: true, KeepAlive: true,
-		})
-	}()
 	client, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4(testAccess, testSecret, ""), Region: testRegion, BucketLookup: minio.BucketLookupPath})
 	if err != nil {
 		fail(err)
 		return
-	}
-	// Wait for the listener, then create the bucket.
-	deadline := time.Now().Add(patience)
-	for {
-		select {
-		case err := <-runErr:
-			fail(fmt.Errorf("the gateway stopped: %v", err))
-			return
-		default:
-		}
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			fail(fmt.Errorf("the gateway does not answer on %s: %v", addr, err))
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	mctx, mcancel := context.WithTimeout(context.Background(), patience)
 	defer mcancel()
@@ -204,6 +183,42 @@ func startGateway() {
 	gateway.cfg = blob.S3Config{
 		Endpoint: addr, Bucket: testBucket, Region: testRegion, AccessKey: testAccess, SecretKey: testSecret,
 		PathStyle: true, DisableTLS: true,
+	}
+}
+
+// runGateway starts the gateway on addr and waits until it accepts
+// connections, or returns why it stopped.
+func runGateway(be *posix.Posix, addr string) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	done, runErr := make(chan struct{}), make(chan error, 1)
+	go func() {
+		defer close(done)
+		runErr <- embedgw.RunVersityGW(ctx, be, &embedgw.Config{
+			RootUserAccess: testAccess, RootUserSecret: testSecret, Region: testRegion,
+			Ports: []string{addr}, MaxConnections: 250, MaxRequests: 200, MultipartMaxParts: 10000,
+			Quiet: true, KeepAlive: true,
+		})
+	}()
+	deadline := time.Now().Add(patience)
+	for {
+		select {
+		case err := <-runErr:
+			cancel()
+			return fmt.Errorf("the gateway stopped: %v", err)
+		default:
+		}
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			gateway.cancel, gateway.done = cancel, done
+			return nil
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			return fmt.Errorf("the gateway does not answer on %s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
