@@ -27,6 +27,7 @@ import (
 	"github.com/touchstone-assess/touchstone/assess/proctor"
 	"github.com/touchstone-assess/touchstone/credential"
 	"github.com/touchstone-assess/touchstone/internal/audit"
+	"github.com/touchstone-assess/touchstone/internal/blob"
 	"github.com/touchstone-assess/touchstone/internal/kv"
 	"github.com/touchstone-assess/touchstone/items"
 	"github.com/touchstone-assess/touchstone/web/auth"
@@ -50,8 +51,11 @@ type Config struct {
 	Proctor     *proctor.Log
 	Credentials *credential.Service
 	Audit       *audit.Reader
-	IssuerID    string
-	BaseURL     string // public URL of this deployment, no trailing slash
+	// Blobs stores files: proctoring snapshots, ID photos. It may be nil
+	// where no route serves files (tests of other pages).
+	Blobs    blob.Store
+	IssuerID string
+	BaseURL  string // public URL of this deployment, no trailing slash
 	// TrustedProxies are the addresses or CIDR ranges of load balancers
 	// whose X-Forwarded-For names the client (login rate limits count per
 	// client address). Empty: the connection's address is the client's.

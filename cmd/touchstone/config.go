@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/touchstone-assess/touchstone/cmd/touchstone/psych"
+	"github.com/touchstone-assess/touchstone/internal/blob"
 )
 
 // config is every setting of the server.
@@ -31,6 +32,17 @@ type config struct {
 	// ProctoringAssets is the installed @vladmandic/human package whose
 	// bundle and face models the server serves to candidates' browsers.
 	ProctoringAssets string
+	// Blob says where files (proctoring snapshots, ID photos) are stored.
+	Blob blobConfig
+}
+
+// blobConfig is the file store: a local directory, or an S3-compatible
+// bucket when S3 is set.
+type blobConfig struct {
+	Dir string
+	S3  *blob.S3Config
+	// MaxSize bounds one file, in bytes.
+	MaxSize int64
 }
 
 // usageError is a mistake in the command line; main exits 2 on it.
@@ -60,6 +72,8 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	var (
 		cfg                  config
 		demo, level, proxies string
+		blobURL, blobMax     string
+		s3Access             string
 		settings             []setting
 		fs                   = flag.NewFlagSet(name, flag.ContinueOnError)
 		add                  = func(s setting) { settings = append(settings, s); fs.StringVar(s.dst, s.flag, "", s.usage) }
@@ -76,6 +90,9 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	add(setting{"issuer-key", "TOUCHSTONE_ISSUER_KEY", "", "Ed25519 issuer key file, PKCS #8 PEM (default <data-dir>/issuer-key.pem; created if missing)", &cfg.IssuerKey})
 	add(setting{"issuer-rsa-key", "TOUCHSTONE_ISSUER_RSA_KEY", "", "RSA issuer key file for RS256 VC-JWTs, PKCS #8 PEM (default <data-dir>/issuer-rsa-key.pem; created if missing)", &cfg.IssuerRSAKey})
 	add(setting{"proctoring-assets", "TOUCHSTONE_PROCTORING_ASSETS", "web/proctoring/node_modules/@vladmandic/human", "directory of the face-detection package served to candidates' browsers (`npm ci` in web/proctoring installs it)", &cfg.ProctoringAssets})
+	add(setting{"blob-url", "TOUCHSTONE_BLOB_URL", "", "where files are stored: a directory, or s3://BUCKET[/PREFIX]?endpoint=HOST[:PORT]&region=…&path-style=true&tls=false (default <data-dir>/blobs)", &blobURL})
+	add(setting{"blob-max-size", "TOUCHSTONE_BLOB_MAX_SIZE", strconv.Itoa(blob.DefaultMaxSize), "largest file accepted, in bytes", &blobMax})
+	add(setting{"s3-access-key", "TOUCHSTONE_S3_ACCESS_KEY", "", "access key of the S3 bucket; its secret is TOUCHSTONE_S3_SECRET_KEY (environment only). Both empty: AWS_*/MINIO_* variables or the instance's IAM role", &s3Access})
 	add(setting{"trusted-proxies", "TOUCHSTONE_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For names the client", &proxies})
 	fs.SetOutput(out)
 	fs.Usage = func() {
@@ -132,5 +149,41 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 		return config{}, usageError(fmt.Sprintf("--base-url / TOUCHSTONE_BASE_URL: %q must start with http:// or https://", cfg.BaseURL))
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	if cfg.Blob, err = parseBlob(blobURL, blobMax, s3Access, getenv("TOUCHSTONE_S3_SECRET_KEY"), cfg.DataDir); err != nil {
+		return config{}, err
+	}
 	return cfg, nil
+}
+
+// parseBlob reads the file store's settings. The S3 secret is read from the
+// environment only, never from a flag that process listings would show, and
+// is kept as a blob.Secret, which never prints.
+func parseBlob(rawURL, maxSize, access, secret, dataDir string) (blobConfig, error) {
+	var c blobConfig
+	n, err := strconv.ParseInt(maxSize, 10, 64)
+	if err != nil || n <= 0 {
+		return c, usageError(fmt.Sprintf("--blob-max-size / TOUCHSTONE_BLOB_MAX_SIZE: %q is not a positive number of bytes", maxSize))
+	}
+	c.MaxSize = n
+	switch {
+	case strings.HasPrefix(rawURL, "s3://"):
+		s3, err := blob.ParseS3URL(rawURL)
+		if err != nil {
+			return c, usageError(fmt.Sprintf("--blob-url / TOUCHSTONE_BLOB_URL: %v", err))
+		}
+		if (access == "") != (secret == "") {
+			return c, usageError("TOUCHSTONE_S3_ACCESS_KEY and TOUCHSTONE_S3_SECRET_KEY go together: set both or neither")
+		}
+		s3.AccessKey, s3.SecretKey = access, blob.Secret(secret)
+		c.S3 = &s3
+	case strings.Contains(rawURL, "://"):
+		return c, usageError(fmt.Sprintf("--blob-url / TOUCHSTONE_BLOB_URL: %q is neither a directory nor an s3:// URL", rawURL))
+	case access != "" || secret != "":
+		return c, usageError("TOUCHSTONE_S3_ACCESS_KEY / TOUCHSTONE_S3_SECRET_KEY are set but TOUCHSTONE_BLOB_URL is not an s3:// URL")
+	case rawURL == "":
+		c.Dir = filepath.Join(dataDir, "blobs")
+	default:
+		c.Dir = rawURL
+	}
+	return c, nil
 }

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/touchstone-assess/touchstone/internal/blob"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -20,12 +23,15 @@ func TestHelpListsEverySetting(t *testing.T) {
 	}
 	for _, want := range []string{"TOUCHSTONE_ADDR", "TOUCHSTONE_DATA_DIR", "TOUCHSTONE_DATABASE_URL", "TOUCHSTONE_REDIS_URL",
 		"TOUCHSTONE_REDIS_PREFIX", "TOUCHSTONE_BASE_URL", "TOUCHSTONE_DEMO", "TOUCHSTONE_DEMO_PASSWORD", "TOUCHSTONE_LOG_LEVEL",
-		"TOUCHSTONE_ISSUER_KEY", "TOUCHSTONE_ISSUER_RSA_KEY", "TOUCHSTONE_PROCTORING_ASSETS", "--addr", "--database-url"} {
+		"TOUCHSTONE_ISSUER_KEY", "TOUCHSTONE_ISSUER_RSA_KEY", "TOUCHSTONE_PROCTORING_ASSETS", "TOUCHSTONE_BLOB_URL", "TOUCHSTONE_BLOB_MAX_SIZE", "TOUCHSTONE_S3_ACCESS_KEY",
+		"TOUCHSTONE_S3_SECRET_KEY", "--addr", "--database-url"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %s:\n%s", want, out.String())
 		}
 	}
 }
+
+var defaultBlob = blobConfig{Dir: filepath.Join("data", "blobs"), MaxSize: blob.DefaultMaxSize}
 
 func TestConfigPrecedence(t *testing.T) {
 	const human = "web/proctoring/node_modules/@vladmandic/human"
@@ -36,18 +42,28 @@ func TestConfigPrecedence(t *testing.T) {
 		want config
 	}{
 		{"defaults", nil, nil, config{Addr: "127.0.0.1:8080", DataDir: "./data", DatabaseURL: filepath.Join("data", "touchstone.db"),
-			RedisPrefix: "touchstone:", Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"), ProctoringAssets: human}},
+			RedisPrefix: "touchstone:", Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"), Blob: defaultBlob, ProctoringAssets: human}},
 		{"environment", nil, map[string]string{"TOUCHSTONE_ADDR": ":9000", "TOUCHSTONE_DATA_DIR": "/srv/ts", "TOUCHSTONE_DEMO": "false",
 			"TOUCHSTONE_DATABASE_URL": "postgres://db/ts", "TOUCHSTONE_BASE_URL": "https://exams.example.org/", "TOUCHSTONE_LOG_LEVEL": "debug",
 			"TOUCHSTONE_PROCTORING_ASSETS": "/opt/touchstone/human"},
 			config{Addr: ":9000", DataDir: "/srv/ts", DatabaseURL: "postgres://db/ts", RedisPrefix: "touchstone:", BaseURL: "https://exams.example.org",
-				LogLevel: slog.LevelDebug, IssuerKey: "/srv/ts/issuer-key.pem", IssuerRSAKey: "/srv/ts/issuer-rsa-key.pem", ProctoringAssets: "/opt/touchstone/human"}},
+				LogLevel: slog.LevelDebug, IssuerKey: "/srv/ts/issuer-key.pem", IssuerRSAKey: "/srv/ts/issuer-rsa-key.pem", Blob: blobConfig{Dir: "/srv/ts/blobs", MaxSize: blob.DefaultMaxSize}, ProctoringAssets: "/opt/touchstone/human"}},
 		{"trusted proxies", nil, map[string]string{"TOUCHSTONE_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7"},
 			config{Addr: "127.0.0.1:8080", DataDir: "./data", DatabaseURL: filepath.Join("data", "touchstone.db"), RedisPrefix: "touchstone:",
-				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"), TrustedProxies: []string{"10.0.0.0/8", "192.168.1.7"}, ProctoringAssets: human}},
+				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"), TrustedProxies: []string{"10.0.0.0/8", "192.168.1.7"}, Blob: defaultBlob, ProctoringAssets: human}},
+		{"files in a directory", []string{"--blob-url", "/srv/files"}, map[string]string{"TOUCHSTONE_BLOB_MAX_SIZE": "1048576"},
+			config{Addr: "127.0.0.1:8080", DataDir: "./data", DatabaseURL: filepath.Join("data", "touchstone.db"), RedisPrefix: "touchstone:",
+				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"),
+				Blob: blobConfig{Dir: "/srv/files", MaxSize: 1 << 20}, ProctoringAssets: human}},
+		{"files in a bucket", nil, map[string]string{"TOUCHSTONE_BLOB_URL": "s3://evidence/ts/?endpoint=minio:9000&region=eu-west-1&path-style=true&tls=false",
+			"TOUCHSTONE_S3_ACCESS_KEY": "AKIA1", "TOUCHSTONE_S3_SECRET_KEY": "s3cret"},
+			config{Addr: "127.0.0.1:8080", DataDir: "./data", DatabaseURL: filepath.Join("data", "touchstone.db"), RedisPrefix: "touchstone:",
+				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"),
+				Blob: blobConfig{MaxSize: blob.DefaultMaxSize, S3: &blob.S3Config{Endpoint: "minio:9000", Bucket: "evidence", Prefix: "ts/", Region: "eu-west-1",
+					AccessKey: "AKIA1", SecretKey: "s3cret", PathStyle: true, DisableTLS: true}}, ProctoringAssets: human}},
 		{"a flag beats the environment", []string{"--addr", "127.0.0.1:0"}, map[string]string{"TOUCHSTONE_ADDR": ":9000"},
 			config{Addr: "127.0.0.1:0", DataDir: "./data", DatabaseURL: filepath.Join("data", "touchstone.db"), RedisPrefix: "touchstone:",
-				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"), ProctoringAssets: human}},
+				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"), Blob: defaultBlob, ProctoringAssets: human}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseConfig("serve", tc.args, env(tc.env), &bytes.Buffer{})
@@ -71,6 +87,12 @@ func TestBadSettingsAreUsageErrors(t *testing.T) {
 		{"demo not a boolean", nil, map[string]string{"TOUCHSTONE_DEMO": "maybe"}, "TOUCHSTONE_DEMO"},
 		{"unknown log level", []string{"--log-level", "loud"}, nil, "TOUCHSTONE_LOG_LEVEL"},
 		{"base url without scheme", nil, map[string]string{"TOUCHSTONE_BASE_URL": "exams.example.org"}, "TOUCHSTONE_BASE_URL"},
+		{"blob url of another scheme", nil, map[string]string{"TOUCHSTONE_BLOB_URL": "ftp://files"}, "TOUCHSTONE_BLOB_URL"},
+		{"bucket missing", nil, map[string]string{"TOUCHSTONE_BLOB_URL": "s3://?endpoint=minio:9000"}, "TOUCHSTONE_BLOB_URL"},
+		{"credentials in the blob url", nil, map[string]string{"TOUCHSTONE_BLOB_URL": "s3://k:s@evidence"}, "TOUCHSTONE_S3_SECRET_KEY"},
+		{"access key without secret", nil, map[string]string{"TOUCHSTONE_BLOB_URL": "s3://evidence", "TOUCHSTONE_S3_ACCESS_KEY": "AKIA1"}, "TOUCHSTONE_S3_SECRET_KEY"},
+		{"s3 keys without a bucket", nil, map[string]string{"TOUCHSTONE_S3_ACCESS_KEY": "AKIA1", "TOUCHSTONE_S3_SECRET_KEY": "x"}, "TOUCHSTONE_BLOB_URL"},
+		{"blob max size not a number", nil, map[string]string{"TOUCHSTONE_BLOB_MAX_SIZE": "16MB"}, "TOUCHSTONE_BLOB_MAX_SIZE"},
 		{"unknown flag", []string{"--colour"}, nil, "colour"},
 		{"unknown command", []string{"frobnicate"}, nil, "frobnicate"},
 		{"migrate without a verb", []string{"migrate"}, nil, "migrate up|status"},
@@ -108,5 +130,25 @@ func TestMigrateUpAndStatus(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "pending") || !strings.Contains(out.String(), "applied") {
 		t.Fatalf("status after up:\n%s\nwant every migration applied", out.String())
+	}
+}
+
+// TestS3SecretNeverPrints: the configuration, however printed, hides the
+// bucket's secret.
+func TestS3SecretNeverPrints(t *testing.T) {
+	cfg, err := parseConfig("serve", nil, env(map[string]string{"TOUCHSTONE_BLOB_URL": "s3://evidence",
+		"TOUCHSTONE_S3_ACCESS_KEY": "AKIA1", "TOUCHSTONE_S3_SECRET_KEY": "hunter2-secret"}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "blob", cfg.Blob.S3, "s3", *cfg.Blob.S3)
+	for _, out := range []string{fmt.Sprintf("%v %+v %#v", cfg, *cfg.Blob.S3, *cfg.Blob.S3), logged.String()} {
+		if strings.Contains(out, "hunter2") {
+			t.Errorf("the secret shows: %s", out)
+		}
+	}
+	if string(cfg.Blob.S3.SecretKey) != "hunter2-secret" {
+		t.Fatalf("secret = %q, want the environment's", string(cfg.Blob.S3.SecretKey))
 	}
 }

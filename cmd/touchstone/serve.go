@@ -17,6 +17,7 @@ import (
 	"github.com/touchstone-assess/touchstone/credential"
 	"github.com/touchstone-assess/touchstone/internal/audit"
 	"github.com/touchstone-assess/touchstone/internal/award"
+	"github.com/touchstone-assess/touchstone/internal/blob"
 	"github.com/touchstone-assess/touchstone/internal/kv"
 	"github.com/touchstone-assess/touchstone/items"
 	"github.com/touchstone-assess/touchstone/migrations"
@@ -28,6 +29,7 @@ import (
 type services struct {
 	db          *gorm.DB
 	kv          kv.Store
+	blobs       blob.Store
 	auth        *auth.Service
 	items       *items.Store
 	assess      *assess.Service
@@ -71,7 +73,13 @@ func wire(ctx context.Context, cfg config, baseURL string) (*services, error) {
 		migrations.Close(db)
 		return nil, err
 	}
-	s := &services{db: db, kv: store}
+	blobs, err := openBlobs(ctx, cfg.Blob)
+	if err != nil {
+		store.Close()
+		migrations.Close(db)
+		return nil, err
+	}
+	s := &services{db: db, kv: store, blobs: blobs}
 	s.auth = auth.NewService(db, store, now, auth.Limits{})
 	s.items = items.NewStore(db, now)
 	s.assess = assess.NewService(db, s.items, now)
@@ -83,6 +91,18 @@ func wire(ctx context.Context, cfg config, baseURL string) (*services, error) {
 	s.assess.Risk = s.proctor.Risk
 	s.assess.Eligible = award.Eligible(s.credentials)
 	return s, nil
+}
+
+// openBlobs opens the file store: the bucket when one is configured
+// (checking that it answers, so that a mistake stops the server at start),
+// else the local directory.
+func openBlobs(ctx context.Context, c blobConfig) (blob.Store, error) {
+	if c.S3 != nil {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return blob.NewS3(ctx, *c.S3, blob.WithMaxSize(c.MaxSize))
+	}
+	return blob.NewLocal(c.Dir, blob.WithMaxSize(c.MaxSize))
 }
 
 // serve runs the server until ctx is done, then shuts down gracefully,
@@ -117,7 +137,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	}
 
 	srv, err := web.New(web.Config{
-		Auth: svc.auth, Items: svc.items, Assess: svc.assess, Proctor: svc.proctor, Credentials: svc.credentials,
+		Auth: svc.auth, Items: svc.items, Assess: svc.assess, Proctor: svc.proctor, Credentials: svc.credentials, Blobs: svc.blobs,
 		Audit: audit.NewReader(svc.db), IssuerID: svc.issuerID, BaseURL: baseURL, Logger: logger, TrustedProxies: cfg.TrustedProxies,
 		Live:             svc.kv,
 		ProctoringAssets: cfg.ProctoringAssets,
