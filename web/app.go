@@ -84,6 +84,7 @@ type Server struct {
 	// graceful shutdown does not wait for them.
 	streams     chan struct{}
 	stopStreams sync.Once
+	hub         liveHub // this instance's subscription to live events
 	// proctoring is the face-check library served to candidates' browsers.
 	proctoring proctoringAssets
 }

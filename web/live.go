@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -32,7 +33,17 @@ type liveEvent struct {
 	Message          string    `json:"message,omitempty"`
 }
 
-func attemptChannel(id string) string { return "attempt:" + id }
+// liveChannel carries every attempt's live events across the deployment;
+// each instance subscribes once and hands each event to its own streams of
+// that attempt, so that thousands of candidates cost one subscription, not
+// thousands.
+const liveChannel = "live:attempts"
+
+// liveMessage is one event on liveChannel.
+type liveMessage struct {
+	AttemptID string          `json:"attempt_id"`
+	Event     json.RawMessage `json:"event"`
+}
 
 // publish tells every instance's streams of the attempt about e. A failure
 // is logged, not returned: the action is committed, and the page catches
@@ -41,12 +52,96 @@ func (s *Server) publish(ctx context.Context, attemptID string, e liveEvent) {
 	if s.cfg.Live == nil {
 		return
 	}
-	b, err := json.Marshal(e)
+	ev, err := json.Marshal(e)
+	var b []byte
 	if err == nil {
-		err = s.cfg.Live.Publish(ctx, attemptChannel(attemptID), b)
+		b, err = json.Marshal(liveMessage{AttemptID: attemptID, Event: ev})
+	}
+	if err == nil {
+		err = s.cfg.Live.Publish(ctx, liveChannel, b)
 	}
 	if err != nil {
 		s.cfg.Logger.Warn("live event not published", "attempt", attemptID, "type", e.Type, "err", err)
+	}
+}
+
+// liveHub is this instance's one subscription to liveChannel and the
+// streams listening to each attempt.
+type liveHub struct {
+	mu      sync.Mutex
+	started bool
+	ready   chan struct{} // closed once the first subscription is made
+	streams map[string]map[chan []byte]struct{}
+}
+
+// listen registers a stream of the attempt; cancel ends it. The hub's
+// subscription is made on first use and kept (and remade after a failure)
+// until StopStreams.
+func (s *Server) listen(attemptID string) (<-chan []byte, func(), error) {
+	h := &s.hub
+	h.mu.Lock()
+	if !h.started {
+		h.started, h.ready, h.streams = true, make(chan struct{}), map[string]map[chan []byte]struct{}{}
+		go s.runHub()
+	}
+	ready := h.ready
+	ch := make(chan []byte, 8)
+	if h.streams[attemptID] == nil {
+		h.streams[attemptID] = map[chan []byte]struct{}{}
+	}
+	h.streams[attemptID][ch] = struct{}{}
+	h.mu.Unlock()
+	cancel := func() {
+		h.mu.Lock()
+		delete(h.streams[attemptID], ch)
+		if len(h.streams[attemptID]) == 0 {
+			delete(h.streams, attemptID)
+		}
+		h.mu.Unlock()
+	}
+	// Wait for the subscription, so that an action right after the stream
+	// opens is not missed.
+	select {
+	case <-ready:
+	case <-time.After(5 * time.Second):
+		cancel()
+		return nil, nil, fmt.Errorf("web: live updates: no subscription to the shared state")
+	}
+	return ch, cancel, nil
+}
+
+// runHub keeps the instance's subscription, handing each event to the
+// streams of its attempt; a stream too slow to take it misses it and
+// catches up when it reconnects.
+func (s *Server) runHub() {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-s.streams; cancel() }()
+	var once sync.Once
+	for ctx.Err() == nil {
+		msgs, err := s.cfg.Live.Subscribe(ctx, liveChannel)
+		if err != nil {
+			s.cfg.Logger.Warn("live updates: subscribe", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		once.Do(func() { close(s.hub.ready) })
+		for m := range msgs {
+			var lm liveMessage
+			if json.Unmarshal(m, &lm) != nil {
+				continue
+			}
+			s.hub.mu.Lock()
+			for ch := range s.hub.streams[lm.AttemptID] {
+				select {
+				case ch <- lm.Event:
+				default:
+				}
+			}
+			s.hub.mu.Unlock()
+		}
 	}
 }
 
@@ -65,10 +160,8 @@ func (s *Server) apiAttemptLive(c *fiber.Ctx) error {
 	if s.cfg.Live == nil {
 		return fiber.NewError(fiber.StatusServiceUnavailable, "live updates are not configured")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	msgs, err := s.cfg.Live.Subscribe(ctx, attemptChannel(a.ID))
+	msgs, cancel, err := s.listen(a.ID)
 	if err != nil {
-		cancel()
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "text/event-stream")
@@ -89,10 +182,7 @@ func (s *Server) apiAttemptLive(c *fiber.Ctx) error {
 		}
 		for {
 			select {
-			case m, ok := <-msgs:
-				if !ok {
-					return
-				}
+			case m := <-msgs:
 				fmt.Fprintf(w, "data: %s\n\n", m)
 			case <-ping.C:
 				fmt.Fprint(w, ": ping\n\n")
