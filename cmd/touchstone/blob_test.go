@@ -43,6 +43,19 @@ func TestOpenBlobsLocal(t *testing.T) {
 // TestOpenBlobsS3 opens the configured bucket on a real S3 server, and
 // refuses to start with a wrong secret or a missing bucket.
 func TestOpenBlobsS3(t *testing.T) {
+	// The embedded S3 server's file backend changes the process's working
+	// directory to its root; the other tests of this package find their
+	// files (npm packages, the proctoring assets) relative to it, so it is
+	// put back once this test is done with the server.
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.Chdir(wd); err != nil {
+			t.Errorf("restore the working directory: %v", err)
+		}
+	})
 	good := blobtest.S3Config(t)
 	s, err := openBlobs(t.Context(), blobConfig{S3: &good, MaxSize: 10})
 	if err != nil {

@@ -51,7 +51,9 @@ var gateway struct {
 // TOUCHSTONE_BLOB_URL takes, with TOUCHSTONE_TEST_S3_ACCESS_KEY and
 // TOUCHSTONE_TEST_S3_SECRET_KEY) when set; otherwise a bucket of the S3
 // server embedded in the test process, which needs nothing from the machine,
-// so the S3 tests run everywhere, CI included, and never skip.
+// so the S3 tests run everywhere, CI included, and never skip. The embedded
+// server's file backend changes the process's working directory to its
+// root: a test that needs its own afterwards must put it back.
 func S3Config(tb testing.TB) blob.S3Config {
 	tb.Helper()
 	var cfg blob.S3Config
