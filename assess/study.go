@@ -400,25 +400,36 @@ func editable(st studyRow, p panelistRow) error {
 	return nil
 }
 
+// seat loads, in tx, the user's seat on the study's panel with the study
+// and its items, refusing a study that is closed or a round the panelist
+// has submitted.
+func (s *Service) seat(ctx context.Context, tx *gorm.DB, studyID, userID string) (studyRow, panelistRow, []string, error) {
+	st, p, err := panelistFor(tx, studyID, userID)
+	if err != nil {
+		return st, p, nil, err
+	}
+	if err := editable(st, p); err != nil {
+		return st, p, nil, err
+	}
+	exam, err := s.in(tx).Exam(ctx, st.ExamID)
+	if err != nil {
+		return st, p, nil, err
+	}
+	return st, p, studyItems(exam, st.study()), nil
+}
+
 // SaveRating stores a panelist's rating of an item in the current round,
 // replacing what they saved before: panelists' work saves as they go.
 func (s *Service) SaveRating(ctx context.Context, studyID, userID, itemID string, value float64) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		st, p, err := panelistFor(tx, studyID, userID)
+		st, p, items, err := s.seat(ctx, tx, studyID, userID)
 		if err != nil {
-			return err
-		}
-		if err := editable(st, p); err != nil {
 			return err
 		}
 		if !methodRatesItems(st.Method) {
 			return valid.Errorf("item_id", "a %s study rates no items", st.Method)
 		}
-		exam, err := s.in(tx).Exam(ctx, st.ExamID)
-		if err != nil {
-			return err
-		}
-		if !slices.Contains(studyItems(exam, st.study()), itemID) {
+		if !slices.Contains(items, itemID) {
 			return valid.Errorf("item_id", "is not an item of this study")
 		}
 		switch {
@@ -441,18 +452,11 @@ func (s *Service) SaveRating(ctx context.Context, studyID, userID, itemID string
 // compromise methods can be set beside the panel's own).
 func (s *Service) SaveJudgement(ctx context.Context, studyID, userID, kind string, value float64) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		st, p, err := panelistFor(tx, studyID, userID)
+		st, p, items, err := s.seat(ctx, tx, studyID, userID)
 		if err != nil {
 			return err
 		}
-		if err := editable(st, p); err != nil {
-			return err
-		}
-		exam, err := s.in(tx).Exam(ctx, st.ExamID)
-		if err != nil {
-			return err
-		}
-		if err := checkJudgement(st.Method, kind, value, len(studyItems(exam, st.study()))); err != nil {
+		if err := checkJudgement(st.Method, kind, value, len(items)); err != nil {
 			return err
 		}
 		row := judgementRow{StudyID: st.ID, PanelistID: p.ID, Round: st.CurrentRound, Kind: kind, Value: value, UpdatedAt: s.now().UTC()}
@@ -498,14 +502,7 @@ func methodRatesItems(method string) bool {
 // the method's judgements are all given, and audits what they submitted.
 func (s *Service) SubmitRound(ctx context.Context, studyID, userID string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		st, p, err := panelistFor(tx, studyID, userID)
-		if err != nil {
-			return err
-		}
-		if err := editable(st, p); err != nil {
-			return err
-		}
-		exam, err := s.in(tx).Exam(ctx, st.ExamID)
+		st, p, items, err := s.seat(ctx, tx, studyID, userID)
 		if err != nil {
 			return err
 		}
@@ -513,7 +510,7 @@ func (s *Service) SubmitRound(ctx context.Context, studyID, userID string) error
 		if err != nil {
 			return err
 		}
-		if err := work.complete(st.Method, studyItems(exam, st.study())); err != nil {
+		if err := work.complete(st.Method, items); err != nil {
 			return err
 		}
 		if err := tx.Model(&panelistRow{}).Where("id = ?", p.ID).Update("submitted_round", st.CurrentRound).Error; err != nil {

@@ -550,45 +550,37 @@ func (s *Server) apiStudy(c *fiber.Ctx) error {
 	return c.JSON(toStudyJSON(st))
 }
 
-// number turns NaN into nil, for JSON.
-func number(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
-}
-
 func (s *Server) apiStudyRecommendation(c *fiber.Ctx) error {
 	rec, err := s.cfg.Assess.StudyRecommendation(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}
 	type method struct {
-		Method    string   `json:"method"`
-		Available bool     `json:"available"`
-		Cut       *float64 `json:"cut"`
-		SE        *float64 `json:"se"`
-		PassRate  *float64 `json:"pass_rate"`
-		Panelists int      `json:"panelists"`
-		Note      string   `json:"note"`
+		Method    string `json:"method"`
+		Available bool   `json:"available"`
+		Cut       any    `json:"cut"`
+		SE        any    `json:"se"`
+		PassRate  any    `json:"pass_rate"`
+		Panelists int    `json:"panelists"`
+		Note      string `json:"note"`
 	}
 	type round struct {
-		Round        int      `json:"round"`
-		Cut          *float64 `json:"cut"`
-		SE           *float64 `json:"se"`
-		ICCAgreement *float64 `json:"icc_agreement"`
-		Complete     int      `json:"complete"`
+		Round        int `json:"round"`
+		Cut          any `json:"cut"`
+		SE           any `json:"se"`
+		ICCAgreement any `json:"icc_agreement"`
+		Complete     int `json:"complete"`
 	}
-	out := fiber.Map{"study_id": rec.Study.ID, "method": rec.Method, "max_score": rec.MaxScore, "cut": number(rec.Cut), "se": number(rec.SE),
-		"pass_rate": number(rec.Impact.PassRate), "candidates": rec.Impact.Candidates, "reliability": number(rec.Reliability),
-		"decision_consistency": number(rec.DecisionConsistency), "classification_accuracy": rec.Accuracy, "csem_at_cut": rec.CSEMAtCut}
+	out := fiber.Map{"study_id": rec.Study.ID, "method": rec.Method, "max_score": rec.MaxScore, "cut": finite(rec.Cut), "se": finite(rec.SE),
+		"pass_rate": finite(rec.Impact.PassRate), "candidates": rec.Impact.Candidates, "reliability": finite(rec.Reliability),
+		"decision_consistency": finite(rec.DecisionConsistency), "classification_accuracy": rec.Accuracy, "csem_at_cut": rec.CSEMAtCut}
 	var rounds []round
 	for _, r := range rec.Rounds {
-		rounds = append(rounds, round{Round: r.Round, Cut: number(r.Cut), SE: number(r.SE), ICCAgreement: number(r.ICCAgreement), Complete: r.Complete})
+		rounds = append(rounds, round{Round: r.Round, Cut: finite(r.Cut), SE: finite(r.SE), ICCAgreement: finite(r.ICCAgreement), Complete: r.Complete})
 	}
 	var methods []method
 	for _, m := range rec.Methods {
-		methods = append(methods, method{Method: m.Method, Available: m.Available, Cut: number(m.Cut), SE: number(m.SE), PassRate: number(m.PassRate), Panelists: m.Panelists, Note: m.Note})
+		methods = append(methods, method{Method: m.Method, Available: m.Available, Cut: finite(m.Cut), SE: finite(m.SE), PassRate: finite(m.PassRate), Panelists: m.Panelists, Note: m.Note})
 	}
 	out["rounds"], out["methods"] = rounds, methods
 	return c.JSON(out)
