@@ -33,7 +33,35 @@ type ProctoringPolicy struct {
 	// HoldCredentials keeps a flagged attempt's credential back until its
 	// review clears it.
 	HoldCredentials bool `json:"hold_credentials,omitempty"`
+
+	// CheckIn requires a check-in before each attempt: a system check
+	// (camera, browser, connection), a photo of the candidate and of their
+	// ID, and acceptance of the exam's rules.
+	CheckIn bool `json:"check_in,omitempty"`
+	// Admission says who admits a checked-in candidate: AdmitByProctor
+	// waits for a proctor; AdmitAutomatically (the default) admits at once
+	// when the check-in is complete.
+	Admission string `json:"admission,omitempty"`
+	// SnapshotSeconds is the interval between webcam snapshots during the
+	// attempt; 0 takes none.
+	SnapshotSeconds int `json:"snapshot_seconds,omitempty"`
+	// Rules are the exam's rules, shown at check-in for the candidate to
+	// accept (plain text, one rule a line).
+	Rules string `json:"rules,omitempty"`
 }
+
+// Admission policies.
+const (
+	AdmitAutomatically = "automatic"
+	AdmitByProctor     = "proctor"
+)
+
+// Snapshot intervals allowed: often enough to see a change of person, far
+// enough apart that uploads stay a small share of the traffic.
+const (
+	MinSnapshotSeconds = 10
+	MaxSnapshotSeconds = 600
+)
 
 func (p ProctoringPolicy) validate() error {
 	for kind, w := range p.Weights {
@@ -43,6 +71,15 @@ func (p ProctoringPolicy) validate() error {
 	}
 	if math.IsNaN(p.ReviewAt) || p.ReviewAt < 0 {
 		return valid.Errorf("review_at", "must not be negative")
+	}
+	if p.Admission != "" && p.Admission != AdmitAutomatically && p.Admission != AdmitByProctor {
+		return valid.Errorf("admission", "must be %q or %q", AdmitAutomatically, AdmitByProctor)
+	}
+	if p.SnapshotSeconds != 0 && (p.SnapshotSeconds < MinSnapshotSeconds || p.SnapshotSeconds > MaxSnapshotSeconds) {
+		return valid.Errorf("snapshot_seconds", "must be 0 (no snapshots) or from %d to %d", MinSnapshotSeconds, MaxSnapshotSeconds)
+	}
+	if len(p.Rules) > 10000 {
+		return valid.Errorf("rules", "must be at most 10000 characters")
 	}
 	return nil
 }

@@ -251,7 +251,7 @@ func (s *Server) apiRecordEvents(c *fiber.Ctx) error {
 	for i, e := range req.Events {
 		events[i] = proctor.Event{Kind: e.Kind, Detail: e.Detail, ClientAt: e.At}
 	}
-	if err := s.cfg.Proctor.Record(c.UserContext(), a.ID, events); err != nil {
+	if _, err := s.cfg.Proctor.Record(c.UserContext(), a.ID, events); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -45,10 +45,13 @@ var openAPI []byte
 // Config holds what the web layer needs. Every field is required but
 // Logger and Now.
 type Config struct {
-	Auth        *auth.Service
-	Items       *items.Store
-	Assess      *assess.Service
-	Proctor     *proctor.Log
+	Auth    *auth.Service
+	Items   *items.Store
+	Assess  *assess.Service
+	Proctor *proctor.Log
+	// Snapshots stores and lists webcam snapshots and check-in photos (in
+	// Blobs). It may be nil where no route serves them.
+	Snapshots   *proctor.Snapshots
 	Credentials *credential.Service
 	Audit       *audit.Reader
 	// Blobs stores files: proctoring snapshots, ID photos. It may be nil

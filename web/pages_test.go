@@ -938,7 +938,7 @@ func TestScreenshots(t *testing.T) {
 	failed := f.take("candidate2", 3, true)
 	live := f.take("candidate3", 5, false)
 	at := time.Now().Add(-3 * time.Minute)
-	if err := f.proctor.Record(bg, live.ID, []proctor.Event{{Kind: proctor.Heartbeat, ClientAt: &at}, {Kind: proctor.FocusLost, ClientAt: &at},
+	if _, err := f.proctor.Record(bg, live.ID, []proctor.Event{{Kind: proctor.Heartbeat, ClientAt: &at}, {Kind: proctor.FocusLost, ClientAt: &at},
 		{Kind: proctor.FocusGained}, {Kind: proctor.Paste, Detail: "38 characters"}, {Kind: proctor.FullscreenExit}, {Kind: proctor.Hidden}, {Kind: proctor.Visible}}); err != nil {
 		t.Fatal(err)
 	}

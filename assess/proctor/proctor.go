@@ -1,12 +1,25 @@
 // Package proctor records what the exam page observes during an attempt —
-// focus loss, hidden tabs, leaving full screen, copy and paste, and a
-// heartbeat — and lists it for proctors.
+// focus loss, hidden tabs, leaving full screen, copy and paste, printing,
+// going offline, a second screen, a heartbeat, and what the face checks of
+// webcam snapshots found — and the snapshots themselves, and lists them for
+// proctors and reviewers.
+//
+// Each attempt's events form a hash chain: every event carries the SHA-256
+// of its content and of the event before it, and the chain's head is kept
+// apart, so that an edited, inserted or deleted event is detected by
+// Verify.
 package proctor
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -23,11 +36,44 @@ const (
 	FullscreenExit = "fullscreen_exit"
 	Copy           = "copy"
 	Paste          = "paste"
+	Print          = "print"
+	ContextMenu    = "context_menu"
+	Resize         = "resize"
+	SecondScreen   = "second_screen" // the browser reports an extended display
+	Offline        = "offline"
+	Online         = "online"
+	CameraLost     = "camera_unavailable" // the webcam stopped or was refused
 	Heartbeat      = "heartbeat"
+
+	// Recorded by the server, not accepted from the page.
+	HeartbeatGap  = "heartbeat_gap" // no heartbeat for longer than HeartbeatGapAfter
+	SnapshotTaken = "snapshot"      // a webcam snapshot was stored; detail names it and its SHA-256
+	NoFace        = "no_face"       // a snapshot's face check found nobody
+	MultipleFaces = "multiple_faces"
+	LookingAway   = "looking_away"
 )
 
-// Kinds is every accepted event kind.
-var Kinds = []string{FocusLost, FocusGained, Hidden, Visible, FullscreenExit, Copy, Paste, Heartbeat}
+// Kinds is every event kind, in the order the console lists them.
+var Kinds = []string{FocusLost, FocusGained, Hidden, Visible, FullscreenExit, Copy, Paste, Print, ContextMenu,
+	Resize, SecondScreen, Offline, Online, CameraLost, NoFace, MultipleFaces, LookingAway, HeartbeatGap, SnapshotTaken, Heartbeat}
+
+// pageKinds are the kinds a page may report; the rest the server records.
+var pageKinds = []string{FocusLost, FocusGained, Hidden, Visible, FullscreenExit, Copy, Paste, Print, ContextMenu,
+	Resize, SecondScreen, Offline, Online, CameraLost, Heartbeat}
+
+// Informational reports whether events of the kind say that something is
+// back to normal or merely alive, rather than an incident.
+func Informational(kind string) bool {
+	switch kind {
+	case Heartbeat, FocusGained, Visible, Online, SnapshotTaken:
+		return true
+	}
+	return false
+}
+
+// HeartbeatGapAfter is the silence after which the next heartbeat records
+// a gap: the page beats every 15 seconds (player.js), so four missed beats.
+const HeartbeatGapAfter = time.Minute
 
 // Event is one observation during an attempt.
 type Event struct {
@@ -37,6 +83,8 @@ type Event struct {
 	Detail     string
 	ClientAt   *time.Time // as the browser said; never trusted for decisions
 	ReceivedAt time.Time
+	Seq        int64  // position in the attempt's chain, from 1; 0 for events from before chaining
+	Hash       string // hex SHA-256 of the previous event's hash and this event
 }
 
 type eventRow struct {
@@ -46,12 +94,32 @@ type eventRow struct {
 	Detail     string     `gorm:"column:detail"`
 	ClientAt   *time.Time `gorm:"column:client_at"`
 	ReceivedAt time.Time  `gorm:"column:received_at"`
+	Seq        *int64     `gorm:"column:seq"`
+	PrevHash   string     `gorm:"column:prev_hash"`
+	Hash       string     `gorm:"column:hash"`
 }
 
 func (eventRow) TableName() string { return "proctor_events" }
 
+func (r eventRow) event() Event {
+	e := Event{ID: r.ID, AttemptID: r.AttemptID, Kind: r.Kind, Detail: r.Detail, ClientAt: r.ClientAt,
+		ReceivedAt: r.ReceivedAt, Hash: r.Hash}
+	if r.Seq != nil {
+		e.Seq = *r.Seq
+	}
+	return e
+}
+
+type chainHead struct {
+	AttemptID string `gorm:"column:attempt_id;primaryKey"`
+	Seq       int64  `gorm:"column:seq"`
+	Hash      string `gorm:"column:hash"`
+}
+
+func (chainHead) TableName() string { return "proctor_chains" }
+
 // Models lists the GORM models of this package, for schema checks.
-func Models() []any { return []any{eventRow{}} }
+func Models() []any { return []any{eventRow{}, chainHead{}, snapshotRow{}} }
 
 // Log stores and lists proctoring events.
 type Log struct {
@@ -62,35 +130,183 @@ type Log struct {
 // NewLog returns a Log on db.
 func NewLog(db *gorm.DB, now func() time.Time) *Log { return &Log{db: db, now: now} }
 
-// Record stores events of one attempt in one transaction.
-func (l *Log) Record(ctx context.Context, attemptID string, events []Event) error {
-	rows := make([]eventRow, 0, len(events))
-	now := l.now().UTC()
+// Record stores events a page reported for one attempt, appended to its
+// chain in one transaction, and returns them as stored. A heartbeat after
+// a silence longer than HeartbeatGapAfter also records a HeartbeatGap.
+func (l *Log) Record(ctx context.Context, attemptID string, events []Event) ([]Event, error) {
 	for i, e := range events {
-		if !known(e.Kind) {
-			return valid.Errorf(fmt.Sprintf("events[%d].kind", i), "unknown kind %q", e.Kind)
+		if !slices.Contains(pageKinds, e.Kind) {
+			return nil, valid.Errorf(fmt.Sprintf("events[%d].kind", i), "unknown kind %q", e.Kind)
 		}
 		if len(e.Detail) > 500 {
-			return valid.Errorf(fmt.Sprintf("events[%d].detail", i), "is longer than 500 bytes")
+			return nil, valid.Errorf(fmt.Sprintf("events[%d].detail", i), "is longer than 500 bytes")
 		}
-		rows = append(rows, eventRow{AttemptID: attemptID, Kind: e.Kind, Detail: e.Detail, ClientAt: e.ClientAt, ReceivedAt: now})
 	}
-	if len(rows) == 0 {
-		return nil
+	if len(events) == 0 {
+		return nil, nil
 	}
-	if err := l.db.WithContext(ctx).Create(&rows).Error; err != nil {
-		return fmt.Errorf("proctor: record: %w", err)
-	}
-	return nil
+	var out []Event
+	err := l.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		now := l.now().UTC()
+		var err error
+		if slices.ContainsFunc(events, func(e Event) bool { return e.Kind == Heartbeat }) {
+			if events, err = withGap(tx, attemptID, events, now); err != nil {
+				return err
+			}
+		}
+		out, err = Append(tx, attemptID, events, now)
+		return err
+	})
+	return out, err
 }
 
-func known(kind string) bool {
-	for _, k := range Kinds {
-		if k == kind {
-			return true
+// withGap puts a HeartbeatGap before events when the attempt's last
+// heartbeat is older than HeartbeatGapAfter.
+func withGap(tx *gorm.DB, attemptID string, events []Event, now time.Time) ([]Event, error) {
+	var last eventRow
+	err := tx.Where("attempt_id = ? AND kind = ?", attemptID, Heartbeat).Order("id DESC").Limit(1).Find(&last).Error
+	if err != nil {
+		return nil, fmt.Errorf("proctor: last heartbeat: %w", err)
+	}
+	if last.ID == 0 || now.Sub(last.ReceivedAt) <= HeartbeatGapAfter {
+		return events, nil
+	}
+	gap := Event{Kind: HeartbeatGap, Detail: fmt.Sprintf("%.0f seconds without a heartbeat", now.Sub(last.ReceivedAt).Seconds())}
+	return append([]Event{gap}, events...), nil
+}
+
+// Append adds events of any kind to the attempt's chain inside tx, which
+// must be a transaction: the update of the chain's head serializes
+// concurrent appenders on both PostgreSQL (row lock) and SQLite (write
+// lock). It is how the server records what it observed itself, such as a
+// snapshot and its face check, in the same transaction as the record it
+// belongs to.
+func Append(tx *gorm.DB, attemptID string, events []Event, now time.Time) ([]Event, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	n := int64(len(events))
+	res := tx.Exec("UPDATE proctor_chains SET seq = seq + ? WHERE attempt_id = ?", n, attemptID)
+	if res.Error != nil {
+		return nil, fmt.Errorf("proctor: lock chain: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		// The attempt's first events: start its chain. A concurrent first
+		// appender's insert does nothing, and its update then waits for
+		// this transaction.
+		err := tx.Exec("INSERT INTO proctor_chains (attempt_id, seq, hash) VALUES (?, 0, '') ON CONFLICT (attempt_id) DO NOTHING", attemptID).Error
+		if err == nil {
+			err = tx.Exec("UPDATE proctor_chains SET seq = seq + ? WHERE attempt_id = ?", n, attemptID).Error
+		}
+		if err != nil {
+			return nil, fmt.Errorf("proctor: start chain: %w", err)
 		}
 	}
-	return false
+	var h chainHead
+	if err := tx.Where("attempt_id = ?", attemptID).Take(&h).Error; err != nil {
+		return nil, fmt.Errorf("proctor: read chain: %w", err)
+	}
+	prev, seq := h.Hash, h.Seq-n
+	now = now.UTC().Truncate(time.Microsecond)
+	rows := make([]eventRow, len(events))
+	for i, e := range events {
+		seq++
+		s := seq
+		r := eventRow{AttemptID: attemptID, Kind: e.Kind, Detail: e.Detail, ClientAt: micro(e.ClientAt),
+			ReceivedAt: now, Seq: &s, PrevHash: prev}
+		r.Hash = r.digest()
+		rows[i], prev = r, r.Hash
+	}
+	if err := tx.Create(&rows).Error; err != nil {
+		return nil, fmt.Errorf("proctor: record: %w", err)
+	}
+	if err := tx.Model(&chainHead{}).Where("attempt_id = ?", attemptID).Update("hash", prev).Error; err != nil {
+		return nil, fmt.Errorf("proctor: advance chain: %w", err)
+	}
+	out := make([]Event, len(rows))
+	for i, r := range rows {
+		out[i] = r.event()
+	}
+	return out, nil
+}
+
+// micro drops what the databases cannot keep, so that a hash computed
+// before storing holds after reading back.
+func micro(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Microsecond)
+	return &u
+}
+
+// digest is SHA-256 over the previous hash and every field, each with its
+// length, so that no two different events share an input.
+func (r eventRow) digest() string {
+	client := ""
+	if r.ClientAt != nil {
+		client = r.ClientAt.UTC().Format(time.RFC3339Nano)
+	}
+	var seq int64
+	if r.Seq != nil {
+		seq = *r.Seq
+	}
+	var b strings.Builder
+	for _, f := range []string{r.PrevHash, r.AttemptID, strconv.FormatInt(seq, 10), r.Kind, r.Detail, client,
+		r.ReceivedAt.UTC().Format(time.RFC3339Nano)} {
+		b.WriteString(strconv.Itoa(len(f)))
+		b.WriteByte(':')
+		b.WriteString(f)
+		b.WriteByte('\n')
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+// ErrBroken: an attempt's event chain does not verify.
+var ErrBroken = errors.New("proctor: event chain broken")
+
+// ChainCheck is the outcome of Verify.
+type ChainCheck struct {
+	Events    int // chained events verified
+	Unchained int // events recorded before the log was chained
+	Head      string
+}
+
+// Verify walks an attempt's chain and returns ErrBroken (wrapped, naming
+// the first bad event) when an event's hash or link does not hold, an
+// event is missing, or the head does not point at the last event.
+func (l *Log) Verify(ctx context.Context, attemptID string) (ChainCheck, error) {
+	var rows []eventRow
+	if err := l.db.WithContext(ctx).Where("attempt_id = ?", attemptID).Order("seq, id").Find(&rows).Error; err != nil {
+		return ChainCheck{}, fmt.Errorf("proctor: verify: %w", err)
+	}
+	var c ChainCheck
+	prev := ""
+	for _, r := range rows {
+		if r.Seq == nil {
+			c.Unchained++
+			continue
+		}
+		c.Events++
+		if *r.Seq != int64(c.Events) {
+			return c, fmt.Errorf("%w: event %d missing", ErrBroken, c.Events)
+		}
+		if r.PrevHash != prev || r.digest() != r.Hash {
+			return c, fmt.Errorf("%w: event %d altered", ErrBroken, *r.Seq)
+		}
+		prev = r.Hash
+	}
+	var h chainHead
+	err := l.db.WithContext(ctx).Where("attempt_id = ?", attemptID).Limit(1).Find(&h).Error
+	if err != nil {
+		return c, fmt.Errorf("proctor: verify: %w", err)
+	}
+	if h.Seq != int64(c.Events) || h.Hash != prev {
+		return c, fmt.Errorf("%w: head at event %d, chain ends at %d", ErrBroken, h.Seq, c.Events)
+	}
+	c.Head = prev
+	return c, nil
 }
 
 // Events lists an attempt's events in the order received.
@@ -101,7 +317,7 @@ func (l *Log) Events(ctx context.Context, attemptID string) ([]Event, error) {
 	}
 	out := make([]Event, len(rows))
 	for i, r := range rows {
-		out[i] = Event(r)
+		out[i] = r.event()
 	}
 	return out, nil
 }
@@ -110,7 +326,7 @@ func (l *Log) Events(ctx context.Context, attemptID string) ([]Event, error) {
 type Summary struct {
 	AttemptID string
 	Counts    map[string]int
-	Incidents int // every event but heartbeats and regained focus/visibility
+	Incidents int // every event not Informational
 }
 
 // Summaries counts the events of the given attempts.
@@ -136,9 +352,7 @@ func (l *Log) Summaries(ctx context.Context, attemptIDs []string) (map[string]Su
 	for _, r := range rows {
 		s := out[r.AttemptID]
 		s.Counts[r.Kind] = r.N
-		switch r.Kind {
-		case Heartbeat, FocusGained, Visible:
-		default:
+		if !Informational(r.Kind) {
 			s.Incidents += r.N
 		}
 		out[r.AttemptID] = s

@@ -34,6 +34,7 @@ type services struct {
 	items       *items.Store
 	assess      *assess.Service
 	proctor     *proctor.Log
+	snapshots   *proctor.Snapshots
 	credentials *credential.Service
 	issuerID    string
 }
@@ -84,6 +85,7 @@ func wire(ctx context.Context, cfg config, baseURL string) (*services, error) {
 	s.items = items.NewStore(db, now)
 	s.assess = assess.NewService(db, s.items, now)
 	s.proctor = proctor.NewLog(db, now)
+	s.snapshots = proctor.NewSnapshots(db, blobs, now)
 	s.credentials = credential.NewService(db, now, baseURL, key, credential.WithRSAKey(rsaKey))
 	s.assess.OnPass = award.OnPass(s.credentials, s.auth)
 	s.assess.OnRescore = award.OnRescore(s.credentials)
@@ -137,7 +139,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	}
 
 	srv, err := web.New(web.Config{
-		Auth: svc.auth, Items: svc.items, Assess: svc.assess, Proctor: svc.proctor, Credentials: svc.credentials, Blobs: svc.blobs,
+		Auth: svc.auth, Items: svc.items, Assess: svc.assess, Proctor: svc.proctor, Snapshots: svc.snapshots, Credentials: svc.credentials, Blobs: svc.blobs,
 		Audit: audit.NewReader(svc.db), IssuerID: svc.issuerID, BaseURL: baseURL, Logger: logger, TrustedProxies: cfg.TrustedProxies,
 		Live:             svc.kv,
 		ProctoringAssets: cfg.ProctoringAssets,

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/touchstone-assess/touchstone/internal/award"
+	"github.com/touchstone-assess/touchstone/internal/blob"
 	"io"
 	"log/slog"
 	"net/http"
@@ -83,6 +84,8 @@ type Fixture struct {
 	Bank        *items.Store
 	Assess      *assess.Service
 	Proctoring  *proctor.Log
+	Snapshots   *proctor.Snapshots
+	Blobs       *blob.Local
 	Credentials *credential.Service
 	Audit       *audit.Reader
 
@@ -126,6 +129,12 @@ func New(tb testing.TB, db *gorm.DB) *Fixture {
 	f.Bank = items.NewStore(db, clk.Now)
 	f.Assess = assess.NewService(db, f.Bank, clk.Now)
 	f.Proctoring = proctor.NewLog(db, clk.Now)
+	blobs, err := blob.NewLocal(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.Blobs = blobs
+	f.Snapshots = proctor.NewSnapshots(db, blobs, clk.Now)
 	f.Credentials = credential.NewService(db, clk.Now, BaseURL, ed25519.NewKeyFromSeed(signingSeed))
 	f.Audit = audit.NewReader(db)
 	f.Assess.OnPass = award.OnPass(f.Credentials, f.Auth)
@@ -139,7 +148,6 @@ func New(tb testing.TB, db *gorm.DB) *Fixture {
 			tb.Fatalf("webtest: %s: %v", what, err)
 		}
 	}
-	var err error
 	f.IssuerID, err = f.Credentials.EnsureIssuer(ctx, credential.IssuerInput{Name: "Touchstone Test Issuer", URL: BaseURL})
 	must("issuer", err)
 	f.AchievementID, err = f.Credentials.CreateAchievement(ctx, f.IssuerID, credential.AchievementInput{
@@ -219,8 +227,8 @@ func New(tb testing.TB, db *gorm.DB) *Fixture {
 func (f *Fixture) Instance(tb testing.TB, live kv.Store) *web.Server {
 	tb.Helper()
 	srv, err := web.New(web.Config{
-		Auth: f.Auth, Items: f.Bank, Assess: f.Assess, Proctor: f.Proctoring, Credentials: f.Credentials, Audit: f.Audit,
-		IssuerID: f.IssuerID, BaseURL: BaseURL, Now: f.Clock.Now, Live: live,
+		Auth: f.Auth, Items: f.Bank, Assess: f.Assess, Proctor: f.Proctoring, Snapshots: f.Snapshots, Blobs: f.Blobs,
+		Credentials: f.Credentials, Audit: f.Audit, IssuerID: f.IssuerID, BaseURL: BaseURL, Now: f.Clock.Now, Live: live,
 		Ready:  func(context.Context) error { return f.ReadyErr },
 		Logger: slog.New(slog.NewTextHandler(logWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})

@@ -1,0 +1,332 @@
+package proctor
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/touchstone-assess/touchstone/internal/blob"
+	"github.com/touchstone-assess/touchstone/internal/dbtest"
+	"github.com/touchstone-assess/touchstone/internal/valid"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// newAttempt inserts the smallest program, exam, candidate and attempt the
+// foreign keys need, and returns the attempt's id.
+func newAttempt(tb testing.TB, db *gorm.DB) string {
+	tb.Helper()
+	now := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+	prog, exam, user, attempt := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"INSERT INTO programs (id, slug, name, created_at) VALUES (?, ?, 'P', ?)", []any{prog, "p-" + prog[:8], now}},
+		{"INSERT INTO exams (id, program_id, slug, title, duration_seconds, created_at) VALUES (?, ?, 'e', 'E', 3600, ?)", []any{exam, prog, now}},
+		{"INSERT INTO users (id, email, name, created_at) VALUES (?, ?, 'C', ?)", []any{user, user + "@example.com", now}},
+		{"INSERT INTO attempts (id, exam_id, candidate_id, status, started_at, deadline) VALUES (?, ?, ?, 'in_progress', ?, ?)",
+			[]any{attempt, exam, user, now, now.Add(time.Hour)}},
+	} {
+		if err := db.Exec(q.sql, q.args...).Error; err != nil {
+			tb.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	return attempt
+}
+
+func TestEventChainDetectsTampering(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := t.Context()
+		clk := &clock{t: time.Date(2026, 12, 4, 9, 0, 0, 123456789, time.UTC)}
+		log := NewLog(db, clk.Now)
+		a := newAttempt(t, db)
+		at := clk.Now().Add(-time.Second)
+		for i := range 3 {
+			if _, err := log.Record(ctx, a, []Event{{Kind: FocusLost, Detail: "x", ClientAt: &at}, {Kind: Heartbeat}}); err != nil {
+				t.Fatalf("record %d: %v", i, err)
+			}
+			clk.Add(10 * time.Second)
+		}
+		check, err := log.Verify(ctx, a)
+		if err != nil || check.Events != 6 {
+			t.Fatalf("Verify = %+v, %v; want 6 events, intact", check, err)
+		}
+		events, err := log.Events(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range events {
+			if e.Seq != int64(i+1) || len(e.Hash) != 64 {
+				t.Errorf("event %d: seq %d hash %q, want seq %d and a SHA-256", i, e.Seq, e.Hash, i+1)
+			}
+		}
+
+		tamper := []struct {
+			name string
+			sql  string
+		}{
+			{"edited detail", "UPDATE proctor_events SET detail = 'nothing' WHERE attempt_id = ? AND seq = 3"},
+			{"edited kind", "UPDATE proctor_events SET kind = 'heartbeat' WHERE attempt_id = ? AND seq = 1"},
+			{"deleted middle", "DELETE FROM proctor_events WHERE attempt_id = ? AND seq = 4"},
+			{"deleted tail", "DELETE FROM proctor_events WHERE attempt_id = ? AND seq = 6"},
+		}
+		for _, tc := range tamper {
+			t.Run(tc.name, func(t *testing.T) {
+				b := newAttempt(t, db)
+				for range 3 {
+					if _, err := log.Record(ctx, b, []Event{{Kind: FocusLost, Detail: "x"}, {Kind: Heartbeat}}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := db.Exec(tc.sql, b).Error; err != nil {
+					t.Fatal(err)
+				}
+				if _, err := log.Verify(ctx, b); !errors.Is(err, ErrBroken) {
+					t.Errorf("Verify after %s = %v, want ErrBroken", tc.name, err)
+				}
+			})
+		}
+		if _, err := log.Verify(ctx, a); err != nil {
+			t.Errorf("the untouched attempt's chain: %v", err)
+		}
+	})
+}
+
+func TestEventChainConcurrentAppends(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := t.Context()
+		log := NewLog(db, time.Now)
+		a := newAttempt(t, db)
+		const writers, each = 8, 5
+		var wg sync.WaitGroup
+		errs := make(chan error, writers*each)
+		for range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range each {
+					_, err := log.Record(ctx, a, []Event{{Kind: Copy}, {Kind: Paste}})
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent record: %v", err)
+			}
+		}
+		check, err := log.Verify(ctx, a)
+		if err != nil || check.Events != writers*each*2 {
+			t.Fatalf("Verify = %+v, %v; want %d events, intact", check, err, writers*each*2)
+		}
+	})
+}
+
+func TestRecordRefusesServerKindsAndRecordsHeartbeatGaps(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := t.Context()
+		clk := &clock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
+		log := NewLog(db, clk.Now)
+		a := newAttempt(t, db)
+		for _, kind := range []string{NoFace, SnapshotTaken, HeartbeatGap, "nonsense"} {
+			_, err := log.Record(ctx, a, []Event{{Kind: Heartbeat}, {Kind: kind}})
+			var fe *valid.Error
+			if !errors.As(err, &fe) || fe.Field != "events[1].kind" {
+				t.Errorf("Record(%s) = %v, want a field error on events[1].kind", kind, err)
+			}
+		}
+		if _, err := log.Record(ctx, a, []Event{{Kind: Heartbeat}}); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(30 * time.Second)
+		if _, err := log.Record(ctx, a, []Event{{Kind: Heartbeat}}); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(3 * time.Minute)
+		got, err := log.Record(ctx, a, []Event{{Kind: Heartbeat}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].Kind != HeartbeatGap || got[0].Detail != "180 seconds without a heartbeat" {
+			t.Fatalf("after three silent minutes Record = %+v, want a heartbeat gap of 180 s first", got)
+		}
+		sums, err := log.Summaries(ctx, []string{a})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := sums[a]; s.Counts[HeartbeatGap] != 1 || s.Incidents != 1 {
+			t.Errorf("summary %+v, want one heartbeat gap, the only incident", s)
+		}
+	})
+}
+
+func testImage(tb testing.TB, format string, w, h int) []byte {
+	tb.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for x := range w {
+		img.Set(x, x%h, color.RGBA{R: 200, A: 255})
+	}
+	var buf bytes.Buffer
+	var err error
+	if format == "png" {
+		err = png.Encode(&buf, img)
+	} else {
+		err = jpeg.Encode(&buf, img, nil)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestCheckImage(t *testing.T) {
+	jpg := testImage(t, "jpeg", 64, 48)
+	cases := []struct {
+		name string
+		img  []byte
+		want string // content type, or "" for refused
+	}{
+		{"jpeg", jpg, "image/jpeg"},
+		{"png", testImage(t, "png", 32, 32), "image/png"},
+		{"empty", nil, ""},
+		{"html", []byte("<html><script>alert(1)</script></html>"), ""},
+		{"svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`), ""},
+		{"truncated jpeg", jpg[:20], ""},
+		{"too wide", testImage(t, "png", MaxImageDimension+1, 1), ""},
+		{"too large", append(append([]byte{}, jpg...), make([]byte, MaxImageBytes)...), ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := CheckImage(tc.img)
+			if tc.want != "" {
+				if err != nil || got != tc.want {
+					t.Fatalf("CheckImage = %q, %v; want %s", got, err, tc.want)
+				}
+				return
+			}
+			var fe *valid.Error
+			if !errors.As(err, &fe) || fe.Field != "image" {
+				t.Fatalf("CheckImage = %q, %v; want a field error on image", got, err)
+			}
+		})
+	}
+}
+
+func TestSnapshotsStoreFlagAndPurge(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := t.Context()
+		clk := &clock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
+		blobs, err := blob.NewLocal(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		log, snaps := NewLog(db, clk.Now), NewSnapshots(db, blobs, clk.Now)
+		a := newAttempt(t, db)
+		img := testImage(t, "jpeg", 64, 48)
+		zero, two, away := 0, 2, true
+		cases := []struct {
+			faces *int
+			away  *bool
+			want  []string
+		}{
+			{nil, nil, []string{SnapshotTaken}},
+			{&zero, nil, []string{SnapshotTaken, NoFace}},
+			{&two, nil, []string{SnapshotTaken, MultipleFaces}},
+			{nil, &away, []string{SnapshotTaken, LookingAway}},
+		}
+		var ids []string
+		for i, tc := range cases {
+			s, events, err := snaps.Put(ctx, NewSnapshot{AttemptID: a, Kind: Webcam, Image: img, Faces: tc.faces,
+				LookingAway: tc.away, Retention: 24 * time.Hour})
+			if err != nil {
+				t.Fatalf("put %d: %v", i, err)
+			}
+			ids = append(ids, s.ID)
+			var kinds []string
+			for _, e := range events {
+				kinds = append(kinds, e.Kind)
+			}
+			if len(kinds) != len(tc.want) || !equal(kinds, tc.want) {
+				t.Errorf("put %d recorded %v, want %v", i, kinds, tc.want)
+			}
+			clk.Add(time.Minute)
+		}
+		if _, err := log.Verify(ctx, a); err != nil {
+			t.Fatalf("chain after snapshots: %v", err)
+		}
+		s, body, err := snaps.Open(ctx, ids[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(body)
+		body.Close()
+		if !bytes.Equal(got, img) || s.ContentType != "image/jpeg" || s.Faces == nil || *s.Faces != 0 {
+			t.Errorf("Open = %+v and %d bytes, want the stored JPEG with 0 faces", s, len(got))
+		}
+		latest, err := snaps.Latest(ctx, []string{a})
+		if err != nil || latest[a].ID != ids[3] {
+			t.Errorf("Latest = %v, %v; want snapshot %s", latest, err, ids[3])
+		}
+
+		// A day later the images are deleted; the records stay.
+		clk.Add(24 * time.Hour)
+		n, err := snaps.Purge(ctx)
+		if err != nil || n != 4 {
+			t.Fatalf("Purge = %d, %v; want 4", n, err)
+		}
+		if _, _, err := snaps.Open(ctx, ids[0]); !errors.Is(err, ErrSnapshotDeleted) {
+			t.Errorf("Open after purge = %v, want ErrSnapshotDeleted", err)
+		}
+		left, err := blobs.List(ctx, "", time.Time{})
+		if err != nil || len(left) != 0 {
+			t.Errorf("blobs after purge: %v, %v; want none", left, err)
+		}
+		list, err := snaps.OfAttempt(ctx, a)
+		if err != nil || len(list) != 4 || list[0].DeletedAt == nil {
+			t.Errorf("OfAttempt after purge = %d records, %v; want 4, marked deleted", len(list), err)
+		}
+		if n, err := snaps.Purge(ctx); err != nil || n != 0 {
+			t.Errorf("second Purge = %d, %v; want 0", n, err)
+		}
+
+		if _, _, err := snaps.Put(ctx, NewSnapshot{AttemptID: a, Kind: Webcam, Image: []byte("<html>"), Retention: time.Hour}); err == nil {
+			t.Error("Put accepted HTML as a snapshot")
+		}
+		if _, _, err := snaps.Open(ctx, "not-a-uuid"); !errors.Is(err, ErrSnapshotNotFound) {
+			t.Errorf("Open(bad id) = %v, want ErrSnapshotNotFound", err)
+		}
+	})
+}
+
+func equal(a, b []string) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}

@@ -1,0 +1,362 @@
+package proctor
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/jpeg" // decoders for DecodeConfig
+	_ "image/png"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	_ "golang.org/x/image/webp"
+	"gorm.io/gorm"
+
+	"github.com/touchstone-assess/touchstone/internal/blob"
+	"github.com/touchstone-assess/touchstone/internal/valid"
+)
+
+// Snapshot kinds: a webcam frame taken during the attempt, and the photos
+// of the candidate and of their ID taken at check-in.
+const (
+	Webcam         = "webcam"
+	CandidatePhoto = "candidate_photo"
+	IDPhoto        = "id_photo"
+)
+
+// Bounds on an uploaded image: a webcam frame is some tens of kilobytes; a
+// photographed ID at full resolution is the largest allowed.
+const (
+	MaxImageBytes     = 2 << 20
+	MaxImageDimension = 4096
+)
+
+// ImageTypes are the accepted image types, by content, not by what the
+// client declared.
+var ImageTypes = []string{"image/jpeg", "image/png", "image/webp"}
+
+// ErrSnapshotDeleted: the snapshot's image was deleted at the end of its
+// retention period.
+var ErrSnapshotDeleted = errors.New("proctor: snapshot deleted after its retention period")
+
+// ErrSnapshotNotFound: no snapshot has the id.
+var ErrSnapshotNotFound = errors.New("proctor: snapshot not found")
+
+// Snapshot is a stored image and what its face check found.
+type Snapshot struct {
+	ID          string
+	AttemptID   string // "" for a check-in photo
+	CheckinID   string // "" for a webcam frame of an attempt
+	Kind        string
+	ContentType string
+	Bytes       int
+	SHA256      string
+	Faces       *int  // nil when the browser could not run the face check
+	LookingAway *bool // nil likewise
+	TakenAt     *time.Time
+	ReceivedAt  time.Time
+	DeleteAfter time.Time
+	DeletedAt   *time.Time
+}
+
+type snapshotRow struct {
+	ID          string     `gorm:"column:id;primaryKey"`
+	AttemptID   *string    `gorm:"column:attempt_id"`
+	CheckinID   *string    `gorm:"column:checkin_id"`
+	Kind        string     `gorm:"column:kind"`
+	BlobKey     string     `gorm:"column:blob_key"`
+	ContentType string     `gorm:"column:content_type"`
+	Bytes       int        `gorm:"column:bytes"`
+	SHA256      string     `gorm:"column:sha256"`
+	Faces       *int       `gorm:"column:faces"`
+	LookingAway *bool      `gorm:"column:looking_away"`
+	TakenAt     *time.Time `gorm:"column:taken_at"`
+	ReceivedAt  time.Time  `gorm:"column:received_at"`
+	DeleteAfter time.Time  `gorm:"column:delete_after"`
+	DeletedAt   *time.Time `gorm:"column:deleted_at"`
+}
+
+func (snapshotRow) TableName() string { return "proctor_snapshots" }
+
+func (r snapshotRow) snapshot() Snapshot {
+	return Snapshot{ID: r.ID, AttemptID: deref(r.AttemptID), CheckinID: deref(r.CheckinID), Kind: r.Kind,
+		ContentType: r.ContentType, Bytes: r.Bytes, SHA256: r.SHA256, Faces: r.Faces, LookingAway: r.LookingAway,
+		TakenAt: r.TakenAt, ReceivedAt: r.ReceivedAt, DeleteAfter: r.DeleteAfter, DeletedAt: r.DeletedAt}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// NewSnapshot is an image to store.
+type NewSnapshot struct {
+	AttemptID string // exactly one of AttemptID and CheckinID
+	CheckinID string
+	Kind      string
+	Image     []byte
+	// Faces and LookingAway are the browser's face check of the image; nil
+	// when it could not run. A webcam frame with no face, several faces, or
+	// the candidate looking away records an event of that kind.
+	Faces       *int
+	LookingAway *bool
+	TakenAt     *time.Time
+	// Retention is how long the image is kept: the program's period.
+	Retention time.Duration
+}
+
+// Snapshots stores images through a blob store and records them.
+type Snapshots struct {
+	db    *gorm.DB
+	blobs blob.Store
+	now   func() time.Time
+}
+
+// NewSnapshots returns a Snapshots on db and blobs.
+func NewSnapshots(db *gorm.DB, blobs blob.Store, now func() time.Time) *Snapshots {
+	return &Snapshots{db: db, blobs: blobs, now: now}
+}
+
+// CheckImage returns the type of an image judged by its content — JPEG,
+// PNG or WebP — after checking that it decodes as one, within the bounds.
+// Anything else is a field error on "image".
+func CheckImage(img []byte) (string, error) {
+	if len(img) == 0 {
+		return "", valid.Errorf("image", "is empty")
+	}
+	if len(img) > MaxImageBytes {
+		return "", valid.Errorf("image", "is larger than %d bytes", MaxImageBytes)
+	}
+	ct := http.DetectContentType(img)
+	ok := false
+	for _, t := range ImageTypes {
+		ok = ok || ct == t
+	}
+	if !ok {
+		return "", valid.Errorf("image", "must be a JPEG, PNG or WebP image, not %s", ct)
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(img))
+	if err != nil {
+		return "", valid.Errorf("image", "is not a valid %s image", ct)
+	}
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > MaxImageDimension || cfg.Height > MaxImageDimension {
+		return "", valid.Errorf("image", "must be from 1 to %d pixels wide and high, not %d×%d", MaxImageDimension, cfg.Width, cfg.Height)
+	}
+	return ct, nil
+}
+
+// Put checks and stores an image, records it, and — for a webcam frame —
+// appends a SnapshotTaken event (naming it and its SHA-256, so the image is
+// covered by the attempt's chain) and the face check's findings to the
+// attempt's events. The blob is written first: a failure after it leaves
+// an unrecorded blob for the retention sweep, never a record without its
+// image.
+func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event, error) {
+	switch in.Kind {
+	case Webcam:
+		if in.AttemptID == "" || in.CheckinID != "" {
+			return Snapshot{}, nil, errors.New("proctor: a webcam snapshot belongs to an attempt")
+		}
+	case CandidatePhoto, IDPhoto:
+		if in.CheckinID == "" || in.AttemptID != "" {
+			return Snapshot{}, nil, errors.New("proctor: a check-in photo belongs to a check-in")
+		}
+	default:
+		return Snapshot{}, nil, valid.Errorf("kind", "must be %s, %s or %s", Webcam, CandidatePhoto, IDPhoto)
+	}
+	if in.Faces != nil && (*in.Faces < 0 || *in.Faces > 100) {
+		return Snapshot{}, nil, valid.Errorf("faces", "must be from 0 to 100")
+	}
+	if in.Retention <= 0 {
+		return Snapshot{}, nil, errors.New("proctor: snapshot without a retention period")
+	}
+	ct, err := CheckImage(in.Image)
+	if err != nil {
+		return Snapshot{}, nil, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	id := uuid.NewString()
+	owner := "attempt-" + in.AttemptID
+	if in.CheckinID != "" {
+		owner = "checkin-" + in.CheckinID
+	}
+	key := "proctoring/" + owner + "/" + id + extension(ct)
+	sum := sha256.Sum256(in.Image)
+	row := snapshotRow{ID: id, Kind: in.Kind, BlobKey: key, ContentType: ct, Bytes: len(in.Image),
+		SHA256: hex.EncodeToString(sum[:]), Faces: in.Faces, LookingAway: in.LookingAway, TakenAt: micro(in.TakenAt),
+		ReceivedAt: now, DeleteAfter: now.Add(in.Retention)}
+	if in.AttemptID != "" {
+		row.AttemptID = &in.AttemptID
+	} else {
+		row.CheckinID = &in.CheckinID
+	}
+	if err := s.blobs.Put(ctx, key, ct, bytes.NewReader(in.Image), int64(len(in.Image))); err != nil {
+		return Snapshot{}, nil, fmt.Errorf("proctor: store snapshot: %w", err)
+	}
+	var events []Event
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return fmt.Errorf("proctor: record snapshot: %w", err)
+		}
+		if in.Kind != Webcam {
+			return nil
+		}
+		var err error
+		events, err = Append(tx, in.AttemptID, findings(row), now)
+		return err
+	})
+	if err != nil {
+		return Snapshot{}, nil, err
+	}
+	return row.snapshot(), events, nil
+}
+
+// findings are the events a webcam snapshot records: the snapshot itself,
+// then what its face check found.
+func findings(r snapshotRow) []Event {
+	ref := "snapshot " + r.ID + " sha256:" + r.SHA256
+	out := []Event{{Kind: SnapshotTaken, Detail: ref}}
+	if r.Faces != nil {
+		switch {
+		case *r.Faces == 0:
+			out = append(out, Event{Kind: NoFace, Detail: ref})
+		case *r.Faces > 1:
+			out = append(out, Event{Kind: MultipleFaces, Detail: fmt.Sprintf("%d faces in %s", *r.Faces, ref)})
+		}
+	}
+	if r.LookingAway != nil && *r.LookingAway && (r.Faces == nil || *r.Faces > 0) {
+		out = append(out, Event{Kind: LookingAway, Detail: ref})
+	}
+	return out
+}
+
+func extension(contentType string) string {
+	switch contentType {
+	case "image/png":
+		return ".png"
+	case "image/webp":
+		return ".webp"
+	}
+	return ".jpg"
+}
+
+// Snapshot returns a snapshot's record.
+func (s *Snapshots) Snapshot(ctx context.Context, id string) (Snapshot, error) {
+	if uuid.Validate(id) != nil {
+		return Snapshot{}, ErrSnapshotNotFound
+	}
+	var row snapshotRow
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Snapshot{}, ErrSnapshotNotFound
+	}
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("proctor: snapshot: %w", err)
+	}
+	return row.snapshot(), nil
+}
+
+// Open returns a snapshot's record and its image; the caller closes it.
+// An image deleted at the end of its retention is ErrSnapshotDeleted.
+func (s *Snapshots) Open(ctx context.Context, id string) (Snapshot, io.ReadCloser, error) {
+	var row snapshotRow
+	if uuid.Validate(id) != nil {
+		return Snapshot{}, nil, ErrSnapshotNotFound
+	}
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Snapshot{}, nil, ErrSnapshotNotFound
+	}
+	if err != nil {
+		return Snapshot{}, nil, fmt.Errorf("proctor: snapshot: %w", err)
+	}
+	if row.DeletedAt != nil {
+		return row.snapshot(), nil, ErrSnapshotDeleted
+	}
+	body, _, err := s.blobs.Get(ctx, row.BlobKey)
+	if err != nil {
+		return row.snapshot(), nil, fmt.Errorf("proctor: open snapshot: %w", err)
+	}
+	return row.snapshot(), body, nil
+}
+
+// OfAttempt lists an attempt's webcam snapshots, oldest first.
+func (s *Snapshots) OfAttempt(ctx context.Context, attemptID string) ([]Snapshot, error) {
+	return s.list(ctx, "attempt_id = ?", attemptID)
+}
+
+// OfCheckin lists a check-in's photos, oldest first.
+func (s *Snapshots) OfCheckin(ctx context.Context, checkinID string) ([]Snapshot, error) {
+	return s.list(ctx, "checkin_id = ?", checkinID)
+}
+
+func (s *Snapshots) list(ctx context.Context, where string, id string) ([]Snapshot, error) {
+	var rows []snapshotRow
+	if err := s.db.WithContext(ctx).Where(where, id).Order("received_at, id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("proctor: snapshots: %w", err)
+	}
+	out := make([]Snapshot, len(rows))
+	for i, r := range rows {
+		out[i] = r.snapshot()
+	}
+	return out, nil
+}
+
+// Latest returns the newest webcam snapshot of each of the attempts that
+// has one, for the live console.
+func (s *Snapshots) Latest(ctx context.Context, attemptIDs []string) (map[string]Snapshot, error) {
+	out := map[string]Snapshot{}
+	if len(attemptIDs) == 0 {
+		return out, nil
+	}
+	var rows []snapshotRow
+	err := s.db.WithContext(ctx).Where("attempt_id IN ? AND deleted_at IS NULL", attemptIDs).
+		Where("received_at = (SELECT MAX(p.received_at) FROM proctor_snapshots p WHERE p.attempt_id = proctor_snapshots.attempt_id)").
+		Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("proctor: latest snapshots: %w", err)
+	}
+	for _, r := range rows {
+		if prev, ok := out[*r.AttemptID]; !ok || r.ID > prev.ID {
+			out[*r.AttemptID] = r.snapshot()
+		}
+	}
+	return out, nil
+}
+
+// Purge deletes the images whose retention period ended before now and
+// marks their records deleted (the records, their hashes and the face
+// checks stay, as evidence that an image existed). It returns how many it
+// deleted; run again after a failure, it carries on.
+func (s *Snapshots) Purge(ctx context.Context) (int, error) {
+	now := s.now().UTC()
+	n := 0
+	for {
+		var rows []snapshotRow
+		err := s.db.WithContext(ctx).Where("deleted_at IS NULL AND delete_after < ?", now).
+			Order("delete_after").Limit(200).Find(&rows).Error
+		if err != nil {
+			return n, fmt.Errorf("proctor: purge: %w", err)
+		}
+		if len(rows) == 0 {
+			return n, nil
+		}
+		for _, r := range rows {
+			if err := s.blobs.Delete(ctx, r.BlobKey); err != nil {
+				return n, fmt.Errorf("proctor: purge %s: %w", r.ID, err)
+			}
+			if err := s.db.WithContext(ctx).Model(&snapshotRow{}).Where("id = ?", r.ID).Update("deleted_at", now).Error; err != nil {
+				return n, fmt.Errorf("proctor: purge %s: %w", r.ID, err)
+			}
+			n++
+		}
+	}
+}

@@ -1,0 +1,72 @@
+package assess_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/touchstone-assess/touchstone/assess"
+	"github.com/touchstone-assess/touchstone/internal/dbtest"
+	"github.com/touchstone-assess/touchstone/internal/valid"
+)
+
+// TestExamStaffAndRetention: proctors and reviewers are assigned per exam
+// and only what is assigned counts; a program's retention period bounds
+// its proctoring images.
+func TestExamStaffAndRetention(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		proctor := newCandidate(t, db, 900)
+		if err := f.svc.AssignStaff(ctx, "admin", f.exam.ID, proctor, assess.StaffProctor); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.AssignStaff(ctx, "admin", f.exam.ID, proctor, assess.StaffProctor); err != nil {
+			t.Fatalf("assigning twice: %v", err)
+		}
+		if err := f.svc.AssignStaff(ctx, "admin", f.exam.ID, proctor, "janitor"); !errors.Is(err, valid.ErrInvalid) {
+			t.Errorf("assign an unknown role = %v, want a field error", err)
+		}
+		for _, tc := range []struct {
+			roles []string
+			want  bool
+		}{
+			{[]string{assess.StaffProctor}, true},
+			{[]string{assess.StaffReviewer}, false},
+			{[]string{assess.StaffProctor, assess.StaffReviewer}, true},
+		} {
+			if got, err := f.svc.IsStaff(ctx, proctor, f.exam.ID, tc.roles...); err != nil || got != tc.want {
+				t.Errorf("IsStaff(%v) = %v, %v; want %v", tc.roles, got, err, tc.want)
+			}
+		}
+		if got, err := f.svc.IsStaff(ctx, f.candidate, f.exam.ID, assess.StaffProctor); err != nil || got {
+			t.Errorf("IsStaff(unassigned) = %v, %v; want false", got, err)
+		}
+		exams, err := f.svc.StaffExams(ctx, proctor)
+		if err != nil || len(exams[f.exam.ID]) != 1 {
+			t.Errorf("StaffExams = %v, %v; want the exam as proctor", exams, err)
+		}
+		if err := f.svc.RemoveStaff(ctx, "admin", f.exam.ID, proctor, assess.StaffProctor); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := f.svc.IsStaff(ctx, proctor, f.exam.ID, assess.StaffProctor); got {
+			t.Error("still staff after removal")
+		}
+
+		if d, err := f.svc.SnapshotRetention(ctx, f.exam.ID); err != nil || d != 90*24*time.Hour {
+			t.Errorf("default retention = %v, %v; want 90 days", d, err)
+		}
+		if err := f.svc.SetSnapshotRetention(ctx, "pm", f.exam.ProgramID, 30); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := f.svc.SnapshotRetention(ctx, f.exam.ID); err != nil || d != 30*24*time.Hour {
+			t.Errorf("retention = %v, %v; want 30 days", d, err)
+		}
+		if err := f.svc.SetSnapshotRetention(ctx, "pm", f.exam.ProgramID, 0); !errors.Is(err, valid.ErrInvalid) {
+			t.Errorf("retention 0 = %v, want a field error", err)
+		}
+	})
+}
