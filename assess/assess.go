@@ -131,7 +131,7 @@ func NewService(db *gorm.DB, bank *items.Store, now func() time.Time) *Service {
 func Models() []any {
 	return []any{programRow{}, examRow{}, domainRow{}, examItemRow{}, prerequisiteRow{}, formRow{}, formSectionRow{}, formItemRow{},
 		accommodationRow{}, studyRow{}, panelistRow{}, ratingRow{}, judgementRow{}, messageRow{}, reviewRow{}, standardRow{}, attemptRow{}, responseRow{},
-		calibrationRow{}, demographicRow{}, staffRow{}}
+		calibrationRow{}, demographicRow{}, staffRow{}, checkinRow{}}
 }
 
 // in returns a copy of s whose reads and writes go through tx, so that a
