@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/touchstone-assess/touchstone/internal/audit"
 	"github.com/touchstone-assess/touchstone/internal/blob"
 	"github.com/touchstone-assess/touchstone/internal/dbtest"
 	"github.com/touchstone-assess/touchstone/internal/valid"
@@ -311,6 +312,10 @@ func TestSnapshotsStoreFlagAndPurge(t *testing.T) {
 		}
 		if n, err := snaps.Purge(ctx); err != nil || n != 0 {
 			t.Errorf("second Purge = %d, %v; want 0", n, err)
+		}
+		entries, err := audit.List(db, "proctor_snapshots", 10)
+		if err != nil || len(entries) != 1 || entries[0].Action != "proctoring.purge" || entries[0].Actor != "system:retention" {
+			t.Errorf("audit of the purge = %+v, %v; want one proctoring.purge by system:retention", entries, err)
 		}
 
 		if _, _, err := snaps.Put(ctx, NewSnapshot{AttemptID: a, Kind: Webcam, Image: []byte("<html>"), Retention: time.Hour}); err == nil {

@@ -18,6 +18,7 @@ import (
 	_ "golang.org/x/image/webp"
 	"gorm.io/gorm"
 
+	"github.com/touchstone-assess/touchstone/internal/audit"
 	"github.com/touchstone-assess/touchstone/internal/blob"
 	"github.com/touchstone-assess/touchstone/internal/valid"
 )
@@ -333,9 +334,10 @@ func (s *Snapshots) Latest(ctx context.Context, attemptIDs []string) (map[string
 }
 
 // Purge deletes the images whose retention period ended before now and
-// marks their records deleted (the records, their hashes and the face
-// checks stay, as evidence that an image existed). It returns how many it
-// deleted; run again after a failure, it carries on.
+// marks their records deleted, audited in batches (the records, their
+// hashes and the face checks stay, as evidence that an image existed and
+// when it went). It returns how many it deleted; run again after a
+// failure, it carries on.
 func (s *Snapshots) Purge(ctx context.Context) (int, error) {
 	now := s.now().UTC()
 	n := 0
@@ -349,14 +351,23 @@ func (s *Snapshots) Purge(ctx context.Context) (int, error) {
 		if len(rows) == 0 {
 			return n, nil
 		}
-		for _, r := range rows {
+		ids := make([]string, len(rows))
+		for i, r := range rows {
 			if err := s.blobs.Delete(ctx, r.BlobKey); err != nil {
 				return n, fmt.Errorf("proctor: purge %s: %w", r.ID, err)
 			}
-			if err := s.db.WithContext(ctx).Model(&snapshotRow{}).Where("id = ?", r.ID).Update("deleted_at", now).Error; err != nil {
-				return n, fmt.Errorf("proctor: purge %s: %w", r.ID, err)
-			}
-			n++
+			ids[i] = r.ID
 		}
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Model(&snapshotRow{}).Where("id IN ?", ids).Update("deleted_at", now).Error; err != nil {
+				return err
+			}
+			return audit.Append(tx, audit.Entry{Actor: "system:retention", Action: "proctoring.purge",
+				Subject: "proctor_snapshots", After: map[string]any{"deleted": ids}, At: now})
+		})
+		if err != nil {
+			return n, fmt.Errorf("proctor: purge: %w", err)
+		}
+		n += len(rows)
 	}
 }
