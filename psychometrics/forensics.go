@@ -27,6 +27,10 @@ type ForensicsInput struct {
 	// Windows are the windows (sessions) persons sat in; only persons in the
 	// same window are compared. nil puts everybody in one.
 	Windows []string
+	// AnsweredAt are the times the answers were given, in seconds on a
+	// clock common to a window (Unix time, say), persons × items, NaN where
+	// none was recorded; nil leaves out the timed answer-similarity test.
+	AnsweredAt *mat.Dense
 }
 
 // ForensicsSettings tune Forensics. The zero value selects the defaults.
@@ -100,14 +104,19 @@ type ForensicsResult struct {
 //   - preknowledge: fast correct answers to hard items, PreknowledgeP;
 //   - rapid guessing: RapidP (normative threshold, Wise & Ma, 2012);
 //   - answer similarity: the directional GBT, with the copier's ability
-//     taken from the answers not shared, against the most similar
-//     candidate in the same window (AnswerSimilarity; it keeps the power
-//     for weak copiers whose score copying has raised), Bonferroni-adjusted
-//     over the n_w − 1
-//     candidates the person was compared with. This keeps the indicator a
-//     per-person p-value like the others; the list of flagged pairs
-//     (ForensicsResult.Pairs) is corrected over all pairs instead, the
-//     guarantee needed before naming two people together.
+//     taken from the answers not shared, and with AnsweredAt the timed GBT
+//     on the items one answered just after the other, against the most
+//     similar candidate in the same window (AnswerSimilarity; both keep
+//     power for weak copiers whose score copying has raised),
+//     Bonferroni-adjusted over the n_w − 1 candidates the person was
+//     compared with. This keeps the indicator a per-person p-value like
+//     the others; the list of flagged pairs (ForensicsResult.Pairs) is
+//     corrected over all pairs instead, the guarantee needed before naming
+//     two people together. Both candidates of a pair carry its p-value —
+//     the pair test is the evidence against both, and which of them copied
+//     is only a hint — so a reviewer who sees one sees the other named as
+//     its Partner, at the same risk unless another indicator puts either
+//     higher.
 //
 // Combination. Risk = min(1, K · min_k p_k) over the K indicators available
 // — the Bonferroni (Tippett) combination — and persons are ranked by Risk,
@@ -186,7 +195,7 @@ func Forensics(in ForensicsInput, s ForensicsSettings) (ForensicsResult, error) 
 		for i := range n {
 			size[forensicsWindow(in.Windows, i)]++
 		}
-		res.PairsTested = similarityPairs(in.Choices, scores, in.Windows, s.Similarity, func(pr PairSimilarity) {
+		res.PairsTested = similarityPairs(in.Choices, scores, in.Windows, in.AnsweredAt, s.Similarity, func(pr PairSimilarity) {
 			for _, pair := range [2][2]int{{pr.A, pr.B}, {pr.B, pr.A}} {
 				p := &res.Persons[pair[0]]
 				if p.Partner >= 0 && !(pr.P < p.SimilarityP) {
