@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"slices"
 	"time"
 
@@ -107,6 +108,9 @@ type Question struct {
 	Answer   *items.Answer // nil when not answered
 	Flagged  bool
 	Seq      int64 // the sequence number of the last applied change
+	// Seconds is how long the item has been on the candidate's screen, as
+	// the player measured it (0 before any report).
+	Seconds float64
 }
 
 type attemptRow struct {
@@ -168,6 +172,7 @@ type responseRow struct {
 	MaxPoints     float64    `gorm:"column:max_points"`
 	Scored        bool       `gorm:"column:scored"`
 	Section       string     `gorm:"column:section"`
+	Seconds       *float64   `gorm:"column:seconds"` // time on item as the player measured it; nil before any report
 }
 
 func (responseRow) TableName() string { return "responses" }
@@ -422,8 +427,12 @@ func (s *Service) Questions(ctx context.Context, attemptID string) ([]Question, 
 }
 
 func (s *Service) question(r responseRow, c items.Content, seed uint64) Question {
-	return Question{Position: r.Position, ItemID: r.ItemID, Domain: r.Domain, Section: r.Section,
+	q := Question{Position: r.Position, ItemID: r.ItemID, Domain: r.Domain, Section: r.Section,
 		Content: s.render.ForCandidate(c).Shuffled(itemSeed(seed, r.ItemID)), Answer: r.answer(), Flagged: r.Flagged, Seq: r.Seq}
+	if r.Seconds != nil {
+		q.Seconds = *r.Seconds
+	}
+	return q
 }
 
 // itemSeed derives an item's shuffle seed from the attempt's, so that two
@@ -439,10 +448,17 @@ func itemSeed(seed uint64, itemID string) uint64 {
 // sequence number of the change: the change is applied only if Seq is
 // greater than the stored one, so a replayed or late request changes
 // nothing. Zero applies the change without sequencing.
+//
+// Seconds is the time the item has been on the candidate's screen so far,
+// across visits, as the player measured it: the stored time never
+// decreases, and it is capped at the attempt's whole time (the exam's
+// duration under the candidate's accommodation, plus time added, breaks
+// and holds), which no honest measurement exceeds.
 type ResponseUpdate struct {
 	Answer  *items.Answer
 	Flagged *bool
 	Seq     int64
+	Seconds *float64
 }
 
 // Saved is the outcome of SaveResponse: the item, the stored sequence
@@ -464,11 +480,14 @@ type Saved struct {
 func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u ResponseUpdate) (Saved, error) {
 	now := s.now().UTC()
 	out := Saved{ItemID: itemID}
-	if u.Answer == nil && u.Flagged == nil {
-		return out, valid.Errorf("answer", "nothing to save: send answer or flagged")
+	if u.Answer == nil && u.Flagged == nil && u.Seconds == nil {
+		return out, valid.Errorf("answer", "nothing to save: send answer, flagged or seconds")
 	}
 	if u.Seq < 0 {
 		return out, valid.Errorf("seq", "must not be negative")
+	}
+	if u.Seconds != nil && (math.IsNaN(*u.Seconds) || math.IsInf(*u.Seconds, 0) || *u.Seconds < 0) {
+		return out, valid.Errorf("seconds", "must be a number of seconds, not negative")
 	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var a attemptRow
@@ -531,6 +550,13 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 		}
 		if u.Flagged != nil {
 			changes["flagged"] = *u.Flagged
+		}
+		if u.Seconds != nil {
+			// The attempt's whole time bounds any honest measurement; the
+			// CASE keeps the stored time from going back (a late request
+			// from another tab) in the same UPDATE.
+			secs := min(*u.Seconds, a.Deadline.Sub(a.StartedAt).Seconds())
+			changes["seconds"] = gorm.Expr("CASE WHEN seconds IS NULL OR seconds < ? THEN ? ELSE seconds END", secs, secs)
 		}
 		q := tx.Model(&responseRow{}).Where("attempt_id = ? AND position = ? AND EXISTS (SELECT 1 FROM attempts WHERE id = ? AND status = ?)",
 			attemptID, r.Position, attemptID, InProgress)

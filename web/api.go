@@ -251,9 +251,13 @@ func (s *Server) apiRecordEvents(c *fiber.Ctx) error {
 	for i, e := range req.Events {
 		events[i] = proctor.Event{Kind: e.Kind, Detail: e.Detail, ClientAt: e.At}
 	}
-	if _, err := s.cfg.Proctor.Record(c.UserContext(), a.ID, events); err != nil {
+	recorded, err := s.cfg.Proctor.Record(c.UserContext(), a.ID, events)
+	if err != nil {
 		return err
 	}
+	// As stored: with their place in the chain, and any heartbeat gap the
+	// log put before them.
+	s.notifyConsole(c.UserContext(), a, recorded, nil)
 	return c.SendStatus(fiber.StatusNoContent)
 }
 

@@ -20,6 +20,8 @@ type responseRequest struct {
 	Answer  json.RawMessage `json:"answer"`
 	Flagged *bool           `json:"flagged"`
 	Seq     *int64          `json:"seq"`
+	// Seconds is the item's time on screen so far, as the player measured.
+	Seconds *float64 `json:"seconds"`
 }
 
 // update turns the request into an assess.ResponseUpdate. The answer is
@@ -28,6 +30,7 @@ type responseRequest struct {
 func (r responseRequest) update() (assess.ResponseUpdate, error) {
 	var u assess.ResponseUpdate
 	u.Flagged = r.Flagged
+	u.Seconds = r.Seconds
 	if r.Seq != nil {
 		if *r.Seq < 0 {
 			return u, valid.Errorf("seq", "must not be negative")
@@ -70,7 +73,7 @@ func questionJSON(q assess.Question) fiber.Map {
 		answer = q.Answer
 	}
 	return fiber.Map{"position": q.Position, "item_id": q.ItemID, "domain": q.Domain, "section": q.Section,
-		"content": q.Content, "answer": answer, "flagged": q.Flagged, "seq": q.Seq}
+		"content": q.Content, "answer": answer, "flagged": q.Flagged, "seq": q.Seq, "seconds": q.Seconds}
 }
 
 // attemptJSON is an attempt as its candidate may see it: the clock at the
@@ -115,6 +118,10 @@ func (s *Server) attemptJSON(c *fiber.Ctx, a assess.Attempt) (fiber.Map, error) 
 		"breaks_left_seconds": int(t.BreakLeft / time.Second),
 		"submitted_at":        a.SubmittedAt, "items": list, "sections": sections,
 		"can_go_back": a.Mode != assess.ModeCAT, "cat": cat,
+		// What the player must capture, and nothing else of the policy: the
+		// weights and thresholds stay with the proctors.
+		"proctoring": fiber.Map{"snapshot_seconds": exam.Proctoring.SnapshotSeconds,
+			"face_check": exam.Proctoring.SnapshotSeconds > 0 && s.proctoring.dir != ""},
 	}, nil
 }
 

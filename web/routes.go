@@ -3,6 +3,7 @@ package web
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/touchstone-assess/touchstone/assess/proctor"
 	"github.com/touchstone-assess/touchstone/web/auth"
 )
 
@@ -33,6 +34,8 @@ var uploads = map[string]int{
 	"POST /authoring/items/import": maxImportBytes,
 	"POST /api/v1/verify":          maxVerifyBody,
 	"POST /verify":                 maxVerifyBody,
+	// A webcam frame is raw image bytes, bounded as every proctoring image.
+	"POST /api/v1/attempts/:id/snapshots": proctor.MaxImageBytes,
 }
 
 // sideEffectFree are POST routes that change nothing: they compute an
@@ -254,6 +257,7 @@ func (s *Server) routes() []route {
 		{post, "/api/v1/attempts/:id/submit", signedIn, s.apiSubmit},
 		{get, "/api/v1/attempts/:id/result", signedIn, s.apiResult},
 		{post, "/api/v1/attempts/:id/events", signedIn, s.apiRecordEvents},
+		{post, "/api/v1/attempts/:id/snapshots", signedIn, s.apiPostSnapshot},
 		{get, "/api/v1/attempts/:id/events", proctors, s.apiEvents},
 		{get, "/api/v1/attempts/:id/live", signedIn, s.apiAttemptLive},
 		{get, "/api/v1/attempts/:id/messages", signedIn, s.apiAttemptMessages},

@@ -25,10 +25,26 @@
 // Adaptive (CAT) attempts move forward only: Next saves the answer, asks
 // the server for the next item (POST …/next) and ends when it says done.
 //
-// Focus, visibility, full-screen, copy and paste signals and a heartbeat
-// are batched to POST …/events for the proctors.
+// Time on item. The player measures how long each item is on screen —
+// while the page is visible and the clock runs, accumulated across visits,
+// from the time the server already holds — and sends it as `seconds` with
+// the item's saves; leaving an item with a second or more not yet sent
+// queues a save of the time alone.
+//
+// Focus, visibility, full-screen, copy, paste, print, context-menu, resize,
+// second-screen and connection signals and a heartbeat every 15 seconds are
+// batched to POST …/events for the proctors. When the exam takes webcam
+// snapshots, capture.js runs the camera (see there).
 
 import { renderQuestion, isEmptyAnswer } from './question.js';
+
+// HEARTBEAT_MS: the server records a gap after a minute without one.
+// (Above start(), which reads it at once.)
+const HEARTBEAT_MS = 15000;
+
+// TIME_SAVE_MIN is the unsent time on an item, in seconds, worth a save of
+// its own when the candidate leaves it.
+const TIME_SAVE_MIN = 1;
 
 const root = document.getElementById('player');
 if (root) start(root);
@@ -218,8 +234,9 @@ function start(root) {
     if (state.closed) return;
     clearTimeout(textTimers.get(item.item_id));
     textTimers.delete(item.item_id);
-    const change = { ...itemState(item), seq: nextSeq() };
+    const change = { ...itemState(item), seconds: secondsOn(item), seq: nextSeq() };
     item.seq = change.seq;
+    item.sentSeconds = change.seconds;
     pending.set(item.item_id, change);
     persist();
     if (!retryTimer) setStatus(saving ? 'queued' : 'saving');
@@ -318,9 +335,12 @@ function start(root) {
 
   window.addEventListener('online', () => {
     failures = 0;
+    report('online');
+    flushEvents();
     retryNow();
   });
   window.addEventListener('offline', () => {
+    report('offline');
     if (pending.size > 0) setStatus('offline');
     else els.offline.hidden = false;
   });
@@ -328,6 +348,47 @@ function start(root) {
     flushText();
     if (pending.size > 0 && !state.closed) e.preventDefault();
   });
+
+  // Time on item: shown is the item on screen while its clock runs.
+
+  let shown = null; // {item, since}
+
+  function clockRuns() {
+    return state.loaded && !state.closed && !state.held && !state.paused && document.visibilityState === 'visible';
+  }
+
+  function stopItemClock() {
+    if (!shown) return;
+    shown.item.seconds = (Number(shown.item.seconds) || 0) + (performance.now() - shown.since) / 1000;
+    shown = null;
+  }
+
+  function startItemClock() {
+    stopItemClock();
+    const item = currentItem();
+    if (item && clockRuns()) shown = { item, since: performance.now() };
+  }
+
+  // secondsOn is the item's time on screen so far, to a tenth of a second.
+  function secondsOn(item) {
+    if (shown && shown.item === item) startItemClock(); // bank the running time
+    return Math.round((Number(item.seconds) || 0) * 10) / 10;
+  }
+
+  // saveTime queues the item's time alone when enough of it is unsent (any
+  // of it when forced), keeping a queued answer of the item in the change.
+  function saveTime(item, force) {
+    if (!item || state.closed) return;
+    const seconds = secondsOn(item);
+    if (seconds - (Number(item.sentSeconds) || 0) < (force ? 0.1 : TIME_SAVE_MIN)) return;
+    const queued = pending.get(item.item_id);
+    const change = { ...(queued || {}), seconds, seq: nextSeq() };
+    item.seq = change.seq;
+    item.sentSeconds = seconds;
+    pending.set(item.item_id, change);
+    persist();
+    pump();
+  }
 
   // Questions.
 
@@ -443,8 +504,14 @@ function start(root) {
     if (index < 0 || index >= state.items.length) return;
     if (state.cat && index !== state.items.length - 1) return; // no way back
     flushText();
+    const leaving = currentItem();
+    stopItemClock();
+    // An adaptive item's time went with its last save (catNext): it cannot
+    // change once the next is given.
+    if (!state.cat && leaving && index !== state.index) saveTime(leaving, false);
     state.index = index;
     const entering = showQuestion();
+    startItemClock();
     history.replaceState(null, '', `#q${index + 1}`);
     const item = currentItem();
     const where = state.cat ? `Question ${index + 1}` : `Question ${index + 1} of ${state.items.length}`;
@@ -485,6 +552,8 @@ function start(root) {
     els.next.disabled = true;
     const label = els.next.textContent;
     els.next.textContent = 'Saving…';
+    stopItemClock();
+    saveTime(item, true);
     try {
       if (!(await waitForSaves(15000, item.item_id))) {
         navError('Your answer is not saved yet. Check your connection; we keep trying.');
@@ -526,6 +595,7 @@ function start(root) {
     } finally {
       els.next.textContent = label;
       els.next.disabled = state.catDone || state.closed;
+      if (!shown) startItemClock();
     }
   }
 
@@ -603,6 +673,8 @@ function start(root) {
   }
 
   async function submit(by) {
+    stopItemClock();
+    saveTime(currentItem(), true);
     const saved = await waitForSaves(by === 'deadline' ? 4000 : 15000);
     if (!saved && by !== 'deadline') {
       throw new Error('Some answers are not saved yet. Check your connection; they will be sent as soon as it returns.');
@@ -637,6 +709,8 @@ function start(root) {
   // the attempt: changes still queued can no longer be saved.
   function closeAndShowResult() {
     state.closed = true;
+    stopItemClock();
+    stopCapture();
     setStatus('closed');
     pending.clear();
     persist();
@@ -652,11 +726,13 @@ function start(root) {
     try {
       await submit('candidate');
       state.closed = true;
+      stopCapture();
       pending.clear();
       persist();
       flushEvents();
       location.assign(resultURL);
     } catch (err) {
+      startItemClock();
       els.submitError.textContent = err.message;
       els.submitError.hidden = false;
       els.confirm.disabled = false;
@@ -688,6 +764,8 @@ function start(root) {
       state.breakEndsAt = serverNow() + state.breaksLeft * 1000;
     }
     renderBreak();
+    if (state.paused) stopItemClock();
+    else if (!shown) startItemClock();
     tick();
   }
 
@@ -769,6 +847,7 @@ function start(root) {
       // The result page closes an attempt whose time is up.
     }
     state.closed = true;
+    stopCapture();
     flushEvents();
     location.assign(resultURL);
   }
@@ -824,6 +903,8 @@ function start(root) {
       els.announce.textContent = 'Your proctor resumed the exam. The clock is running again.';
       retryNow();
     }
+    if (held) stopItemClock();
+    else if (!shown) startItemClock();
     tick();
   }
 
@@ -936,14 +1017,40 @@ function start(root) {
     if (document.visibilityState === 'hidden') {
       report('visibility_hidden');
       flushText();
+      stopItemClock();
+      if (state.loaded) saveTime(currentItem(), false); // the tab may not come back
       flushEvents();
     } else {
       report('visibility_visible');
+      startItemClock();
       retryNow();
     }
   });
   document.addEventListener('copy', () => report('copy'));
   document.addEventListener('paste', () => report('paste'));
+  window.addEventListener('beforeprint', () => report('print'));
+  document.addEventListener('contextmenu', () => report('context_menu'));
+
+  // A resize is reported once the window has kept its new size a second.
+  let resizeTimer = 0;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => report('resize', `${window.innerWidth}x${window.innerHeight}`), 1000);
+  });
+
+  // A second screen, where the browser can tell (the Window Management
+  // API's screen.isExtended): at the start, and when one is connected.
+  if (window.screen && 'isExtended' in window.screen) {
+    let extended = !!window.screen.isExtended;
+    if (extended) report('second_screen', 'extended display at the start');
+    if (typeof window.screen.addEventListener === 'function') {
+      window.screen.addEventListener('change', () => {
+        const now = !!window.screen.isExtended;
+        if (now && !extended) report('second_screen', 'extended display connected');
+        extended = now;
+      });
+    }
+  }
 
   if (document.fullscreenEnabled) {
     let wasFullscreen = false;
@@ -962,8 +1069,35 @@ function start(root) {
   setInterval(() => {
     report('heartbeat');
     flushEvents();
-  }, 30000);
+  }, HEARTBEAT_MS);
   setInterval(flushEvents, 10000);
+
+  // Webcam snapshots, when the exam takes them (capture.js).
+
+  let capture = null;
+  let captureStopped = false;
+
+  function stopCapture() {
+    captureStopped = true;
+    if (capture) capture.stop();
+  }
+
+  function startCapture(proctoring) {
+    const every = Number(proctoring && proctoring.snapshot_seconds) || 0;
+    if (every <= 0 || capture || captureStopped || !document.getElementById('camera')) return;
+    import('./capture.js').then((m) => {
+      if (captureStopped) return;
+      capture = m.startCapture({
+        api,
+        seconds: every,
+        faceCheck: !!proctoring.face_check,
+        report: (kind, detail) => {
+          report(kind, detail);
+          flushEvents();
+        },
+      });
+    }).catch(() => report('camera_unavailable', 'the capture module did not load'));
+  }
 
   // Loading.
 
@@ -1012,10 +1146,13 @@ function start(root) {
         pending.delete(itemId);
         continue;
       }
-      item.answer = change.answer;
-      item.flagged = change.flagged;
+      // A change may carry the time alone.
+      if ('answer' in change) item.answer = change.answer;
+      if ('flagged' in change) item.flagged = change.flagged;
+      if (typeof change.seconds === 'number') item.seconds = Math.max(Number(item.seconds) || 0, change.seconds);
       item.seq = change.seq;
     }
+    for (const item of state.items) item.sentSeconds = Number(item.seconds) || 0;
     persist();
 
     if (state.cat) {
@@ -1040,9 +1177,11 @@ function start(root) {
     if (state.cat && state.catInfo && state.catInfo.done) finishCAT(false);
     applyBreak({ paused: !!data.paused, remaining_seconds: data.remaining_seconds, breaks_left_seconds: state.breaksLeft });
     applyHeld(!!data.held, data.remaining_seconds);
+    startItemClock();
     lastLeft = null;
     tick();
     listenToProctor();
+    startCapture(data.proctoring);
     if (pending.size > 0) {
       setStatus('saving');
       pump();

@@ -1,0 +1,175 @@
+package web
+
+import (
+	"errors"
+	"math"
+	"mime"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/touchstone-assess/touchstone/assess"
+	"github.com/touchstone-assess/touchstone/assess/proctor"
+	"github.com/touchstone-assess/touchstone/internal/kv"
+	"github.com/touchstone-assess/touchstone/internal/valid"
+)
+
+// Capture during the exam: when the exam's proctoring policy sets a
+// snapshot interval, the candidate's page (static/capture.js) posts a
+// webcam frame at that interval with what the browser's face check found
+// in it. The frame is stored for the program's retention period and, with
+// its findings, appended to the attempt's hash-chained event log.
+
+// snapshotQuery is what the browser's face check found in a frame, from
+// the query string of POST …/snapshots; nil where it was not sent.
+type snapshotQuery struct {
+	faces       *int
+	lookingAway *bool
+	takenAt     *time.Time
+}
+
+// parseSnapshotQuery reads faces (0 to 100), looking_away (true or false)
+// and taken_at (RFC 3339), each optional; a bad value is a field error.
+func parseSnapshotQuery(c *fiber.Ctx) (snapshotQuery, error) {
+	var q snapshotQuery
+	if v := c.Query("faces"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 100 {
+			return q, valid.Errorf("faces", "must be a whole number from 0 to 100")
+		}
+		q.faces = &n
+	}
+	if v := c.Query("looking_away"); v != "" {
+		if v != "true" && v != "false" {
+			return q, valid.Errorf("looking_away", `must be "true" or "false"`)
+		}
+		away := v == "true"
+		q.lookingAway = &away
+	}
+	if v := c.Query("taken_at"); v != "" {
+		at, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return q, valid.Errorf("taken_at", "must be a time in RFC 3339 form, such as 2026-11-23T09:00:00Z")
+		}
+		q.takenAt = &at
+	}
+	return q, nil
+}
+
+// snapshotImage returns the body as an image whose content is of the type
+// it was sent as: JPEG, PNG or WebP (proctor.CheckImage). Anything else is
+// a field error on "image".
+func snapshotImage(c *fiber.Ctx) ([]byte, error) {
+	declared, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil || !slices.Contains(proctor.ImageTypes, declared) {
+		return nil, valid.Errorf("image", "must be sent as image/jpeg, image/png or image/webp")
+	}
+	img := c.Body()
+	found, err := proctor.CheckImage(img)
+	if err != nil {
+		return nil, err
+	}
+	if found != declared {
+		return nil, valid.Errorf("image", "is a %s image sent as %s", found, declared)
+	}
+	return img, nil
+}
+
+// refuse answers with the API's error body, for refusals that carry more
+// than the error table gives: a code of their own, a Retry-After.
+func refuse(c *fiber.Ctx, status int, code, message string) error {
+	return c.Status(status).JSON(fiber.Map{"error": apiError{Code: code, Message: message}})
+}
+
+// snapshotWait is how long the attempt must wait before its next snapshot:
+// half the exam's interval after the previous one, so that a late timer in
+// the browser is never refused but a script cannot flood storage. The
+// database says when the last snapshot was stored; the shared state then
+// claims the slot atomically, so that concurrent uploads on any instance
+// get one through, not all. A failing shared state is logged and skipped:
+// the database check still holds.
+func (s *Server) snapshotWait(c *fiber.Ctx, attemptID string, every time.Duration) (time.Duration, error) {
+	ctx := c.UserContext()
+	gap := every / 2
+	latest, err := s.cfg.Snapshots.Latest(ctx, []string{attemptID})
+	if err != nil {
+		return 0, err
+	}
+	if last, ok := latest[attemptID]; ok {
+		if wait := last.ReceivedAt.Add(gap).Sub(s.cfg.Now()); wait > 0 {
+			return wait, nil
+		}
+	}
+	if s.cfg.Live == nil {
+		return 0, nil
+	}
+	// The claim is never released: it expires when the next snapshot is due.
+	_, err = s.cfg.Live.Lock(ctx, "snapshot:"+attemptID, gap)
+	if errors.Is(err, kv.ErrLocked) {
+		return gap, nil
+	}
+	if err != nil {
+		s.cfg.Logger.Warn("snapshot rate limit: shared state unavailable", "attempt", attemptID, "err", err)
+	}
+	return 0, nil
+}
+
+// apiPostSnapshot stores a webcam frame of the caller's own attempt, in
+// progress (held too: the proctor wants to see), of an exam that takes
+// snapshots.
+func (s *Server) apiPostSnapshot(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	q, err := parseSnapshotQuery(c)
+	if err != nil {
+		return err
+	}
+	a, err := s.ownAttempt(c)
+	if err != nil {
+		return err
+	}
+	exam, err := s.cfg.Assess.Exam(ctx, a.ExamID)
+	if err != nil {
+		return err
+	}
+	every := time.Duration(exam.Proctoring.SnapshotSeconds) * time.Second
+	if every <= 0 || s.cfg.Snapshots == nil {
+		return refuse(c, fiber.StatusConflict, "snapshots_disabled", "this exam takes no webcam snapshots")
+	}
+	now := s.cfg.Now()
+	if t := a.Timing(now); a.Status != assess.InProgress || (!t.Held && !t.Paused && now.After(t.Deadline.Add(s.cfg.Assess.Grace))) {
+		return assess.ErrClosed
+	}
+	img, err := snapshotImage(c)
+	if err != nil {
+		return err
+	}
+	wait, err := s.snapshotWait(c, a.ID, every)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+		return refuse(c, fiber.StatusTooManyRequests, "rate_limited",
+			"a snapshot was taken moments ago; send the next one in "+strconv.Itoa(secs)+" s")
+	}
+	retention, err := s.cfg.Assess.SnapshotRetention(ctx, a.ExamID)
+	if err != nil {
+		return err
+	}
+	snap, events, err := s.cfg.Snapshots.Put(ctx, proctor.NewSnapshot{AttemptID: a.ID, Kind: proctor.Webcam, Image: img,
+		Faces: q.faces, LookingAway: q.lookingAway, TakenAt: q.takenAt, Retention: retention})
+	if err != nil {
+		return err
+	}
+	s.notifyConsole(ctx, a, events, &snap)
+	flags := []string{}
+	for _, e := range events {
+		if e.Kind != proctor.SnapshotTaken {
+			flags = append(flags, e.Kind)
+		}
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": snap.ID, "faces": snap.Faces, "looking_away": snap.LookingAway, "flags": flags})
+}
