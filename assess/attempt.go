@@ -251,7 +251,10 @@ func (e *NotEligibleError) Is(target error) bool { return target == ErrNotEligib
 // not delivered), with a *NotEligibleError when a prerequisite is missing,
 // and with the policy's errors (ErrNotAvailable, ErrAttemptLimit,
 // ErrRetakeWait). The candidate's accommodation, if any, sets the time
-// multiplier and break allowance of the new attempt.
+// multiplier and break allowance of the new attempt. When the exam's
+// proctoring policy requires a check-in, Start needs the candidate's
+// admitted, unused check-in for the exam (else ErrNotAdmitted) and marks
+// it used by the new attempt in the same transaction.
 func (s *Service) Start(ctx context.Context, examID, candidateID string) (Attempt, error) {
 	exam, err := s.Exam(ctx, examID)
 	if err != nil {
@@ -274,6 +277,12 @@ func (s *Service) Start(ctx context.Context, examID, candidateID string) (Attemp
 	}
 	if err := s.checkEligible(ctx, exam, candidateID); err != nil {
 		return Attempt{}, err
+	}
+	if exam.Proctoring.CheckIn {
+		// Refused before a form is planned; checked again when used below.
+		if _, err := admitted(s.db.WithContext(ctx), examID, candidateID); err != nil {
+			return Attempt{}, err
+		}
 	}
 	acc, err := s.Accommodation(ctx, examID, candidateID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -301,6 +310,11 @@ func (s *Service) Start(ctx context.Context, examID, candidateID string) (Attemp
 		}
 		if err := tx.Create(&out).Error; err != nil {
 			return fmt.Errorf("assess: start: %w", err)
+		}
+		if exam.Proctoring.CheckIn {
+			if err := useCheckin(tx, examID, candidateID, out.ID); err != nil {
+				return err
+			}
 		}
 		ids := make([]string, len(plan.rows))
 		for i := range plan.rows {

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/touchstone-assess/touchstone/assess"
+	"github.com/touchstone-assess/touchstone/assess/proctor"
 	"github.com/touchstone-assess/touchstone/credential"
 	"github.com/touchstone-assess/touchstone/internal/valid"
 	"github.com/touchstone-assess/touchstone/items"
@@ -43,6 +44,7 @@ var errorKinds = []struct {
 	{assess.ErrNotFound, fiber.StatusNotFound, "not_found", "not found"},
 	{credential.ErrNotFound, fiber.StatusNotFound, "not_found", "not found"},
 	{auth.ErrNotFound, fiber.StatusNotFound, "not_found", "not found"},
+	{proctor.ErrSnapshotNotFound, fiber.StatusNotFound, "not_found", "not found"},
 	{assess.ErrClosed, fiber.StatusConflict, "closed", "the attempt is closed: it was submitted or its time is up"},
 	{assess.ErrActiveAttempt, fiber.StatusConflict, "active_attempt", "you have another exam in progress; finish or submit it first"},
 	{assess.ErrNotEligible, fiber.StatusConflict, "not_eligible", "this exam requires credentials you do not hold yet"},
@@ -51,6 +53,9 @@ var errorKinds = []struct {
 	{assess.ErrNoBreakLeft, fiber.StatusConflict, "no_break_left", "no break time is left"},
 	{assess.ErrUnanswered, fiber.StatusConflict, "unanswered", "answer the current question before moving on"},
 	{assess.ErrNoStandard, fiber.StatusConflict, "no_standard", "the exam has no approved standard yet"},
+	{assess.ErrNotAdmitted, fiber.StatusConflict, "check_in_required", "this exam starts after you check in and are admitted: open its check-in from your exams"},
+	{assess.ErrNoCheckin, fiber.StatusConflict, "no_check_in", "this exam needs no check-in: start it from your exams"},
+	{assess.ErrCheckinStatus, fiber.StatusConflict, "checkin_status", "the check-in has moved on and no longer takes this change; reload it"},
 	{assess.ErrConflict, fiber.StatusConflict, "conflict", "the request conflicts with the current state"},
 	{assess.ErrNotAvailable, fiber.StatusConflict, "not_available", "the exam is not open for attempts now"},
 	{assess.ErrAttemptLimit, fiber.StatusConflict, "attempt_limit", "you have used every attempt this exam allows"},

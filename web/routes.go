@@ -36,6 +36,8 @@ var uploads = map[string]int{
 	"POST /verify":                 maxVerifyBody,
 	// A webcam frame is raw image bytes, bounded as every proctoring image.
 	"POST /api/v1/attempts/:id/snapshots": proctor.MaxImageBytes,
+	// A check-in photo: the image itself is the body.
+	"POST /api/v1/checkins/:id/photos": proctor.MaxImageBytes,
 }
 
 // sideEffectFree are POST routes that change nothing: they compute an
@@ -102,6 +104,7 @@ func (s *Server) routes() []route {
 		// Candidates.
 		{get, "/exams", signedIn, s.pageExams},
 		{post, "/exams/:id/start", []auth.Role{auth.Candidate}, s.postStartExam},
+		{get, "/exams/:id/checkin", []auth.Role{auth.Candidate}, s.pageCheckin},
 		{get, "/attempts/:id", signedIn, s.pageAttempt},
 		{get, "/attempts/:id/result", signedIn, s.pageResult},
 		{get, "/badges", signedIn, s.pageBadges},
@@ -115,6 +118,9 @@ func (s *Server) routes() []route {
 		{post, "/proctor/attempts/:id/terminate", proctors, s.postControl(terminateAction)},
 		{post, "/proctor/attempts/:id/messages", proctors, s.postControl(messageAction)},
 		{get, "/proctor/reviews", proctors, s.pageReviews},
+		{get, "/proctor/admissions", proctors, s.pageAdmissions},
+		{post, "/proctor/checkins/:id/admit", proctors, s.postAdmitCheckin},
+		{post, "/proctor/checkins/:id/reject", proctors, s.postRejectCheckin},
 		{post, "/proctor/attempts/:id/review", proctors, s.postOpenReview},
 		{post, "/proctor/attempts/:id/review/decision", proctors, s.postReviewDecision},
 		{get, "/standards/exams/:id", analysts, s.pageStandards},
@@ -125,6 +131,10 @@ func (s *Server) routes() []route {
 		{post, "/manage/exams/:id/policy", managers, s.postExamPolicy},
 		{post, "/manage/exams/:id/accommodations", managers, s.postGrantAccommodation},
 		{post, "/manage/exams/:id/accommodations/:candidateId/remove", managers, s.postRemoveAccommodation},
+		{post, "/manage/exams/:id/proctoring", managers, s.postExamProctoring},
+		{post, "/manage/exams/:id/staff", managers, s.postAssignStaff},
+		{post, "/manage/exams/:id/staff/:userId/remove", managers, s.postRemoveStaff},
+		{post, "/manage/exams/:id/retention", managers, s.postRetention},
 		{get, "/manage/achievements", managers, s.pageManageAchievements},
 		{post, "/manage/achievements", managers, s.postNewAchievement},
 		{get, "/manage/achievements/preview.svg", managers, s.previewSVG},
@@ -272,6 +282,20 @@ func (s *Server) routes() []route {
 		{put, "/api/v1/exams/:id/proctoring", managers, s.apiSetProctoring},
 		{get, "/api/v1/proctor/attempts", proctors, s.apiProctorAttempts},
 		{get, "/api/v1/snapshots/:id", signedIn, s.apiSnapshot},
+		{post, "/api/v1/exams/:id/checkins", []auth.Role{auth.Candidate}, s.apiOpenCheckin},
+		{get, "/api/v1/exams/:id/checkins", proctors, s.apiPendingCheckins},
+		{get, "/api/v1/checkins/:id", signedIn, s.apiCheckin},
+		{put, "/api/v1/checkins/:id/system-check", []auth.Role{auth.Candidate}, s.apiCheckinSystem},
+		{post, "/api/v1/checkins/:id/probe", []auth.Role{auth.Candidate}, s.apiCheckinProbe},
+		{post, "/api/v1/checkins/:id/photos", []auth.Role{auth.Candidate}, s.apiCheckinPhoto},
+		{post, "/api/v1/checkins/:id/rules", []auth.Role{auth.Candidate}, s.apiCheckinRules},
+		{post, "/api/v1/checkins/:id/submit", []auth.Role{auth.Candidate}, s.apiSubmitCheckin},
+		{post, "/api/v1/checkins/:id/admit", proctors, s.apiAdmitCheckin},
+		{post, "/api/v1/checkins/:id/reject", proctors, s.apiRejectCheckin},
+		{get, "/api/v1/exams/:id/staff", managers, s.apiExamStaff},
+		{put, "/api/v1/exams/:id/staff/:userId", managers, s.apiAssignStaff},
+		{del, "/api/v1/exams/:id/staff/:userId", managers, s.apiRemoveStaff},
+		{put, "/api/v1/programs/:id/retention", managers, s.apiSetRetention},
 		{get, "/api/v1/exams/:id/statistics", analysts, s.apiStatistics},
 		{get, "/api/v1/exams/:id/standards", analysts, s.apiStandards},
 		{post, "/api/v1/standards/:id/approve", managers, s.apiApproveStandard},
