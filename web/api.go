@@ -127,6 +127,7 @@ func (s *Server) apiStartAttempt(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.notifyConsoleAttempt(c.UserContext(), a, "started")
 	return s.writeAttempt(c, a, fiber.StatusCreated)
 }
 
@@ -192,6 +193,7 @@ func (s *Server) apiSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.notifyConsoleAttempt(c.UserContext(), a, "submitted")
 	return c.JSON(resultJSON(r))
 }
 
@@ -261,8 +263,10 @@ func (s *Server) apiRecordEvents(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
+// apiEvents lists an attempt's events to the proctors and reviewers of
+// its exam.
 func (s *Server) apiEvents(c *fiber.Ctx) error {
-	a, err := s.cfg.Assess.Attempt(c.UserContext(), c.Params("id"))
+	a, err := s.staffAttempt(c, assess.StaffProctor, assess.StaffReviewer)
 	if err != nil {
 		return err
 	}
@@ -273,19 +277,6 @@ func (s *Server) apiEvents(c *fiber.Ctx) error {
 	out := make([]fiber.Map, len(events))
 	for i, e := range events {
 		out[i] = fiber.Map{"id": e.ID, "kind": e.Kind, "detail": e.Detail, "client_at": e.ClientAt, "received_at": e.ReceivedAt}
-	}
-	return c.JSON(out)
-}
-
-func (s *Server) apiProctorAttempts(c *fiber.Ctx) error {
-	rows, err := s.proctorRows(c)
-	if err != nil {
-		return err
-	}
-	out := make([]fiber.Map, len(rows))
-	for i, r := range rows {
-		out[i] = fiber.Map{"attempt_id": r.Attempt.ID, "exam": r.Exam, "candidate": r.Candidate, "status": r.Attempt.Status,
-			"started_at": r.Attempt.StartedAt, "deadline": r.Attempt.Deadline, "incidents": r.Summary.Incidents, "counts": r.Summary.Counts}
 	}
 	return c.JSON(out)
 }

@@ -33,16 +33,29 @@ type liveEvent struct {
 	Message          string    `json:"message,omitempty"`
 }
 
-// liveChannel carries every attempt's live events across the deployment;
-// each instance subscribes once and hands each event to its own streams of
-// that attempt, so that thousands of candidates cost one subscription, not
-// thousands.
+// liveChannel carries every attempt's live events across the deployment,
+// keyed by attempt.
 const liveChannel = "live:attempts"
 
-// liveMessage is one event on liveChannel.
+// liveMessage is one event on a live channel: the key of the streams it
+// is for (an attempt on liveChannel, an exam on consoleChannel) and what
+// they receive.
 type liveMessage struct {
-	AttemptID string          `json:"attempt_id"`
-	Event     json.RawMessage `json:"event"`
+	Key   string          `json:"key"`
+	Event json.RawMessage `json:"event"`
+}
+
+// publishOn tells every instance's streams of key on channel about event.
+func (s *Server) publishOn(ctx context.Context, channel, key string, event any) error {
+	ev, err := json.Marshal(event)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(liveMessage{Key: key, Event: ev})
+	if err != nil {
+		return err
+	}
+	return s.cfg.Live.Publish(ctx, channel, b)
 }
 
 // publish tells every instance's streams of the attempt about e. A failure
@@ -52,52 +65,59 @@ func (s *Server) publish(ctx context.Context, attemptID string, e liveEvent) {
 	if s.cfg.Live == nil {
 		return
 	}
-	ev, err := json.Marshal(e)
-	var b []byte
-	if err == nil {
-		b, err = json.Marshal(liveMessage{AttemptID: attemptID, Event: ev})
-	}
-	if err == nil {
-		err = s.cfg.Live.Publish(ctx, liveChannel, b)
-	}
-	if err != nil {
+	if err := s.publishOn(ctx, liveChannel, attemptID, e); err != nil {
 		s.cfg.Logger.Warn("live event not published", "attempt", attemptID, "type", e.Type, "err", err)
 	}
 }
 
-// liveHub is this instance's one subscription to liveChannel and the
-// streams listening to each attempt.
+// liveHub is this instance's subscriptions to the live channels: one per
+// channel, however many streams listen, so that thousands of candidates
+// cost one subscription, not thousands.
 type liveHub struct {
+	attempts fanout // liveChannel: candidates' pages, by attempt
+	console  fanout // consoleChannel: proctors' consoles, by exam
+}
+
+// fanout is one channel's subscription and the streams listening to each
+// key on it.
+type fanout struct {
 	mu      sync.Mutex
 	started bool
 	ready   chan struct{} // closed once the first subscription is made
 	streams map[string]map[chan []byte]struct{}
 }
 
-// listen registers a stream of the attempt; cancel ends it. The hub's
-// subscription is made on first use and kept (and remade after a failure)
-// until StopStreams.
-func (s *Server) listen(attemptID string) (<-chan []byte, func(), error) {
-	h := &s.hub
-	h.mu.Lock()
-	if !h.started {
-		h.started, h.ready, h.streams = true, make(chan struct{}), map[string]map[chan []byte]struct{}{}
-		go s.runHub()
+// everyKey registers a stream for every message of its channel, whatever
+// the key: an administrator's console.
+const everyKey = "*"
+
+// listen registers a stream of the keys on channel; cancel ends it. The
+// channel's subscription is made on first use and kept (and remade after a
+// failure) until StopStreams.
+func (s *Server) listen(f *fanout, channel string, keys ...string) (<-chan []byte, func(), error) {
+	f.mu.Lock()
+	if !f.started {
+		f.started, f.ready, f.streams = true, make(chan struct{}), map[string]map[chan []byte]struct{}{}
+		go s.runFanout(f, channel)
 	}
-	ready := h.ready
-	ch := make(chan []byte, 8)
-	if h.streams[attemptID] == nil {
-		h.streams[attemptID] = map[chan []byte]struct{}{}
-	}
-	h.streams[attemptID][ch] = struct{}{}
-	h.mu.Unlock()
-	cancel := func() {
-		h.mu.Lock()
-		delete(h.streams[attemptID], ch)
-		if len(h.streams[attemptID]) == 0 {
-			delete(h.streams, attemptID)
+	ready := f.ready
+	ch := make(chan []byte, 16)
+	for _, k := range keys {
+		if f.streams[k] == nil {
+			f.streams[k] = map[chan []byte]struct{}{}
 		}
-		h.mu.Unlock()
+		f.streams[k][ch] = struct{}{}
+	}
+	f.mu.Unlock()
+	cancel := func() {
+		f.mu.Lock()
+		for _, k := range keys {
+			delete(f.streams[k], ch)
+			if len(f.streams[k]) == 0 {
+				delete(f.streams, k)
+			}
+		}
+		f.mu.Unlock()
 	}
 	// Wait for the subscription, so that an action right after the stream
 	// opens is not missed.
@@ -110,60 +130,46 @@ func (s *Server) listen(attemptID string) (<-chan []byte, func(), error) {
 	return ch, cancel, nil
 }
 
-// runHub keeps the instance's subscription, handing each event to the
-// streams of its attempt; a stream too slow to take it misses it and
-// catches up when it reconnects.
-func (s *Server) runHub() {
+// runFanout keeps the instance's subscription to channel, handing each
+// event to the streams of its key and to those of every key; a stream too
+// slow to take it misses it and catches up when it reconnects.
+func (s *Server) runFanout(f *fanout, channel string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-s.streams; cancel() }()
 	var once sync.Once
 	for ctx.Err() == nil {
-		msgs, err := s.cfg.Live.Subscribe(ctx, liveChannel)
+		msgs, err := s.cfg.Live.Subscribe(ctx, channel)
 		if err != nil {
-			s.cfg.Logger.Warn("live updates: subscribe", "err", err)
+			s.cfg.Logger.Warn("live updates: subscribe", "channel", channel, "err", err)
 			select {
 			case <-ctx.Done():
 			case <-time.After(time.Second):
 			}
 			continue
 		}
-		once.Do(func() { close(s.hub.ready) })
+		once.Do(func() { close(f.ready) })
 		for m := range msgs {
 			var lm liveMessage
-			if json.Unmarshal(m, &lm) != nil {
+			if json.Unmarshal(m, &lm) != nil || lm.Key == "" || lm.Key == everyKey {
 				continue
 			}
-			s.hub.mu.Lock()
-			for ch := range s.hub.streams[lm.AttemptID] {
-				select {
-				case ch <- lm.Event:
-				default:
+			f.mu.Lock()
+			for _, k := range []string{lm.Key, everyKey} {
+				for ch := range f.streams[k] {
+					select {
+					case ch <- lm.Event:
+					default:
+					}
 				}
 			}
-			s.hub.mu.Unlock()
+			f.mu.Unlock()
 		}
 	}
 }
 
-func remaining(a assess.Attempt, now time.Time) *int {
-	r := int(a.Timing(now).Remaining / time.Second)
-	return &r
-}
-
-// apiAttemptLive streams the proctor's actions on an attempt to its
-// candidate as server-sent events.
-func (s *Server) apiAttemptLive(c *fiber.Ctx) error {
-	a, err := s.ownAttempt(c, proctors...)
-	if err != nil {
-		return err
-	}
-	if s.cfg.Live == nil {
-		return fiber.NewError(fiber.StatusServiceUnavailable, "live updates are not configured")
-	}
-	msgs, cancel, err := s.listen(a.ID)
-	if err != nil {
-		return err
-	}
+// serveStream answers with the messages as server-sent events until the
+// stream's life ends, the browser goes away or StopStreams; then cancel.
+func (s *Server) serveStream(c *fiber.Ctx, msgs <-chan []byte, cancel func()) error {
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("X-Accel-Buffering", "no") // no proxy buffering of the stream
@@ -175,7 +181,7 @@ func (s *Server) apiAttemptLive(c *fiber.Ctx) error {
 		ping := time.NewTicker(10 * time.Second)
 		defer ping.Stop()
 		// The first event tells the page the stream is open, so that it
-		// re-reads the attempt and misses nothing from before.
+		// re-reads what it shows and misses nothing from before.
 		fmt.Fprint(w, "retry: 1000\nevent: open\ndata: {}\n\n")
 		if w.Flush() != nil {
 			return
@@ -197,6 +203,46 @@ func (s *Server) apiAttemptLive(c *fiber.Ctx) error {
 		}
 	})
 	return nil
+}
+
+func remaining(a assess.Attempt, now time.Time) *int {
+	r := int(a.Timing(now).Remaining / time.Second)
+	return &r
+}
+
+// apiAttemptLive streams the proctor's actions on an attempt to its
+// candidate (or to a proctor or reviewer of its exam) as server-sent
+// events.
+func (s *Server) apiAttemptLive(c *fiber.Ctx) error {
+	a, err := s.candidateOrStaffAttempt(c)
+	if err != nil {
+		return err
+	}
+	if s.cfg.Live == nil {
+		return fiber.NewError(fiber.StatusServiceUnavailable, "live updates are not configured")
+	}
+	msgs, cancel, err := s.listen(&s.hub.attempts, liveChannel, a.ID)
+	if err != nil {
+		return err
+	}
+	return s.serveStream(c, msgs, cancel)
+}
+
+// candidateOrStaffAttempt loads the attempt of the route's :id for its
+// candidate, or for a proctor or reviewer of its exam; to anyone else it
+// is not there.
+func (s *Server) candidateOrStaffAttempt(c *fiber.Ctx) (assess.Attempt, error) {
+	a, err := s.cfg.Assess.Attempt(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return assess.Attempt{}, err
+	}
+	if a.CandidateID == currentUser(c).ID {
+		return a, nil
+	}
+	if err := s.examStaff(c, a.ExamID, assess.StaffProctor, assess.StaffReviewer); err != nil {
+		return assess.Attempt{}, err
+	}
+	return a, nil
 }
 
 // Proctors' actions, in the API and on the console's forms.
@@ -248,10 +294,11 @@ func messageJSON(m assess.Message) fiber.Map {
 	return fiber.Map{"id": m.ID, "body": m.Body, "sent_at": m.SentAt}
 }
 
-// apiControl answers a proctor's action in the API.
+// apiControl answers a proctor's action in the API. Only the proctors of
+// the attempt's exam (and administrators) act on it.
 func (s *Server) apiControl(action controlAction) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		a, err := s.cfg.Assess.Attempt(c.UserContext(), c.Params("id"))
+		a, err := s.staffAttempt(c, assess.StaffProctor)
 		if err != nil {
 			return err
 		}
@@ -265,17 +312,17 @@ func (s *Server) apiControl(action controlAction) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		e.At = s.cfg.Now().UTC()
-		s.publish(c.UserContext(), a.ID, e)
+		s.announce(c.UserContext(), a, e)
 		return c.JSON(out)
 	}
 }
 
-// postControl runs a proctor's action from the console's form and returns
-// to the console.
+// postControl runs a proctor's action from the attempt's page and returns
+// to it. Only the proctors of the attempt's exam (and administrators) act
+// on it.
 func (s *Server) postControl(action controlAction) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		a, err := s.cfg.Assess.Attempt(c.UserContext(), c.Params("id"))
+		a, err := s.staffAttempt(c, assess.StaffProctor)
 		if err != nil {
 			return err
 		}
@@ -289,16 +336,25 @@ func (s *Server) postControl(action controlAction) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		e.At = s.cfg.Now().UTC()
-		s.publish(c.UserContext(), a.ID, e)
+		s.announce(c.UserContext(), a, e)
 		return c.Redirect("/proctor/attempts/"+a.ID, fiber.StatusSeeOther)
 	}
 }
 
+// announce tells the candidate's page and the exam's consoles about a
+// proctor's action on attempt a (as it was before the action).
+func (s *Server) announce(ctx context.Context, a assess.Attempt, e liveEvent) {
+	e.At = s.cfg.Now().UTC()
+	s.publish(ctx, a.ID, e)
+	held := e.Type == "hold" || (e.Type != "resume" && a.HeldAt != nil)
+	s.publishConsole(ctx, consoleEvent{Type: e.Type, ExamID: a.ExamID, AttemptID: a.ID, At: e.At,
+		RemainingSeconds: e.RemainingSeconds, Held: &held})
+}
+
 // apiAttemptMessages lists the proctors' messages of an attempt to its
-// candidate or a proctor.
+// candidate, or to a proctor or reviewer of its exam.
 func (s *Server) apiAttemptMessages(c *fiber.Ctx) error {
-	a, err := s.ownAttempt(c, proctors...)
+	a, err := s.candidateOrStaffAttempt(c)
 	if err != nil {
 		return err
 	}

@@ -295,6 +295,7 @@ func (s *Server) postStartExam(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.notifyConsoleAttempt(c.UserContext(), a, "started")
 	return c.Redirect("/attempts/"+a.ID, fiber.StatusSeeOther)
 }
 
@@ -560,6 +561,18 @@ var kindLabels = map[string]string{
 	proctor.FullscreenExit: "Left full screen",
 	proctor.Copy:           "Copied text",
 	proctor.Paste:          "Pasted text",
+	proctor.Print:          "Tried to print",
+	proctor.ContextMenu:    "Opened the context menu",
+	proctor.Resize:         "Resized the window",
+	proctor.SecondScreen:   "Second screen detected",
+	proctor.Offline:        "Went offline",
+	proctor.Online:         "Back online",
+	proctor.CameraLost:     "Camera unavailable",
+	proctor.HeartbeatGap:   "Exam page went silent",
+	proctor.SnapshotTaken:  "Webcam snapshot",
+	proctor.NoFace:         "No face in view",
+	proctor.MultipleFaces:  "More than one face",
+	proctor.LookingAway:    "Looking away",
 	proctor.Heartbeat:      "Heartbeat",
 }
 
@@ -594,45 +607,6 @@ func incidentCounts(sum proctor.Summary) []kindCount {
 		}
 	}
 	return out
-}
-
-type proctorRowView struct {
-	proctorRow
-	Incidents []kindCount
-}
-
-// shortTime is a time in UTC as the proctor's table shows it: "2 Jan, 15:04".
-func shortTime(t time.Time) string { return t.UTC().Format("2 Jan, 15:04") }
-
-// Started is when the attempt started, in short.
-func (r proctorRowView) Started() string { return shortTime(r.Attempt.StartedAt) }
-
-// Deadline is when the attempt's time runs out, in short.
-func (r proctorRowView) Deadline() string { return shortTime(r.Attempt.Deadline) }
-
-type proctorData struct {
-	Rows   []proctorRowView
-	Live   int
-	Labels string // kind → label as JSON, for the refreshing script
-}
-
-func (s *Server) pageProctor(c *fiber.Ctx) error {
-	rows, err := s.proctorRows(c)
-	if err != nil {
-		return err
-	}
-	labels, err := json.Marshal(kindLabels)
-	if err != nil {
-		return err
-	}
-	d := proctorData{Labels: string(labels)}
-	for _, r := range rows {
-		if r.Attempt.Status == assess.InProgress {
-			d.Live++
-		}
-		d.Rows = append(d.Rows, proctorRowView{proctorRow: r, Incidents: incidentCounts(r.Summary)})
-	}
-	return s.render(c, "proctor", d)
 }
 
 // eventView is one proctoring event as the proctor reads it.

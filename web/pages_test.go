@@ -221,6 +221,11 @@ func newFixture(tb testing.TB, o fixtureOptions) *fixture {
 		Description: "Summarise data with pivot tables: grouping, filtering and calculated fields.", Duration: 25 * time.Minute,
 		Domains: domains[:1], ItemIDs: ids[:1]})
 	must(err)
+	for _, e := range []string{f.exam.ID, f.draft.ID} {
+		for _, role := range []string{assess.StaffProctor, assess.StaffReviewer} {
+			must(f.assess.AssignStaff(ctx, f.users["admin"].ID, e, f.users["proctor"].ID, role))
+		}
+	}
 
 	f.recordPilot(ctx, o.Pilots, now())
 	f.std = f.setStandard(ctx, 0.65)
@@ -1074,13 +1079,12 @@ func TestScreenshots(t *testing.T) {
 	login("admin")
 	shoot("dashboard-admin", "/")
 	shoot("proctor", "/proctor")
-	do(chromedp.Navigate(base+"/proctor"), chromedp.Click(chromedp.ID("auto-refresh")), chromedp.Click(chromedp.ID("auto-refresh")),
-		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			_, err := chromedp.Poll[bool](`document.getElementById('refreshed').textContent.startsWith('Updated ')`)(ctx, t)
-			return err
-		}))
-	if rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#proctor-rows tr').length`)); err != nil || rows != 4 {
-		t.Errorf("proctor rows after refresh: %d (err %v), want 4", rows, err)
+	do(chromedp.Navigate(base+"/proctor"), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](`document.getElementById('console').dataset.readAt !== undefined`)(ctx, t)
+		return err
+	}))
+	if cards, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#sessions .session-card').length`)); err != nil || cards != 2 {
+		t.Errorf("console cards after the first read: %d (err %v), want the 2 sessions in progress", cards, err)
 	}
 	shoot("proctor-attempt", "/proctor/attempts/"+live.ID)
 	shoot("statistics", "/psychometrics/exams/"+f.exam.ID)

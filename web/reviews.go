@@ -7,6 +7,7 @@ import (
 
 	"github.com/touchstone-assess/touchstone/assess"
 	"github.com/touchstone-assess/touchstone/internal/valid"
+	"github.com/touchstone-assess/touchstone/web/auth"
 )
 
 // Proctoring reviews: the queue of flagged attempts, riskiest first, and
@@ -42,8 +43,46 @@ func (s *Server) apiSetProctoring(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"weights": w, "review_at": e.Proctoring.ReviewAt, "hold_credentials": e.Proctoring.HoldCredentials})
 }
 
+// reviewable lists the reviews with the status (all when empty) of the
+// exams the signed-in user proctors or reviews (every exam's for an
+// administrator), riskiest first, each with its attempt.
+func (s *Server) reviewable(c *fiber.Ctx, status string) ([]assess.Review, []assess.Attempt, error) {
+	ctx := c.UserContext()
+	u := currentUser(c)
+	var mine map[string][]string
+	if !u.Has(auth.Admin) {
+		if !u.Has(auth.Proctor) {
+			return nil, nil, nil
+		}
+		var err error
+		if mine, err = s.cfg.Assess.StaffExams(ctx, u.ID); err != nil {
+			return nil, nil, err
+		}
+		if len(mine) == 0 {
+			return nil, nil, nil
+		}
+	}
+	list, err := s.cfg.Assess.Reviews(ctx, status)
+	if err != nil {
+		return nil, nil, err
+	}
+	var reviews []assess.Review
+	var attempts []assess.Attempt
+	for _, r := range list {
+		a, err := s.cfg.Assess.Attempt(ctx, r.AttemptID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if mine != nil && len(mine[a.ExamID]) == 0 { // every assignment is as proctor or reviewer
+			continue
+		}
+		reviews, attempts = append(reviews, r), append(attempts, a)
+	}
+	return reviews, attempts, nil
+}
+
 func (s *Server) apiReviews(c *fiber.Ctx) error {
-	list, err := s.cfg.Assess.Reviews(c.UserContext(), c.Query("status"))
+	list, _, err := s.reviewable(c, c.Query("status"))
 	if err != nil {
 		return err
 	}
@@ -54,7 +93,17 @@ func (s *Server) apiReviews(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
+// reviewStaff checks that the signed-in user proctors or reviews the exam
+// of the route's attempt (or is an administrator).
+func (s *Server) reviewStaff(c *fiber.Ctx) error {
+	_, err := s.staffAttempt(c, assess.StaffProctor, assess.StaffReviewer)
+	return err
+}
+
 func (s *Server) apiOpenReview(c *fiber.Ctx) error {
+	if err := s.reviewStaff(c); err != nil {
+		return err
+	}
 	var in struct {
 		Reasons []string `json:"reasons"`
 	}
@@ -69,6 +118,9 @@ func (s *Server) apiOpenReview(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiDecideReview(c *fiber.Ctx) error {
+	if err := s.reviewStaff(c); err != nil {
+		return err
+	}
 	var in struct {
 		Decision string `json:"decision"`
 		Note     string `json:"note"`
@@ -103,18 +155,15 @@ func (s *Server) pageReviews(c *fiber.Ctx) error {
 	if status == "all" {
 		status = ""
 	}
-	list, err := s.cfg.Assess.Reviews(ctx, status)
+	list, attempts, err := s.reviewable(c, status)
 	if err != nil {
 		return err
 	}
 	d := reviewsData{Status: c.Query("status", assess.ReviewPending)}
 	names := s.names(ctx)
 	titles := map[string]string{}
-	for _, r := range list {
-		a, err := s.cfg.Assess.Attempt(ctx, r.AttemptID)
-		if err != nil {
-			return err
-		}
+	for i, r := range list {
+		a := attempts[i]
 		row := reviewItem{Review: r, Attempt: a}
 		if row.Candidate, err = names.of(a.CandidateID); err != nil {
 			return err
@@ -133,6 +182,9 @@ func (s *Server) pageReviews(c *fiber.Ctx) error {
 // postReviewDecision records the decision from the attempt's page.
 func (s *Server) postReviewDecision(c *fiber.Ctx) error {
 	id := c.Params("id")
+	if err := s.reviewStaff(c); err != nil {
+		return err
+	}
 	if _, err := s.cfg.Assess.DecideReview(c.UserContext(), currentUser(c).ID, id, c.FormValue("decision"), c.FormValue("note")); err != nil {
 		return err
 	}
@@ -142,6 +194,9 @@ func (s *Server) postReviewDecision(c *fiber.Ctx) error {
 // postOpenReview sends a submitted attempt to review from its page.
 func (s *Server) postOpenReview(c *fiber.Ctx) error {
 	id := c.Params("id")
+	if err := s.reviewStaff(c); err != nil {
+		return err
+	}
 	reason := strings.TrimSpace(c.FormValue("reason"))
 	if reason == "" {
 		return valid.Errorf("reason", "say why the attempt needs review")

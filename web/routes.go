@@ -281,6 +281,7 @@ func (s *Server) routes() []route {
 		{post, "/api/v1/attempts/:id/review/decision", proctors, s.apiDecideReview},
 		{put, "/api/v1/exams/:id/proctoring", managers, s.apiSetProctoring},
 		{get, "/api/v1/proctor/attempts", proctors, s.apiProctorAttempts},
+		{get, "/api/v1/proctor/live", proctors, s.apiProctorLive},
 		{get, "/api/v1/snapshots/:id", signedIn, s.apiSnapshot},
 		{post, "/api/v1/exams/:id/checkins", []auth.Role{auth.Candidate}, s.apiOpenCheckin},
 		{get, "/api/v1/exams/:id/checkins", proctors, s.apiPendingCheckins},

@@ -1,10 +1,15 @@
 package web
 
 import (
+	"context"
+	"slices"
+	"sort"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/touchstone-assess/touchstone/assess"
 	"github.com/touchstone-assess/touchstone/assess/proctor"
+	"github.com/touchstone-assess/touchstone/web/auth"
 )
 
 // proctorRow is one live attempt as a proctor sees it.
@@ -12,15 +17,72 @@ type proctorRow struct {
 	Attempt   assess.Attempt
 	Exam      string // title
 	Candidate string // name
-	Email     string
 	Summary   proctor.Summary
 }
 
-// proctorRows gathers the newest live attempts with their event counts,
-// for the proctor's page and API.
-func (s *Server) proctorRows(c *fiber.Ctx) ([]proctorRow, error) {
-	ctx := c.UserContext()
-	attempts, err := s.cfg.Assess.RecentAttempts(ctx, 100)
+// consoleScope is the exams whose live sessions the signed-in user
+// watches: every exam for an administrator, else those the user is
+// assigned to as proctor.
+type consoleScope struct {
+	all   bool
+	ids   []string               // the proctored exams, when not all
+	exams map[string]assess.Exam // exams loaded so far, by id
+}
+
+// consoleScope returns the signed-in user's scope.
+func (s *Server) consoleScope(c *fiber.Ctx) (*consoleScope, error) {
+	u := currentUser(c)
+	sc := &consoleScope{exams: map[string]assess.Exam{}}
+	if u.Has(auth.Admin) {
+		sc.all = true
+		return sc, nil
+	}
+	if !u.Has(auth.Proctor) {
+		return sc, nil
+	}
+	staff, err := s.cfg.Assess.StaffExams(c.UserContext(), u.ID)
+	if err != nil {
+		return nil, err
+	}
+	for id, roles := range staff {
+		if slices.Contains(roles, assess.StaffProctor) {
+			sc.ids = append(sc.ids, id)
+		}
+	}
+	sort.Strings(sc.ids)
+	return sc, nil
+}
+
+// watches reports whether the scope holds the exam.
+func (sc *consoleScope) watches(examID string) bool {
+	return sc.all || slices.Contains(sc.ids, examID)
+}
+
+// exam returns an exam, loaded once per scope.
+func (sc *consoleScope) exam(ctx context.Context, svc *assess.Service, id string) (assess.Exam, error) {
+	if e, ok := sc.exams[id]; ok {
+		return e, nil
+	}
+	e, err := svc.Exam(ctx, id)
+	if err != nil {
+		return assess.Exam{}, err
+	}
+	sc.exams[id] = e
+	return e, nil
+}
+
+// liveRows gathers the attempts in progress of the scope's exams (of one
+// of them when examID is not empty), newest first, with their event
+// counts.
+func (s *Server) liveRows(ctx context.Context, sc *consoleScope, examID string) ([]proctorRow, error) {
+	filter := assess.LiveFilter{All: sc.all, ExamIDs: sc.ids}
+	if examID != "" {
+		if !sc.watches(examID) {
+			return nil, nil
+		}
+		filter = assess.LiveFilter{ExamIDs: []string{examID}}
+	}
+	attempts, err := s.cfg.Assess.LiveAttempts(ctx, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -32,21 +94,28 @@ func (s *Server) proctorRows(c *fiber.Ctx) ([]proctorRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	titles := map[string]string{}
+	names := s.names(ctx)
 	rows := make([]proctorRow, len(attempts))
 	for i, a := range attempts {
-		if _, ok := titles[a.ExamID]; !ok {
-			e, err := s.cfg.Assess.Exam(ctx, a.ExamID)
-			if err != nil {
-				return nil, err
-			}
-			titles[a.ExamID] = e.Title
-		}
-		u, err := s.cfg.Auth.User(ctx, a.CandidateID)
+		e, err := sc.exam(ctx, s.cfg.Assess, a.ExamID)
 		if err != nil {
 			return nil, err
 		}
-		rows[i] = proctorRow{Attempt: a, Exam: titles[a.ExamID], Candidate: u.Name, Email: u.Email, Summary: summaries[a.ID]}
+		name, err := names.of(a.CandidateID)
+		if err != nil {
+			return nil, err
+		}
+		rows[i] = proctorRow{Attempt: a, Exam: e.Title, Candidate: name, Summary: summaries[a.ID]}
 	}
 	return rows, nil
+}
+
+// proctorRows gathers the live attempts the signed-in user watches, for
+// the dashboard.
+func (s *Server) proctorRows(c *fiber.Ctx) ([]proctorRow, error) {
+	sc, err := s.consoleScope(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.liveRows(c.UserContext(), sc, "")
 }

@@ -64,6 +64,7 @@ type User struct {
 }
 
 // Users are the fixture's accounts: one per role, and a second candidate.
+// Proctor is assigned to the exam as its proctor and reviewer.
 type Users struct {
 	Admin, Manager, Psychometrician, Proctor, Author, Candidate, Candidate2 User
 }
@@ -207,6 +208,11 @@ func New(tb testing.TB, db *gorm.DB) *Fixture {
 		ItemIDs: ids,
 	})
 	must("exam", err)
+	// The proctor is the exam's proctor and reviewer: proctoring data is
+	// seen only by those assigned to its exam.
+	for _, role := range []string{assess.StaffProctor, assess.StaffReviewer} {
+		must("staff", f.Assess.AssignStaff(ctx, f.Users.Admin.ID, f.Exam.ID, f.Users.Proctor.ID, role))
+	}
 
 	f.Study, err = f.Assess.CreateStudy(ctx, f.Users.Psychometrician.ID, assess.Study{ExamID: f.Exam.ID, Title: "Initial standard",
 		Panelists: []assess.Panelist{{Name: "Panelist A"}, {Name: "Panelist B"}, {Name: "Panelist C"}}})

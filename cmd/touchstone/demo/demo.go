@@ -256,7 +256,27 @@ func (l *loader) load(ctx context.Context) error {
 	if err := l.setStandard(ctx, types); err != nil {
 		return err
 	}
-	return l.accommodate(ctx, exams[0])
+	if err := l.accommodate(ctx, exams[0]); err != nil {
+		return err
+	}
+	return l.assignProctor(ctx)
+}
+
+// assignProctor makes the demo proctor the proctor and reviewer of every
+// exam: proctoring data is seen only by those assigned to its exam.
+func (l *loader) assignProctor(ctx context.Context) error {
+	all, err := l.d.Assess.Exams(ctx)
+	if err != nil {
+		return err
+	}
+	for _, e := range all {
+		for _, role := range []string{assess.StaffProctor, assess.StaffReviewer} {
+			if err := l.d.Assess.AssignStaff(ctx, l.users[auth.Admin], e.ID, l.users[auth.Proctor], role); err != nil {
+				return fmt.Errorf("demo: staff of %s: %w", e.Title, err)
+			}
+		}
+	}
+	return nil
 }
 
 // createExam creates an exam's items, its badge and the exam, and returns

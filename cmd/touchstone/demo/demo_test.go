@@ -128,6 +128,15 @@ func TestLoad(t *testing.T) {
 		t.Run(loft.Slug, func(t *testing.T) { checkLOFT(t, d, loft, fixed, users[auth.Candidate], riley) })
 		t.Run(types.Slug, func(t *testing.T) { checkItemTypes(t, d, types, users[auth.Candidate]) })
 		t.Run("accommodation", func(t *testing.T) { checkAccommodation(t, d, fixed[0], riley, users[auth.ProgramManager]) })
+		t.Run("proctor", func(t *testing.T) {
+			for _, e := range exams {
+				for _, role := range []string{assess.StaffProctor, assess.StaffReviewer} {
+					if ok, err := d.Assess.IsStaff(ctx, users[auth.Proctor].ID, e.ID, role); err != nil || !ok {
+						t.Errorf("the demo proctor is %s of %s: %v (err %v), want true", role, e.Slug, ok, err)
+					}
+				}
+			}
+		})
 
 		// The three badges stack into the certificate.
 		candidate := users[auth.Candidate]
