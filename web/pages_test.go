@@ -221,6 +221,11 @@ func newFixture(tb testing.TB, o fixtureOptions) *fixture {
 		Description: "Summarise data with pivot tables: grouping, filtering and calculated fields.", Duration: 25 * time.Minute,
 		Domains: domains[:1], ItemIDs: ids[:1]})
 	must(err)
+	for _, e := range []string{f.exam.ID, f.draft.ID} {
+		for _, role := range []string{assess.StaffProctor, assess.StaffReviewer} {
+			must(f.assess.AssignStaff(ctx, f.users["admin"].ID, e, f.users["proctor"].ID, role))
+		}
+	}
 
 	f.recordPilot(ctx, o.Pilots, now())
 	f.std = f.setStandard(ctx, 0.65)
