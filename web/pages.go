@@ -584,98 +584,10 @@ func kindLabel(kind string) string {
 	return kind
 }
 
-// incidentKind reports whether an event kind may need a proctor's look.
-func incidentKind(kind string) bool {
-	switch kind {
-	case proctor.Heartbeat, proctor.FocusGained, proctor.Visible:
-		return false
-	}
-	return true
-}
-
 // kindCount is the number of events of one kind in an attempt.
 type kindCount struct {
 	Kind, Label string
 	N           int
-}
-
-func incidentCounts(sum proctor.Summary) []kindCount {
-	var out []kindCount
-	for _, k := range proctor.Kinds {
-		if n := sum.Counts[k]; n > 0 && incidentKind(k) {
-			out = append(out, kindCount{Kind: k, Label: kindLabel(k), N: n})
-		}
-	}
-	return out
-}
-
-// eventView is one proctoring event as the proctor reads it.
-type eventView struct {
-	proctor.Event
-	Label    string
-	Incident bool
-}
-
-// Received is when the server received the event, to the second.
-func (e eventView) Received() string { return e.ReceivedAt.UTC().Format("15:04:05 UTC, 2 Jan 2006") }
-
-// Client is when the browser said the event happened, to the second.
-func (e eventView) Client() string {
-	if e.ClientAt == nil {
-		return ""
-	}
-	return e.ClientAt.UTC().Format("15:04:05 UTC")
-}
-
-type proctorAttemptData struct {
-	Attempt   assess.Attempt
-	Exam      assess.Exam
-	Candidate auth.User
-	Events    []eventView
-	Incidents []kindCount
-	Total     int // every event but heartbeats
-	Timing    assess.Timing
-	Messages  []assess.Message
-	Review    *assess.Review
-}
-
-func (s *Server) pageProctorAttempt(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	a, err := s.cfg.Assess.Attempt(ctx, c.Params("id"))
-	if err != nil {
-		return err
-	}
-	d := proctorAttemptData{Attempt: a}
-	if d.Exam, err = s.cfg.Assess.Exam(ctx, a.ExamID); err != nil {
-		return err
-	}
-	if d.Candidate, err = s.cfg.Auth.User(ctx, a.CandidateID); err != nil {
-		return err
-	}
-	events, err := s.cfg.Proctor.Events(ctx, a.ID)
-	if err != nil {
-		return err
-	}
-	sum := proctor.Summary{AttemptID: a.ID, Counts: map[string]int{}}
-	for _, e := range events {
-		sum.Counts[e.Kind]++
-		if e.Kind == proctor.Heartbeat {
-			continue
-		}
-		d.Total++
-		d.Events = append(d.Events, eventView{Event: e, Label: kindLabel(e.Kind), Incident: incidentKind(e.Kind)})
-	}
-	d.Incidents = incidentCounts(sum)
-	d.Timing = a.Timing(s.cfg.Now().UTC())
-	if rv, err := s.cfg.Assess.Review(ctx, a.ID); err == nil {
-		d.Review = &rv
-	} else if !errors.Is(err, assess.ErrNotFound) {
-		return err
-	}
-	if d.Messages, err = s.cfg.Assess.Messages(ctx, a.ID); err != nil {
-		return err
-	}
-	return s.render(c, "proctor_attempt", d)
 }
 
 // excerpt is the start of s, at most n runes, with whitespace collapsed.

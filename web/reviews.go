@@ -142,11 +142,16 @@ type reviewItem struct {
 	Attempt   assess.Attempt
 	Candidate string
 	Exam      string
+	// Behaviour is the risk the exam's weights give the attempt's events
+	// now; Statistics its statistical screening, nil when not screened.
+	Behaviour  float64
+	Statistics *reviewStatistics
 }
 
 type reviewsData struct {
 	Status  string
 	Reviews []reviewItem
+	Exams   []reviewExam // the exams whose statistical screening the user may open
 }
 
 func (s *Server) pageReviews(c *fiber.Ctx) error {
@@ -175,6 +180,12 @@ func (s *Server) pageReviews(c *fiber.Ctx) error {
 		}
 		row.Exam = titles[a.ExamID]
 		d.Reviews = append(d.Reviews, row)
+	}
+	if err := s.screenReviews(ctx, d.Reviews); err != nil {
+		return err
+	}
+	if d.Exams, err = s.screeningExams(ctx, currentUser(c)); err != nil {
+		return err
 	}
 	return s.render(c, "reviews", d)
 }
