@@ -23,16 +23,11 @@ func reviewJSON(r assess.Review) fiber.Map {
 }
 
 func (s *Server) apiSetProctoring(c *fiber.Ctx) error {
-	var in struct {
-		Weights         map[string]float64 `json:"weights"`
-		ReviewAt        float64            `json:"review_at"`
-		HoldCredentials bool               `json:"hold_credentials"`
-	}
+	var in assess.ProctoringPolicy
 	if err := bind(c, &in); err != nil {
 		return err
 	}
-	e, err := s.cfg.Assess.SetProctoring(c.UserContext(), currentUser(c).ID, c.Params("id"),
-		assess.ProctoringPolicy{Weights: in.Weights, ReviewAt: in.ReviewAt, HoldCredentials: in.HoldCredentials})
+	e, err := s.cfg.Assess.SetProctoring(c.UserContext(), currentUser(c).ID, c.Params("id"), in)
 	if err != nil {
 		return err
 	}
@@ -40,7 +35,13 @@ func (s *Server) apiSetProctoring(c *fiber.Ctx) error {
 	if w == nil {
 		w = map[string]float64{}
 	}
-	return c.JSON(fiber.Map{"weights": w, "review_at": e.Proctoring.ReviewAt, "hold_credentials": e.Proctoring.HoldCredentials})
+	p := e.Proctoring
+	admission := p.Admission
+	if admission == "" {
+		admission = assess.AdmitAutomatically
+	}
+	return c.JSON(fiber.Map{"weights": w, "review_at": p.ReviewAt, "hold_credentials": p.HoldCredentials,
+		"check_in": p.CheckIn, "admission": admission, "snapshot_seconds": p.SnapshotSeconds, "rules": p.Rules})
 }
 
 // reviewable lists the reviews with the status (all when empty) of the
