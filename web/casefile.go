@@ -39,8 +39,6 @@ var caseLabels = map[string]string{
 	proctor.CameraLost:    "Camera unavailable",
 	proctor.HeartbeatGap:  "Page went silent",
 	proctor.SnapshotTaken: "Webcam snapshot",
-	proctor.NoFace:        "No face in the snapshot",
-	proctor.MultipleFaces: "More than one face in the snapshot",
 	proctor.LookingAway:   "Looking away from the screen",
 }
 

@@ -401,7 +401,7 @@ func TestCaseFile(t *testing.T) {
 		}
 		// Behaviour: 2 × focus lost (1), a paste (3), a snapshot with no face
 		// (2) and one with two faces (5).
-		if cf.Behaviour.Risk != 12 || len(cf.Behaviour.Reasons) != 4 || cf.Behaviour.Reasons[0] != "1 × More than one face in the snapshot" {
+		if cf.Behaviour.Risk != 12 || len(cf.Behaviour.Reasons) != 4 || cf.Behaviour.Reasons[0] != "1 × More than one face" {
 			t.Errorf("behaviour: got %+v, want risk 12 from four kinds, two faces first", cf.Behaviour)
 		}
 
