@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -37,11 +38,18 @@ type server struct {
 // backend is "sqlite" (embedded defaults) or "postgres+redis".
 func startServer(t *testing.T, backend string) *server {
 	t.Helper()
+	return startServerWith(t, backend, nil)
+}
+
+// startServerWith is startServer with settings of the test's own.
+func startServerWith(t *testing.T, backend string, settings map[string]string) *server {
+	t.Helper()
 	env := map[string]string{
 		"TOUCHSTONE_DATA_DIR":      t.TempDir(),
 		"TOUCHSTONE_DEMO_PASSWORD": demoPassword,
 		"TOUCHSTONE_LOG_LEVEL":     "warn",
 	}
+	maps.Copy(env, settings)
 	if backend == "postgres+redis" {
 		_, dbURL := dbtest.PostgresURL(t)
 		redisURL := os.Getenv("TOUCHSTONE_TEST_REDIS_URL")

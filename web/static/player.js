@@ -983,10 +983,20 @@ function start(root) {
   const events = [];
   let flushing = false;
 
+  // A signal reaches the proctor within about a second: a burst (a
+  // focus lost and regained, a paste) goes in one post; heartbeats and
+  // the ten-second flush carry the rest.
+  let flushSoon = 0;
   function report(kind, detail) {
     if (state.closed && kind !== 'heartbeat') return;
     events.push({ kind, detail: detail || '', at: new Date().toISOString() });
     if (events.length > 500) events.splice(0, events.length - 500);
+    if (kind !== 'heartbeat' && !flushSoon) {
+      flushSoon = setTimeout(() => {
+        flushSoon = 0;
+        flushEvents();
+      }, 1000);
+    }
   }
 
   async function flushEvents() {
