@@ -16,7 +16,7 @@ import (
 )
 
 // downloads returns every format a holder can download c in.
-func downloads(t *testing.T, f *fixture, c credential.Credential) map[string][]byte {
+func downloads(t testing.TB, f *fixture, c credential.Credential) map[string][]byte {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string][]byte{"json": c.Document}

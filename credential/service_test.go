@@ -106,7 +106,7 @@ func testStandard() *credential.Standard {
 		ClassificationAccuracy: ptr(0.94), FormID: "form-a", ApprovedBy: "Dana Program", ApprovedAt: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)}
 }
 
-func (f *fixture) issue(t *testing.T, key, achievementID string, score float64) credential.Credential {
+func (f *fixture) issue(t testing.TB, key, achievementID string, score float64) credential.Credential {
 	t.Helper()
 	c, err := f.svc.Issue(context.Background(), credential.IssueRequest{Key: key, AchievementID: achievementID, RecipientID: f.candidate,
 		RecipientEmail: f.email, Score: &score, Standard: testStandard(), Actor: "system:test"})
@@ -116,7 +116,7 @@ func (f *fixture) issue(t *testing.T, key, achievementID string, score float64) 
 	return c
 }
 
-func doc(t *testing.T, c credential.Credential) map[string]any {
+func doc(t testing.TB, c credential.Credential) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(c.Document, &m); err != nil {
