@@ -195,8 +195,9 @@ func (f *ExamForensics) Timing(attemptID, itemID string) (ItemTiming, bool) {
 //   - when each answer was last saved (responses.answered_at, in Unix
 //     seconds; NaN where none), for the timed answer-similarity test on the
 //     items a candidate answered shortly after another in the same window.
-//     Imported attempts carry their submission time there, the same for
-//     every answer;
+//     Imported attempts are left out (NaN): RecordHistory stamps every
+//     answer with the submission time, which would tell the test that the
+//     later submitter answered every item after the other;
 //   - the item parameters of the exam's latest finished calibration run,
 //     on its reporting scale, for person fit; without one (or when it
 //     lacks a usable parameter for an item screened) lz* is skipped and
@@ -365,17 +366,19 @@ func (f *ExamForensics) sitWindows() []string {
 // forensicsTimes reads the time on item and the time of the answer of
 // every screened response: two rows × columns matrices, the seconds (NaN
 // where no positive time was recorded) and answered_at in Unix seconds
-// (NaN where none was recorded), both NaN where the item was not scored.
+// (NaN where none was recorded, or the attempt was imported), both NaN
+// where the item was not scored.
 func (s *Service) forensicsTimes(ctx context.Context, examID string, f ForensicsFilter, rows, cols map[string]int, scored *mat.Dense) (times, answeredAt *mat.Dense, err error) {
 	type cell struct {
-		AttemptID  string
-		ItemID     string
-		Seconds    *float64
-		AnsweredAt *time.Time
+		AttemptID   string
+		ItemID      string
+		Seconds     *float64
+		AnsweredAt  *time.Time
+		SubmittedBy string
 	}
 	var cells []cell
 	err = s.forensicsQuery(ctx, "responses", examID, f).
-		Select("responses.attempt_id, responses.item_id, responses.seconds, responses.answered_at").
+		Select("responses.attempt_id, responses.item_id, responses.seconds, responses.answered_at, attempts.submitted_by").
 		Where("responses.seconds IS NOT NULL OR responses.answered_at IS NOT NULL").Scan(&cells).Error
 	if err != nil {
 		return nil, nil, fmt.Errorf("assess: forensics: times: %w", err)
@@ -393,7 +396,7 @@ func (s *Service) forensicsTimes(ctx context.Context, examID string, f Forensics
 				secs.Set(i, j, t)
 			}
 		}
-		if c.AnsweredAt != nil {
+		if c.AnsweredAt != nil && c.SubmittedBy != importedBy {
 			at.Set(i, j, unixSeconds(*c.AnsweredAt))
 		}
 	}

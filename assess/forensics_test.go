@@ -45,8 +45,9 @@ type forensicsExam struct {
 // weak candidate (θ < −0.5) who copies 80% of the answers of a neighbour;
 // in session 2: a candidate who knows the eight hardest items and answers
 // them correctly at a fifth of their usual time. A few answers are left
-// blank. The attempts are written with RecordHistory, the times into
-// responses.seconds and, as the player saves them, the answers' times into
+// blank. The attempts are written with RecordHistory and then made to look
+// taken here: submitted by the candidate, the times in responses.seconds
+// and, as the player saves them, the answers' times in
 // responses.answered_at: the start plus the times so far, whole seconds,
 // and for the copier a few seconds after the source's answer to the item.
 func plantForensicsExam(t *testing.T, db *gorm.DB) *forensicsExam {
@@ -183,6 +184,9 @@ func plantForensicsExam(t *testing.T, db *gorm.DB) *forensicsExam {
 		}
 	}
 	if err := fx.svc.RecordHistory(ctx, fx.exam.ID, past, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec("UPDATE attempts SET submitted_by = 'candidate' WHERE exam_id = ?", fx.exam.ID).Error; err != nil {
 		t.Fatal(err)
 	}
 	var stored []struct {
@@ -424,6 +428,27 @@ func TestForensicsOfStoredAttempts(t *testing.T) {
 		none, err := fx.svc.Forensics(ctx, fx.exam.ID, assess.ForensicsFilter{To: fx.sessions[0]})
 		if err != nil || none.Screened() || len(none.Attempts) != 0 {
 			t.Errorf("before any attempt: got screened %v, err %v; want nothing screened", none != nil && none.Screened(), err)
+		}
+
+		// An imported attempt's answer times are its submission time, not
+		// when it answered: they are left out, and the copier pair loses
+		// its timed test.
+		if err := db.Exec("UPDATE attempts SET submitted_by = 'import' WHERE id = ?", fx.attempts[fx.copier]).Error; err != nil {
+			t.Fatal(err)
+		}
+		in.AnsweredAt = mat.DenseCopyOf(fx.answered)
+		for j := range len(fx.exam.ItemIDs) {
+			in.AnsweredAt.Set(fx.copier, j, math.NaN())
+		}
+		if got, err = fx.svc.Forensics(ctx, fx.exam.ID, assess.ForensicsFilter{}); err != nil {
+			t.Fatal(err)
+		}
+		if want, err = psychometrics.Forensics(in, assess.ForensicsSettings); err != nil {
+			t.Fatal(err)
+		}
+		sameForensics(t, got, want, fx.attempts)
+		if len(got.Pairs) == 0 || got.Pairs[0].AttemptA != fx.attempts[fx.copier] || got.Pairs[0].Followed != 0 || !math.IsNaN(got.Pairs[0].FollowedP) {
+			t.Errorf("imported copier: pairs %+v, want the copier pair first, without the timed test", got.Pairs)
 		}
 
 		// Attempts without times (imported history) beside timed ones: the
