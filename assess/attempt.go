@@ -850,7 +850,7 @@ func (s *Service) SubmitExpired(ctx context.Context) (int, error) {
 // history), at most limit, for proctors.
 func (s *Service) RecentAttempts(ctx context.Context, limit int) ([]Attempt, error) {
 	var rows []attemptRow
-	if err := s.db.WithContext(ctx).Where("NOT simulated AND submitted_by <> ?", "import").
+	if err := s.db.WithContext(ctx).Where("NOT simulated AND submitted_by <> ?", importedBy).
 		Order("started_at DESC").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("assess: recent attempts: %w", err)
 	}

@@ -108,7 +108,8 @@ type ExamForensics struct {
 	CalibrationModel   string
 	PersonFitNote      string
 	// Timed reports whether the response-time indicators were computed;
-	// TimesNote says why not.
+	// TimesNote says why not, or how many attempts without times were left
+	// out of them.
 	Timed     bool
 	TimesNote string
 	// Note says why nothing was screened; "" when the attempts were.
@@ -186,9 +187,17 @@ func (f *ExamForensics) Timing(attemptID, itemID string) (ItemTiming, bool) {
 //     simulated pilot attempts are screened with live ones, as they are
 //     analysed with them (their rows say Simulated);
 //   - the time on each item (responses.seconds), NaN where none was
-//     recorded. The response-time model needs a time from every attempt
-//     and two for every item; when the data fall short, the time
+//     recorded. The response-time model is fitted to the attempts with a
+//     time on some item; attempts without any (imported history) get no
+//     time indicators, and TimesNote says how many were left out. When
+//     fewer than two of the timed attempts give some item a time, the time
 //     indicators are skipped and TimesNote says why;
+//   - when each answer was last saved (responses.answered_at, in Unix
+//     seconds; NaN where none), for the timed answer-similarity test on the
+//     items a candidate answered shortly after another in the same window.
+//     Imported attempts are left out (NaN): RecordHistory stamps every
+//     answer with the submission time, which would tell the test that the
+//     later submitter answered every item after the other;
 //   - the item parameters of the exam's latest finished calibration run,
 //     on its reporting scale, for person fit; without one (or when it
 //     lacks a usable parameter for an item screened) lz* is skipped and
@@ -235,12 +244,12 @@ func (s *Service) Forensics(ctx context.Context, examID string, f ForensicsFilte
 	}
 	in.Windows = out.sitWindows()
 
-	if out.times, err = s.forensicsTimes(ctx, a.Exam.ID, f, out.rows, out.cols, a.Scores); err != nil {
+	if out.times, in.AnsweredAt, err = s.forensicsTimes(ctx, a.Exam.ID, f, out.rows, out.cols, a.Scores); err != nil {
 		return nil, err
 	}
 	out.median = columnMedians(out.times)
-	if out.TimesNote = timesShortfall(out.times); out.TimesNote == "" {
-		in.Times, out.Timed = out.times, true
+	if out.Timed, out.TimesNote = timesCoverage(out.times); out.Timed {
+		in.Times = out.times
 	}
 
 	if in.Items, err = s.forensicsItems(ctx, out); err != nil {
@@ -248,7 +257,7 @@ func (s *Service) Forensics(ctx context.Context, examID string, f ForensicsFilte
 	}
 
 	res, err := psychometrics.Forensics(in, ForensicsSettings)
-	if errors.Is(err, psychometrics.ErrTooFewTimes) { // timesShortfall should have caught it
+	if errors.Is(err, psychometrics.ErrTooFewTimes) { // timesCoverage should have caught it
 		in.Times, out.Timed, out.TimesNote = nil, false, "Response times were not used: too few were recorded."
 		res, err = psychometrics.Forensics(in, ForensicsSettings)
 	}
@@ -354,44 +363,67 @@ func (f *ExamForensics) sitWindows() []string {
 	return labels
 }
 
-// forensicsTimes reads the time on item of every screened response: a
-// rows × columns matrix in seconds, NaN where no positive time was
-// recorded or the item was not scored.
-func (s *Service) forensicsTimes(ctx context.Context, examID string, f ForensicsFilter, rows, cols map[string]int, scored *mat.Dense) (*mat.Dense, error) {
+// forensicsTimes reads the time on item and the time of the answer of
+// every screened response: two rows × columns matrices, the seconds (NaN
+// where no positive time was recorded) and answered_at in Unix seconds
+// (NaN where none was recorded, or the attempt was imported), both NaN
+// where the item was not scored.
+func (s *Service) forensicsTimes(ctx context.Context, examID string, f ForensicsFilter, rows, cols map[string]int, scored *mat.Dense) (times, answeredAt *mat.Dense, err error) {
 	type cell struct {
-		AttemptID string
-		ItemID    string
-		Seconds   *float64
+		AttemptID   string
+		ItemID      string
+		Seconds     *float64
+		AnsweredAt  *time.Time
+		SubmittedBy string
 	}
 	var cells []cell
-	err := s.forensicsQuery(ctx, "responses", examID, f).
-		Select("responses.attempt_id, responses.item_id, responses.seconds").
-		Where("responses.seconds IS NOT NULL").Scan(&cells).Error
+	err = s.forensicsQuery(ctx, "responses", examID, f).
+		Select("responses.attempt_id, responses.item_id, responses.seconds, responses.answered_at, attempts.submitted_by").
+		Where("responses.seconds IS NOT NULL OR responses.answered_at IS NOT NULL").Scan(&cells).Error
 	if err != nil {
-		return nil, fmt.Errorf("assess: forensics: times: %w", err)
+		return nil, nil, fmt.Errorf("assess: forensics: times: %w", err)
 	}
 	n, k := scored.Dims()
+	secs, at := nanMatrix(n, k), nanMatrix(n, k)
+	for _, c := range cells {
+		i, ok := rows[c.AttemptID]
+		j, ok2 := cols[c.ItemID]
+		if !ok || !ok2 || math.IsNaN(scored.At(i, j)) {
+			continue
+		}
+		if c.Seconds != nil {
+			if t := *c.Seconds; t > 0 && !math.IsInf(t, 0) {
+				secs.Set(i, j, t)
+			}
+		}
+		if c.AnsweredAt != nil && c.SubmittedBy != importedBy {
+			at.Set(i, j, unixSeconds(*c.AnsweredAt))
+		}
+	}
+	return secs, at, nil
+}
+
+// nanMatrix returns an n × k matrix of NaN.
+func nanMatrix(n, k int) *mat.Dense {
 	data := make([]float64, n*k)
 	for i := range data {
 		data[i] = math.NaN()
 	}
-	for _, c := range cells {
-		i, ok := rows[c.AttemptID]
-		j, ok2 := cols[c.ItemID]
-		if !ok || !ok2 || c.Seconds == nil || math.IsNaN(scored.At(i, j)) {
-			continue
-		}
-		if t := *c.Seconds; t > 0 && !math.IsInf(t, 0) {
-			data[i*k+j] = t
-		}
-	}
-	return mat.NewDense(n, k, data), nil
+	return mat.NewDense(n, k, data)
 }
 
-// timesShortfall says why the response-time model cannot be fitted to
-// times — an attempt without a time, or an item with fewer than two — and
-// is "" when it can.
-func timesShortfall(times *mat.Dense) string {
+// unixSeconds returns t as seconds since the Unix epoch, to the
+// nanosecond as far as a float64 holds it (about 0.2 µs today).
+func unixSeconds(t time.Time) float64 {
+	return float64(t.Unix()) + float64(t.Nanosecond())/1e9
+}
+
+// timesCoverage reports whether the response-time model can be fitted to
+// the attempts of times that have a time on some item — it can when every
+// item has at least two times among them — and says in a note how many
+// attempts without a time are left out, or why times are not used; the
+// note is "" when every attempt is timed and the model fits.
+func timesCoverage(times *mat.Dense) (ok bool, note string) {
 	n, k := times.Dims()
 	untimed := 0
 	colN := make([]int, k)
@@ -407,14 +439,19 @@ func timesShortfall(times *mat.Dense) string {
 			untimed++
 		}
 	}
+	const why = "(imported, or taken before time on item was recorded)"
+	if slices.ContainsFunc(colN, func(c int) bool { return c < 2 }) {
+		if untimed > 0 {
+			return false, fmt.Sprintf("Response times were not used: %d of %d attempts have no recorded time on any item %s, "+
+				"and the others give an item fewer than two times.", untimed, n, why)
+		}
+		return false, "Response times were not used: an item has fewer than two recorded times."
+	}
 	if untimed > 0 {
-		return fmt.Sprintf("Response times were not used: %d of %d attempts have no recorded time on any item "+
-			"(imported, or taken before time on item was recorded). Screen a period in which every attempt has times to use them.", untimed, n)
+		return true, fmt.Sprintf("Time indicators were computed for the %d of %d attempts with recorded times; "+
+			"the other %d %s have none.", n-untimed, n, untimed, why)
 	}
-	if short := slices.IndexFunc(colN, func(c int) bool { return c < 2 }); short >= 0 {
-		return "Response times were not used: an item has fewer than two recorded times."
-	}
-	return ""
+	return true, ""
 }
 
 // columnMedians returns the median of each column's numbers, NaN for a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ type forensicsExam struct {
 	scored   *mat.Dense
 	choices  [][]string
 	times    *mat.Dense
+	answered *mat.Dense // responses.answered_at in Unix seconds, NaN where blank
 	windows  []string
 	copier   int // rows
 	source   int
@@ -43,8 +45,11 @@ type forensicsExam struct {
 // weak candidate (θ < −0.5) who copies 80% of the answers of a neighbour;
 // in session 2: a candidate who knows the eight hardest items and answers
 // them correctly at a fifth of their usual time. A few answers are left
-// blank. The attempts are written with RecordHistory, the times into
-// responses.seconds.
+// blank. The attempts are written with RecordHistory and then made to look
+// taken here: submitted by the candidate, the times in responses.seconds
+// and, as the player saves them, the answers' times in
+// responses.answered_at: the start plus the times so far, whole seconds,
+// and for the copier a few seconds after the source's answer to the item.
 func plantForensicsExam(t *testing.T, db *gorm.DB) *forensicsExam {
 	t.Helper()
 	ctx := context.Background()
@@ -181,6 +186,9 @@ func plantForensicsExam(t *testing.T, db *gorm.DB) *forensicsExam {
 	if err := fx.svc.RecordHistory(ctx, fx.exam.ID, past, true); err != nil {
 		t.Fatal(err)
 	}
+	if err := db.Exec("UPDATE attempts SET submitted_by = 'candidate' WHERE exam_id = ?", fx.exam.ID).Error; err != nil {
+		t.Fatal(err)
+	}
 	var stored []struct {
 		ID          string
 		CandidateID string
@@ -193,23 +201,54 @@ func plantForensicsExam(t *testing.T, db *gorm.DB) *forensicsExam {
 		byCandidate[a.CandidateID] = a.ID
 	}
 	fx.attempts = make([]string, n)
+	answered := make([][]time.Time, n)
 	for i, p := range past {
 		fx.attempts[i] = byCandidate[p.CandidateID]
-		fx.setTimes(t, db, i)
+		answered[i] = make([]time.Time, k)
+		at := p.StartedAt
+		for j := range k {
+			at = at.Add(time.Duration(math.Ceil(fx.times.At(i, j))) * time.Second)
+			answered[i][j] = at
+		}
+	}
+	for j := range k {
+		answered[fx.copier][j] = answered[fx.source][j].Add(time.Duration(2+j%4) * time.Second)
+	}
+	fx.answered = mat.NewDense(n, k, nil)
+	for i := range n {
+		for j, at := range answered[i] {
+			fx.answered.Set(i, j, float64(at.Unix()))
+			if fx.choices[i][j] == "" {
+				fx.answered.Set(i, j, math.NaN())
+			}
+		}
+		fx.setTimes(t, db, i, answered[i])
 	}
 	return fx
 }
 
-// setTimes writes row i's times into responses.seconds, one statement per
-// attempt (positions follow the exam's item order).
-func (fx *forensicsExam) setTimes(t *testing.T, db *gorm.DB, i int) {
+// setTimes writes row i's times into responses.seconds and the times of
+// its answers into responses.answered_at (none for a blank), one statement
+// per attempt (positions follow the exam's item order).
+func (fx *forensicsExam) setTimes(t *testing.T, db *gorm.DB, i int, answered []time.Time) {
 	t.Helper()
+	stamp := "?" // SQLite stores the driver's text as it is
+	if db.Name() == "postgres" {
+		stamp = "CAST(? AS timestamptz)"
+	}
 	var sql strings.Builder
 	sql.WriteString("UPDATE responses SET seconds = CASE position")
 	var args []any
 	for j := range fx.exam.ItemIDs {
 		sql.WriteString(" WHEN ? THEN CAST(? AS double precision)")
 		args = append(args, j+1, fx.times.At(i, j))
+	}
+	sql.WriteString(" END, answered_at = CASE position")
+	for j := range fx.exam.ItemIDs {
+		if fx.choices[i][j] != "" {
+			sql.WriteString(" WHEN ? THEN " + stamp)
+			args = append(args, j+1, answered[j])
+		}
 	}
 	sql.WriteString(" END WHERE attempt_id = ?")
 	if err := db.Exec(sql.String(), append(args, fx.attempts[i])...).Error; err != nil {
@@ -262,8 +301,11 @@ func sameForensics(t *testing.T, got *assess.ExamForensics, want psychometrics.F
 	}
 	for x, p := range want.Pairs {
 		g := got.Pairs[x]
-		if g.AttemptA != attempts[p.A] || g.AttemptB != attempts[p.B] || g.CopierAttemptID != attempts[p.Copier] || !near(g.P, p.P) || !near(g.PAdj, p.PAdj) {
-			t.Errorf("pair %d: got %s–%s p %v, want %s–%s p %v", x, g.AttemptA, g.AttemptB, g.P, attempts[p.A], attempts[p.B], p.P)
+		if g.AttemptA != attempts[p.A] || g.AttemptB != attempts[p.B] || g.CopierAttemptID != attempts[p.Copier] || !near(g.P, p.P) || !near(g.PAdj, p.PAdj) ||
+			g.Followed != p.Followed || g.FollowedMatches != p.FollowedMatches || !near(g.FollowedP, p.FollowedP) {
+			t.Errorf("pair %d: got %s–%s p %v followed %d (%d alike, p %v), want %s–%s p %v followed %d (%d, %v)", x,
+				g.AttemptA, g.AttemptB, g.P, g.Followed, g.FollowedMatches, g.FollowedP,
+				attempts[p.A], attempts[p.B], p.P, p.Followed, p.FollowedMatches, p.FollowedP)
 		}
 	}
 }
@@ -272,7 +314,7 @@ func TestForensicsOfStoredAttempts(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
 		fx := plantForensicsExam(t, db)
-		in := psychometrics.ForensicsInput{Scored: fx.scored, Choices: fx.choices, Times: fx.times, Windows: fx.windows}
+		in := psychometrics.ForensicsInput{Scored: fx.scored, Choices: fx.choices, Times: fx.times, Windows: fx.windows, AnsweredAt: fx.answered}
 
 		// Without a calibration: no person fit, the rest as computed directly.
 		got, err := fx.svc.Forensics(ctx, fx.exam.ID, assess.ForensicsFilter{})
@@ -335,7 +377,18 @@ func TestForensicsOfStoredAttempts(t *testing.T) {
 			t.Errorf("preknowledge: rank %d flagged %v driver %s; want at the top, flagged for preknowledge", preknow.Rank, preknow.Flagged, preknow.Driver)
 		}
 		if len(got.Pairs) == 0 || got.Pairs[0].AttemptA != fx.attempts[fx.copier] || got.Pairs[0].AttemptB != fx.attempts[fx.source] {
-			t.Errorf("flagged pairs: got %+v, want the copier pair first", got.Pairs)
+			t.Fatalf("flagged pairs: got %+v, want the copier pair first", got.Pairs)
+		}
+		// The copier answered every item a few seconds after the source:
+		// the timed test names the copier and counts every item both
+		// answered as followed.
+		pair := got.Pairs[0]
+		t.Logf("copier pair: %d items, %d matches, followed on %d (%d alike), timed p %.3g, p %.3g",
+			pair.Items, pair.Matches, pair.Followed, pair.FollowedMatches, pair.FollowedP, pair.P)
+		if pair.CopierAttemptID != fx.attempts[fx.copier] || pair.Followed != pair.Items || pair.FollowedMatches != pair.Matches ||
+			!(pair.FollowedP < 1e-6) {
+			t.Errorf("copier pair: copier %s, followed %d of %d items (%d of %d matches), timed p %v; want the copier, every item followed, a tiny p",
+				pair.CopierAttemptID, pair.Followed, pair.Items, pair.FollowedMatches, pair.Matches, pair.FollowedP)
 		}
 		ranked := got.Ranked()
 		if ranked[0].Rank != 1 || ranked[len(ranked)-1].Rank != len(ranked) {
@@ -377,17 +430,71 @@ func TestForensicsOfStoredAttempts(t *testing.T) {
 			t.Errorf("before any attempt: got screened %v, err %v; want nothing screened", none != nil && none.Screened(), err)
 		}
 
-		// An attempt without times: the time indicators are skipped, and
-		// the rest is as computed directly without them.
-		if err := db.Exec("UPDATE responses SET seconds = NULL WHERE attempt_id = ?", fx.attempts[7]).Error; err != nil {
+		// An imported attempt's answer times are its submission time, not
+		// when it answered: they are left out, and the copier pair loses
+		// its timed test.
+		if err := db.Exec("UPDATE attempts SET submitted_by = 'import' WHERE id = ?", fx.attempts[fx.copier]).Error; err != nil {
+			t.Fatal(err)
+		}
+		in.AnsweredAt = mat.DenseCopyOf(fx.answered)
+		for j := range len(fx.exam.ItemIDs) {
+			in.AnsweredAt.Set(fx.copier, j, math.NaN())
+		}
+		if got, err = fx.svc.Forensics(ctx, fx.exam.ID, assess.ForensicsFilter{}); err != nil {
+			t.Fatal(err)
+		}
+		if want, err = psychometrics.Forensics(in, assess.ForensicsSettings); err != nil {
+			t.Fatal(err)
+		}
+		sameForensics(t, got, want, fx.attempts)
+		if len(got.Pairs) == 0 || got.Pairs[0].AttemptA != fx.attempts[fx.copier] || got.Pairs[0].Followed != 0 || !math.IsNaN(got.Pairs[0].FollowedP) {
+			t.Errorf("imported copier: pairs %+v, want the copier pair first, without the timed test", got.Pairs)
+		}
+
+		// Attempts without times (imported history) beside timed ones: the
+		// model is fitted to the timed attempts, the untimed have no time
+		// indicators, and the rest is as computed directly.
+		untimed := []int{7, 60, 61, 150}
+		mixed := mat.DenseCopyOf(fx.times)
+		for _, i := range untimed {
+			if err := db.Exec("UPDATE responses SET seconds = NULL WHERE attempt_id = ?", fx.attempts[i]).Error; err != nil {
+				t.Fatal(err)
+			}
+			for j := range len(fx.exam.ItemIDs) {
+				mixed.Set(i, j, math.NaN())
+			}
+		}
+		got, err = fx.svc.Forensics(ctx, fx.exam.ID, assess.ForensicsFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Timed || !strings.Contains(got.TimesNote, "196 of 200 attempts") || !strings.Contains(got.TimesNote, "the other 4") {
+			t.Errorf("4 untimed attempts: timed %v, note %q; want the time indicators of the other 196, saying so", got.Timed, got.TimesNote)
+		}
+		in.Times = mixed
+		if want, err = psychometrics.Forensics(in, assess.ForensicsSettings); err != nil {
+			t.Fatal(err)
+		}
+		sameForensics(t, got, want, fx.attempts)
+		for i, a := range got.Attempts {
+			isUntimed := slices.Contains(untimed, i)
+			tm, ok := got.Timing(a.AttemptID, fx.exam.ItemIDs[0])
+			if !ok || isUntimed != math.IsNaN(tm.Seconds) || isUntimed != math.IsNaN(tm.Z) || isUntimed != (a.Timed == 0) || isUntimed != math.IsNaN(a.LtP) {
+				t.Errorf("row %d (untimed %v): timing %+v, timed %d, l_t p %v; want times and indicators only for a timed attempt", i, isUntimed, tm, a.Timed, a.LtP)
+			}
+		}
+
+		// Too few timed attempts to give every item two times: the time
+		// indicators are skipped, saying why.
+		if err := db.Exec("UPDATE responses SET seconds = NULL WHERE attempt_id <> ?", fx.attempts[0]).Error; err != nil {
 			t.Fatal(err)
 		}
 		got, err = fx.svc.Forensics(ctx, fx.exam.ID, assess.ForensicsFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Timed || !strings.Contains(got.TimesNote, "1 of 200 attempts") {
-			t.Errorf("an untimed attempt: timed %v, note %q; want the time indicators skipped, saying why", got.Timed, got.TimesNote)
+		if got.Timed || !strings.Contains(got.TimesNote, "not used") || !strings.Contains(got.TimesNote, "199 of 200 attempts") {
+			t.Errorf("one timed attempt: timed %v, note %q; want the time indicators skipped, saying why", got.Timed, got.TimesNote)
 		}
 		in.Times = nil
 		if want, err = psychometrics.Forensics(in, assess.ForensicsSettings); err != nil {

@@ -22,6 +22,9 @@ type PastAttempt struct {
 	Answers     map[string]string // item id → option id of a choice item; a missing item was not answered
 }
 
+// importedBy is the submitted_by of the attempts RecordHistory stores.
+const importedBy = "import"
+
 // RecordHistory stores past attempts of an exam, scored number-correct on
 // the current item versions. They were taken before any standard decided
 // them, so they carry a score but no pass or fail; they feed item
@@ -45,7 +48,7 @@ func (s *Service) RecordHistory(ctx context.Context, examID string, past []PastA
 	for _, p := range past {
 		a := attemptRow{ID: uuid.NewString(), ExamID: examID, CandidateID: p.CandidateID, Status: Submitted,
 			StartedAt: p.StartedAt.UTC(), Deadline: p.StartedAt.UTC().Add(exam.Duration), SubmittedAt: ptr(p.SubmittedAt.UTC()),
-			SubmittedBy: "import", Simulated: simulated, Mode: ModeFixed, TimeMultiplier: 1}
+			SubmittedBy: importedBy, Simulated: simulated, Mode: ModeFixed, TimeMultiplier: 1}
 		rows := make([]responseRow, len(pool))
 		for i, it := range pool {
 			rows[i] = newRow(i+1, it, "", true)

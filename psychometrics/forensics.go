@@ -19,7 +19,9 @@ type ForensicsInput struct {
 	// Items are the items' IRT parameters, for person fit (lz*); nil skips it.
 	Items []Item3PL
 	// Times are the response times in seconds, persons × items, NaN where
-	// none was recorded; nil skips the response-time indicators.
+	// none was recorded; nil skips the response-time indicators. A person
+	// without any time (an imported attempt, say) is left out of the
+	// response-time model and gets no time indicators.
 	Times *mat.Dense
 	// Choices are the options chosen, persons × items, "" for none; nil
 	// skips answer similarity.
@@ -61,7 +63,7 @@ type PersonForensics struct {
 	LzStar  float64 // Snijders' lz* at the WLE
 	LzStarP float64 // Φ(lz*): lower tail, misfit
 
-	TimeIndicators // zero without Times; p-values NaN then
+	TimeIndicators // zero without Times, or without a time of the person's; p-values NaN then
 
 	// Partner is the person whose answers are most like this person's by
 	// the GBT (−1 when no pair had more matches than expected), with the
@@ -90,7 +92,7 @@ type ForensicsResult struct {
 	Ranking     []int             // person indices, most at risk first
 	Pairs       []PairSimilarity  // pairs flagged at Alpha after the correction, by p-value
 	PairsTested int               // number of pairs compared (the Bonferroni factor)
-	Times       *ResponseTimeFit  // the response-time model; nil without Times
+	Times       *ResponseTimeFit  // the response-time model (see timedFit); nil without Times
 }
 
 // Forensics screens the persons of one exam for cheating and aberrant
@@ -100,7 +102,8 @@ type ForensicsResult struct {
 //
 //   - person fit: Snijders' lz* (PersonFitLzStar) at the WLE θ, p = Φ(lz*);
 //   - response-time fit: l_t of the lognormal model (FitResponseTimes,
-//     TimeIndicatorsFor), upper χ² tail;
+//     TimeIndicatorsFor), upper χ² tail, the model fitted to the persons
+//     with at least one time;
 //   - preknowledge: fast correct answers to hard items, PreknowledgeP;
 //   - rapid guessing: RapidP (normative threshold, Wise & Ma, 2012);
 //   - answer similarity: the directional GBT, with the copier's ability
@@ -132,7 +135,8 @@ type ForensicsResult struct {
 // normal, and honest candidates are flagged at about 0.002 to 0.003 at
 // Alpha = 0.001, most of them by person fit.
 //
-// Forensics returns ErrTooFewTimes from FitResponseTimes. It panics if the
+// Forensics returns ErrTooFewTimes from FitResponseTimes: when an item has
+// fewer than two times among the persons with times. It panics if the
 // parts of in differ in shape, or a score is not 0, 1 or NaN.
 func Forensics(in ForensicsInput, s ForensicsSettings) (ForensicsResult, error) {
 	if s.Alpha == 0 {
@@ -178,13 +182,15 @@ func Forensics(in ForensicsInput, s ForensicsSettings) (ForensicsResult, error) 
 		if r, c := in.Times.Dims(); r != n || c != k {
 			panic("psychometrics: times and scores differ in shape")
 		}
-		fit, err := FitResponseTimes(in.Times)
+		fit, err := timedFit(in.Times)
 		if err != nil {
 			return ForensicsResult{}, err
 		}
 		res.Times = &fit
 		for i, ti := range TimeIndicatorsFor(fit, in.Scored, s.Times) {
-			res.Persons[i].TimeIndicators = ti
+			if ti.Timed > 0 {
+				res.Persons[i].TimeIndicators = ti
+			}
 		}
 	}
 	if in.Choices != nil {
@@ -271,4 +277,49 @@ func forensicsWindow(windows []string, i int) string {
 		return ""
 	}
 	return windows[i]
+}
+
+// timedFit fits the response-time model (FitResponseTimes) to the persons
+// with at least one time and returns it for every row: the rows of persons
+// without a time have Tau and Residual NaN. Leaving them out, rather than
+// dropping the times of everybody, keeps the indicators of the timed
+// persons when some attempts (imported history) carry no times; the model
+// of the timed rows is the model FitResponseTimes fits to them alone.
+// It returns ErrTooFewTimes when an item has fewer than two times.
+func timedFit(times *mat.Dense) (ResponseTimeFit, error) {
+	n, k := times.Dims()
+	var timed []int
+	for i := range n {
+		if slices.ContainsFunc(times.RawRowView(i), func(t float64) bool { return !math.IsNaN(t) }) {
+			timed = append(timed, i)
+		}
+	}
+	if len(timed) == n {
+		return FitResponseTimes(times)
+	}
+	if len(timed) < 2 {
+		return ResponseTimeFit{}, ErrTooFewTimes
+	}
+	sub := mat.NewDense(len(timed), k, nil)
+	for r, i := range timed {
+		sub.SetRow(r, times.RawRowView(i))
+	}
+	fit, err := FitResponseTimes(sub)
+	if err != nil {
+		return ResponseTimeFit{}, err
+	}
+	tau := make([]float64, n)
+	res := mat.NewDense(n, k, nil)
+	for i := range n {
+		tau[i] = math.NaN()
+		for j := range k {
+			res.Set(i, j, math.NaN())
+		}
+	}
+	for r, i := range timed {
+		tau[i] = fit.Tau[r]
+		res.SetRow(i, fit.Residual.RawRowView(r))
+	}
+	fit.Tau, fit.Residual = tau, res
+	return fit, nil
 }

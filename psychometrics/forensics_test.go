@@ -696,3 +696,65 @@ func TestTimeIndicatorsByHand(t *testing.T) {
 		t.Errorf("person 1: rapid %d, p %v; want 0, 1", got[1].Rapid, got[1].RapidP)
 	}
 }
+
+func TestForensicsLeavesOutUntimedPersons(t *testing.T) {
+	// The times of TestFitResponseTimesByHand with an untimed person
+	// inserted as row 1: the model is the by-hand fit of the three timed
+	// persons (β = (2, 3), τ = (1, −½, −½), α = √6), and row 1 has no time
+	// indicators.
+	nan := math.NaN()
+	logs := []float64{1, 2, nan, nan, 2, 4, 3, 3}
+	times := mat.NewDense(4, 2, nil)
+	for c, v := range logs {
+		times.Set(c/2, c%2, math.Exp(v))
+	}
+	scored := mat.NewDense(4, 2, []float64{0, 1, 1, 0, 1, 1, 0, 0})
+	res, err := Forensics(ForensicsInput{Scored: scored, Times: times}, ForensicsSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fit := res.Times
+	s6 := math.Sqrt(6)
+	wantTau := []float64{1, nan, -0.5, -0.5}
+	wantRes := []float64{0, 0, nan, nan, -0.5 * s6, 0.5 * s6, 0.5 * s6, -0.5 * s6}
+	same := func(got, want float64) bool {
+		return math.IsNaN(got) && math.IsNaN(want) || math.Abs(got-want) <= 1e-9
+	}
+	for i, w := range wantTau {
+		if !same(fit.Tau[i], w) {
+			t.Errorf("Tau = %v, want %v", fit.Tau, wantTau)
+			break
+		}
+	}
+	for c, w := range wantRes {
+		if got := fit.Residual.At(c/2, c%2); !same(got, w) {
+			t.Errorf("residual (%d, %d) = %v, want %v", c/2, c%2, got, w)
+		}
+	}
+	if !same(fit.Beta[0], 2) || !same(fit.Beta[1], 3) || !same(fit.Alpha[0], s6) || !same(fit.Median[1], math.Exp(3)) {
+		t.Errorf("β %v, α %v, median %v; want (2, 3), √6, e³ on item 2", fit.Beta, fit.Alpha, fit.Median)
+	}
+
+	// The timed persons' indicators are those of the fit; the untimed
+	// person has none, and so no risk from times.
+	ind := TimeIndicatorsFor(*fit, scored, ForensicsSettings{}.Times)
+	for _, i := range []int{0, 2, 3} {
+		p := res.Persons[i]
+		if p.Timed != 2 || !same(p.LtP, ind[i].LtP) || !same(p.RapidP, ind[i].RapidP) || math.IsNaN(p.LtP) {
+			t.Errorf("person %d: timed %d, l_t p %v, rapid p %v; want 2, %v, %v", i, p.Timed, p.LtP, p.RapidP, ind[i].LtP, ind[i].RapidP)
+		}
+	}
+	if p := res.Persons[1]; p.Timed != 0 || !math.IsNaN(p.LtP) || !math.IsNaN(p.RapidP) || !math.IsNaN(p.PreknowledgeP) ||
+		p.Driver != "" || p.Risk != 1 {
+		t.Errorf("untimed person: timed %d, l_t p %v, rapid p %v, preknowledge p %v, driver %q, risk %v; want no time indicators",
+			p.Timed, p.LtP, p.RapidP, p.PreknowledgeP, p.Driver, p.Risk)
+	}
+
+	// One timed person cannot give an item two times.
+	for i := 2; i < 4; i++ {
+		times.SetRow(i, []float64{nan, nan})
+	}
+	if _, err := Forensics(ForensicsInput{Scored: scored, Times: times}, ForensicsSettings{}); err != ErrTooFewTimes {
+		t.Errorf("one timed person: err = %v, want ErrTooFewTimes", err)
+	}
+}

@@ -20,7 +20,7 @@ type ResponseTimeFit struct {
 	Beta     []float64  // item time intensity β_j, in log seconds
 	Alpha    []float64  // item time precision α_j: 1 / the SD of log T_ij given τ_i
 	Median   []float64  // median observed time of each item, in seconds
-	Tau      []float64  // person speed τ_i, centred at zero (larger is faster)
+	Tau      []float64  // person speed τ_i, centred at zero (larger is faster); NaN for a person left out (Forensics)
 	SigmaTau float64    // a robust SD of τ: 1.4826 × the median absolute deviation of Tau
 	Residual *mat.Dense // standardized residuals z_ij = α_j (ln t_ij − β_j + τ_i); NaN where no time
 }
@@ -267,8 +267,9 @@ func (s TimeSettings) withDefaults() TimeSettings {
 // the robust SigmaTau keeps the guessers themselves from widening the
 // population of speeds.
 //
-// TimeIndicatorsFor panics if scored and fit.Residual differ in shape or a
-// score is not 0, 1 or NaN.
+// A person without a residual (no time) gets zero counts and NaN shares
+// and p-values. TimeIndicatorsFor panics if scored and fit.Residual differ
+// in shape or a score is not 0, 1 or NaN.
 func TimeIndicatorsFor(fit ResponseTimeFit, scored *mat.Dense, s TimeSettings) []TimeIndicators {
 	s = s.withDefaults()
 	n, k := fit.Residual.Dims()
@@ -340,8 +341,13 @@ func TimeIndicatorsFor(fit ResponseTimeFit, scored *mat.Dense, s TimeSettings) [
 		}
 		ti.FastShare = float64(ti.Fast) / float64(ti.Timed)
 		ti.RapidShare = float64(ti.Rapid) / float64(ti.Timed)
-		ti.LtP = distuv.ChiSquared{K: float64(ti.Timed)}.Survival(ti.Lt)
 		ti.PreknowledgeZ, ti.PreknowledgeP = math.NaN(), math.NaN()
+		if ti.Timed == 0 {
+			ti.LtP, ti.RapidP = math.NaN(), math.NaN()
+			out[i] = ti
+			continue
+		}
+		ti.LtP = distuv.ChiSquared{K: float64(ti.Timed)}.Survival(ti.Lt)
 		if ti.HardCorrect > 0 && nB > 0 {
 			nA := float64(ti.HardCorrect)
 			ti.PreknowledgeZ = (sumA/nA - sumB/float64(nB)) / math.Sqrt(1/nA+1/float64(nB))

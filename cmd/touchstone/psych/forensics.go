@@ -2,10 +2,12 @@ package psych
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -53,6 +55,11 @@ type forensicsPair struct {
 	Expected num    `json:"expected"`
 	P        num    `json:"p_value"`
 	PAdj     num    `json:"p_adjusted"`
+	// With --answered-at: the items the copier answered within a minute
+	// after the other, how many of them alike, and the timed test's p.
+	Followed        int `json:"followed"`
+	FollowedMatches int `json:"followed_matches"`
+	FollowedP       num `json:"followed_p"`
 }
 
 type forensicsItemTime struct {
@@ -76,11 +83,12 @@ type forensicsOutput struct {
 }
 
 func runForensics(args []string, stdout io.Writer) error {
-	f := newFlags("forensics", "forensics (--responses scored.csv | --choices raw.csv --key key.csv) [--times times.csv] [--params items.csv] [flags]", stdout)
+	f := newFlags("forensics", "forensics (--responses scored.csv | --choices raw.csv --key key.csv) [--times times.csv] [--answered-at answered.csv] [--params items.csv] [flags]", stdout)
 	responsesFile := f.String("responses", "", "scored responses `file` ([person,]<item…>, 0/1, empty/NA not administered)")
 	choicesFile := f.String("choices", "", "raw responses `file` ([person,]<item…>, the option chosen): answer similarity; scored with --key unless --responses is given")
 	keyFile := f.String("key", "", "answer key `file` (item,key) to score --choices")
-	timesFile := f.String("times", "", "response times `file` ([person,]<item…>, seconds, empty/NA for none): response-time indicators")
+	timesFile := f.String("times", "", "response times `file` ([person,]<item…>, seconds, empty/NA for none): response-time indicators; persons without any time are left out of them")
+	answeredFile := f.String("answered-at", "", "answer times `file` ([person,]<item…>, when each answer was given: seconds on one clock such as Unix time, or RFC 3339; empty/NA for none): with --choices, the timed similarity test on the items a person answered within a minute after the other")
 	paramsFile := f.String("params", "", "item parameters `file` (item,a,b,c): person fit lz*")
 	windowsFile := f.String("windows", "", "`file` of the window each person sat in (person,window or window); pairs are compared within a window")
 	alpha := f.Float64("alpha", 0.001, "flag persons whose combined risk p-value is below this `level`")
@@ -163,6 +171,18 @@ func runForensics(args []string, stdout io.Writer) error {
 			return err
 		}
 	}
+	if *answeredFile != "" {
+		if in.Choices == nil {
+			return usagef("psych forensics: --answered-at needs --choices (it times answer similarity)")
+		}
+		answered, err := readFile(*answeredFile, ReadAnsweredAt)
+		if err != nil {
+			return err
+		}
+		if in.AnsweredAt, err = alignMatrix(base, answered); err != nil {
+			return err
+		}
+	}
 	if *paramsFile != "" {
 		params, err := readFile(*paramsFile, ReadItemParams)
 		if err != nil {
@@ -192,7 +212,7 @@ func runForensics(args []string, stdout io.Writer) error {
 		Similarity: psychometrics.SimilaritySettings{ScoreGroups: *groups},
 	})
 	if errors.Is(err, psychometrics.ErrTooFewTimes) {
-		return inputErrorf(*timesFile, "every item needs at least two times and every person one")
+		return inputErrorf(*timesFile, "every item needs at least two times from the persons with times")
 	}
 	if err != nil {
 		return err
@@ -219,6 +239,7 @@ func runForensics(args []string, stdout io.Writer) error {
 		out.FlaggedPairs = append(out.FlaggedPairs, forensicsPair{
 			A: base.Persons[pr.A], B: base.Persons[pr.B], Copier: base.Persons[pr.Copier], Window: pr.Window, Items: pr.Items,
 			Matches: pr.Matches, Expected: num(pr.Expected), P: num(pr.P), PAdj: num(pr.PAdj),
+			Followed: pr.Followed, FollowedMatches: pr.FollowedMatches, FollowedP: num(pr.FollowedP),
 		})
 	}
 	for _, i := range res.Ranking {
@@ -231,7 +252,7 @@ func runForensics(args []string, stdout io.Writer) error {
 			Rapid: p.Rapid, RapidShare: num(p.RapidShare), RapidCorrect: p.RapidCorrect, RapidP: num(p.RapidP),
 			Matches: p.Matches, ExpectedMatches: num(p.ExpectedMatches), SimilarityP: num(p.SimilarityP), SimilarityPAdj: num(p.SimilarityPAdj),
 		}
-		if in.Times == nil {
+		if p.Timed == 0 { // no times, or none of this person's
 			fp.FastShare, fp.Lt, fp.RapidShare = num(math.NaN()), num(math.NaN()), num(math.NaN())
 		}
 		if p.Partner >= 0 {
@@ -255,9 +276,10 @@ func runForensics(args []string, stdout io.Writer) error {
 		}
 		if len(out.FlaggedPairs) > 0 {
 			row(tw)
-			row(tw, "flagged pair", "", "copier", "window", "items", "matches", "expected", "p", "p (Bonferroni)")
+			row(tw, "flagged pair", "", "copier", "window", "items", "matches", "expected", "p", "p (Bonferroni)", "followed (alike)", "timed p")
 			for _, pr := range out.FlaggedPairs {
-				row(tw, pr.A, pr.B, pr.Copier, pr.Window, pr.Items, pr.Matches, pr.Expected, sci(pr.P), sci(pr.PAdj))
+				row(tw, pr.A, pr.B, pr.Copier, pr.Window, pr.Items, pr.Matches, pr.Expected, sci(pr.P), sci(pr.PAdj),
+					fmt.Sprintf("%d (%d)", pr.Followed, pr.FollowedMatches), sci(pr.FollowedP))
 			}
 		}
 	})
@@ -277,6 +299,32 @@ func sci(n num) string {
 // one column per item holding the time in seconds (a positive number), empty
 // or NA when none was recorded.
 func ReadTimes(file string, r io.Reader) (*Responses, error) {
+	return readItemNumbers(file, r, "a time (seconds, a positive number, or empty/NA)", func(s string) (float64, bool) {
+		v, err := strconv.ParseFloat(s, 64)
+		return v, err == nil && v > 0 && !math.IsInf(v, 0)
+	})
+}
+
+// ReadAnsweredAt reads when each answer was given, in the layout of
+// ReadTimes: an optional first column "person", then one column per item
+// holding seconds on a clock common to the persons compared (Unix time, or
+// seconds from the start of the session; any finite number) or an RFC 3339
+// time, taken as Unix seconds; empty or NA when none was recorded.
+func ReadAnsweredAt(file string, r io.Reader) (*Responses, error) {
+	return readItemNumbers(file, r, "an answer time (seconds on one clock, an RFC 3339 time, or empty/NA)", func(s string) (float64, bool) {
+		if v, err := strconv.ParseFloat(s, 64); err == nil {
+			return v, !math.IsInf(v, 0) && !math.IsNaN(v)
+		}
+		at, err := time.Parse(time.RFC3339Nano, s)
+		return float64(at.Unix()) + float64(at.Nanosecond())/1e9, err == nil
+	})
+}
+
+// readItemNumbers reads a table of an optional "person" column and one
+// column per item, each cell empty or NA (NaN) or a number that parse
+// accepts; a cell it rejects is an error at its line and column saying it
+// is not want.
+func readItemNumbers(file string, r io.Reader, want string, parse func(string) (float64, bool)) (*Responses, error) {
 	t, err := readTable(file, r)
 	if err != nil {
 		return nil, err
@@ -292,9 +340,9 @@ func ReadTimes(file string, r io.Reader) (*Responses, error) {
 				x.Set(i, j, math.NaN())
 				continue
 			}
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil || !(v > 0) || math.IsInf(v, 0) {
-				return nil, t.errorf(i, first+j+1, "item %s: %q is not a time (seconds, a positive number, or empty/NA)", t.header[first+j], s)
+			v, ok := parse(s)
+			if !ok {
+				return nil, t.errorf(i, first+j+1, "item %s: %q is not %s", t.header[first+j], s, want)
 			}
 			x.Set(i, j, v)
 		}

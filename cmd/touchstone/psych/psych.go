@@ -50,7 +50,7 @@ func commands() []command {
 		{"consistency", "decision consistency and accuracy at a cut", runConsistency},
 		{"equate", "linking constants, IRT true-score and equipercentile equating", runEquate},
 		{"simulate", "simulate responses from item and person parameters", runSimulate},
-		{"forensics", "statistical forensics: person fit, response-time anomalies, answer similarity, ranked by risk", runForensics},
+		{"forensics", "statistical forensics: person fit, response-time anomalies, answer similarity (timed with answer times), ranked by risk", runForensics},
 		{"cat-sim", "adaptive (CAT) versus fixed-form test length at equal reliability, by simulation", runCATSim},
 	}
 }
