@@ -6,16 +6,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -231,20 +226,7 @@ func TestAuthoringEveryKind(t *testing.T) {
 // TOUCHSTONE_SCREENSHOTS=dir (the pictures are kept there) or
 // TOUCHSTONE_TEST_BROWSER=1.
 func TestAuthoringScreenshots(t *testing.T) {
-	dir := os.Getenv("TOUCHSTONE_SCREENSHOTS")
-	if dir == "" {
-		if os.Getenv("TOUCHSTONE_TEST_BROWSER") != "1" {
-			t.Skip("browser test not requested: set TOUCHSTONE_TEST_BROWSER=1, or TOUCHSTONE_SCREENSHOTS=dir to keep the screenshots")
-		}
-		dir = t.TempDir()
-	}
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("TOUCHSTONE_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("TOUCHSTONE_REQUIRE_SERVICES=1 but no chromium on PATH: %v", err)
-		}
-		t.Skipf("no chromium on PATH: %v", err)
-	}
+	browser := startBrowser(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -260,42 +242,23 @@ func TestAuthoringScreenshots(t *testing.T) {
 	if r := author.post("/authoring/items/"+id+"/submit", nil); r.Status != http.StatusSeeOther {
 		t.Fatalf("submit: %d", r.Status)
 	}
-	bg := context.Background()
-	alloc, cancel := chromedp.NewExecAllocator(bg, append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium),
-		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))...)
+	ctx, cancel := context.WithTimeout(browser, 3*time.Minute) // a step that never comes fails, not hangs
 	defer cancel()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute) // a step that never comes fails, not hangs
-	defer cancelTimeout()
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
+		browserStep(t, ctx, "step", steps...)
 	}
 	shoot := func(name, path string) {
 		t.Helper()
 		for _, w := range []int64{1280, 390} {
 			do(chromedp.EmulateViewport(w, 900), chromedp.Navigate(base+path), chromedp.WaitReady("body"), chromedp.Sleep(600*time.Millisecond))
-			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("authoring-%s-%d.png", name, w)), png, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			saveScreenshot(t, ctx, fmt.Sprintf("authoring-%s-%d", name, w), wholePage)
 		}
 		do(chromedp.EmulateViewport(1280, 900))
 	}
 	login := func(user string) {
 		t.Helper()
-		do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			_, err := cdp.Call(ctx, t, network.ClearBrowserCookies, cdp.Empty{})
-			return err
-		}), chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.ID("email")),
-			chromedp.SendKeys(chromedp.ID("email"), f.users[user].Email), chromedp.SendKeys(chromedp.ID("password"), password),
-			chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS("form[action='/logout']")))
+		signInByForm(t, ctx, base, f.users[user].Email, password)
 	}
 	login("author")
 	shoot("list", "/authoring/items")

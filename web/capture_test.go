@@ -11,18 +11,14 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -361,27 +357,6 @@ func TestAPIResponseSeconds(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-// captureChromium returns Debian's chromium, skipping when browser tests
-// are not requested, or failing when services are required and it is
-// missing.
-func captureChromium(t *testing.T) string {
-	t.Helper()
-	require := dbtest.RequireServices()
-	if os.Getenv("TOUCHSTONE_TEST_BROWSER") != "1" && !require {
-		t.Skip("browser test not requested: set TOUCHSTONE_TEST_BROWSER=1 (needs Debian's chromium)")
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if require {
-		t.Fatal("TOUCHSTONE_REQUIRE_SERVICES=1 but no chromium on PATH (apt-get install chromium)")
-	}
-	t.Skip("no chromium on PATH (apt-get install chromium)")
-	return ""
-}
-
 // captureHuman returns the face-detection package installed by `npm ci` in
 // web/proctoring, skipping without it unless services are required.
 func captureHuman(t *testing.T) string {
@@ -434,7 +409,7 @@ func TestCaptureInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	chromium := captureChromium(t)
+	browser := startBrowser(t, fakeCamera...)
 	human := captureHuman(t)
 	ctx := context.Background()
 	f := webtest.New(t, dbtest.SQLite(t))
@@ -454,52 +429,10 @@ func TestCaptureInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	go func() { _ = srv.App().Listener(ln) }()
-	t.Cleanup(func() { srv.StopStreams(); _ = srv.App().Shutdown() })
+	base := listen(t, srv)
 	captureFollowWallClock(t, f)
-
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true))...)
-	bctx, cancel := chromedp.NewContext(alloc)
-	bctx, cancelTimeout := context.WithTimeout(bctx, 40*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
-
-	shots := os.Getenv("TOUCHSTONE_SCREENSHOTS")
-	screenshot := func(name string) {
-		t.Helper()
-		if shots == "" {
-			return
-		}
-		png, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
-		if err == nil {
-			err = os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644)
-		}
-		if err != nil {
-			t.Logf("screenshot %s: %v", name, err)
-		}
-	}
-	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			screenshot("failed-capture")
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	poll := func(step, script string) {
-		t.Helper()
-		run(step, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := chromedp.Poll[bool](script)(ctx, tg)
-			return err
-		}))
-	}
+	bctx, cancel := context.WithTimeout(browser, 40*time.Second)
+	t.Cleanup(cancel)
 
 	// Any uncaught error in the page fails the test.
 	if err := chromedp.Listen(bctx, func(ev any) {
@@ -513,14 +446,9 @@ func TestCaptureInBrowser(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	sess := f.NewSession(t, f.Users.Candidate)
-	run("sign in", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		httpOnly := true
-		_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: "ts_session", Value: sess.Token, URL: base, HTTPOnly: &httpOnly})
-		return err
-	}))
-	run("open the player", chromedp.Navigate(base+"/attempts/"+attempt.ID), chromedp.WaitVisible(chromedp.ID("player")))
-	poll("camera on", `document.getElementById('camera').dataset.state === 'on'`)
+	setSession(t, bctx, base, f.NewSession(t, f.Users.Candidate).Token)
+	browserStep(t, bctx, "open the player", chromedp.Navigate(base+"/attempts/"+attempt.ID), chromedp.WaitVisible(chromedp.ID("player")))
+	browserStep(t, bctx, "camera on", until(`document.getElementById('camera').dataset.state === 'on'`))
 	status, err := chromedp.Run(bctx, chromedp.Text(chromedp.ID("camera-status")))
 	if want := "Camera on — snapshots every 10\u00a0s"; err != nil || status != want {
 		t.Errorf("camera status: got %q (%v), want %q", status, err, want)
@@ -528,10 +456,10 @@ func TestCaptureInBrowser(t *testing.T) {
 
 	// Answer the first item, spend a while on it, then go on.
 	item := f.Items[0]
-	run("answer", chromedp.Click(chromedp.ID("option-"+f.Keys[item.ID])))
-	run("think", chromedp.Sleep(2*time.Second))
-	run("next", chromedp.Click(chromedp.ID("next")))
-	run("print and context menu", chromedp.Evaluate[chromedp.Void](`
+	browserStep(t, bctx, "answer", chromedp.Click(chromedp.ID("option-"+f.Keys[item.ID])))
+	browserStep(t, bctx, "think", chromedp.Sleep(2*time.Second))
+	browserStep(t, bctx, "next", chromedp.Click(chromedp.ID("next")))
+	browserStep(t, bctx, "print and context menu", chromedp.Evaluate[chromedp.Void](`
 		window.dispatchEvent(new Event('beforeprint'));
 		document.getElementById('question-body').dispatchEvent(new MouseEvent('contextmenu', {bubbles: true, cancelable: true}));
 		true`))
@@ -551,11 +479,11 @@ func TestCaptureInBrowser(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	run("camera indicator", chromedp.ScrollIntoView(chromedp.ID("camera")))
-	screenshot("capture-player-camera")
-	run("phone width", chromedp.EmulateViewport(390, 844))
-	screenshot("capture-player-camera-390")
-	run("desktop width", chromedp.EmulateViewport(1280, 900))
+	browserStep(t, bctx, "camera indicator", chromedp.ScrollIntoView(chromedp.ID("camera")))
+	saveScreenshot(t, bctx, "capture-player-camera", viewport)
+	browserStep(t, bctx, "phone width", chromedp.EmulateViewport(390, 844))
+	saveScreenshot(t, bctx, "capture-player-camera-390", viewport)
+	browserStep(t, bctx, "desktop width", chromedp.EmulateViewport(1280, 900))
 
 	if len(snaps) < 2 {
 		t.Fatalf("snapshots: got %d, want at least 2 in 28 s at a 10 s interval; events %v", len(snaps), kinds)
@@ -589,22 +517,22 @@ func TestCaptureInBrowser(t *testing.T) {
 
 	// The camera stops mid-exam: the page says so, the proctor is told at
 	// once, and the candidate can turn it on again.
-	run("camera stops", chromedp.Evaluate[chromedp.Void](`
+	browserStep(t, bctx, "camera stops", chromedp.Evaluate[chromedp.Void](`
 		document.getElementById('camera-preview').srcObject.getVideoTracks()[0].dispatchEvent(new Event('ended'));
 		true`))
-	poll("notice", `!document.getElementById('camera-notice').hidden && document.getElementById('camera').dataset.state === 'off'`)
-	run("phone width", chromedp.EmulateViewport(390, 844), chromedp.ScrollIntoView(chromedp.ID("player")))
-	screenshot("capture-player-camera-off-390")
-	run("desktop width", chromedp.EmulateViewport(1280, 900))
-	screenshot("capture-player-camera-off")
+	browserStep(t, bctx, "notice", until(`!document.getElementById('camera-notice').hidden && document.getElementById('camera').dataset.state === 'off'`))
+	browserStep(t, bctx, "phone width", chromedp.EmulateViewport(390, 844), chromedp.ScrollIntoView(chromedp.ID("player")))
+	saveScreenshot(t, bctx, "capture-player-camera-off-390", viewport)
+	browserStep(t, bctx, "desktop width", chromedp.EmulateViewport(1280, 900))
+	saveScreenshot(t, bctx, "capture-player-camera-off", viewport)
 	for end := time.Now().Add(5 * time.Second); time.Now().Before(end) && !slices.Contains(captureKinds(t, f, attempt.ID), "camera_unavailable"); {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if !slices.Contains(captureKinds(t, f, attempt.ID), "camera_unavailable") {
 		t.Error("the camera stopped: no camera_unavailable event recorded")
 	}
-	run("camera on again", chromedp.Click(chromedp.ID("camera-retry")))
-	poll("camera on again", `document.getElementById('camera').dataset.state === 'on' && document.getElementById('camera-notice').hidden`)
+	browserStep(t, bctx, "camera on again", chromedp.Click(chromedp.ID("camera-retry")))
+	browserStep(t, bctx, "camera on again", until(`document.getElementById('camera').dataset.state === 'on' && document.getElementById('camera-notice').hidden`))
 
 	qs, err := f.Assess.Questions(ctx, attempt.ID)
 	if err != nil {

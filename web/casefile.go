@@ -28,31 +28,6 @@ import (
 // (assess.Forensics) and the verification of the event log's hash chain.
 // Only the exam's proctors and reviewers, and administrators, see it.
 
-// caseLabels name, for people, the event kinds the console's labels do not.
-var caseLabels = map[string]string{
-	proctor.Print:         "Tried to print",
-	proctor.ContextMenu:   "Opened the context menu",
-	proctor.Resize:        "Resized the window",
-	proctor.SecondScreen:  "A second screen is connected",
-	proctor.Offline:       "Went offline",
-	proctor.Online:        "Back online",
-	proctor.CameraLost:    "Camera unavailable",
-	proctor.HeartbeatGap:  "Page went silent",
-	proctor.SnapshotTaken: "Webcam snapshot",
-	proctor.LookingAway:   "Looking away from the screen",
-}
-
-// eventLabel names an event kind in plain words.
-func eventLabel(kind string) string {
-	if l, ok := kindLabels[kind]; ok {
-		return l
-	}
-	if l, ok := caseLabels[kind]; ok {
-		return l
-	}
-	return kind
-}
-
 // faceFindings are the events a snapshot's face check records.
 var faceFindings = []string{proctor.NoFace, proctor.MultipleFaces, proctor.LookingAway}
 
@@ -332,7 +307,7 @@ func (s *Server) caseFileOf(c *fiber.Ctx, a assess.Attempt) (*caseFile, error) {
 	d.Behaviour = caseBehaviour{Risk: risk, Weighted: len(d.Exam.Proctoring.Weights) > 0}
 	for _, r := range reasons {
 		if n, kind, ok := strings.Cut(r, " × "); ok {
-			r = n + " × " + eventLabel(kind)
+			r = n + " × " + kindLabel(kind)
 		}
 		d.Behaviour.Reasons = append(d.Behaviour.Reasons, r)
 	}
@@ -504,12 +479,12 @@ func (s *Server) caseTimeline(ctx context.Context, d *caseFile, ex *assess.ExamF
 				continue
 			}
 		}
-		out = append(out, caseEntry{At: e.ReceivedAt, Type: entryEvent, Kind: e.Kind, Label: eventLabel(e.Kind), Detail: e.Detail,
+		out = append(out, caseEntry{At: e.ReceivedAt, Type: entryEvent, Kind: e.Kind, Label: kindLabel(e.Kind), Detail: e.Detail,
 			Incident: !proctor.Informational(e.Kind), Seq: e.Seq, ClientAt: e.ClientAt})
 	}
 	for _, k := range proctor.Kinds {
 		if n := sum.Counts[k]; n > 0 && !proctor.Informational(k) {
-			d.Incidents = append(d.Incidents, kindCount{Kind: k, Label: eventLabel(k), N: n})
+			d.Incidents = append(d.Incidents, kindCount{Kind: k, Label: kindLabel(k), N: n})
 		}
 	}
 	out = append(out, shots...)

@@ -10,12 +10,8 @@ import (
 	"image/png"
 	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -579,24 +575,7 @@ func casefileCheckPage(t *testing.T, what string, r *webtest.Response) {
 // TOUCHSTONE_SCREENSHOTS=dir (the pictures are kept there) or
 // TOUCHSTONE_TEST_BROWSER=1.
 func TestCaseFileScreenshots(t *testing.T) {
-	dir := os.Getenv("TOUCHSTONE_SCREENSHOTS")
-	require := os.Getenv("TOUCHSTONE_REQUIRE_SERVICES") == "1"
-	if dir == "" {
-		if os.Getenv("TOUCHSTONE_TEST_BROWSER") != "1" {
-			t.Skip("browser test not requested: set TOUCHSTONE_TEST_BROWSER=1, or TOUCHSTONE_SCREENSHOTS=dir to keep the screenshots")
-		}
-		dir = t.TempDir()
-	}
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if require {
-			t.Fatalf("TOUCHSTONE_REQUIRE_SERVICES=1 but no chromium on PATH: %v", err)
-		}
-		t.Skipf("no chromium on PATH: %v", err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	browser := startBrowser(t)
 	f := webtest.New(t, dbtest.SQLite(t))
 	sc := newCasefileScene(t, f)
 	if _, err := f.Assess.OpenReview(context.Background(), f.Users.Proctor.ID, sc.attempt, []string{"a second face on camera"}); err != nil {
@@ -607,118 +586,42 @@ func TestCaseFileScreenshots(t *testing.T) {
 	if d := time.Until(f.Clock.Now()); d < 0 {
 		f.Clock.Advance(-d)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	go func() { _ = f.Server.App().Listener(ln) }()
-	t.Cleanup(func() { f.Server.StopStreams(); _ = f.Server.App().Shutdown() })
-
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium),
-		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))...)
+	base := listen(t, f.Server)
+	ctx, cancel := context.WithTimeout(browser, 3*time.Minute) // a step that never comes fails, not hangs
 	defer cancel()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute) // a step that never comes fails, not hangs
-	defer cancelTimeout()
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	capture := func(name string, full bool) {
-		t.Helper()
-		var png []byte
-		var err error
-		if full {
-			png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		} else {
-			png, err = chromedp.Run(ctx, chromedp.CaptureScreenshot())
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "casefile-"+name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	shoot := func(name, path string) {
 		t.Helper()
 		for _, w := range []int64{1280, 390} {
-			do(chromedp.EmulateViewport(w, 900), chromedp.Navigate(base+path), chromedp.WaitReady("body"))
-			// Scroll through, so that lazy images load, and back.
-			height, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.body.scrollHeight`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for y := 0; y <= height; y += 600 {
-				if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`window.scrollTo(0, %d), %d`, y, y))); err != nil {
-					t.Fatal(err)
-				}
-				do(chromedp.Sleep(30 * time.Millisecond))
-			}
-			if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.scrollTo(0, 0), 0`)); err != nil {
-				t.Fatal(err)
-			}
-			do(chromedp.Sleep(300 * time.Millisecond))
-			capture(fmt.Sprintf("%s-%d", name, w), true)
+			browserStep(t, ctx, fmt.Sprintf("%s at %d px", name, w), chromedp.EmulateViewport(w, 900), chromedp.Navigate(base+path), chromedp.WaitReady("body"))
+			scrollThrough(t, ctx)
+			browserStep(t, ctx, "settle", chromedp.Sleep(300*time.Millisecond))
+			saveScreenshot(t, ctx, fmt.Sprintf("casefile-%s-%d", name, w), wholePage)
 		}
-		do(chromedp.EmulateViewport(1280, 900))
+		browserStep(t, ctx, "desktop width", chromedp.EmulateViewport(1280, 900))
 	}
-	do(chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), f.Users.Proctor.Email), chromedp.SendKeys(chromedp.ID("password"), webtest.Password),
-		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS("form[action='/logout']")))
+	signInByForm(t, ctx, base, f.Users.Proctor.Email, webtest.Password)
 
-	// axe-core (npm ci in web/a11y) checks WCAG 2.x A and AA where it is
-	// installed.
-	axe, axeErr := os.ReadFile(filepath.Join("a11y", "node_modules", "axe-core", "axe.min.js"))
-	checkAxe := func(what, path string) {
-		t.Helper()
-		if axeErr != nil {
-			t.Logf("%s: axe-core not installed, not checked (%v)", what, axeErr)
-			return
-		}
-		do(chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+path), chromedp.WaitReady("body"))
-		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void]("window.axe || (function(){"+string(axe)+"\n})(); true")); err != nil {
-			t.Fatalf("%s: inject axe: %v", what, err)
-		}
-		type violation struct {
-			ID    string `json:"id"`
-			Help  string `json:"help"`
-			Nodes []struct {
-				Target []any `json:"target"`
-			} `json:"nodes"`
-		}
-		found, err := chromedp.Run(ctx, chromedp.Evaluate[[]violation](`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}, resultTypes: ['violations']})
-			.then(r => r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => ({target: n.target}))})))`, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: axe: %v", what, err)
-		}
-		for _, v := range found {
-			var targets []string
-			for _, n := range v.Nodes[:min(len(v.Nodes), 5)] {
-				targets = append(targets, fmt.Sprint(n.Target))
-			}
-			t.Errorf("%s: axe %s: %s: %s", what, v.ID, v.Help, strings.Join(targets, ", "))
-		}
+	// axe-core (npm ci in web/a11y) checks WCAG 2.x A and AA.
+	for _, page := range []struct{ what, path string }{
+		{"case file", "/proctor/attempts/" + sc.attempt},
+		{"screening", "/proctor/exams/" + sc.exam.ID + "/forensics"},
+		{"review queue", "/proctor/reviews"},
+	} {
+		browserStep(t, ctx, page.what, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+page.path), chromedp.WaitReady("body"))
+		checkAxe(t, ctx, page.what)
 	}
-	checkAxe("case file", "/proctor/attempts/"+sc.attempt)
-	checkAxe("screening", "/proctor/exams/"+sc.exam.ID+"/forensics")
-	checkAxe("review queue", "/proctor/reviews")
 
 	shoot("attempt", "/proctor/attempts/"+sc.attempt)
 	// The snapshot opens larger in a dialog, drawn by casefile.js.
-	do(chromedp.Navigate(base+"/proctor/attempts/"+sc.attempt), chromedp.WaitReady("body"),
+	browserStep(t, ctx, "snapshot dialog", chromedp.Navigate(base+"/proctor/attempts/"+sc.attempt), chromedp.WaitReady("body"),
 		chromedp.Click(chromedp.CSS(`a.cf-snap[href="/api/v1/snapshots/`+sc.snapshots[2].ID+`"]`)), chromedp.WaitVisible(chromedp.ID("snapshot-dialog")),
 		chromedp.Sleep(300*time.Millisecond))
-	capture("snapshot-dialog-1280", false)
+	saveScreenshot(t, ctx, "casefile-snapshot-dialog-1280", viewport)
 	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById('snapshot-large').naturalWidth === 320`))
 	if err != nil || !loaded {
 		t.Errorf("snapshot dialog: the image did not load (%v)", err)
 	}
-	do(chromedp.Click(chromedp.ID("snapshot-close")), chromedp.WaitNotVisible(chromedp.ID("snapshot-dialog")))
+	browserStep(t, ctx, "close the dialog", chromedp.Click(chromedp.ID("snapshot-close")), chromedp.WaitNotVisible(chromedp.ID("snapshot-dialog")))
 	shoot("forensics", "/proctor/exams/"+sc.exam.ID+"/forensics")
 	shoot("reviews", "/proctor/reviews")
 	shoot("partner", "/proctor/attempts/"+sc.source)
@@ -726,8 +629,8 @@ func TestCaseFileScreenshots(t *testing.T) {
 	if err := f.DB.Exec("UPDATE proctor_events SET detail = 'nothing happened' WHERE attempt_id = ? AND seq = 2", sc.attempt).Error; err != nil {
 		t.Fatal(err)
 	}
-	do(chromedp.Navigate(base+"/proctor/attempts/"+sc.attempt), chromedp.WaitVisible(chromedp.ID("chain-status")))
-	capture("tampered-1280", false)
+	browserStep(t, ctx, "tampered chain", chromedp.Navigate(base+"/proctor/attempts/"+sc.attempt), chromedp.WaitVisible(chromedp.ID("chain-status")))
+	saveScreenshot(t, ctx, "casefile-tampered-1280", viewport)
 	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("chain-status")))
 	if err != nil || !strings.Contains(text, "event 2 altered") {
 		t.Errorf("tampered chain: got %q (%v), want the broken event named", text, err)

@@ -3,22 +3,15 @@ package web_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"image"
 	"image/color"
 	"image/png"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/touchstone-assess/touchstone/assess"
@@ -458,133 +451,6 @@ func TestCheckinSettings(t *testing.T) {
 	})
 }
 
-// checkinBrowser starts headless Chromium with the fake camera (a
-// synthetic test pattern, granted without a prompt) when browser tests are
-// requested; it skips otherwise, or fails when services are required.
-func checkinBrowser(t *testing.T) context.Context {
-	t.Helper()
-	require := os.Getenv("TOUCHSTONE_REQUIRE_SERVICES") == "1"
-	if os.Getenv("TOUCHSTONE_TEST_BROWSER") != "1" && !require {
-		t.Skip("browser test not requested: set TOUCHSTONE_TEST_BROWSER=1 (needs Debian's chromium)")
-	}
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if require {
-			t.Fatalf("TOUCHSTONE_REQUIRE_SERVICES=1 but no chromium on PATH: %v", err)
-		}
-		t.Skipf("no chromium on PATH: %v", err)
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
-		chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true))...)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void]("1")); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
-
-// checkinAs opens a tab in a browser context of its own (its own cookies)
-// signed in as u through the session cookie. The cookie has no expiry: the
-// fixture's clock, which dates the session, is not the browser's.
-func checkinAs(t *testing.T, browser context.Context, f *webtest.Fixture, base string, u webtest.User) context.Context {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	token := f.NewSession(t, u).Token
-	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: "ts_session", Value: token, URL: base + "/", HTTPOnly: ptrTrue()})
-		return err
-	}))
-	if err != nil {
-		t.Fatalf("sign %s in: %v", u.Email, err)
-	}
-	return ctx
-}
-
-func ptrTrue() *bool { b := true; return &b }
-
-// checkinShot saves the page to $TOUCHSTONE_SCREENSHOTS/name.png when set.
-func checkinShot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	dir := os.Getenv("TOUCHSTONE_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Logf("screenshot %s: %v", name, err)
-		return
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		t.Logf("screenshot %s: %v", name, err)
-	}
-}
-
-// checkinShotOf saves one element of the page, like checkinShot.
-func checkinShotOf(t *testing.T, ctx context.Context, sel, name string) {
-	t.Helper()
-	dir := os.Getenv("TOUCHSTONE_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
-	png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(sel)))
-	if err != nil {
-		t.Logf("screenshot %s: %v", name, err)
-		return
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		t.Logf("screenshot %s: %v", name, err)
-	}
-}
-
-// checkinAxe runs axe-core (web/a11y, `npm ci`) on the page for WCAG 2.2
-// A and AA and fails the test with every violation.
-func checkinAxe(t *testing.T, ctx context.Context, what string) {
-	t.Helper()
-	src, err := os.ReadFile(filepath.Join("a11y", "node_modules", "axe-core", "axe.min.js"))
-	if err != nil {
-		if os.Getenv("TOUCHSTONE_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("TOUCHSTONE_REQUIRE_SERVICES=1 but axe-core is missing (%v): run `npm ci` in web/a11y", err)
-		}
-		t.Logf("axe-core missing (%v): %s not checked; run `npm ci` in web/a11y", err, what)
-		return
-	}
-	type violation struct {
-		ID    string `json:"id"`
-		Help  string `json:"help"`
-		Nodes []struct {
-			Target  []any  `json:"target"`
-			Summary string `json:"failureSummary"`
-		} `json:"nodes"`
-	}
-	// DevTools evaluation is not bound by the page's Content-Security-Policy.
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void]("window.axe || (function(){"+string(src)+"\n})(); true")); err != nil {
-		t.Fatalf("%s: inject axe: %v", what, err)
-	}
-	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]violation](`axe.run(document, {runOnly: {type: 'tag', values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}, resultTypes: ['violations']})
-		.then(r => r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => ({target: n.target, failureSummary: n.failureSummary}))})))`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("%s: run axe: %v", what, err)
-	}
-	for _, v := range vs {
-		var b strings.Builder
-		for _, n := range v.Nodes {
-			fmt.Fprintf(&b, "\n      %v: %s", n.Target, strings.ReplaceAll(n.Summary, "\n", " "))
-		}
-		t.Errorf("%s: axe %s: %s%s", what, v.ID, v.Help, b.String())
-	}
-}
-
-// checkinUntil waits until the page's expression is true.
-func checkinUntil(expr string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second))(ctx, tg)
-		return err
-	})
-}
-
 // TestCheckinInBrowser: a candidate checks in with Chromium's fake camera —
 // what is recorded, the system check, both photos taken and kept, the
 // rules refused unticked then accepted — and waits; a proctor of the exam
@@ -595,45 +461,31 @@ func TestCheckinInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	browser := checkinBrowser(t)
-	if dir := os.Getenv("TOUCHSTONE_SCREENSHOTS"); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	browser := startBrowser(t, fakeCamera...)
 	f := webtest.New(t, dbtest.SQLite(t))
 	checkinPolicy(t, f, assess.AdmitByProctor)
 	ctx := context.Background()
 	if err := f.Assess.AssignStaff(ctx, f.Users.Manager.ID, f.Exam.ID, f.Users.Proctor.ID, assess.StaffProctor); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	go func() { _ = f.Server.App().Listener(ln) }()
-	t.Cleanup(func() { f.Server.StopStreams(); _ = f.Server.App().Shutdown() })
+	base := listen(t, f.Server)
 
-	cand := checkinAs(t, browser, f, base, f.Users.Candidate)
+	cand := tabAs(t, browser, f, base, f.Users.Candidate)
 	step := func(ctx context.Context, name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			checkinShot(t, ctx, "failed-"+strings.ReplaceAll(name, " ", "-"))
-			t.Fatalf("%s: %v", name, err)
-		}
+		browserStep(t, sctx, name, actions...)
 	}
 
 	step(cand, "open the check-in from the exam list",
 		chromedp.Navigate(base+"/exams"),
 		chromedp.Click(chromedp.ID("checkin-"+f.Exam.Slug)),
 		chromedp.WaitVisible(chromedp.ID("begin")))
-	checkinShot(t, cand, "checkin-1-privacy")
-	checkinAxe(t, cand, "check-in: what is recorded")
+	saveScreenshot(t, cand, "checkin-1-privacy", wholePage)
+	checkAxe(t, cand, "check-in: what is recorded")
 	step(cand, "narrow", chromedp.EmulateViewport(390, 844))
-	checkinShot(t, cand, "checkin-1-privacy-390")
+	saveScreenshot(t, cand, "checkin-1-privacy-390", wholePage)
 	step(cand, "wide", chromedp.EmulateViewport(1280, 900))
 	if _, err := f.Assess.LatestCheckin(ctx, f.Exam.ID, f.Users.Candidate.ID); err == nil {
 		t.Fatal("a check-in was opened before the candidate read what is recorded")
@@ -641,48 +493,48 @@ func TestCheckinInBrowser(t *testing.T) {
 
 	step(cand, "system check",
 		chromedp.Click(chromedp.ID("begin")),
-		checkinUntil(`!document.getElementById('system-next').disabled`))
+		until(`!document.getElementById('system-next').disabled`))
 	state, err := chromedp.Run(cand, chromedp.Evaluate[map[string]string](`({camera: document.getElementById('check-camera').dataset.state,
 		browser: document.getElementById('check-browser').dataset.state, connection: document.getElementById('check-connection').dataset.state,
 		detail: document.getElementById('check-connection-detail').textContent})`))
 	if err != nil || state["camera"] != "ok" || state["browser"] != "ok" || (state["connection"] != "ok" && state["connection"] != "warn") {
 		t.Errorf("system check states %v (%v), want camera and browser ok and the connection measured", state, err)
 	}
-	checkinShot(t, cand, "checkin-2-system")
-	checkinAxe(t, cand, "check-in: system check")
+	saveScreenshot(t, cand, "checkin-2-system", wholePage)
+	checkAxe(t, cand, "check-in: system check")
 
 	step(cand, "open the photos",
 		chromedp.Click(chromedp.ID("system-next")),
-		checkinUntil(`document.querySelector('#photo-candidate_photo video').videoWidth > 0`))
+		until(`document.querySelector('#photo-candidate_photo video').videoWidth > 0`))
 	for _, kind := range []string{"candidate_photo", "id_photo"} {
 		card := "#photo-" + kind
 		step(cand, "take "+kind,
-			checkinUntil(`document.querySelector('`+card+` video').videoWidth > 0`),
+			until(`document.querySelector('`+card+` video').videoWidth > 0`),
 			chromedp.Click(chromedp.CSS(card+` [data-action="take"]`)),
 			chromedp.WaitVisible(chromedp.CSS(card+` [data-action="keep"]`)))
 		if kind == "candidate_photo" {
-			checkinShot(t, cand, "checkin-3-photo-taken")
+			saveScreenshot(t, cand, "checkin-3-photo-taken", wholePage)
 		}
 		step(cand, "keep "+kind,
 			chromedp.Click(chromedp.CSS(card+` [data-action="keep"]`)),
-			checkinUntil(`document.querySelector('`+card+`').dataset.state === 'kept' && document.querySelector('`+card+` img').complete`))
+			until(`document.querySelector('`+card+`').dataset.state === 'kept' && document.querySelector('`+card+` img').complete`))
 	}
-	checkinShot(t, cand, "checkin-3-photos")
-	checkinAxe(t, cand, "check-in: photos")
+	saveScreenshot(t, cand, "checkin-3-photos", wholePage)
+	checkAxe(t, cand, "check-in: photos")
 
 	step(cand, "rules unticked",
 		chromedp.Click(chromedp.ID("photos-next")),
 		chromedp.WaitVisible(chromedp.ID("accept-rules")),
 		chromedp.Click(chromedp.ID("submit-checkin")),
 		chromedp.WaitVisible(chromedp.ID("rules-error")))
-	checkinShot(t, cand, "checkin-4-rules")
-	checkinAxe(t, cand, "check-in: rules refused")
+	saveScreenshot(t, cand, "checkin-4-rules", wholePage)
+	checkAxe(t, cand, "check-in: rules refused")
 	step(cand, "submit",
 		chromedp.Click(chromedp.ID("accept-rules")),
 		chromedp.Click(chromedp.ID("submit-checkin")),
 		chromedp.WaitVisible(chromedp.ID("admission-waiting")))
-	checkinShot(t, cand, "checkin-5-waiting")
-	checkinAxe(t, cand, "check-in: waiting")
+	saveScreenshot(t, cand, "checkin-5-waiting", wholePage)
+	checkAxe(t, cand, "check-in: waiting")
 	ci, err := f.Assess.LatestCheckin(ctx, f.Exam.ID, f.Users.Candidate.ID)
 	if err != nil || ci.Status != assess.CheckinPending {
 		t.Fatalf("after submitting: %+v (%v), want pending", ci, err)
@@ -691,28 +543,28 @@ func TestCheckinInBrowser(t *testing.T) {
 		t.Fatalf("photos stored: %v (%v), want one of each", n, err)
 	}
 
-	proc := checkinAs(t, browser, f, base, f.Users.Proctor)
+	proc := tabAs(t, browser, f, base, f.Users.Proctor)
 	step(proc, "admissions",
 		chromedp.Navigate(base+"/proctor/admissions"),
 		chromedp.WaitVisible(chromedp.ID("admit-"+ci.ID)),
-		checkinUntil(`[...document.querySelectorAll('.admission-photos img')].every(i => i.complete && i.naturalWidth > 0)`))
-	checkinShot(t, proc, "admissions")
-	checkinAxe(t, proc, "admissions")
+		until(`[...document.querySelectorAll('.admission-photos img')].every(i => i.complete && i.naturalWidth > 0)`))
+	saveScreenshot(t, proc, "admissions", wholePage)
+	checkAxe(t, proc, "admissions")
 	step(proc, "admit",
 		chromedp.Click(chromedp.ID("admit-"+ci.ID)),
 		chromedp.WaitVisible(chromedp.ID("decision-notice")))
-	checkinShot(t, proc, "admissions-done")
+	saveScreenshot(t, proc, "admissions-done", wholePage)
 
 	step(cand, "offered the start", chromedp.WaitVisible(chromedp.ID("start-exam")))
-	checkinShot(t, cand, "checkin-6-admitted")
-	checkinAxe(t, cand, "check-in: admitted")
+	saveScreenshot(t, cand, "checkin-6-admitted", wholePage)
+	checkAxe(t, cand, "check-in: admitted")
 	step(cand, "start", chromedp.Click(chromedp.ID("start-exam")), chromedp.WaitVisible(chromedp.ID("player")))
 	if got, err := f.Assess.Checkin(ctx, ci.ID); err != nil || got.Status != assess.CheckinUsed {
 		t.Errorf("after the start: %+v (%v), want used", got, err)
 	}
 
-	pm := checkinAs(t, browser, f, base, f.Users.Manager)
+	pm := tabAs(t, browser, f, base, f.Users.Manager)
 	step(pm, "settings", chromedp.Navigate(base+"/manage/exams/"+f.Exam.ID), chromedp.WaitVisible(chromedp.ID("proctoring-form")))
-	checkinShotOf(t, pm, "#proctoring", "settings-proctoring")
-	checkinAxe(t, pm, "exam settings with proctoring")
+	saveScreenshot(t, pm, "settings-proctoring", elementShot("#proctoring"))
+	checkAxe(t, pm, "exam settings with proctoring")
 }

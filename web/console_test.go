@@ -1,82 +1,35 @@
 package web_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"math"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
 	"github.com/touchstone-assess/touchstone/assess"
 	"github.com/touchstone-assess/touchstone/assess/proctor"
 	"github.com/touchstone-assess/touchstone/internal/dbtest"
-	"github.com/touchstone-assess/touchstone/internal/kv"
-	"github.com/touchstone-assess/touchstone/internal/kv/kvtest"
 	"github.com/touchstone-assess/touchstone/web"
 	"github.com/touchstone-assess/touchstone/web/auth"
 	"github.com/touchstone-assess/touchstone/web/webtest"
 )
 
 // consoleStream opens the proctor console's event stream on base as the
-// holder of token and returns its events (the data of each), after the
-// stream's open event.
+// holder of token and returns its events.
 func consoleStream(t *testing.T, base, token string) <-chan map[string]any {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/proctor/live", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		resp.Body.Close()
-		t.Fatalf("console stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	out := make(chan map[string]any, 32)
-	opened := make(chan struct{})
-	go func() {
-		defer resp.Body.Close()
-		defer close(out)
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			line := sc.Text()
-			if line == "event: open" {
-				close(opened)
-			}
-			if data, ok := strings.CutPrefix(line, "data: "); ok && data != "{}" {
-				var e map[string]any
-				if json.Unmarshal([]byte(data), &e) == nil {
-					out <- e
-				}
-			}
-		}
-	}()
-	select {
-	case <-opened:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the console stream did not open")
-	}
-	return out
+	return eventStream(t, base+"/api/v1/proctor/live", token)
 }
 
 // consoleSend sends a JSON request to a listening instance and returns its
@@ -211,17 +164,7 @@ func eventKinds(e map[string]any) []string {
 func TestConsoleAcrossInstances(t *testing.T) {
 	eachAPIFixture(t, func(t *testing.T, f *webtest.Fixture) {
 		ctx := context.Background()
-		redisURL, prefix := kvtest.RedisURL(t), kvtest.TestPrefix(t)
-		var stores [2]kv.Store
-		for i := range stores {
-			r, err := kv.NewRedis(redisURL, kv.WithPrefix(prefix))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = r.Close() })
-			stores[i] = r
-		}
-		srvA, srvB := f.Instance(t, stores[0]), f.Instance(t, stores[1])
+		srvA, srvB := redisInstances(t, f)
 		baseA, baseB := listen(t, srvA), listen(t, srvB)
 
 		weights := map[string]float64{"focus_lost": 1, "paste": 2, "no_face": 5}
@@ -450,22 +393,7 @@ func TestConsoleAccess(t *testing.T) {
 // TOUCHSTONE_SCREENSHOTS set it keeps pictures of the console at desktop
 // and phone widths.
 func TestConsoleInBrowser(t *testing.T) {
-	dir := os.Getenv("TOUCHSTONE_SCREENSHOTS")
-	if dir == "" && os.Getenv("TOUCHSTONE_TEST_BROWSER") != "1" {
-		t.Skip("browser test not requested: set TOUCHSTONE_TEST_BROWSER=1, or TOUCHSTONE_SCREENSHOTS=dir to keep the screenshots")
-	}
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("TOUCHSTONE_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("TOUCHSTONE_REQUIRE_SERVICES=1 but no chromium on PATH: %v", err)
-		}
-		t.Skipf("no chromium on PATH: %v", err)
-	}
-	if dir == "" {
-		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	browser := startBrowser(t)
 	f := webtest.New(t, dbtest.SQLite(t))
 	base := listen(t, f.Server)
 	bg := context.Background()
@@ -516,48 +444,16 @@ func TestConsoleInBrowser(t *testing.T) {
 		s.setup(a.ID, token)
 	}
 
-	alloc, cancel := chromedp.NewExecAllocator(bg, append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium),
-		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))...)
+	ctx, cancel := context.WithTimeout(browser, 2*time.Minute) // a step that never comes fails, not hangs
 	defer cancel()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute) // a step that never comes fails, not hangs
-	defer cancelTimeout()
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
 	eval := func(js string) string {
 		t.Helper()
-		out, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return out
+		return evalJS[string](t, ctx, js)
 	}
-	shoot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "console-"+name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// The proctor's session, as the sign-in page would set it.
-	do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: "ts_session", Value: proc, URL: base + "/"})
-		return err
-	}))
-	live := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := chromedp.Poll[bool](`document.getElementById('live-status').dataset.state === 'open' &&
-			document.getElementById('console').dataset.readAt !== undefined`)(ctx, tg)
-		return err
-	})
-	do(chromedp.Navigate(base+"/proctor"), chromedp.WaitVisible(chromedp.ID("sessions")), live, chromedp.Sleep(300*time.Millisecond))
+	setSession(t, ctx, base, proc)
+	live := until(`document.getElementById('live-status').dataset.state === 'open' &&
+		document.getElementById('console').dataset.readAt !== undefined`)
+	browserStep(t, ctx, "open the console", chromedp.Navigate(base+"/proctor"), chromedp.WaitVisible(chromedp.ID("sessions")), live, chromedp.Sleep(300*time.Millisecond))
 
 	order := eval(`[...document.querySelectorAll('#sessions .session-card')].map((c) => c.querySelector('.session-name').textContent).join('|')`)
 	if want := "Chen Wei|Bruno Costa|Amelia Hart|Dana Novak|Elif Yılmaz"; order != want {
@@ -566,7 +462,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := eval(`document.getElementById('live-count').textContent`); got != "5" {
 		t.Errorf("live count %q, want 5", got)
 	}
-	shoot("1280")
+	saveScreenshot(t, ctx, "console-1280", wholePage)
 
 	// Events then a snapshot posted for Amelia reach her card within a
 	// second each, without a reload.
@@ -578,10 +474,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		act()
 		wait, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
-		if err := chromedp.Do(wait, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := chromedp.Poll[bool](cond, chromedp.WithPollingInterval(20*time.Millisecond))(ctx, tg)
-			return err
-		})); err != nil {
+		if err := chromedp.Do(wait, until(cond, chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
 			t.Fatalf("%s: not on the card within a second (%v); card: %s", what, err, eval(card+`.innerText`))
 		}
 		t.Logf("%s: on the card %v after the post", what, time.Since(start).Round(time.Millisecond))
@@ -613,10 +506,10 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Fatalf("submit: %d", got)
 		}
 	})
-	do(chromedp.Sleep(1200 * time.Millisecond)) // the highlight fades
-	shoot("updated-1280")
-	do(chromedp.EmulateViewport(390, 844), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("sessions")), live, chromedp.Sleep(300*time.Millisecond))
-	shoot("390")
+	browserStep(t, ctx, "the highlight fades", chromedp.Sleep(1200*time.Millisecond))
+	saveScreenshot(t, ctx, "console-updated-1280", wholePage)
+	browserStep(t, ctx, "phone width", chromedp.EmulateViewport(390, 844), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("sessions")), live, chromedp.Sleep(300*time.Millisecond))
+	saveScreenshot(t, ctx, "console-390", wholePage)
 	if w := eval(`String(document.documentElement.scrollWidth)`); w != "390" {
 		t.Errorf("at 390 px the page is %s px wide, want no horizontal scrolling", w)
 	}

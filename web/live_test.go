@@ -28,22 +28,32 @@ func listen(t *testing.T, srv *web.Server) string {
 	return "http://" + ln.Addr().String()
 }
 
-// liveStream opens an attempt's event stream and returns its events (the
-// data of each), after the stream's open event.
+// liveStream opens an attempt's event stream, the candidate's, and
+// returns its events.
 func liveStream(t *testing.T, base, attemptID, token string) <-chan map[string]any {
+	t.Helper()
+	return eventStream(t, base+"/api/v1/attempts/"+attemptID+"/live", token)
+}
+
+// eventStream opens a stream of server-sent events at url as the holder of
+// token, until the test ends, and returns its events (the data of each)
+// after the stream's open event.
+func eventStream(t *testing.T, url, token string) <-chan map[string]any {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/attempts/"+attemptID+"/live", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "text/event-stream")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		t.Fatalf("live stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		resp.Body.Close()
+		t.Fatalf("stream %s: %d %s", url, resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	out := make(chan map[string]any, 16)
+	out := make(chan map[string]any, 32)
 	opened := make(chan struct{})
 	go func() {
 		defer resp.Body.Close()
@@ -65,9 +75,26 @@ func liveStream(t *testing.T, base, attemptID, token string) <-chan map[string]a
 	select {
 	case <-opened:
 	case <-time.After(5 * time.Second):
-		t.Fatal("the stream did not open")
+		t.Fatalf("stream %s did not open", url)
 	}
 	return out
+}
+
+// redisInstances serves the fixture twice, as two server instances, each
+// with a client of its own of one Redis (with the test's key prefix).
+func redisInstances(t *testing.T, f *webtest.Fixture) (*web.Server, *web.Server) {
+	t.Helper()
+	url, prefix := kvtest.RedisURL(t), kvtest.TestPrefix(t)
+	var stores [2]kv.Store
+	for i := range stores {
+		r, err := kv.NewRedis(url, kv.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = r.Close() })
+		stores[i] = r
+	}
+	return f.Instance(t, stores[0]), f.Instance(t, stores[1])
 }
 
 // TestLiveControlAcrossInstances: a proctor's hold, added time, message and
@@ -81,20 +108,7 @@ func TestLiveControlAcrossInstances(t *testing.T) {
 				srv := f.Instance(t, kv.NewMemory(time.Now))
 				return srv, srv
 			},
-			"two instances on Redis": func(t *testing.T) (*web.Server, *web.Server) {
-				// Two clients of one Redis, as two instances have.
-				url, prefix := kvtest.RedisURL(t), kvtest.TestPrefix(t)
-				var stores [2]kv.Store
-				for i := range stores {
-					r, err := kv.NewRedis(url, kv.WithPrefix(prefix))
-					if err != nil {
-						t.Fatal(err)
-					}
-					t.Cleanup(func() { _ = r.Close() })
-					stores[i] = r
-				}
-				return f.Instance(t, stores[0]), f.Instance(t, stores[1])
-			},
+			"two instances on Redis": func(t *testing.T) (*web.Server, *web.Server) { return redisInstances(t, f) },
 		}
 		for name, open := range pairs {
 			t.Run(name, func(t *testing.T) {

@@ -552,7 +552,9 @@ func (s *Server) link(u string) string {
 
 // Proctoring.
 
-// kindLabels names the proctoring event kinds for people.
+// kindLabels names the proctoring event kinds for people: one table for
+// the console, the case file and the behaviour reasons, so that they say
+// the same thing.
 var kindLabels = map[string]string{
 	proctor.FocusLost:      "Left the exam window",
 	proctor.FocusGained:    "Returned to the exam window",

@@ -13,9 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -23,8 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/crypto/bcrypt"
 
@@ -912,24 +907,7 @@ func TestStaticAssets(t *testing.T) {
 func TestScreenshots(t *testing.T) {
 	// Every page in a real browser at two widths: run in CI (browser tests
 	// on), and by hand with TOUCHSTONE_SCREENSHOTS=dir to keep the pictures.
-	dir := os.Getenv("TOUCHSTONE_SCREENSHOTS")
-	require := os.Getenv("TOUCHSTONE_REQUIRE_SERVICES") == "1"
-	if dir == "" {
-		if os.Getenv("TOUCHSTONE_TEST_BROWSER") != "1" && !require {
-			t.Skip("browser test not requested: set TOUCHSTONE_TEST_BROWSER=1, or TOUCHSTONE_SCREENSHOTS=dir to keep the screenshots")
-		}
-		dir = t.TempDir()
-	}
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if require {
-			t.Fatalf("TOUCHSTONE_REQUIRE_SERVICES=1 but no chromium on PATH: %v", err)
-		}
-		t.Skipf("no chromium on PATH: %v", err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	browser := startBrowser(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -965,36 +943,21 @@ func TestScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	alloc, cancel := chromedp.NewExecAllocator(bg, append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium),
-		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900))...)
+	ctx, cancel := context.WithTimeout(browser, 10*time.Minute) // a step that never comes fails, not hangs
 	defer cancel()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 10*time.Minute) // a step that never comes fails, not hangs
-	defer cancelTimeout()
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
+		browserStep(t, ctx, "step", steps...)
 	}
 	n := 0
 	capture := func(name string, full bool) {
 		t.Helper()
 		n++
-		var png []byte
-		var err error
+		shot := viewport
 		if full {
-			png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		} else {
-			png, err = chromedp.Run(ctx, chromedp.CaptureScreenshot())
+			shot = wholePage
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", n, name)), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		saveScreenshot(t, ctx, fmt.Sprintf("%02d-%s", n, name), shot)
 	}
 	shoot := func(name, path string) {
 		t.Helper()
@@ -1006,12 +969,7 @@ func TestScreenshots(t *testing.T) {
 	}
 	login := func(user string) {
 		t.Helper()
-		do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			_, err := cdp.Call(ctx, t, network.ClearBrowserCookies, cdp.Empty{})
-			return err
-		}), chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.ID("email")),
-			chromedp.SendKeys(chromedp.ID("email"), f.users[user].Email), chromedp.SendKeys(chromedp.ID("password"), password),
-			chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.CSS("form[action='/logout']")))
+		signInByForm(t, ctx, base, f.users[user].Email, password)
 	}
 
 	res, err := f.assess.Result(bg, failed.ID)
