@@ -21,10 +21,16 @@ import (
 // of their ID, accepts the exam's rules and submits; the exam's policy or
 // one of its proctors admits them, and only then does the exam start.
 
-// notifyAdmission tells the proctors of the check-in's exam that it was
-// submitted, admitted or rejected. (The live console streams it; until
-// then the admissions page shows the pending check-ins when loaded.)
-func (s *Server) notifyAdmission(ctx context.Context, ci assess.Checkin) {}
+// notifyAdmission tells the proctors of the check-in's exam, on every
+// instance, that it now waits for admission or was admitted or rejected,
+// so that their admissions pages and consoles follow. A check-in the
+// exam's policy admitted never waited and is not announced.
+func (s *Server) notifyAdmission(ctx context.Context, ci assess.Checkin) {
+	if ci.DecidedBy == assess.DecidedAutomatically {
+		return
+	}
+	s.publishConsole(ctx, consoleEvent{Type: "checkin", ExamID: ci.ExamID, CheckinID: ci.ID, Status: ci.Status})
+}
 
 // maxProbeBytes bounds the upload with which the check-in page measures
 // the candidate's connection.
@@ -242,6 +248,27 @@ func (s *Server) apiPendingCheckins(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	return s.writeCheckins(c, list)
+}
+
+// apiProctorCheckins lists the check-ins waiting for admission in every
+// exam the signed-in user proctors (every exam for an administrator),
+// oldest submission first: what the admissions page shows, and what the
+// console counts.
+func (s *Server) apiProctorCheckins(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	ids, _, err := s.admissionExams(ctx, currentUser(c))
+	if err != nil {
+		return err
+	}
+	list, err := s.cfg.Assess.PendingCheckins(ctx, ids)
+	if err != nil {
+		return err
+	}
+	return s.writeCheckins(c, list)
+}
+
+func (s *Server) writeCheckins(c *fiber.Ctx, list []assess.Checkin) error {
 	out := make([]fiber.Map, 0, len(list))
 	for _, ci := range list {
 		m, err := s.checkinJSON(c.UserContext(), ci)
@@ -479,6 +506,17 @@ func (s *Server) admissionExams(ctx context.Context, u auth.User) ([]string, map
 	}
 	slices.Sort(ids)
 	return ids, titles, nil
+}
+
+// waitingCount is how many check-ins wait for admission in the exams u
+// proctors (in every exam for an administrator).
+func (s *Server) waitingCount(ctx context.Context, u auth.User) (int, error) {
+	ids, _, err := s.admissionExams(ctx, u)
+	if err != nil {
+		return 0, err
+	}
+	pending, err := s.cfg.Assess.PendingCheckins(ctx, ids)
+	return len(pending), err
 }
 
 // admissionNotices say what a redirect after a decision did.

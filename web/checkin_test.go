@@ -587,10 +587,13 @@ func checkinUntil(expr string) chromedp.Action[chromedp.Void] {
 
 // TestCheckinInBrowser: a candidate checks in with Chromium's fake camera —
 // what is recorded, the system check, both photos taken and kept, the
-// rules refused unticked then accepted — and waits; a proctor of the exam
-// admits them on the admissions page; the candidate's waiting page then
-// offers the start, which opens the exam. axe-core checks the check-in
-// and admissions pages.
+// rules refused unticked then accepted — and waits. The exam's proctor,
+// whose admissions page and console were open before, sees the check-in
+// arrive with its photos and the console count it, without a reload; a
+// second candidate's check-in comes and, rejected by an administrator,
+// goes, while a note typed on the first stays. The proctor admits the
+// first; the candidate's waiting page then offers the start, which opens
+// the exam. axe-core checks the check-in and admissions pages.
 func TestCheckinInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
@@ -677,6 +680,22 @@ func TestCheckinInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("rules-error")))
 	checkinShot(t, cand, "checkin-4-rules")
 	checkinAxe(t, cand, "check-in: rules refused")
+
+	// The proctor's admissions page and live console, open before the
+	// candidate submits, follow without a reload: the page marks its load.
+	proc := checkinAs(t, browser, f, base, f.Users.Proctor)
+	step(proc, "admissions, nobody waiting",
+		chromedp.Navigate(base+"/proctor/admissions"),
+		chromedp.WaitVisible(chromedp.ID("no-admissions")),
+		checkinUntil(`document.getElementById('live-status').dataset.state === 'open'`),
+		chromedp.Evaluate[chromedp.Void](`window.sameLoad = true`))
+	checkinShot(t, proc, "admissions-empty")
+	checkinAxe(t, proc, "admissions: nobody waiting")
+	console := checkinAs(t, browser, f, base, f.Users.Proctor)
+	step(console, "console, nobody waiting",
+		chromedp.Navigate(base+"/proctor"),
+		checkinUntil(`document.getElementById('live-status').dataset.state === 'open' && document.getElementById('waiting-count').textContent === '0'`))
+
 	step(cand, "submit",
 		chromedp.Click(chromedp.ID("accept-rules")),
 		chromedp.Click(chromedp.ID("submit-checkin")),
@@ -691,17 +710,42 @@ func TestCheckinInBrowser(t *testing.T) {
 		t.Fatalf("photos stored: %v (%v), want one of each", n, err)
 	}
 
-	proc := checkinAs(t, browser, f, base, f.Users.Proctor)
-	step(proc, "admissions",
-		chromedp.Navigate(base+"/proctor/admissions"),
+	step(proc, "the check-in appears",
 		chromedp.WaitVisible(chromedp.ID("admit-"+ci.ID)),
 		checkinUntil(`[...document.querySelectorAll('.admission-photos img')].every(i => i.complete && i.naturalWidth > 0)`))
+	step(console, "the console counts it", checkinUntil(`document.getElementById('waiting-count').textContent === '1'`))
+	checkinShot(t, console, "console-waiting")
+
+	// Another candidate checks in, and another proctor (an administrator)
+	// rejects them: their card comes and goes.
+	other := checkinComplete(t, base, f.Token(t, f.Users.Candidate2), f.Exam.ID)
+	step(proc, "a second check-in appears",
+		chromedp.WaitVisible(chromedp.ID("admit-"+other.ID)),
+		checkinUntil(`[...document.querySelectorAll('.admission-photos img')].every(i => i.complete && i.naturalWidth > 0)`))
+	step(console, "the console counts two", checkinUntil(`document.getElementById('waiting-count').textContent === '2'`))
 	checkinShot(t, proc, "admissions")
 	checkinAxe(t, proc, "admissions")
+	step(proc, "a note being typed",
+		chromedp.SendKeys(chromedp.ID("note-"+ci.ID), "Hold your ID closer"))
+	if status, body := checkinSend(t, "POST", base+"/api/v1/checkins/"+other.ID+"/reject", f.Token(t, f.Users.Admin), "application/json",
+		[]byte(`{"note": "Decided by another proctor."}`)); status != http.StatusOK {
+		t.Fatalf("reject the second check-in: %d %s", status, body)
+	}
+	step(proc, "the decided check-in goes",
+		checkinUntil(`document.getElementById('checkin-`+other.ID+`') === null`),
+		checkinUntil(`document.getElementById('admissions-announce').textContent.includes('decided')`))
+	step(console, "the console counts one again", checkinUntil(`document.getElementById('waiting-count').textContent === '1'`))
+	live, err := chromedp.Run(proc, chromedp.Evaluate[map[string]any](`({sameLoad: window.sameLoad === true,
+		note: document.getElementById('note-`+ci.ID+`').value})`))
+	if err != nil || live["sameLoad"] != true || live["note"] != "Hold your ID closer" {
+		t.Errorf("the admissions page after live updates: %v (%v), want the same load with the note still typed", live, err)
+	}
 	step(proc, "admit",
 		chromedp.Click(chromedp.ID("admit-"+ci.ID)),
 		chromedp.WaitVisible(chromedp.ID("decision-notice")))
 	checkinShot(t, proc, "admissions-done")
+
+	step(console, "the console counts none", checkinUntil(`document.getElementById('waiting-count').textContent === '0'`))
 
 	step(cand, "offered the start", chromedp.WaitVisible(chromedp.ID("start-exam")))
 	checkinShot(t, cand, "checkin-6-admitted")

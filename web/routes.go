@@ -285,6 +285,7 @@ func (s *Server) routes() []route {
 		{put, "/api/v1/exams/:id/proctoring", managers, s.apiSetProctoring},
 		{get, "/api/v1/proctor/attempts", proctors, s.apiProctorAttempts},
 		{get, "/api/v1/proctor/live", proctors, s.apiProctorLive},
+		{get, "/api/v1/proctor/checkins", proctors, s.apiProctorCheckins},
 		{get, "/api/v1/snapshots/:id", signedIn, s.apiSnapshot},
 		{post, "/api/v1/exams/:id/checkins", []auth.Role{auth.Candidate}, s.apiOpenCheckin},
 		{get, "/api/v1/exams/:id/checkins", proctors, s.apiPendingCheckins},
