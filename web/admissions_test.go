@@ -85,9 +85,10 @@ func proctorCheckins(t *testing.T, base, token string) []apiCheckin {
 
 // TestAdmissionsAcrossInstances: a check-in submitted on one instance
 // reaches, through Redis, the live streams of the exam's proctor and of an
-// administrator on another, as do the decisions taken on the first; a
-// proctor of another exam gets none of it, and a check-in the exam's
-// policy admits is not announced. GET /api/v1/proctor/checkins, which the
+// administrator on another, as do the decisions taken on the first, which
+// also reach the waiting candidate's stream; a proctor of another exam
+// gets none of it, and a check-in the exam's policy admits is not
+// announced. GET /api/v1/proctor/checkins, which the
 // pages read again on each event, lists what waits for each proctor.
 func TestAdmissionsAcrossInstances(t *testing.T) {
 	eachAPIFixture(t, func(t *testing.T, f *webtest.Fixture) {
@@ -149,6 +150,29 @@ func TestAdmissionsAcrossInstances(t *testing.T) {
 		}
 		want("the proctor", mine, ci.ID, assess.CheckinPending)
 		want("the administrator", admins, ci.ID, assess.CheckinPending)
+		// The candidate waits on B; only they may.
+		live := baseB + "/api/v1/checkins/" + ci.ID + "/live"
+		waiting := eventStream(t, live, cand)
+		for _, tc := range []struct {
+			who, token, accept string
+			want               int
+		}{
+			{"another candidate", cand2, "text/event-stream", http.StatusNotFound},
+			{"the proctor", proc, "text/event-stream", http.StatusForbidden},
+			{"a client of JSON", cand, "application/json", http.StatusNotAcceptable},
+		} {
+			req := apiReq("GET", live, tc.token, nil)
+			req.RequestURI = ""
+			req.Header.Set("Accept", tc.accept)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("%s opens the candidate's stream: %d, want %d", tc.who, resp.StatusCode, tc.want)
+			}
+		}
 		for _, tc := range []struct {
 			who, token string
 			want       int
@@ -168,6 +192,14 @@ func TestAdmissionsAcrossInstances(t *testing.T) {
 		}
 		want("the proctor", mine, ci.ID, assess.CheckinAdmitted)
 		want("the administrator", admins, ci.ID, assess.CheckinAdmitted)
+		select {
+		case e := <-waiting:
+			if e["type"] != "decided" || e["status"] != assess.CheckinAdmitted {
+				t.Errorf("the candidate's stream got %v, want decided: admitted", e)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("the candidate's stream: no decision within 2 seconds")
+		}
 		if got := proctorCheckins(t, baseB, proc); len(got) != 0 {
 			t.Errorf("waiting after the admission: %+v, want none", got)
 		}

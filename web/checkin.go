@@ -23,13 +23,55 @@ import (
 
 // notifyAdmission tells the proctors of the check-in's exam, on every
 // instance, that it now waits for admission or was admitted or rejected,
-// so that their admissions pages and consoles follow. A check-in the
-// exam's policy admitted never waited and is not announced.
+// so that their admissions pages and consoles follow; and tells the
+// candidate's waiting page of a decision. A check-in the exam's policy
+// admitted never waited and is not announced.
 func (s *Server) notifyAdmission(ctx context.Context, ci assess.Checkin) {
-	if ci.DecidedBy == assess.DecidedAutomatically {
+	if ci.DecidedBy == assess.DecidedAutomatically || s.cfg.Live == nil {
 		return
 	}
 	s.publishConsole(ctx, consoleEvent{Type: "checkin", ExamID: ci.ExamID, CheckinID: ci.ID, Status: ci.Status})
+	if ci.Status == assess.CheckinPending {
+		return
+	}
+	e := checkinEvent{Type: "decided", Status: ci.Status, At: s.cfg.Now().UTC()}
+	if err := s.publishOn(ctx, checkinChannel, ci.ID, e); err != nil {
+		s.cfg.Logger.Warn("check-in decision not published", "checkin", ci.ID, "err", err)
+	}
+}
+
+// checkinChannel carries proctors' decisions to the candidates waiting
+// for them, keyed by check-in, across the deployment.
+const checkinChannel = "live:checkins"
+
+// checkinEvent is what a candidate's waiting page learns: that a proctor
+// admitted or rejected the check-in. The page reads the check-in again
+// for the rest (the proctor's note).
+type checkinEvent struct {
+	Type   string    `json:"type"`   // "decided"
+	Status string    `json:"status"` // admitted or rejected
+	At     time.Time `json:"at"`
+}
+
+// apiCheckinLive streams a proctor's decision on the check-in to its
+// candidate as server-sent events, from any instance. Only an
+// event-stream client is served (406 otherwise).
+func (s *Server) apiCheckinLive(c *fiber.Ctx) error {
+	if !strings.Contains(c.Get(fiber.HeaderAccept), "text/event-stream") {
+		return fiber.NewError(fiber.StatusNotAcceptable, "this is a stream of server-sent events: send Accept: text/event-stream")
+	}
+	ci, err := s.ownCheckin(c)
+	if err != nil {
+		return err
+	}
+	if s.cfg.Live == nil {
+		return fiber.NewError(fiber.StatusServiceUnavailable, "live updates are not configured")
+	}
+	msgs, cancel, err := s.listen(&s.hub.checkins, checkinChannel, ci.ID)
+	if err != nil {
+		return err
+	}
+	return s.serveStream(c, msgs, cancel)
 }
 
 // maxProbeBytes bounds the upload with which the check-in page measures
@@ -521,7 +563,7 @@ func (s *Server) waitingCount(ctx context.Context, u auth.User) (int, error) {
 
 // admissionNotices say what a redirect after a decision did.
 var admissionNotices = map[string]string{
-	"admitted": "The candidate is admitted. Their page offers the start of the exam within a few seconds.",
+	"admitted": "The candidate is admitted. Their page now offers the start of the exam.",
 	"rejected": "The check-in is rejected. The candidate sees your note and may check in again.",
 }
 

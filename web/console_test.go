@@ -39,9 +39,17 @@ import (
 // stream's open event.
 func consoleStream(t *testing.T, base, token string) <-chan map[string]any {
 	t.Helper()
+	return eventStream(t, base+"/api/v1/proctor/live", token)
+}
+
+// eventStream opens the stream of server-sent events at target as the
+// holder of token and returns its events (the data of each), after the
+// stream's open event.
+func eventStream(t *testing.T, target, token string) <-chan map[string]any {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/proctor/live", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", target, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := http.DefaultClient.Do(req)
@@ -50,7 +58,7 @@ func consoleStream(t *testing.T, base, token string) <-chan map[string]any {
 	}
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		resp.Body.Close()
-		t.Fatalf("console stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		t.Fatalf("%s: %d %s", target, resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	out := make(chan map[string]any, 32)
 	opened := make(chan struct{})
@@ -74,7 +82,7 @@ func consoleStream(t *testing.T, base, token string) <-chan map[string]any {
 	select {
 	case <-opened:
 	case <-time.After(5 * time.Second):
-		t.Fatal("the console stream did not open")
+		t.Fatalf("%s: the stream did not open", target)
 	}
 	return out
 }

@@ -290,6 +290,7 @@ func (s *Server) routes() []route {
 		{post, "/api/v1/exams/:id/checkins", []auth.Role{auth.Candidate}, s.apiOpenCheckin},
 		{get, "/api/v1/exams/:id/checkins", proctors, s.apiPendingCheckins},
 		{get, "/api/v1/checkins/:id", signedIn, s.apiCheckin},
+		{get, "/api/v1/checkins/:id/live", []auth.Role{auth.Candidate}, s.apiCheckinLive},
 		{put, "/api/v1/checkins/:id/system-check", []auth.Role{auth.Candidate}, s.apiCheckinSystem},
 		{post, "/api/v1/checkins/:id/probe", []auth.Role{auth.Candidate}, s.apiCheckinProbe},
 		{post, "/api/v1/checkins/:id/photos", []auth.Role{auth.Candidate}, s.apiCheckinPhoto},
