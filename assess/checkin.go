@@ -153,12 +153,22 @@ func CheckinRules(p ProctoringPolicy) []string {
 }
 
 // activeStatuses are those of a check-in that may still lead to an
-// attempt.
+// attempt. A candidate has at most one active check-in per exam: the
+// database's unique index proctor_checkins_active holds them to it.
 var activeStatuses = []string{CheckinOpen, CheckinPending, CheckinAdmitted}
 
+// activeCheckin loads the candidate's active check-in for the exam into
+// out, or fails with gorm.ErrRecordNotFound.
+func activeCheckin(tx *gorm.DB, examID, candidateID string, out *checkinRow) error {
+	*out = checkinRow{} // else GORM would look for out's id
+	return tx.Where("exam_id = ? AND candidate_id = ? AND status IN ?", examID, candidateID, activeStatuses).
+		Order("created_at DESC").Take(out).Error
+}
+
 // OpenCheckin returns the candidate's check-in for the exam that is open,
-// pending or admitted and not yet used, or starts a new one. It fails with
-// ErrNoCheckin when the exam's policy requires no check-in.
+// pending or admitted and not yet used, or starts a new one. Concurrent
+// calls for the same candidate and exam return the same check-in. It
+// fails with ErrNoCheckin when the exam's policy requires no check-in.
 func (s *Service) OpenCheckin(ctx context.Context, examID, candidateID string) (Checkin, error) {
 	exam, err := s.Exam(ctx, examID)
 	if err != nil {
@@ -169,8 +179,7 @@ func (s *Service) OpenCheckin(ctx context.Context, examID, candidateID string) (
 	}
 	var out checkinRow
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		err := tx.Where("exam_id = ? AND candidate_id = ? AND status IN ?", examID, candidateID, activeStatuses).
-			Order("created_at DESC").Take(&out).Error
+		err := activeCheckin(tx, examID, candidateID, &out)
 		if err == nil || !errors.Is(err, gorm.ErrRecordNotFound) {
 			return err
 		}
@@ -178,6 +187,11 @@ func (s *Service) OpenCheckin(ctx context.Context, examID, candidateID string) (
 			CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
 		return tx.Create(&out).Error
 	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		// A concurrent call started one between our read and our insert,
+		// and committed first: that one is the candidate's.
+		err = activeCheckin(s.db.WithContext(ctx), examID, candidateID, &out)
+	}
 	if err != nil {
 		return Checkin{}, fmt.Errorf("assess: open check-in: %w", err)
 	}

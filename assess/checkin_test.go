@@ -7,9 +7,11 @@ import (
 	"image"
 	"image/png"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/touchstone-assess/touchstone/assess"
@@ -335,6 +337,103 @@ func TestCheckinAdmittedAutomatically(t *testing.T) {
 		}
 		if _, err := f.svc.RejectCheckin(ctx, "proctor", ci.ID, "too late"); !errors.Is(err, assess.ErrCheckinStatus) {
 			t.Fatalf("reject a used check-in: %v, want ErrCheckinStatus", err)
+		}
+	})
+}
+
+// holdCheckinInserts makes, on PostgreSQL, every OpenCheckin of the
+// candidate read before any of them writes, so that they race for the
+// insert: an uncommitted check-in of the same candidate and exam makes
+// their inserts wait on the unique index. Once n inserts wait, release
+// rolls it back; one insert then wins and the others lose the race. On
+// SQLite, whose transactions take the write lock before reading, there is
+// no such race to provoke, and release does nothing.
+func holdCheckinInserts(t *testing.T, db *gorm.DB, examID, candidateID string, n int) (release func()) {
+	t.Helper()
+	if db.Dialector.Name() != "postgres" {
+		return func() {}
+	}
+	blocker := db.Begin()
+	var pid int
+	if err := blocker.Raw("SELECT pg_backend_pid()").Scan(&pid).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := blocker.Exec("INSERT INTO proctor_checkins (id, exam_id, candidate_id, status, created_at) VALUES (?, ?, ?, 'open', ?)",
+		uuid.NewString(), examID, candidateID, time.Now().UTC()).Error; err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		defer blocker.Rollback()
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			var waiting int
+			if err := db.Raw("SELECT count(*) FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))", pid).Scan(&waiting).Error; err != nil {
+				t.Fatal(err)
+			}
+			if waiting >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d inserts wait on the uncommitted check-in", waiting, n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// TestOpenCheckinConcurrently: calls racing to open a candidate's check-in
+// for an exam all get the same one, and the database holds no second
+// active check-in, whoever writes it; a rejected or used one does not
+// count.
+func TestOpenCheckinConcurrently(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		if _, err := f.svc.SetProctoring(ctx, "pm", f.exam.ID, assess.ProctoringPolicy{CheckIn: true, Admission: assess.AdmitByProctor}); err != nil {
+			t.Fatal(err)
+		}
+		const callers = 8
+		release := holdCheckinInserts(t, db, f.exam.ID, f.candidate, callers)
+		start := make(chan struct{})
+		ids := make([]string, callers)
+		errs := make([]error, callers)
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				ci, err := f.svc.OpenCheckin(ctx, f.exam.ID, f.candidate)
+				ids[i], errs[i] = ci.ID, err
+			}()
+		}
+		close(start)
+		release()
+		wg.Wait()
+		for i := range callers {
+			if errs[i] != nil || ids[i] != ids[0] {
+				t.Fatalf("caller %d: check-in %q (%v), want %q like the first", i, ids[i], errs[i], ids[0])
+			}
+		}
+		var active int64
+		if err := db.Table("proctor_checkins").Where("exam_id = ? AND candidate_id = ? AND status IN ?", f.exam.ID, f.candidate,
+			[]string{assess.CheckinOpen, assess.CheckinPending, assess.CheckinAdmitted}).Count(&active).Error; err != nil || active != 1 {
+			t.Fatalf("active check-ins: %d (%v), want 1", active, err)
+		}
+
+		insert := func(status string) error {
+			return db.Exec("INSERT INTO proctor_checkins (id, exam_id, candidate_id, status, created_at) VALUES (?, ?, ?, ?, ?)",
+				uuid.NewString(), f.exam.ID, f.candidate, status, f.clock.Now().UTC()).Error
+		}
+		for _, status := range []string{assess.CheckinOpen, assess.CheckinPending, assess.CheckinAdmitted} {
+			if err := insert(status); !errors.Is(err, gorm.ErrDuplicatedKey) {
+				t.Errorf("a second active check-in (%s): %v, want gorm.ErrDuplicatedKey", status, err)
+			}
+		}
+		for _, status := range []string{assess.CheckinRejected, assess.CheckinUsed} {
+			if err := insert(status); err != nil {
+				t.Errorf("a %s check-in beside the active one: %v, want it stored", status, err)
+			}
 		}
 	})
 }

@@ -21,10 +21,58 @@ import (
 // of their ID, accepts the exam's rules and submits; the exam's policy or
 // one of its proctors admits them, and only then does the exam start.
 
-// notifyAdmission tells the proctors of the check-in's exam that it was
-// submitted, admitted or rejected. (The live console streams it; until
-// then the admissions page shows the pending check-ins when loaded.)
-func (s *Server) notifyAdmission(ctx context.Context, ci assess.Checkin) {}
+// notifyAdmission tells the proctors of the check-in's exam, on every
+// instance, that it now waits for admission or was admitted or rejected,
+// so that their admissions pages and consoles follow; and tells the
+// candidate's waiting page of a decision. A check-in the exam's policy
+// admitted never waited and is not announced.
+func (s *Server) notifyAdmission(ctx context.Context, ci assess.Checkin) {
+	if ci.DecidedBy == assess.DecidedAutomatically || s.cfg.Live == nil {
+		return
+	}
+	s.publishConsole(ctx, consoleEvent{Type: "checkin", ExamID: ci.ExamID, CheckinID: ci.ID, Status: ci.Status})
+	if ci.Status == assess.CheckinPending {
+		return
+	}
+	e := checkinEvent{Type: "decided", Status: ci.Status, At: s.cfg.Now().UTC()}
+	if err := s.publishOn(ctx, checkinChannel, ci.ID, e); err != nil {
+		s.cfg.Logger.Warn("check-in decision not published", "checkin", ci.ID, "err", err)
+	}
+}
+
+// checkinChannel carries proctors' decisions to the candidates waiting
+// for them, keyed by check-in, across the deployment.
+const checkinChannel = "live:checkins"
+
+// checkinEvent is what a candidate's waiting page learns: that a proctor
+// admitted or rejected the check-in. The page reads the check-in again
+// for the rest (the proctor's note).
+type checkinEvent struct {
+	Type   string    `json:"type"`   // "decided"
+	Status string    `json:"status"` // admitted or rejected
+	At     time.Time `json:"at"`
+}
+
+// apiCheckinLive streams a proctor's decision on the check-in to its
+// candidate as server-sent events, from any instance. Only an
+// event-stream client is served (406 otherwise).
+func (s *Server) apiCheckinLive(c *fiber.Ctx) error {
+	if !strings.Contains(c.Get(fiber.HeaderAccept), "text/event-stream") {
+		return fiber.NewError(fiber.StatusNotAcceptable, "this is a stream of server-sent events: send Accept: text/event-stream")
+	}
+	ci, err := s.ownCheckin(c)
+	if err != nil {
+		return err
+	}
+	if s.cfg.Live == nil {
+		return fiber.NewError(fiber.StatusServiceUnavailable, "live updates are not configured")
+	}
+	msgs, cancel, err := s.listen(&s.hub.checkins, checkinChannel, ci.ID)
+	if err != nil {
+		return err
+	}
+	return s.serveStream(c, msgs, cancel)
+}
 
 // maxProbeBytes bounds the upload with which the check-in page measures
 // the candidate's connection.
@@ -242,6 +290,27 @@ func (s *Server) apiPendingCheckins(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	return s.writeCheckins(c, list)
+}
+
+// apiProctorCheckins lists the check-ins waiting for admission in every
+// exam the signed-in user proctors (every exam for an administrator),
+// oldest submission first: what the admissions page shows, and what the
+// console counts.
+func (s *Server) apiProctorCheckins(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	ids, _, err := s.admissionExams(ctx, currentUser(c))
+	if err != nil {
+		return err
+	}
+	list, err := s.cfg.Assess.PendingCheckins(ctx, ids)
+	if err != nil {
+		return err
+	}
+	return s.writeCheckins(c, list)
+}
+
+func (s *Server) writeCheckins(c *fiber.Ctx, list []assess.Checkin) error {
 	out := make([]fiber.Map, 0, len(list))
 	for _, ci := range list {
 		m, err := s.checkinJSON(c.UserContext(), ci)
@@ -481,9 +550,20 @@ func (s *Server) admissionExams(ctx context.Context, u auth.User) ([]string, map
 	return ids, titles, nil
 }
 
+// waitingCount is how many check-ins wait for admission in the exams u
+// proctors (in every exam for an administrator).
+func (s *Server) waitingCount(ctx context.Context, u auth.User) (int, error) {
+	ids, _, err := s.admissionExams(ctx, u)
+	if err != nil {
+		return 0, err
+	}
+	pending, err := s.cfg.Assess.PendingCheckins(ctx, ids)
+	return len(pending), err
+}
+
 // admissionNotices say what a redirect after a decision did.
 var admissionNotices = map[string]string{
-	"admitted": "The candidate is admitted. Their page offers the start of the exam within a few seconds.",
+	"admitted": "The candidate is admitted. Their page now offers the start of the exam.",
 	"rejected": "The check-in is rejected. The candidate sees your note and may check in again.",
 }
 

@@ -453,10 +453,13 @@ func TestCheckinSettings(t *testing.T) {
 
 // TestCheckinInBrowser: a candidate checks in with Chromium's fake camera —
 // what is recorded, the system check, both photos taken and kept, the
-// rules refused unticked then accepted — and waits; a proctor of the exam
-// admits them on the admissions page; the candidate's waiting page then
-// offers the start, which opens the exam. axe-core checks the check-in
-// and admissions pages.
+// rules refused unticked then accepted — and waits. The exam's proctor,
+// whose admissions page and console were open before, sees the check-in
+// arrive with its photos and the console count it, without a reload; a
+// second candidate's check-in comes and, rejected by an administrator,
+// goes, while a note typed on the first stays. The proctor admits the
+// first; the candidate's waiting page then offers the start, which opens
+// the exam. axe-core checks the check-in and admissions pages.
 func TestCheckinInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
@@ -529,6 +532,22 @@ func TestCheckinInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("rules-error")))
 	saveScreenshot(t, cand, "checkin-4-rules", wholePage)
 	checkAxe(t, cand, "check-in: rules refused")
+
+	// The proctor's admissions page and live console, open before the
+	// candidate submits, follow without a reload: the page marks its load.
+	proc := tabAs(t, browser, f, base, f.Users.Proctor)
+	step(proc, "admissions, nobody waiting",
+		chromedp.Navigate(base+"/proctor/admissions"),
+		chromedp.WaitVisible(chromedp.ID("no-admissions")),
+		until(`document.getElementById('live-status').dataset.state === 'open'`),
+		chromedp.Evaluate[chromedp.Void](`window.sameLoad = true`))
+	saveScreenshot(t, proc, "admissions-empty", wholePage)
+	checkAxe(t, proc, "admissions: nobody waiting")
+	console := tabAs(t, browser, f, base, f.Users.Proctor)
+	step(console, "console, nobody waiting",
+		chromedp.Navigate(base+"/proctor"),
+		until(`document.getElementById('live-status').dataset.state === 'open' && document.getElementById('waiting-count').textContent === '0'`))
+
 	step(cand, "submit",
 		chromedp.Click(chromedp.ID("accept-rules")),
 		chromedp.Click(chromedp.ID("submit-checkin")),
@@ -543,17 +562,42 @@ func TestCheckinInBrowser(t *testing.T) {
 		t.Fatalf("photos stored: %v (%v), want one of each", n, err)
 	}
 
-	proc := tabAs(t, browser, f, base, f.Users.Proctor)
-	step(proc, "admissions",
-		chromedp.Navigate(base+"/proctor/admissions"),
+	step(proc, "the check-in appears",
 		chromedp.WaitVisible(chromedp.ID("admit-"+ci.ID)),
 		until(`[...document.querySelectorAll('.admission-photos img')].every(i => i.complete && i.naturalWidth > 0)`))
+	step(console, "the console counts it", until(`document.getElementById('waiting-count').textContent === '1'`))
+	saveScreenshot(t, console, "console-waiting", wholePage)
+
+	// Another candidate checks in, and another proctor (an administrator)
+	// rejects them: their card comes and goes.
+	other := checkinComplete(t, base, f.Token(t, f.Users.Candidate2), f.Exam.ID)
+	step(proc, "a second check-in appears",
+		chromedp.WaitVisible(chromedp.ID("admit-"+other.ID)),
+		until(`[...document.querySelectorAll('.admission-photos img')].every(i => i.complete && i.naturalWidth > 0)`))
+	step(console, "the console counts two", until(`document.getElementById('waiting-count').textContent === '2'`))
 	saveScreenshot(t, proc, "admissions", wholePage)
 	checkAxe(t, proc, "admissions")
+	step(proc, "a note being typed",
+		chromedp.SendKeys(chromedp.ID("note-"+ci.ID), "Hold your ID closer"))
+	if status, body := checkinSend(t, "POST", base+"/api/v1/checkins/"+other.ID+"/reject", f.Token(t, f.Users.Admin), "application/json",
+		[]byte(`{"note": "Decided by another proctor."}`)); status != http.StatusOK {
+		t.Fatalf("reject the second check-in: %d %s", status, body)
+	}
+	step(proc, "the decided check-in goes",
+		until(`document.getElementById('checkin-`+other.ID+`') === null`),
+		until(`document.getElementById('admissions-announce').textContent.includes('decided')`))
+	step(console, "the console counts one again", until(`document.getElementById('waiting-count').textContent === '1'`))
+	live, err := chromedp.Run(proc, chromedp.Evaluate[map[string]any](`({sameLoad: window.sameLoad === true,
+		note: document.getElementById('note-`+ci.ID+`').value})`))
+	if err != nil || live["sameLoad"] != true || live["note"] != "Hold your ID closer" {
+		t.Errorf("the admissions page after live updates: %v (%v), want the same load with the note still typed", live, err)
+	}
 	step(proc, "admit",
 		chromedp.Click(chromedp.ID("admit-"+ci.ID)),
 		chromedp.WaitVisible(chromedp.ID("decision-notice")))
 	saveScreenshot(t, proc, "admissions-done", wholePage)
+
+	step(console, "the console counts none", until(`document.getElementById('waiting-count').textContent === '0'`))
 
 	step(cand, "offered the start", chromedp.WaitVisible(chromedp.ID("start-exam")))
 	saveScreenshot(t, cand, "checkin-6-admitted", wholePage)

@@ -33,12 +33,17 @@ const recentEvents = 5
 type consoleEvent struct {
 	// Type is "events" (recorded from the page), "snapshot" (a webcam
 	// frame and its face check), a proctor's "hold", "resume", "time",
-	// "terminate" or "message", or the candidate's "started" or
-	// "submitted".
+	// "terminate" or "message", the candidate's "started" or
+	// "submitted", or "checkin": a check-in that waits for admission or
+	// was just admitted or rejected.
 	Type      string    `json:"type"`
 	ExamID    string    `json:"exam_id"`
-	AttemptID string    `json:"attempt_id"`
+	AttemptID string    `json:"attempt_id,omitempty"`
 	At        time.Time `json:"at"`
+	// CheckinID and Status are a "checkin" event's: pending, admitted or
+	// rejected.
+	CheckinID string `json:"checkin_id,omitempty"`
+	Status    string `json:"status,omitempty"`
 	// Events are the events just recorded, oldest first, without
 	// heartbeats and snapshot records.
 	Events []consoleEventItem `json:"events,omitempty"`
@@ -310,6 +315,7 @@ type consoleData struct {
 	Exam     string           // the filter's exam id; "" for every exam
 	All      bool             // an administrator's console: every exam
 	Watching bool             // the user watches at least one exam
+	Waiting  int              // check-ins waiting for admission in the exams the user proctors
 }
 
 // Live is the number of sessions shown.
@@ -342,6 +348,11 @@ func (s *Server) pageProctor(c *fiber.Ctx) error {
 		return err
 	}
 	d := consoleData{Exam: c.Query("exam"), All: sc.all, Watching: sc.all || len(sc.ids) > 0}
+	if d.Watching {
+		if d.Waiting, err = s.waitingCount(ctx, currentUser(c)); err != nil {
+			return err
+		}
+	}
 	live := map[string]int{}
 	for _, ss := range all {
 		live[ss.ExamID]++
@@ -431,7 +442,7 @@ func (s *Server) publishConsole(ctx context.Context, e consoleEvent) {
 		e.At = s.cfg.Now().UTC()
 	}
 	if err := s.publishOn(ctx, consoleChannel, e.ExamID, e); err != nil {
-		s.cfg.Logger.Warn("console event not published", "attempt", e.AttemptID, "type", e.Type, "err", err)
+		s.cfg.Logger.Warn("console event not published", "attempt", e.AttemptID, "checkin", e.CheckinID, "type", e.Type, "err", err)
 	}
 }
 

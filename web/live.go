@@ -38,8 +38,8 @@ type liveEvent struct {
 const liveChannel = "live:attempts"
 
 // liveMessage is one event on a live channel: the key of the streams it
-// is for (an attempt on liveChannel, an exam on consoleChannel) and what
-// they receive.
+// is for (an attempt on liveChannel, an exam on consoleChannel, a check-in
+// on checkinChannel) and what they receive.
 type liveMessage struct {
 	Key   string          `json:"key"`
 	Event json.RawMessage `json:"event"`
@@ -76,6 +76,7 @@ func (s *Server) publish(ctx context.Context, attemptID string, e liveEvent) {
 type liveHub struct {
 	attempts fanout // liveChannel: candidates' pages, by attempt
 	console  fanout // consoleChannel: proctors' consoles, by exam
+	checkins fanout // checkinChannel: candidates waiting for admission, by check-in
 }
 
 // fanout is one channel's subscription and the streams listening to each

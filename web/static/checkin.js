@@ -1,9 +1,12 @@
 // The candidate's check-in before a proctored exam (templates/checkin.html):
 // one step at a time — what is recorded, a system check (camera, browser
 // features, connection), a photo of the candidate and of their ID, the
-// exam's rules — then the wait for admission, polled every 3 seconds, and
-// the start of the exam. Every step goes through the JSON API under
-// /api/v1/exams/:id/checkins and /api/v1/checkins/:id.
+// exam's rules — then the wait for admission, and the start of the exam.
+// The wait follows GET /api/v1/checkins/:id/live, which tells of the
+// proctor's decision at once, and reads the check-in again each time the
+// stream (re)connects; without EventSource it polls every 3 seconds. Every
+// step goes through the JSON API under /api/v1/exams/:id/checkins and
+// /api/v1/checkins/:id.
 
 const root = document.getElementById('checkin');
 if (root) main(root);
@@ -54,6 +57,7 @@ function main(root) {
   let checkin = root.dataset.checkin ? { id: root.dataset.checkin, status: root.dataset.status, photos: [] } : null;
   let stream = null;
   let pollTimer = 0;
+  let live = null; // the check-in's event stream while waiting
   const kept = new Set();
 
   function show(step) {
@@ -347,7 +351,55 @@ function main(root) {
     $('admission-rejected').hidden = ci.status !== 'rejected';
     if (ci.status === 'rejected') $('rejected-note').textContent = ci.note;
     show('admission');
-    if (pending) pollTimer = setTimeout(poll, POLL_MS);
+    if (pending) wait();
+    else if (live) {
+      live.close();
+      live = null;
+    }
+  }
+
+  // wait follows the check-in's stream until a decision; on each
+  // (re)connection, and on the decision, it reads the check-in again.
+  function wait() {
+    if (!window.EventSource) {
+      pollTimer = setTimeout(poll, POLL_MS);
+      return;
+    }
+    if (live) return;
+    live = new EventSource(`/api/v1/checkins/${checkin.id}/live`);
+    live.addEventListener('open', check);
+    live.onmessage = check;
+    live.onerror = () => {
+      if (live && live.readyState === EventSource.CLOSED) {
+        live = null;
+        pollTimer = setTimeout(poll, POLL_MS); // the stream is refused: poll instead
+      }
+    };
+  }
+
+  // check reads the check-in; a call while a read is on its way makes
+  // it read once more after, so that a decision is never read too early.
+  let checking = false;
+  let again = false;
+  async function check() {
+    if (checking) {
+      again = true;
+      return;
+    }
+    checking = true;
+    do {
+      again = false;
+      try {
+        const ci = await api('GET', `/api/v1/checkins/${checkin.id}`);
+        if (ci.status !== 'pending') {
+          admission(ci);
+          break;
+        }
+      } catch {
+        // Offline for a moment: the stream's next connection reads it again.
+      }
+    } while (again);
+    checking = false;
   }
 
   async function poll() {
@@ -365,8 +417,6 @@ function main(root) {
 
   $('checkin-again').addEventListener('click', () => window.location.reload());
 
-  if (checkin && (checkin.status === 'pending' || checkin.status === 'admitted')) {
-    // The server rendered this step; poll a pending one.
-    if (checkin.status === 'pending') pollTimer = setTimeout(poll, POLL_MS);
-  }
+  // The server rendered this step; wait for the decision on a pending one.
+  if (checkin && checkin.status === 'pending') wait();
 }

@@ -3,7 +3,9 @@
 // GET /api/v1/proctor/live (re)connects so that nothing from before is
 // missed; what the stream sends — recorded events with the new risk, a
 // snapshot and its face check, a proctor's action, an attempt started or
-// submitted — is applied to the cards as it comes, riskiest first.
+// submitted — is applied to the cards as it comes, riskiest first. The
+// number of check-ins waiting for admission is read from
+// GET /api/v1/proctor/checkins likewise, and again on each "checkin" event.
 
 const root = document.getElementById('console');
 if (root && root.hasAttribute('data-watching')) start(root);
@@ -62,6 +64,8 @@ function start(root) {
   const status = document.getElementById('live-status');
   const statusText = document.getElementById('live-status-text');
   const filter = document.getElementById('exam-filter');
+  const waiting = document.getElementById('waiting-admission');
+  const waitingCount = document.getElementById('waiting-count');
   document.getElementById('apply-filter').hidden = true; // the filter applies as it changes
 
   const sessions = new Map(); // attempt id → session, as the API lists it, with `until`
@@ -206,8 +210,31 @@ function start(root) {
     pending = setTimeout(() => { pending = null; reload(); }, 150);
   }
 
+  async function reloadWaiting() {
+    try {
+      const res = await fetch(root.dataset.checkins, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+      if (!res.ok) throw new Error(String(res.status));
+      const n = (await res.json()).length;
+      waitingCount.textContent = String(n);
+      waiting.classList.toggle('has-waiting', n > 0);
+      root.dataset.waitingReadAt = String(Date.now());
+    } catch {
+      // the next check-in event or reconnection reads it again
+    }
+  }
+
+  let pendingWaiting = null;
+  function scheduleWaiting() {
+    if (pendingWaiting) return;
+    pendingWaiting = setTimeout(() => { pendingWaiting = null; reloadWaiting(); }, 150);
+  }
+
   function apply(e) {
     if (!e || !e.type) return;
+    if (e.type === 'checkin') {
+      scheduleWaiting();
+      return;
+    }
     if (e.type === 'started') {
       scheduleReload();
       return;
@@ -266,6 +293,7 @@ function start(root) {
     stream.addEventListener('open', () => {
       setStatus('open', 'Live');
       scheduleReload();
+      scheduleWaiting();
     });
     stream.onerror = () => {
       setStatus('reconnecting', 'Reconnecting…');
