@@ -129,7 +129,7 @@ func New(cfg Config) (*Server, error) {
 	s.app.Use(recover.New())
 	s.app.Use(requestid.New())
 	s.app.Use(s.logRequests)
-	s.app.Use(securityHeaders)
+	s.app.Use(s.securityHeaders)
 	static, err := fs.Sub(staticFiles, "static")
 	if err != nil {
 		return nil, err
@@ -171,7 +171,12 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 	return nil
 }
 
-func securityHeaders(c *fiber.Ctx) error {
+func (s *Server) securityHeaders(c *fiber.Ctx) error {
+	if s.secure {
+		// Browsers that once reached the deployment over https never
+		// fall back to http for two years.
+		c.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("Referrer-Policy", "same-origin")
