@@ -3,12 +3,14 @@ package web_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/touchstone-assess/touchstone/web/webtest"
 )
@@ -128,10 +130,18 @@ func TestMetrics(t *testing.T) {
 		wantAPIError(t, apiCall(t, f, apiReq("GET", "/metrics", "", nil)), http.StatusNotFound, "not_found", "")
 		wantAPIError(t, apiCall(t, f, apiReq("GET", "/metrics", f.Token(t, f.Users.Admin), nil)), http.StatusNotFound, "not_found", "")
 
-		// Submitting ends the attempt in progress.
-		resp = apiCall(t, f, apiReq("POST", "/api/v1/attempts/"+open.ID+"/submit", token, nil))
-		wantAPIStatus(t, resp, http.StatusOK)
-		last, _ := scrape(t, f)
-		wantSample(t, last, "touchstone_attempts_in_progress", 0)
+		// Past its deadline, the open attempt waits for the sweeper, which
+		// submits it.
+		f.Clock.Advance(f.Exam.Duration + f.Assess.Grace + time.Second)
+		overdue, _ := scrape(t, f)
+		wantSample(t, overdue, "touchstone_attempts_overdue", 1)
+		wantSample(t, overdue, "touchstone_attempts_in_progress", 1)
+		if _, err := f.Assess.SubmitExpired(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		swept, _ := scrape(t, f)
+		wantSample(t, swept, "touchstone_attempts_overdue", 0)
+		wantSample(t, swept, "touchstone_attempts_in_progress", attemptsInProgress(t, f))
+		wantSample(t, swept, "touchstone_attempts_in_progress", 0)
 	})
 }
