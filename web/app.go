@@ -43,7 +43,7 @@ var templateFiles embed.FS
 var openAPI []byte
 
 // Config holds what the web layer needs. Every field is required but
-// Logger and Now.
+// Logger, Now and Metrics.
 type Config struct {
 	Auth    *auth.Service
 	Items   *items.Store

@@ -71,7 +71,8 @@ func (m *Metrics) Handler() http.Handler {
 // second server on the same metrics) changes nothing.
 func (m *Metrics) watch(a *assess.Service) error {
 	err := m.registry.Register(backlogCollector{assess: a})
-	if are := (prometheus.AlreadyRegisteredError{}); errors.As(err, &are) {
+	var already prometheus.AlreadyRegisteredError
+	if errors.As(err, &already) {
 		return nil
 	}
 	return err
