@@ -14,8 +14,9 @@ type Backlog struct {
 	// Overdue counts the attempts in progress past their deadline and
 	// grace, not on hold: the sweeper submits them on its next run.
 	Overdue int64
-	// UnissuedPasses counts the passes still without a credential: the
-	// sweeper issues them, unless a pending review holds them back.
+	// UnissuedPasses counts the passes of exams that award an achievement
+	// still without their credential: the sweeper issues them, unless a
+	// pending review holds them back.
 	UnissuedPasses int64
 	// PendingReviews counts the proctoring reviews waiting for a decision.
 	PendingReviews int64
@@ -39,9 +40,9 @@ func (s *Service) Backlog(ctx context.Context) (Backlog, error) {
 		args  []any
 	}{
 		{"attempts in progress", &b.InProgress, &attemptRow{}, "status = ? AND NOT simulated", []any{InProgress}},
-		// The sweeper's own conditions (SubmitExpired).
+		// The sweeper's own conditions (SubmitExpired, settle).
 		{"overdue attempts", &b.Overdue, &attemptRow{}, "status = ? AND deadline < ? AND held_at IS NULL", []any{InProgress, overdueBefore}},
-		{"unissued passes", &b.UnissuedPasses, &attemptRow{}, "status = ? AND passed AND credential_id IS NULL AND NOT simulated", []any{Submitted}},
+		{"unissued passes", &b.UnissuedPasses, &attemptRow{}, "status = ? AND passed AND credential_id IS NULL AND NOT simulated AND exam_id IN (SELECT id FROM exams WHERE achievement_id IS NOT NULL)", []any{Submitted}},
 		{"pending reviews", &b.PendingReviews, &reviewRow{}, "status = ?", []any{ReviewPending}},
 		{"pending check-ins", &b.PendingCheckins, &checkinRow{}, "status = ?", []any{CheckinPending}},
 		{"running calibrations", &b.RunningCalibrations, &calibrationRow{}, "status = ?", []any{RunRunning}},
