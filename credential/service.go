@@ -157,6 +157,7 @@ type Service struct {
 	baseURL string
 	key     ed25519.PrivateKey
 	rsaKey  *rsa.PrivateKey // RS256 VC-JWTs; nil: EdDSA only
+	issued  func()          // called after each credential stored; never nil
 
 	signedLists sync.Map // status list content hash → signed list credential (JSON)
 }
@@ -168,10 +169,16 @@ type Option func(*Service)
 // that do not support EdDSA.
 func WithRSAKey(key *rsa.PrivateKey) Option { return func(s *Service) { s.rsaKey = key } }
 
+// WithIssued has the service call f after it stores each new credential
+// (a badge, a pathway's certificate, a re-issue), for instance to count
+// them. A request answered with the credential already issued for its key
+// does not call f.
+func WithIssued(f func()) Option { return func(s *Service) { s.issued = f } }
+
 // NewService returns a Service that signs with key: Data Integrity proofs,
 // EdDSA VC-JWTs and status lists.
 func NewService(db *gorm.DB, now func() time.Time, baseURL string, key ed25519.PrivateKey, opts ...Option) *Service {
-	s := &Service{db: db, now: now, baseURL: strings.TrimRight(baseURL, "/"), key: key}
+	s := &Service{db: db, now: now, baseURL: strings.TrimRight(baseURL, "/"), key: key, issued: func() {}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -617,6 +624,7 @@ func (s *Service) issue(ctx context.Context, req IssueRequest) (Credential, erro
 		if supersedes != "" {
 			row.Supersedes = &supersedes
 		}
+		created := false
 		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "issuance_key"}}, DoNothing: true}).Create(&row)
 			if res.Error != nil {
@@ -625,6 +633,7 @@ func (s *Service) issue(ctx context.Context, req IssueRequest) (Credential, erro
 			if res.RowsAffected == 0 {
 				return nil // another request with the same key won
 			}
+			created = true
 			return audit.Append(tx, audit.Entry{Actor: req.Actor, Action: "credential.issue", Subject: "credential:" + id,
 				After: map[string]any{"key": req.Key, "achievement": achievement.ID, "recipient": req.RecipientID, "score": req.Score,
 					"standard": req.Standard, "valid_until": validUntil, "supersedes": supersedes, "status_list": slot.ListID, "status_index": slot.Index}, At: now})
@@ -634,6 +643,9 @@ func (s *Service) issue(ctx context.Context, req IssueRequest) (Credential, erro
 				continue
 			}
 			return Credential{}, fmt.Errorf("credential: store: %w", err)
+		}
+		if created {
+			s.issued()
 		}
 		return s.byKey(ctx, req.Key)
 	}

@@ -181,6 +181,9 @@ func (s *Server) apiSaveResponse(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if saved.Applied {
+		s.cfg.Metrics.answersSaved.Inc()
+	}
 	return c.JSON(fiber.Map{"item_id": saved.ItemID, "seq": saved.Seq, "applied": saved.Applied})
 }
 
@@ -257,6 +260,7 @@ func (s *Server) apiRecordEvents(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.cfg.Metrics.eventsIngested.Add(float64(len(events)))
 	// As stored: with their place in the chain, and any heartbeat gap the
 	// log put before them.
 	s.notifyConsole(c.UserContext(), a, recorded, nil)

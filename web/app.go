@@ -43,7 +43,7 @@ var templateFiles embed.FS
 var openAPI []byte
 
 // Config holds what the web layer needs. Every field is required but
-// Logger and Now.
+// Logger, Now and Metrics.
 type Config struct {
 	Auth    *auth.Service
 	Items   *items.Store
@@ -72,9 +72,12 @@ type Config struct {
 	// (see proctoring.go). Empty or incomplete: face checks are unavailable.
 	ProctoringAssets string
 	// Ready reports whether the database and the shared state answer.
-	Ready  func(ctx context.Context) error
-	Logger *slog.Logger
-	Now    func() time.Time
+	Ready func(ctx context.Context) error
+	// Metrics receives the server's measurements; nil: a set of its own,
+	// which no one reads.
+	Metrics *Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Server is the web layer: a Fiber app and what its handlers share.
@@ -104,6 +107,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	s := &Server{cfg: cfg, secure: strings.HasPrefix(cfg.BaseURL, "https://"), streams: make(chan struct{})}
 	pages, err := parsePages()
@@ -112,6 +118,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.pages = pages
 	s.proctoring = loadProctoringAssets(cfg.ProctoringAssets, cfg.Logger)
+	if err := cfg.Metrics.watch(cfg.Assess); err != nil {
+		return nil, err
+	}
 
 	s.app = fiber.New(fiber.Config{
 		Immutable:               true,
@@ -128,6 +137,7 @@ func New(cfg Config) (*Server, error) {
 	})
 	s.app.Use(recover.New())
 	s.app.Use(requestid.New())
+	s.app.Use(s.measureRequests)
 	s.app.Use(s.logRequests)
 	s.app.Use(s.securityHeaders)
 	static, err := fs.Sub(staticFiles, "static")
@@ -139,7 +149,7 @@ func New(cfg Config) (*Server, error) {
 	for _, r := range s.routes() {
 		s.app.Add(r.Method, r.Path, s.guard(r), r.Handler)
 	}
-	s.app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	s.app.Use(notFound)
 	return s, nil
 }
 

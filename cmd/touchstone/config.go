@@ -34,6 +34,12 @@ type config struct {
 	ProctoringAssets string
 	// Blob says where files (proctoring snapshots, ID photos) are stored.
 	Blob blobConfig
+	// MetricsAddr is where Prometheus scrapes /metrics: a listener of its
+	// own, which the load balancer does not route to. Empty: no metrics.
+	MetricsAddr string
+	// MetricsToken, when set, is the bearer token a scrape must present;
+	// like the S3 secret, it never prints.
+	MetricsToken blob.Secret
 }
 
 // blobConfig is the file store: a local directory, or an S3-compatible
@@ -93,6 +99,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	add(setting{"blob-url", "TOUCHSTONE_BLOB_URL", "", "where files are stored: a directory, or s3://BUCKET[/PREFIX]?endpoint=HOST[:PORT]&region=…&path-style=true&tls=false (default <data-dir>/blobs)", &blobURL})
 	add(setting{"blob-max-size", "TOUCHSTONE_BLOB_MAX_SIZE", strconv.Itoa(blob.DefaultMaxSize), "largest file accepted, in bytes", &blobMax})
 	add(setting{"s3-access-key", "TOUCHSTONE_S3_ACCESS_KEY", "", "access key of the S3 bucket; its secret is TOUCHSTONE_S3_SECRET_KEY (environment only). Both empty: AWS_*/MINIO_* variables or the instance's IAM role", &s3Access})
+	add(setting{"metrics-addr", "TOUCHSTONE_METRICS_ADDR", "", "address of a separate listener serving Prometheus metrics at /metrics (e.g. 127.0.0.1:9464); empty: off. TOUCHSTONE_METRICS_TOKEN (environment only), if set, is the bearer token a scrape must present", &cfg.MetricsAddr})
 	add(setting{"trusted-proxies", "TOUCHSTONE_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For names the client", &proxies})
 	fs.SetOutput(out)
 	fs.Usage = func() {
@@ -149,6 +156,10 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 		return config{}, usageError(fmt.Sprintf("--base-url / TOUCHSTONE_BASE_URL: %q must start with http:// or https://", cfg.BaseURL))
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	cfg.MetricsToken = blob.Secret(getenv("TOUCHSTONE_METRICS_TOKEN"))
+	if cfg.MetricsToken != "" && cfg.MetricsAddr == "" {
+		return config{}, usageError("TOUCHSTONE_METRICS_TOKEN is set but --metrics-addr / TOUCHSTONE_METRICS_ADDR is not: metrics are off")
+	}
 	if cfg.Blob, err = parseBlob(blobURL, blobMax, s3Access, getenv("TOUCHSTONE_S3_SECRET_KEY"), cfg.DataDir); err != nil {
 		return config{}, err
 	}

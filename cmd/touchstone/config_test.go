@@ -24,7 +24,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 	for _, want := range []string{"TOUCHSTONE_ADDR", "TOUCHSTONE_DATA_DIR", "TOUCHSTONE_DATABASE_URL", "TOUCHSTONE_REDIS_URL",
 		"TOUCHSTONE_REDIS_PREFIX", "TOUCHSTONE_BASE_URL", "TOUCHSTONE_DEMO", "TOUCHSTONE_DEMO_PASSWORD", "TOUCHSTONE_LOG_LEVEL",
 		"TOUCHSTONE_ISSUER_KEY", "TOUCHSTONE_ISSUER_RSA_KEY", "TOUCHSTONE_PROCTORING_ASSETS", "TOUCHSTONE_BLOB_URL", "TOUCHSTONE_BLOB_MAX_SIZE", "TOUCHSTONE_S3_ACCESS_KEY",
-		"TOUCHSTONE_S3_SECRET_KEY", "--addr", "--database-url"} {
+		"TOUCHSTONE_S3_SECRET_KEY", "TOUCHSTONE_METRICS_ADDR", "TOUCHSTONE_METRICS_TOKEN", "--addr", "--database-url"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %s:\n%s", want, out.String())
 		}
@@ -61,6 +61,10 @@ func TestConfigPrecedence(t *testing.T) {
 				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"),
 				Blob: blobConfig{MaxSize: blob.DefaultMaxSize, S3: &blob.S3Config{Endpoint: "minio:9000", Bucket: "evidence", Prefix: "ts/", Region: "eu-west-1",
 					AccessKey: "AKIA1", SecretKey: "s3cret", PathStyle: true, DisableTLS: true}}, ProctoringAssets: human}},
+		{"metrics on a port of their own", []string{"--metrics-addr", "10.0.0.5:9464"}, map[string]string{"TOUCHSTONE_METRICS_TOKEN": "scrape-me"},
+			config{Addr: "127.0.0.1:8080", DataDir: "./data", DatabaseURL: filepath.Join("data", "touchstone.db"), RedisPrefix: "touchstone:",
+				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"), Blob: defaultBlob, ProctoringAssets: human,
+				MetricsAddr: "10.0.0.5:9464", MetricsToken: "scrape-me"}},
 		{"a flag beats the environment", []string{"--addr", "127.0.0.1:0"}, map[string]string{"TOUCHSTONE_ADDR": ":9000"},
 			config{Addr: "127.0.0.1:0", DataDir: "./data", DatabaseURL: filepath.Join("data", "touchstone.db"), RedisPrefix: "touchstone:",
 				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"), Blob: defaultBlob, ProctoringAssets: human}},
@@ -93,6 +97,7 @@ func TestBadSettingsAreUsageErrors(t *testing.T) {
 		{"access key without secret", nil, map[string]string{"TOUCHSTONE_BLOB_URL": "s3://evidence", "TOUCHSTONE_S3_ACCESS_KEY": "AKIA1"}, "TOUCHSTONE_S3_SECRET_KEY"},
 		{"s3 keys without a bucket", nil, map[string]string{"TOUCHSTONE_S3_ACCESS_KEY": "AKIA1", "TOUCHSTONE_S3_SECRET_KEY": "x"}, "TOUCHSTONE_BLOB_URL"},
 		{"blob max size not a number", nil, map[string]string{"TOUCHSTONE_BLOB_MAX_SIZE": "16MB"}, "TOUCHSTONE_BLOB_MAX_SIZE"},
+		{"metrics token without metrics", nil, map[string]string{"TOUCHSTONE_METRICS_TOKEN": "scrape-me"}, "TOUCHSTONE_METRICS_ADDR"},
 		{"unknown flag", []string{"--colour"}, nil, "colour"},
 		{"unknown command", []string{"frobnicate"}, nil, "frobnicate"},
 		{"migrate without a verb", []string{"migrate"}, nil, "migrate up|status"},
@@ -150,5 +155,22 @@ func TestS3SecretNeverPrints(t *testing.T) {
 	}
 	if string(cfg.Blob.S3.SecretKey) != "hunter2-secret" {
 		t.Fatalf("secret = %q, want the environment's", string(cfg.Blob.S3.SecretKey))
+	}
+}
+
+// TestMetricsTokenNeverPrints: the configuration, however printed, hides
+// the scrape token.
+func TestMetricsTokenNeverPrints(t *testing.T) {
+	cfg, err := parseConfig("serve", nil, env(map[string]string{"TOUCHSTONE_METRICS_ADDR": "127.0.0.1:9464",
+		"TOUCHSTONE_METRICS_TOKEN": "hunter2-token"}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "token", cfg.MetricsToken)
+	for _, out := range []string{fmt.Sprintf("%v %+v %#v", cfg, cfg, cfg), logged.String()} {
+		if strings.Contains(out, "hunter2") {
+			t.Errorf("the token shows: %s", out)
+		}
 	}
 }

@@ -28,6 +28,9 @@ const demoPassword = "e2e-demo-password"
 // server is a running `touchstone serve`, started through run like main.
 type server struct {
 	URL string
+	// MetricsURL is where Prometheus scrapes, when TOUCHSTONE_METRICS_ADDR
+	// is set.
+	MetricsURL string
 
 	env  map[string]string
 	addr string
@@ -96,10 +99,14 @@ func (s *server) launch(t *testing.T) {
 		})
 	}
 	t.Cleanup(s.stop)
-	urls := make(chan string, 1)
+	urls, metricsURLs := make(chan string, 1), make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
+			// The metrics' address comes first.
+			if u, ok := strings.CutPrefix(sc.Text(), "Metrics are served at "); ok {
+				metricsURLs <- u
+			}
 			if u, ok := strings.CutPrefix(sc.Text(), "Touchstone is running at "); ok {
 				urls <- u
 			}
@@ -108,6 +115,10 @@ func (s *server) launch(t *testing.T) {
 	select {
 	case u := <-urls:
 		s.URL = u
+		select {
+		case s.MetricsURL = <-metricsURLs:
+		default:
+		}
 	case err := <-done:
 		t.Fatalf("server exited before listening: %v", err)
 	case <-time.After(3 * time.Minute):

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"gorm.io/gorm"
@@ -36,6 +37,7 @@ type services struct {
 	proctor     *proctor.Log
 	snapshots   *proctor.Snapshots
 	credentials *credential.Service
+	metrics     *web.Metrics
 	issuerID    string
 }
 
@@ -80,13 +82,13 @@ func wire(ctx context.Context, cfg config, baseURL string) (*services, error) {
 		migrations.Close(db)
 		return nil, err
 	}
-	s := &services{db: db, kv: store, blobs: blobs}
+	s := &services{db: db, kv: store, blobs: blobs, metrics: web.NewMetrics()}
 	s.auth = auth.NewService(db, store, now, auth.Limits{})
 	s.items = items.NewStore(db, now)
 	s.assess = assess.NewService(db, s.items, now)
 	s.proctor = proctor.NewLog(db, now)
 	s.snapshots = proctor.NewSnapshots(db, blobs, now)
-	s.credentials = credential.NewService(db, now, baseURL, key, credential.WithRSAKey(rsaKey))
+	s.credentials = credential.NewService(db, now, baseURL, key, credential.WithRSAKey(rsaKey), credential.WithIssued(s.metrics.CredentialIssued))
 	s.assess.OnPass = award.OnPass(s.credentials, s.auth)
 	s.assess.OnRescore = award.OnRescore(s.credentials)
 	s.assess.OnReview = award.OnReview(s.credentials)
@@ -116,6 +118,13 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	defer ln.Close()
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("listen on %s for metrics: %w", cfg.MetricsAddr, err)
+		}
+		defer metricsLn.Close()
+	}
 	baseURL := cfg.BaseURL
 	if baseURL == "" {
 		baseURL = "http://" + ln.Addr().String()
@@ -142,6 +151,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		Auth: svc.auth, Items: svc.items, Assess: svc.assess, Proctor: svc.proctor, Snapshots: svc.snapshots, Credentials: svc.credentials, Blobs: svc.blobs,
 		Audit: audit.NewReader(svc.db), IssuerID: svc.issuerID, BaseURL: baseURL, Logger: logger, TrustedProxies: cfg.TrustedProxies,
 		Live:             svc.kv,
+		Metrics:          svc.metrics,
 		ProctoringAssets: cfg.ProctoringAssets,
 		Ready: func(ctx context.Context) error {
 			sqlDB, err := svc.db.DB()
@@ -156,6 +166,17 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	}
 
 	go sweep(ctx, svc, logger)
+
+	if metricsLn != nil {
+		metrics := metricsServer(svc.metrics, cfg.MetricsToken)
+		go func() {
+			if err := metrics.Serve(metricsLn); !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("metrics listener stopped", "err", err)
+			}
+		}()
+		defer metrics.Close()
+		fmt.Fprintf(stdout, "Metrics are served at http://%s/metrics\n", metricsLn.Addr())
+	}
 
 	fmt.Fprintf(stdout, "Touchstone is running at %s\n", baseURL)
 	errc := make(chan error, 1)

@@ -89,6 +89,9 @@ type Fixture struct {
 	Blobs       *blob.Local
 	Credentials *credential.Service
 	Audit       *audit.Reader
+	// Metrics are the server's measurements, shared by every Instance;
+	// Metrics.Handler serves them as Prometheus scrapes them.
+	Metrics *web.Metrics
 
 	// ReadyErr is what the server's readiness check returns (nil: ready).
 	ReadyErr error
@@ -136,7 +139,8 @@ func New(tb testing.TB, db *gorm.DB) *Fixture {
 	}
 	f.Blobs = blobs
 	f.Snapshots = proctor.NewSnapshots(db, blobs, clk.Now)
-	f.Credentials = credential.NewService(db, clk.Now, BaseURL, ed25519.NewKeyFromSeed(signingSeed))
+	f.Metrics = web.NewMetrics()
+	f.Credentials = credential.NewService(db, clk.Now, BaseURL, ed25519.NewKeyFromSeed(signingSeed), credential.WithIssued(f.Metrics.CredentialIssued))
 	f.Audit = audit.NewReader(db)
 	f.Assess.OnPass = award.OnPass(f.Credentials, f.Auth)
 	f.Assess.OnRescore = award.OnRescore(f.Credentials)
@@ -235,8 +239,9 @@ func (f *Fixture) Instance(tb testing.TB, live kv.Store) *web.Server {
 	srv, err := web.New(web.Config{
 		Auth: f.Auth, Items: f.Bank, Assess: f.Assess, Proctor: f.Proctoring, Snapshots: f.Snapshots, Blobs: f.Blobs,
 		Credentials: f.Credentials, Audit: f.Audit, IssuerID: f.IssuerID, BaseURL: BaseURL, Now: f.Clock.Now, Live: live,
-		Ready:  func(context.Context) error { return f.ReadyErr },
-		Logger: slog.New(slog.NewTextHandler(logWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Ready:   func(context.Context) error { return f.ReadyErr },
+		Metrics: f.Metrics,
+		Logger:  slog.New(slog.NewTextHandler(logWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		tb.Fatalf("webtest: server: %v", err)
