@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/touchstone-assess/touchstone/cmd/touchstone/psych"
 	"github.com/touchstone-assess/touchstone/internal/blob"
@@ -34,7 +35,14 @@ type config struct {
 	ProctoringAssets string
 	// Blob says where files (proctoring snapshots, ID photos) are stored.
 	Blob blobConfig
+	// SessionIdle ends a session unused for that long; zero keeps the auth
+	// package's default.
+	SessionIdle time.Duration
 }
+
+// minSessionIdle keeps the idle timeout well above the minute to which a
+// session's last use is recorded.
+const minSessionIdle = 5 * time.Minute
 
 // blobConfig is the file store: a local directory, or an S3-compatible
 // bucket when S3 is set.
@@ -72,6 +80,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	var (
 		cfg                  config
 		demo, level, proxies string
+		sessionIdle          string
 		blobURL, blobMax     string
 		s3Access             string
 		settings             []setting
@@ -93,6 +102,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	add(setting{"blob-url", "TOUCHSTONE_BLOB_URL", "", "where files are stored: a directory, or s3://BUCKET[/PREFIX]?endpoint=HOST[:PORT]&region=…&path-style=true&tls=false (default <data-dir>/blobs)", &blobURL})
 	add(setting{"blob-max-size", "TOUCHSTONE_BLOB_MAX_SIZE", strconv.Itoa(blob.DefaultMaxSize), "largest file accepted, in bytes", &blobMax})
 	add(setting{"s3-access-key", "TOUCHSTONE_S3_ACCESS_KEY", "", "access key of the S3 bucket; its secret is TOUCHSTONE_S3_SECRET_KEY (environment only). Both empty: AWS_*/MINIO_* variables or the instance's IAM role", &s3Access})
+	add(setting{"session-idle", "TOUCHSTONE_SESSION_IDLE", "", "a session unused this long ends, e.g. 45m (default 1h; at least 5m); any session ends 12h after sign-in", &sessionIdle})
 	add(setting{"trusted-proxies", "TOUCHSTONE_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For names the client", &proxies})
 	fs.SetOutput(out)
 	fs.Usage = func() {
@@ -149,6 +159,11 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 		return config{}, usageError(fmt.Sprintf("--base-url / TOUCHSTONE_BASE_URL: %q must start with http:// or https://", cfg.BaseURL))
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	if sessionIdle != "" {
+		if cfg.SessionIdle, err = time.ParseDuration(sessionIdle); err != nil || cfg.SessionIdle < minSessionIdle {
+			return config{}, usageError(fmt.Sprintf("--session-idle / TOUCHSTONE_SESSION_IDLE: %q is not a duration of at least %s", sessionIdle, minSessionIdle))
+		}
+	}
 	if cfg.Blob, err = parseBlob(blobURL, blobMax, s3Access, getenv("TOUCHSTONE_S3_SECRET_KEY"), cfg.DataDir); err != nil {
 		return config{}, err
 	}
