@@ -482,6 +482,14 @@ func TestAPISession(t *testing.T) {
 			f.Clock.Advance(12*time.Hour + time.Second)
 			wantAPIError(t, apiCall(t, f, apiReq("GET", "/api/v1/me", sess.Token, nil)), http.StatusUnauthorized, "unauthorized", "")
 		})
+
+		t.Run("idle token", func(t *testing.T) {
+			sess := f.NewSession(t, f.Users.Proctor)
+			f.Clock.Advance(59 * time.Minute)
+			wantAPIStatus(t, apiCall(t, f, apiReq("GET", "/api/v1/me", sess.Token, nil)), http.StatusOK)
+			f.Clock.Advance(time.Hour)
+			wantAPIError(t, apiCall(t, f, apiReq("GET", "/api/v1/me", sess.Token, nil)), http.StatusUnauthorized, "unauthorized", "")
+		})
 	})
 }
 
