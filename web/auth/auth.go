@@ -415,6 +415,14 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	return nil
 }
 
+// LogoutEverywhere ends every session of the user, on every device.
+func (s *Service) LogoutEverywhere(ctx context.Context, userID string) error {
+	if err := s.db.WithContext(ctx).Where("user_id = ?", userID).Delete(&sessionRow{}).Error; err != nil {
+		return fmt.Errorf("auth: logout everywhere: %w", err)
+	}
+	return nil
+}
+
 // PurgeExpired deletes sessions past their absolute expiry or idle for
 // IdleTimeout.
 func (s *Service) PurgeExpired(ctx context.Context) error {

@@ -187,6 +187,22 @@ func TestLogoutEndsTheSession(t *testing.T) {
 		}
 		f.wantSignedIn(t, "logged-out token", gone.Token, false)
 		f.wantSignedIn(t, "the user's other session", kept.Token, true)
+
+		other, err := f.auth.CreateUser(context.Background(), auth.NewUser{Email: "other@example.test", Name: "Other", Password: password})
+		if err != nil {
+			t.Fatal(err)
+		}
+		elsewhere, err := f.auth.Login(context.Background(), other.Email, password, "192.0.2.9")
+		if err != nil {
+			t.Fatal(err)
+		}
+		again := f.login(t)
+		if err := f.auth.LogoutEverywhere(context.Background(), f.user.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.wantSignedIn(t, "a session after signing out everywhere", kept.Token, false)
+		f.wantSignedIn(t, "another session after signing out everywhere", again.Token, false)
+		f.wantSignedIn(t, "another user's session", elsewhere.Token, true)
 	})
 }
 
