@@ -11,6 +11,7 @@ import (
 	"github.com/touchstone-assess/touchstone/assess"
 	"github.com/touchstone-assess/touchstone/assess/proctor"
 	"github.com/touchstone-assess/touchstone/internal/audit"
+	"github.com/touchstone-assess/touchstone/internal/valid"
 	"github.com/touchstone-assess/touchstone/web/auth"
 )
 
@@ -69,8 +70,21 @@ func (s *Server) apiLogin(c *fiber.Ctx) error {
 	})
 }
 
+// apiLogout ends the current session or, with ?everywhere=true, every
+// session of the user.
 func (s *Server) apiLogout(c *fiber.Ctx) error {
-	if err := s.cfg.Auth.Logout(c.UserContext(), session(c).Token); err != nil {
+	everywhere := c.Query("everywhere")
+	if everywhere != "" && everywhere != "true" && everywhere != "false" {
+		return valid.Errorf("everywhere", `must be "true" or "false"`)
+	}
+	sess := session(c)
+	var err error
+	if everywhere == "true" {
+		err = s.cfg.Auth.LogoutEverywhere(c.UserContext(), sess.User.ID)
+	} else {
+		err = s.cfg.Auth.Logout(c.UserContext(), sess.Token)
+	}
+	if err != nil {
 		return err
 	}
 	s.clearSessionCookie(c)

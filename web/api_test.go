@@ -446,6 +446,16 @@ func TestAPISession(t *testing.T) {
 			wantAPIError(t, apiCall(t, f, apiReq("GET", "/api/v1/me", sess.Token, nil)), http.StatusUnauthorized, "unauthorized", "")
 		})
 
+		t.Run("sign out everywhere", func(t *testing.T) {
+			here, there, other := f.NewSession(t, f.Users.Author), f.NewSession(t, f.Users.Author), f.NewSession(t, f.Users.Psychometrician)
+			wantAPIError(t, apiCall(t, f, apiReq("DELETE", "/api/v1/session?everywhere=yes", here.Token, nil)), http.StatusUnprocessableEntity, "invalid", "everywhere")
+			wantAPIStatus(t, apiCall(t, f, apiReq("DELETE", "/api/v1/session?everywhere=true", here.Token, nil)), http.StatusNoContent)
+			for _, s := range []auth.Session{here, there} {
+				wantAPIError(t, apiCall(t, f, apiReq("GET", "/api/v1/me", s.Token, nil)), http.StatusUnauthorized, "unauthorized", "")
+			}
+			wantAPIStatus(t, apiCall(t, f, apiReq("GET", "/api/v1/me", other.Token, nil)), http.StatusOK)
+		})
+
 		t.Run("a dead bearer token on a state-changing call", func(t *testing.T) {
 			sess := f.NewSession(t, f.Users.Proctor)
 			wantAPIStatus(t, apiCall(t, f, apiReq("DELETE", "/api/v1/session", sess.Token, nil)), http.StatusNoContent)
@@ -480,6 +490,14 @@ func TestAPISession(t *testing.T) {
 			wantAPIError(t, apiCall(t, f, apiReq("GET", "/api/v1/me", "not-a-token", nil)), http.StatusUnauthorized, "unauthorized", "")
 			sess := f.NewSession(t, f.Users.Proctor)
 			f.Clock.Advance(12*time.Hour + time.Second)
+			wantAPIError(t, apiCall(t, f, apiReq("GET", "/api/v1/me", sess.Token, nil)), http.StatusUnauthorized, "unauthorized", "")
+		})
+
+		t.Run("idle token", func(t *testing.T) {
+			sess := f.NewSession(t, f.Users.Proctor)
+			f.Clock.Advance(59 * time.Minute)
+			wantAPIStatus(t, apiCall(t, f, apiReq("GET", "/api/v1/me", sess.Token, nil)), http.StatusOK)
+			f.Clock.Advance(time.Hour)
 			wantAPIError(t, apiCall(t, f, apiReq("GET", "/api/v1/me", sess.Token, nil)), http.StatusUnauthorized, "unauthorized", "")
 		})
 	})

@@ -163,6 +163,13 @@ func (s *Server) postLogin(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	}
+	// Signing in again in the same browser replaces its session rather
+	// than leaving the old one alive behind the new cookie.
+	if old := session(c); old != nil {
+		if err := s.cfg.Auth.Logout(c.UserContext(), old.Token); err != nil {
+			return err
+		}
+	}
 	s.setSessionCookie(c, sess)
 	return c.Redirect(d.Next, fiber.StatusSeeOther)
 }

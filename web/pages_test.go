@@ -483,6 +483,50 @@ func TestLoginForm(t *testing.T) {
 	}
 }
 
+// TestLoginNeverPromotesAPresentedSession: a session cookie planted before
+// sign-in is never the one signed in (session fixation), and signing in
+// over a live session ends it.
+func TestLoginNeverPromotesAPresentedSession(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	login := func(c *client, email, csrf string) string {
+		t.Helper()
+		form := url.Values{"email": {email}, "password": {password}, "_csrf": {csrf}}
+		r := c.do(http.MethodPost, "/login", strings.NewReader(form.Encode()), map[string]string{
+			"Content-Type": "application/x-www-form-urlencoded", "Cookie": "ts_csrf=" + csrf})
+		wantCode(t, "POST /login", r, http.StatusSeeOther)
+		for _, ck := range (&http.Response{Header: r.Header}).Cookies() {
+			if ck.Name == "ts_session" {
+				return ck.Value
+			}
+		}
+		t.Fatalf("POST /login set no ts_session cookie: %q", r.Header.Values("Set-Cookie"))
+		return ""
+	}
+	signedIn := func(token string) bool {
+		t.Helper()
+		r := (&client{f: f, session: token}).get("/badges")
+		return r.Status == http.StatusOK
+	}
+
+	const planted = "planted-by-someone-else"
+	token := login(&client{f: f, session: planted}, f.users["candidate"].Email, "pre-login-token")
+	if token == planted {
+		t.Fatal("the planted session token was promoted")
+	}
+	if signedIn(planted) || !signedIn(token) {
+		t.Errorf("after sign-in: planted token signed in %v, issued token %v; want false, true", signedIn(planted), signedIn(token))
+	}
+
+	old := f.as("candidate")
+	replaced := login(old, f.users["candidate2"].Email, old.csrf)
+	if replaced == old.session {
+		t.Fatal("signing in again kept the old session token")
+	}
+	if signedIn(old.session) || !signedIn(replaced) {
+		t.Errorf("after signing in again: old token signed in %v, new token %v; want false, true", signedIn(old.session), signedIn(replaced))
+	}
+}
+
 func TestLoginRateLimited(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	anon := f.as("")

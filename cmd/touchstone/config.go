@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/touchstone-assess/touchstone/cmd/touchstone/psych"
 	"github.com/touchstone-assess/touchstone/internal/blob"
@@ -40,7 +41,14 @@ type config struct {
 	// MetricsToken, when set, is the bearer token a scrape must present;
 	// like the S3 secret, it never prints.
 	MetricsToken blob.Secret
+	// SessionIdle ends a session unused for that long; zero keeps the auth
+	// package's default.
+	SessionIdle time.Duration
 }
+
+// minSessionIdle keeps the idle timeout well above the minute to which a
+// session's last use is recorded.
+const minSessionIdle = 5 * time.Minute
 
 // blobConfig is the file store: a local directory, or an S3-compatible
 // bucket when S3 is set.
@@ -78,6 +86,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	var (
 		cfg                  config
 		demo, level, proxies string
+		sessionIdle          string
 		blobURL, blobMax     string
 		s3Access             string
 		settings             []setting
@@ -100,6 +109,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	add(setting{"blob-max-size", "TOUCHSTONE_BLOB_MAX_SIZE", strconv.Itoa(blob.DefaultMaxSize), "largest file accepted, in bytes", &blobMax})
 	add(setting{"s3-access-key", "TOUCHSTONE_S3_ACCESS_KEY", "", "access key of the S3 bucket; its secret is TOUCHSTONE_S3_SECRET_KEY (environment only). Both empty: AWS_*/MINIO_* variables or the instance's IAM role", &s3Access})
 	add(setting{"metrics-addr", "TOUCHSTONE_METRICS_ADDR", "", "address of a separate listener serving Prometheus metrics at /metrics (e.g. 127.0.0.1:9464); empty: off. TOUCHSTONE_METRICS_TOKEN (environment only), if set, is the bearer token a scrape must present", &cfg.MetricsAddr})
+	add(setting{"session-idle", "TOUCHSTONE_SESSION_IDLE", "", "a session unused this long ends, e.g. 45m (default 1h; at least 5m); any session ends 12h after sign-in", &sessionIdle})
 	add(setting{"trusted-proxies", "TOUCHSTONE_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For names the client", &proxies})
 	fs.SetOutput(out)
 	fs.Usage = func() {
@@ -159,6 +169,11 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	cfg.MetricsToken = blob.Secret(getenv("TOUCHSTONE_METRICS_TOKEN"))
 	if cfg.MetricsToken != "" && cfg.MetricsAddr == "" {
 		return config{}, usageError("TOUCHSTONE_METRICS_TOKEN is set but --metrics-addr / TOUCHSTONE_METRICS_ADDR is not: metrics are off")
+	}
+	if sessionIdle != "" {
+		if cfg.SessionIdle, err = time.ParseDuration(sessionIdle); err != nil || cfg.SessionIdle < minSessionIdle {
+			return config{}, usageError(fmt.Sprintf("--session-idle / TOUCHSTONE_SESSION_IDLE: %q is not a duration of at least %s", sessionIdle, minSessionIdle))
+		}
 	}
 	if cfg.Blob, err = parseBlob(blobURL, blobMax, s3Access, getenv("TOUCHSTONE_S3_SECRET_KEY"), cfg.DataDir); err != nil {
 		return config{}, err

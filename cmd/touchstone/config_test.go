@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/touchstone-assess/touchstone/internal/blob"
 )
@@ -24,7 +25,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 	for _, want := range []string{"TOUCHSTONE_ADDR", "TOUCHSTONE_DATA_DIR", "TOUCHSTONE_DATABASE_URL", "TOUCHSTONE_REDIS_URL",
 		"TOUCHSTONE_REDIS_PREFIX", "TOUCHSTONE_BASE_URL", "TOUCHSTONE_DEMO", "TOUCHSTONE_DEMO_PASSWORD", "TOUCHSTONE_LOG_LEVEL",
 		"TOUCHSTONE_ISSUER_KEY", "TOUCHSTONE_ISSUER_RSA_KEY", "TOUCHSTONE_PROCTORING_ASSETS", "TOUCHSTONE_BLOB_URL", "TOUCHSTONE_BLOB_MAX_SIZE", "TOUCHSTONE_S3_ACCESS_KEY",
-		"TOUCHSTONE_S3_SECRET_KEY", "TOUCHSTONE_METRICS_ADDR", "TOUCHSTONE_METRICS_TOKEN", "--addr", "--database-url"} {
+		"TOUCHSTONE_S3_SECRET_KEY", "TOUCHSTONE_METRICS_ADDR", "TOUCHSTONE_METRICS_TOKEN", "TOUCHSTONE_SESSION_IDLE", "--addr", "--database-url"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %s:\n%s", want, out.String())
 		}
@@ -51,6 +52,9 @@ func TestConfigPrecedence(t *testing.T) {
 		{"trusted proxies", nil, map[string]string{"TOUCHSTONE_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7"},
 			config{Addr: "127.0.0.1:8080", DataDir: "./data", DatabaseURL: filepath.Join("data", "touchstone.db"), RedisPrefix: "touchstone:",
 				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"), TrustedProxies: []string{"10.0.0.0/8", "192.168.1.7"}, Blob: defaultBlob, ProctoringAssets: human}},
+		{"session idle", nil, map[string]string{"TOUCHSTONE_SESSION_IDLE": "45m"},
+			config{Addr: "127.0.0.1:8080", DataDir: "./data", DatabaseURL: filepath.Join("data", "touchstone.db"), RedisPrefix: "touchstone:",
+				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"), Blob: defaultBlob, ProctoringAssets: human, SessionIdle: 45 * time.Minute}},
 		{"files in a directory", []string{"--blob-url", "/srv/files"}, map[string]string{"TOUCHSTONE_BLOB_MAX_SIZE": "1048576"},
 			config{Addr: "127.0.0.1:8080", DataDir: "./data", DatabaseURL: filepath.Join("data", "touchstone.db"), RedisPrefix: "touchstone:",
 				Demo: true, LogLevel: slog.LevelInfo, IssuerKey: filepath.Join("data", "issuer-key.pem"), IssuerRSAKey: filepath.Join("data", "issuer-rsa-key.pem"),
@@ -98,6 +102,8 @@ func TestBadSettingsAreUsageErrors(t *testing.T) {
 		{"s3 keys without a bucket", nil, map[string]string{"TOUCHSTONE_S3_ACCESS_KEY": "AKIA1", "TOUCHSTONE_S3_SECRET_KEY": "x"}, "TOUCHSTONE_BLOB_URL"},
 		{"blob max size not a number", nil, map[string]string{"TOUCHSTONE_BLOB_MAX_SIZE": "16MB"}, "TOUCHSTONE_BLOB_MAX_SIZE"},
 		{"metrics token without metrics", nil, map[string]string{"TOUCHSTONE_METRICS_TOKEN": "scrape-me"}, "TOUCHSTONE_METRICS_ADDR"},
+		{"session idle not a duration", nil, map[string]string{"TOUCHSTONE_SESSION_IDLE": "an hour"}, "TOUCHSTONE_SESSION_IDLE"},
+		{"session idle too short", []string{"--session-idle", "90s"}, nil, "TOUCHSTONE_SESSION_IDLE"},
 		{"unknown flag", []string{"--colour"}, nil, "colour"},
 		{"unknown command", []string{"frobnicate"}, nil, "frobnicate"},
 		{"migrate without a verb", []string{"migrate"}, nil, "migrate up|status"},

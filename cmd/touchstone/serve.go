@@ -84,6 +84,9 @@ func wire(ctx context.Context, cfg config, baseURL string) (*services, error) {
 	}
 	s := &services{db: db, kv: store, blobs: blobs, metrics: web.NewMetrics()}
 	s.auth = auth.NewService(db, store, now, auth.Limits{})
+	if cfg.SessionIdle > 0 {
+		s.auth.IdleTimeout = cfg.SessionIdle
+	}
 	s.items = items.NewStore(db, now)
 	s.assess = assess.NewService(db, s.items, now)
 	s.proctor = proctor.NewLog(db, now)

@@ -1,7 +1,8 @@
 // Package auth holds accounts, roles and sessions: bcrypt password hashes,
 // opaque session tokens stored as SHA-256 hashes (the same token serves a
-// browser's cookie and an API client's bearer header), a per-session CSRF
-// token, and login rate limits kept in the shared kv store.
+// browser's cookie and an API client's bearer header) that expire after an
+// idle period and at an absolute limit, a per-session CSRF token, and login
+// rate limits kept in the shared kv store.
 package auth
 
 import (
@@ -99,6 +100,9 @@ type sessionRow struct {
 	CSRFToken string    `gorm:"column:csrf_token"`
 	CreatedAt time.Time `gorm:"column:created_at"`
 	ExpiresAt time.Time `gorm:"column:expires_at"`
+	// LastSeenAt is when the session was last used, to within
+	// touchInterval; nil for sessions opened before it was tracked.
+	LastSeenAt *time.Time `gorm:"column:last_seen_at"`
 }
 
 func (sessionRow) TableName() string { return "sessions" }
@@ -124,9 +128,18 @@ type Service struct {
 
 	// Cost is the bcrypt cost of new hashes; tests lower it.
 	Cost int
-	// SessionTTL is how long a session lasts; default 12 hours.
+	// SessionTTL is how long a session lasts however busy; default 12 hours.
 	SessionTTL time.Duration
+	// IdleTimeout ends a session unused for that long; default 1 hour, long
+	// enough for a candidate reading a passage while the exam player's
+	// heartbeat keeps the session alive.
+	IdleTimeout time.Duration
 }
+
+// touchInterval is how stale a session's last-seen time may get before a
+// request records it again, so that busy sessions do not write on every
+// request. A session therefore ends up to this much before IdleTimeout.
+const touchInterval = time.Minute
 
 // NewService returns a Service on db with rate-limit counters in store.
 func NewService(db *gorm.DB, store kv.Store, now func() time.Time, limits Limits) *Service {
@@ -139,7 +152,7 @@ func NewService(db *gorm.DB, store kv.Store, now func() time.Time, limits Limits
 	if limits.Window == 0 {
 		limits.Window = 15 * time.Minute
 	}
-	return &Service{db: db, kv: store, now: now, limits: limits, Cost: 12, SessionTTL: 12 * time.Hour}
+	return &Service{db: db, kv: store, now: now, limits: limits, Cost: 12, SessionTTL: 12 * time.Hour, IdleTimeout: time.Hour}
 }
 
 // Allow counts one use of the action by clientAddr and returns
@@ -166,7 +179,8 @@ type NewUser struct {
 	Simulated             bool
 }
 
-// CreateUser adds an account.
+// CreateUser adds an account. A password, unless empty, must pass
+// CheckPassword.
 func (s *Service) CreateUser(ctx context.Context, in NewUser) (User, error) {
 	addr, err := mail.ParseAddress(in.Email)
 	if err != nil || addr.Address != in.Email {
@@ -175,8 +189,10 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (User, error) {
 	if strings.TrimSpace(in.Name) == "" {
 		return User{}, valid.Errorf("name", "is required")
 	}
-	if in.Password != "" && len(in.Password) < 12 {
-		return User{}, valid.Errorf("password", "must be at least 12 characters")
+	if in.Password != "" {
+		if err := CheckPassword(in.Password); err != nil {
+			return User{}, err
+		}
 	}
 	for _, r := range in.Roles {
 		if !slices.Contains(Roles, r) {
@@ -320,7 +336,10 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 	}
 	var row userRow
 	err := s.db.WithContext(ctx).Where("email = ?", email).First(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && row.PasswordHash == "") {
+	// bcrypt reads only the first MaxPasswordBytes bytes, and no password
+	// longer than that is ever set: a longer one is simply wrong.
+	tooLong := len(password) > MaxPasswordBytes
+	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && (row.PasswordHash == "" || tooLong)) {
 		// Spend the same time as a real check so that timing does not
 		// reveal which addresses have accounts.
 		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
@@ -336,8 +355,11 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 	if err != nil {
 		return Session{}, err
 	}
+	// Always a new token: no token a client presented before signing in
+	// is ever promoted to a session (session fixation).
 	token, csrf := randomToken(), randomToken()
-	sess := sessionRow{TokenHash: hashToken(token), UserID: u.ID, CSRFToken: csrf, CreatedAt: s.now().UTC(), ExpiresAt: s.now().UTC().Add(s.SessionTTL)}
+	now := s.now().UTC()
+	sess := sessionRow{TokenHash: hashToken(token), UserID: u.ID, CSRFToken: csrf, CreatedAt: now, ExpiresAt: now.Add(s.SessionTTL), LastSeenAt: &now}
 	if err := s.db.WithContext(ctx).Create(&sess).Error; err != nil {
 		return Session{}, fmt.Errorf("auth: open session: %w", err)
 	}
@@ -352,18 +374,31 @@ var dummyHash = sync.OnceValue(func() []byte {
 })
 
 // Authenticate returns the session of a token, or ErrUnauthorized when it
-// is unknown or expired.
+// is unknown, past its absolute expiry, or idle for IdleTimeout. It records
+// the use, at most once per touchInterval.
 func (s *Service) Authenticate(ctx context.Context, token string) (Session, error) {
 	if token == "" {
 		return Session{}, ErrUnauthorized
 	}
+	now := s.now().UTC()
 	var row sessionRow
-	err := s.db.WithContext(ctx).Where("token_hash = ? AND expires_at > ?", hashToken(token), s.now().UTC()).First(&row).Error
+	err := s.db.WithContext(ctx).Where("token_hash = ? AND expires_at > ?", hashToken(token), now).First(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Session{}, ErrUnauthorized
 	}
 	if err != nil {
 		return Session{}, fmt.Errorf("auth: session: %w", err)
+	}
+	if row.LastSeenAt != nil && now.Sub(*row.LastSeenAt) >= s.IdleTimeout {
+		if err := s.Logout(ctx, token); err != nil {
+			return Session{}, err
+		}
+		return Session{}, ErrUnauthorized
+	}
+	if row.LastSeenAt == nil || now.Sub(*row.LastSeenAt) >= touchInterval {
+		if err := s.db.WithContext(ctx).Model(&sessionRow{}).Where("token_hash = ?", row.TokenHash).Update("last_seen_at", now).Error; err != nil {
+			return Session{}, fmt.Errorf("auth: touch session: %w", err)
+		}
 	}
 	u, err := s.User(ctx, row.UserID)
 	if err != nil {
@@ -380,9 +415,19 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	return nil
 }
 
-// PurgeExpired deletes expired sessions.
+// LogoutEverywhere ends every session of the user, on every device.
+func (s *Service) LogoutEverywhere(ctx context.Context, userID string) error {
+	if err := s.db.WithContext(ctx).Where("user_id = ?", userID).Delete(&sessionRow{}).Error; err != nil {
+		return fmt.Errorf("auth: logout everywhere: %w", err)
+	}
+	return nil
+}
+
+// PurgeExpired deletes sessions past their absolute expiry or idle for
+// IdleTimeout.
 func (s *Service) PurgeExpired(ctx context.Context) error {
-	return s.db.WithContext(ctx).Where("expires_at <= ?", s.now().UTC()).Delete(&sessionRow{}).Error
+	now := s.now().UTC()
+	return s.db.WithContext(ctx).Where("expires_at <= ? OR last_seen_at <= ?", now, now.Add(-s.IdleTimeout)).Delete(&sessionRow{}).Error
 }
 
 // CheckCSRF compares a presented token with the session's in constant time.

@@ -52,8 +52,9 @@ type Deps struct {
 
 // Options tune Load.
 type Options struct {
-	// Password is the password of the seven demo accounts; required, and at
-	// least 12 characters (auth's rule).
+	// Password is the password of the seven demo accounts; required, and it
+	// must pass auth.CheckPassword (12 characters, at most 72 bytes, not a
+	// common password).
 	Password string
 	// Seed drives every random choice: option ids, pilot abilities,
 	// answers and timestamps, panels and ratings.
