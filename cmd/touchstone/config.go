@@ -11,7 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/touchstone-assess/touchstone/cmd/touchstone/psych"
+	"github.com/touchstone-assess/touchstone/credential"
 	"github.com/touchstone-assess/touchstone/internal/blob"
 )
 
@@ -41,6 +44,10 @@ type config struct {
 	// MetricsToken, when set, is the bearer token a scrape must present;
 	// like the S3 secret, it never prints.
 	MetricsToken blob.Secret
+	// KeySeal is an age identity (AGE-SECRET-KEY-1…) that seals the issuer's
+	// private key files at rest; environment only, never printed. Empty:
+	// the key files are plain PEM, protected by their mode alone.
+	KeySeal blob.Secret
 	// SessionIdle ends a session unused for that long; zero keeps the auth
 	// package's default.
 	SessionIdle time.Duration
@@ -102,7 +109,7 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	add(setting{"demo", "TOUCHSTONE_DEMO", "true", "load the demo program into an empty database", &demo})
 	add(setting{"demo-password", "TOUCHSTONE_DEMO_PASSWORD", "", "password of the demo accounts (default: random, printed once)", &cfg.DemoPassword})
 	add(setting{"log-level", "TOUCHSTONE_LOG_LEVEL", "info", "debug, info, warn or error", &level})
-	add(setting{"issuer-key", "TOUCHSTONE_ISSUER_KEY", "", "Ed25519 issuer key file, PKCS #8 PEM (default <data-dir>/issuer-key.pem; created if missing)", &cfg.IssuerKey})
+	add(setting{"issuer-key", "TOUCHSTONE_ISSUER_KEY", "", "Ed25519 issuer key file, PKCS #8 PEM (default <data-dir>/issuer-key.pem; created if missing). TOUCHSTONE_KEY_SEAL (environment only), an age identity, seals the key files at rest", &cfg.IssuerKey})
 	add(setting{"issuer-rsa-key", "TOUCHSTONE_ISSUER_RSA_KEY", "", "RSA issuer key file for RS256 VC-JWTs, PKCS #8 PEM (default <data-dir>/issuer-rsa-key.pem; created if missing)", &cfg.IssuerRSAKey})
 	add(setting{"proctoring-assets", "TOUCHSTONE_PROCTORING_ASSETS", "web/proctoring/node_modules/@vladmandic/human", "directory of the face-detection package served to candidates' browsers (`npm ci` in web/proctoring installs it)", &cfg.ProctoringAssets})
 	add(setting{"blob-url", "TOUCHSTONE_BLOB_URL", "", "where files are stored: a directory, or s3://BUCKET[/PREFIX]?endpoint=HOST[:PORT]&region=…&path-style=true&tls=false (default <data-dir>/blobs)", &blobURL})
@@ -167,6 +174,10 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	cfg.MetricsToken = blob.Secret(getenv("TOUCHSTONE_METRICS_TOKEN"))
+	cfg.KeySeal = blob.Secret(strings.TrimSpace(getenv("TOUCHSTONE_KEY_SEAL")))
+	if _, err := cfg.keyOptions(); err != nil {
+		return config{}, err
+	}
 	if cfg.MetricsToken != "" && cfg.MetricsAddr == "" {
 		return config{}, usageError("TOUCHSTONE_METRICS_TOKEN is set but --metrics-addr / TOUCHSTONE_METRICS_ADDR is not: metrics are off")
 	}
@@ -212,4 +223,17 @@ func parseBlob(rawURL, maxSize, access, secret, dataDir string) (blobConfig, err
 		c.Dir = rawURL
 	}
 	return c, nil
+}
+
+// keyOptions says how the issuer's key files are kept: sealed to the
+// identity in KeySeal, or plain.
+func (c config) keyOptions() ([]credential.KeyOption, error) {
+	if c.KeySeal == "" {
+		return nil, nil
+	}
+	id, err := age.ParseX25519Identity(string(c.KeySeal))
+	if err != nil {
+		return nil, usageError("TOUCHSTONE_KEY_SEAL is not an age identity (AGE-SECRET-KEY-1…, as age-keygen writes)")
+	}
+	return []credential.KeyOption{credential.SealedWith(id)}, nil
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/touchstone-assess/touchstone/internal/blob"
 )
 
@@ -25,7 +27,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 	for _, want := range []string{"TOUCHSTONE_ADDR", "TOUCHSTONE_DATA_DIR", "TOUCHSTONE_DATABASE_URL", "TOUCHSTONE_REDIS_URL",
 		"TOUCHSTONE_REDIS_PREFIX", "TOUCHSTONE_BASE_URL", "TOUCHSTONE_DEMO", "TOUCHSTONE_DEMO_PASSWORD", "TOUCHSTONE_LOG_LEVEL",
 		"TOUCHSTONE_ISSUER_KEY", "TOUCHSTONE_ISSUER_RSA_KEY", "TOUCHSTONE_PROCTORING_ASSETS", "TOUCHSTONE_BLOB_URL", "TOUCHSTONE_BLOB_MAX_SIZE", "TOUCHSTONE_S3_ACCESS_KEY",
-		"TOUCHSTONE_S3_SECRET_KEY", "TOUCHSTONE_METRICS_ADDR", "TOUCHSTONE_METRICS_TOKEN", "TOUCHSTONE_SESSION_IDLE", "--addr", "--database-url"} {
+		"TOUCHSTONE_S3_SECRET_KEY", "TOUCHSTONE_METRICS_ADDR", "TOUCHSTONE_METRICS_TOKEN", "TOUCHSTONE_SESSION_IDLE", "TOUCHSTONE_KEY_SEAL", "--addr", "--database-url"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %s:\n%s", want, out.String())
 		}
@@ -104,6 +106,7 @@ func TestBadSettingsAreUsageErrors(t *testing.T) {
 		{"metrics token without metrics", nil, map[string]string{"TOUCHSTONE_METRICS_TOKEN": "scrape-me"}, "TOUCHSTONE_METRICS_ADDR"},
 		{"session idle not a duration", nil, map[string]string{"TOUCHSTONE_SESSION_IDLE": "an hour"}, "TOUCHSTONE_SESSION_IDLE"},
 		{"session idle too short", []string{"--session-idle", "90s"}, nil, "TOUCHSTONE_SESSION_IDLE"},
+		{"key seal not an age identity", nil, map[string]string{"TOUCHSTONE_KEY_SEAL": "hunter2"}, "TOUCHSTONE_KEY_SEAL"},
 		{"unknown flag", []string{"--colour"}, nil, "colour"},
 		{"unknown command", []string{"frobnicate"}, nil, "frobnicate"},
 		{"migrate without a verb", []string{"migrate"}, nil, "migrate up|status"},
@@ -178,5 +181,29 @@ func TestMetricsTokenNeverPrints(t *testing.T) {
 		if strings.Contains(out, "hunter2") {
 			t.Errorf("the token shows: %s", out)
 		}
+	}
+}
+
+// TestKeySealNeverPrints: the configuration, however printed or logged,
+// hides the identity that seals the issuer's keys.
+func TestKeySealNeverPrints(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := strings.TrimPrefix(id.String(), "AGE-SECRET-KEY-1")
+	cfg, err := parseConfig("serve", nil, env(map[string]string{"TOUCHSTONE_KEY_SEAL": id.String()}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "cfg", cfg, "seal", cfg.KeySeal)
+	for _, out := range []string{fmt.Sprintf("%v %+v %#v", cfg, cfg, cfg), logged.String()} {
+		if strings.Contains(out, secret[:20]) {
+			t.Errorf("the identity shows: %s", out)
+		}
+	}
+	if opts, err := cfg.keyOptions(); err != nil || len(opts) != 1 {
+		t.Errorf("key options: %d, %v; want the sealing option", len(opts), err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"filippo.io/age"
+
 	"github.com/touchstone-assess/touchstone/credential"
 )
 
@@ -58,5 +60,40 @@ func TestKeysReissueSignedByUnknownKey(t *testing.T) {
 		env(map[string]string{"TOUCHSTONE_DATA_DIR": t.TempDir()}), &out)
 	if err != nil || !strings.Contains(out.String(), "re-issued 0 credentials") {
 		t.Errorf("reissue of an unknown key: %v\n%s", err, out.String())
+	}
+}
+
+// TestKeysRotateSealed: with TOUCHSTONE_KEY_SEAL set, `keys rotate` leaves
+// no private key in the clear, not even the retired one that was plain.
+func TestKeysRotateSealed(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	edPath := filepath.Join(dir, "issuer-key.pem")
+	if _, err := credential.LoadOrCreateKey(edPath); err != nil { // plain, from before sealing was on
+		t.Fatal(err)
+	}
+	getenv := env(map[string]string{"TOUCHSTONE_DATA_DIR": dir, "TOUCHSTONE_KEY_SEAL": id.String()})
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"keys", "rotate"}, getenv, &out); err != nil {
+		t.Fatalf("keys rotate: %v\n%s", err, out.String())
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "issuer-key.pem*"))
+	if len(files) != 2 {
+		t.Fatalf("key files: %v, want the new key and the retired one", files)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte("PRIVATE KEY")) {
+			t.Errorf("%s holds a private key in the clear", filepath.Base(f))
+		}
+		if _, err := credential.LoadOrCreateKey(f, credential.SealedWith(id)); err != nil {
+			t.Errorf("%s does not open with the identity: %v", filepath.Base(f), err)
+		}
 	}
 }

@@ -64,13 +64,19 @@ func wire(ctx context.Context, cfg config, baseURL string) (*services, error) {
 	} else {
 		store = kv.NewMemory(nil)
 	}
-	key, err := credential.LoadOrCreateKey(cfg.IssuerKey)
+	keyOpts, err := cfg.keyOptions()
 	if err != nil {
 		store.Close()
 		migrations.Close(db)
 		return nil, err
 	}
-	rsaKey, err := credential.LoadOrCreateRSAKey(cfg.IssuerRSAKey)
+	key, err := credential.LoadOrCreateKey(cfg.IssuerKey, keyOpts...)
+	if err != nil {
+		store.Close()
+		migrations.Close(db)
+		return nil, err
+	}
+	rsaKey, err := credential.LoadOrCreateRSAKey(cfg.IssuerRSAKey, keyOpts...)
 	if err != nil {
 		store.Close()
 		migrations.Close(db)

@@ -146,12 +146,16 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 }
 
 func rotateKeys(cfg config, stdout io.Writer) error {
+	keyOpts, err := cfg.keyOptions()
+	if err != nil {
+		return err
+	}
 	for _, path := range []string{cfg.IssuerKey, cfg.IssuerRSAKey} {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			fmt.Fprintf(stdout, "%s: no key yet; the server creates one at start\n", path)
 			continue
 		}
-		retired, err := credential.RotateKey(path, time.Now())
+		retired, err := credential.RotateKey(path, time.Now(), keyOpts...)
 		if err != nil {
 			return err
 		}
