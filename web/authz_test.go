@@ -1,0 +1,522 @@
+package web_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/touchstone-assess/touchstone/internal/dbtest"
+	"github.com/touchstone-assess/touchstone/web/auth"
+	"github.com/touchstone-assess/touchstone/web/webtest"
+)
+
+// Who may call each route, written down here rather than read from
+// routes.go, so that a change of a route's roles must be made twice, on
+// purpose. One letter per principal:
+//
+//	a anonymous   A admin   M program manager   P psychometrician
+//	R proctor     W author  C candidate         N panelist
+//
+// A signed-in route open to everyone is "AMPRWCN"; a public one adds "a".
+// Ownership checks inside signed-in handlers (a candidate's own attempt)
+// are tested by TestAuthzCandidateCannotReachAnotherCandidatesAttempt.
+var authzMatrix = map[string]string{
+	// Operations, public pages and documents.
+	"GET /healthz":                         "aAMPRWCN",
+	"GET /readyz":                          "aAMPRWCN",
+	"GET /":                                "aAMPRWCN",
+	"GET /login":                           "aAMPRWCN",
+	"POST /login":                          "aAMPRWCN",
+	"POST /logout":                         "AMPRWCN",
+	"GET /credentials/:id":                 "aAMPRWCN",
+	"GET /achievements/:slug":              "aAMPRWCN",
+	"GET /issuers/:id":                     "aAMPRWCN",
+	"GET /issuers/:id/jwks.json":           "aAMPRWCN",
+	"GET /issuers/:id/keys/:kid":           "aAMPRWCN",
+	"GET /.well-known/did.json":            "aAMPRWCN",
+	"GET /status-lists/:id/:purpose":       "aAMPRWCN",
+	"GET /ns/v1/context.jsonld":            "aAMPRWCN",
+	"GET /ns/v1/schema.json":               "aAMPRWCN",
+	"GET /achievements/:slug/badge.svg":    "aAMPRWCN",
+	"GET /achievements/:slug/badge.png":    "aAMPRWCN",
+	"GET /credentials/:id/credential.json": "aAMPRWCN",
+	"GET /credentials/:id/credential.jwt":  "aAMPRWCN",
+	"GET /credentials/:id/badge.png":       "aAMPRWCN",
+	"GET /credentials/:id/badge.svg":       "aAMPRWCN",
+	"POST /credentials/:id/visibility":     "AMPRWCN",
+	"POST /credentials/:id/revoke":         "AM",
+	"POST /credentials/:id/suspend":        "AM",
+	"POST /credentials/:id/reinstate":      "AM",
+	"GET /verify":                          "aAMPRWCN",
+	"POST /verify":                         "aAMPRWCN",
+
+	// Candidates' pages.
+	"GET /exams":               "AMPRWCN",
+	"POST /exams/:id/start":    "C",
+	"GET /exams/:id/checkin":   "C",
+	"GET /attempts/:id":        "AMPRWCN",
+	"GET /attempts/:id/result": "AMPRWCN",
+	"GET /badges":              "AMPRWCN",
+	"GET /me/demographics":     "C",
+	"POST /me/demographics":    "C",
+
+	// Proctoring pages.
+	"GET /proctor":                               "AR",
+	"GET /proctor/attempts/:id":                  "AR",
+	"POST /proctor/attempts/:id/hold":            "AR",
+	"POST /proctor/attempts/:id/resume":          "AR",
+	"POST /proctor/attempts/:id/time":            "AR",
+	"POST /proctor/attempts/:id/terminate":       "AR",
+	"POST /proctor/attempts/:id/messages":        "AR",
+	"GET /proctor/reviews":                       "AR",
+	"GET /proctor/admissions":                    "AR",
+	"POST /proctor/checkins/:id/admit":           "AR",
+	"POST /proctor/checkins/:id/reject":          "AR",
+	"GET /proctor/exams/:id/forensics":           "AR",
+	"GET /proctor/exams/:id/forensics.csv":       "AR",
+	"POST /proctor/attempts/:id/review":          "AR",
+	"POST /proctor/attempts/:id/review/decision": "AR",
+
+	// Exam management and credentials design.
+	"GET /manage/exams/new":                                     "M",
+	"POST /manage/exams":                                        "M",
+	"GET /manage/exams/:id":                                     "AM",
+	"POST /manage/exams/:id/policy":                             "M",
+	"POST /manage/exams/:id/accommodations":                     "M",
+	"POST /manage/exams/:id/accommodations/:candidateId/remove": "M",
+	"POST /manage/exams/:id/proctoring":                         "M",
+	"POST /manage/exams/:id/staff":                              "M",
+	"POST /manage/exams/:id/staff/:userId/remove":               "M",
+	"POST /manage/exams/:id/retention":                          "M",
+	"GET /manage/achievements":                                  "M",
+	"POST /manage/achievements":                                 "M",
+	"GET /manage/achievements/preview.svg":                      "M",
+	"GET /manage/achievements/:id":                              "M",
+	"POST /manage/achievements/:id":                             "M",
+	"POST /manage/achievements/:id/pathways":                    "M",
+	"GET /admin/audit":                                          "A",
+
+	// Standard setting: analysts read, managers decide, panelists judge.
+	"GET /standards/exams/:id":             "AMP",
+	"POST /standards/:id/approve":          "M",
+	"GET /standards/exams/:id/studies/new": "M",
+	"POST /standards/exams/:id/studies":    "M",
+	"GET /studies/:id":                     "AMP",
+	"POST /studies/:id/release":            "M",
+	"POST /studies/:id/next-round":         "M",
+	"POST /studies/:id/adopt":              "M",
+	"GET /studies/:id/report":              "AMP",
+	"GET /studies/:id/report.pdf":          "AMP",
+	"GET /panel":                           "N",
+	"GET /panel/studies/:id":               "N",
+	"POST /panel/studies/:id":              "N",
+
+	// Item analysis, calibration and DIF: analysts only.
+	"GET /psychometrics/exams/:id":                                  "AMP",
+	"GET /psychometrics/exams/:id/analysis.json":                    "AMP",
+	"GET /psychometrics/exams/:id/summary.csv":                      "AMP",
+	"GET /psychometrics/exams/:id/summary.json":                     "AMP",
+	"GET /psychometrics/exams/:id/items.csv":                        "AMP",
+	"GET /psychometrics/exams/:id/items.json":                       "AMP",
+	"GET /psychometrics/exams/:id/responses.csv":                    "AMP",
+	"GET /psychometrics/exams/:id/choices.csv":                      "AMP",
+	"GET /psychometrics/exams/:id/key.csv":                          "AMP",
+	"GET /psychometrics/exams/:id/scores.csv":                       "AMP",
+	"GET /psychometrics/exams/:id/score-distribution.svg":           "AMP",
+	"GET /psychometrics/exams/:id/score-distribution.png":           "AMP",
+	"GET /psychometrics/exams/:id/score-distribution.csv":           "AMP",
+	"GET /psychometrics/exams/:id/score-distribution.json":          "AMP",
+	"GET /psychometrics/exams/:id/items/:itemId":                    "AMP",
+	"GET /psychometrics/exams/:id/items/:itemId/options.csv":        "AMP",
+	"GET /psychometrics/exams/:id/items/:itemId/options.json":       "AMP",
+	"GET /psychometrics/exams/:id/items/:itemId/options.svg":        "AMP",
+	"GET /psychometrics/exams/:id/items/:itemId/options.png":        "AMP",
+	"GET /psychometrics/exams/:id/items/:itemId/option-groups.csv":  "AMP",
+	"GET /psychometrics/exams/:id/items/:itemId/option-groups.json": "AMP",
+	"GET /api/v1/exams/:id/analysis":                                "AMP",
+	"GET /psychometrics/exams/:id/calibrations":                     "AMP",
+	"POST /psychometrics/exams/:id/calibrations":                    "AMP",
+	"GET /psychometrics/exams/:id/calibrations/runs.:format":        "AMP",
+	"GET /psychometrics/exams/:id/calibrations/compare.:format":     "AMP",
+	"GET /psychometrics/calibrations/:runId":                        "AMP",
+	"GET /psychometrics/calibrations/:runId/parameters.:format":     "AMP",
+	"GET /psychometrics/calibrations/:runId/figures/:file":          "AMP",
+	"GET /psychometrics/exams/:id/dif":                              "AMP",
+	"GET /psychometrics/exams/:id/dif.:format":                      "AMP",
+	"GET /api/v1/exams/:id/calibrations":                            "AMP",
+	"POST /api/v1/exams/:id/calibrations":                           "AMP",
+	"GET /api/v1/calibrations/:id":                                  "AMP",
+	"GET /api/v1/exams/:id/dif":                                     "AMP",
+	"GET /api/v1/me/demographics":                                   "C",
+	"PUT /api/v1/me/demographics":                                   "C",
+
+	// Item review and rekeys.
+	"GET /psychometrics/items/:id":                        "AMP",
+	"POST /psychometrics/items/:id/flag":                  "AMP",
+	"POST /psychometrics/items/:id/retire":                "AMP",
+	"POST /authoring/items/:id/flags/:flagId/resolve":     "AMPW",
+	"GET /psychometrics/item-versions/:id/rekey":          "AMP",
+	"POST /psychometrics/item-versions/:id/rekey/preview": "AMP",
+	"POST /psychometrics/item-versions/:id/rekey":         "AMP",
+
+	// Item bank: authors write, the bank's readers read, never candidates,
+	// proctors or panelists.
+	"GET /authoring/items":                         "AMPW",
+	"GET /authoring/items/new":                     "AW",
+	"POST /authoring/items":                        "AW",
+	"POST /authoring/items/import":                 "AW",
+	"GET /authoring/items/:id":                     "AMPW",
+	"POST /authoring/items/:id":                    "AW",
+	"POST /authoring/items/:id/submit":             "AW",
+	"POST /authoring/items/:id/approve":            "MPW",
+	"POST /authoring/items/:id/request-changes":    "MPW",
+	"POST /authoring/items/:id/retire":             "AMP",
+	"POST /authoring/items/:id/comments":           "AMPW",
+	"POST /authoring/items/:id/enemies":            "AW",
+	"GET /authoring/review":                        "MPW",
+	"GET /authoring/exams/:id":                     "AW",
+	"GET /api/v1/items":                            "AMPW",
+	"POST /api/v1/items":                           "AW",
+	"POST /api/v1/items/preview":                   "AMPW",
+	"POST /api/v1/items/import":                    "AW",
+	"GET /api/v1/items/export":                     "AMPW",
+	"GET /api/v1/items/:id":                        "AMPW",
+	"PUT /api/v1/items/:id":                        "AW",
+	"POST /api/v1/items/:id/submit":                "AW",
+	"POST /api/v1/items/:id/approve":               "MPW",
+	"POST /api/v1/items/:id/request-changes":       "MPW",
+	"POST /api/v1/items/:id/retire":                "AMP",
+	"GET /api/v1/items/:id/comments":               "AMPW",
+	"POST /api/v1/items/:id/comments":              "AMPW",
+	"PUT /api/v1/items/:id/enemies":                "AW",
+	"GET /api/v1/items/:id/flags":                  "AMPW",
+	"POST /api/v1/items/:id/flags":                 "AMP",
+	"POST /api/v1/item-flags/:id/resolve":          "AMPW",
+	"POST /api/v1/item-versions/:id/rekey/preview": "AMP",
+	"POST /api/v1/item-versions/:id/rekey":         "AMP",
+
+	// JSON API: session, self, achievements, exams.
+	"GET /api/v1/openapi.json":                             "aAMPRWCN",
+	"POST /api/v1/session":                                 "aAMPRWCN",
+	"DELETE /api/v1/session":                               "AMPRWCN",
+	"GET /api/v1/me":                                       "AMPRWCN",
+	"GET /api/v1/me/credentials":                           "AMPRWCN",
+	"GET /api/v1/me/pathways":                              "AMPRWCN",
+	"GET /api/v1/achievements":                             "M",
+	"POST /api/v1/achievements":                            "M",
+	"GET /api/v1/achievements/:id":                         "M",
+	"PUT /api/v1/achievements/:id":                         "M",
+	"POST /api/v1/achievements/:id/pathways":               "M",
+	"GET /api/v1/exams":                                    "AMPRWCN",
+	"POST /api/v1/exams":                                   "M",
+	"POST /api/v1/exams/:id/attempts":                      "C",
+	"PUT /api/v1/exams/:id/policy":                         "M",
+	"PUT /api/v1/exams/:id/accommodations/:candidateId":    "M",
+	"DELETE /api/v1/exams/:id/accommodations/:candidateId": "M",
+
+	// Attempts: the candidate's own routes are open to any signed-in user
+	// at the route and checked for ownership inside.
+	"GET /api/v1/attempts/:id":                   "AMPRWCN",
+	"PUT /api/v1/attempts/:id/responses/:itemId": "AMPRWCN",
+	"POST /api/v1/attempts/:id/next":             "AMPRWCN",
+	"POST /api/v1/attempts/:id/breaks":           "AMPRWCN",
+	"POST /api/v1/attempts/:id/submit":           "AMPRWCN",
+	"GET /api/v1/attempts/:id/result":            "AMPRWCN",
+	"POST /api/v1/attempts/:id/events":           "AMPRWCN",
+	"POST /api/v1/attempts/:id/snapshots":        "AMPRWCN",
+	"GET /api/v1/attempts/:id/events":            "AR",
+	"GET /api/v1/attempts/:id/case-file":         "AR",
+	"GET /api/v1/attempts/:id/live":              "AMPRWCN",
+	"GET /api/v1/attempts/:id/messages":          "AMPRWCN",
+	"POST /api/v1/attempts/:id/messages":         "AR",
+	"POST /api/v1/attempts/:id/hold":             "AR",
+	"POST /api/v1/attempts/:id/resume":           "AR",
+	"POST /api/v1/attempts/:id/time":             "AR",
+	"POST /api/v1/attempts/:id/terminate":        "AR",
+	"GET /api/v1/reviews":                        "AR",
+	"POST /api/v1/attempts/:id/review":           "AR",
+	"POST /api/v1/attempts/:id/review/decision":  "AR",
+	"PUT /api/v1/exams/:id/proctoring":           "M",
+	"GET /api/v1/proctor/attempts":               "AR",
+	"GET /api/v1/proctor/live":                   "AR",
+	"GET /api/v1/proctor/checkins":               "AR",
+	"GET /api/v1/snapshots/:id":                  "AMPRWCN",
+
+	// Check-ins: the candidate's own, admitted by proctors.
+	"POST /api/v1/exams/:id/checkins":       "C",
+	"GET /api/v1/exams/:id/checkins":        "AR",
+	"GET /api/v1/checkins/:id":              "AMPRWCN",
+	"GET /api/v1/checkins/:id/live":         "C",
+	"PUT /api/v1/checkins/:id/system-check": "C",
+	"POST /api/v1/checkins/:id/probe":       "C",
+	"POST /api/v1/checkins/:id/photos":      "C",
+	"POST /api/v1/checkins/:id/rules":       "C",
+	"POST /api/v1/checkins/:id/submit":      "C",
+	"POST /api/v1/checkins/:id/admit":       "AR",
+	"POST /api/v1/checkins/:id/reject":      "AR",
+
+	// Staff, retention, statistics and standards.
+	"GET /api/v1/exams/:id/staff":              "M",
+	"PUT /api/v1/exams/:id/staff/:userId":      "M",
+	"DELETE /api/v1/exams/:id/staff/:userId":   "M",
+	"PUT /api/v1/programs/:id/retention":       "M",
+	"GET /api/v1/exams/:id/statistics":         "AMP",
+	"GET /api/v1/exams/:id/standards":          "AMP",
+	"POST /api/v1/standards/:id/approve":       "M",
+	"POST /api/v1/exams/:id/studies":           "M",
+	"GET /api/v1/studies/:id":                  "AMP",
+	"GET /api/v1/studies/:id/recommendation":   "AMP",
+	"POST /api/v1/studies/:id/release":         "M",
+	"POST /api/v1/studies/:id/rounds":          "M",
+	"POST /api/v1/studies/:id/adopt":           "M",
+	"PUT /api/v1/studies/:id/ratings/:itemId":  "N",
+	"PUT /api/v1/studies/:id/judgements/:kind": "N",
+	"POST /api/v1/studies/:id/submit":          "N",
+
+	// Credentials and audit.
+	"GET /api/v1/credentials/:id":              "aAMPRWCN",
+	"GET /api/v1/credentials/:id/verification": "aAMPRWCN",
+	"POST /api/v1/credentials/:id/revoke":      "AM",
+	"POST /api/v1/credentials/:id/suspend":     "AM",
+	"POST /api/v1/credentials/:id/reinstate":   "AM",
+	"PUT /api/v1/credentials/:id/visibility":   "AMPRWCN",
+	"POST /api/v1/verify":                      "aAMPRWCN",
+	"GET /api/v1/audit":                        "A",
+}
+
+// principal is one column of the matrix: its letter and, when signed in,
+// its session.
+type principal struct {
+	letter byte
+	name   string
+	user   *webtest.User // nil: anonymous
+}
+
+// authzScene is the fixture with the ids that fill the routes' parameters:
+// real ones, so that an allowed call reaches its handler's work.
+type authzScene struct {
+	f            *webtest.Fixture
+	panelist     webtest.User
+	attemptID    string // an open attempt of Candidate
+	credentialID string // the credential of a candidate who passed
+}
+
+func newAuthzScene(t *testing.T) *authzScene {
+	f := webtest.New(t, dbtest.SQLite(t))
+	s := &authzScene{f: f, panelist: f.NewUser(t, "panelist@example.test", "Pim Panelist", auth.Panelist)}
+	passer := f.NewUser(t, "", "Paz Passer", auth.Candidate)
+	s.credentialID = *apiPass(t, f, passer).CredentialID
+	s.attemptID = apiStart(t, f, f.Token(t, f.Users.Candidate)).ID
+	return s
+}
+
+func (s *authzScene) principals() []principal {
+	u := &s.f.Users
+	return []principal{
+		{'a', "anonymous", nil}, {'A', "admin", &u.Admin}, {'M', "manager", &u.Manager},
+		{'P', "psychometrician", &u.Psychometrician}, {'R', "proctor", &u.Proctor},
+		{'W', "author", &u.Author}, {'C', "candidate", &u.Candidate}, {'N', "panelist", &s.panelist},
+	}
+}
+
+// unknownID is a well-formed id that names nothing.
+const unknownID = "00000000-0000-4000-8000-000000000000"
+
+// fill puts real ids in a route's parameters, chosen by the segment before
+// each one.
+func (s *authzScene) fill(pattern string) string {
+	f := s.f
+	segs := strings.Split(pattern, "/")
+	for i, seg := range segs {
+		if base, ok := strings.CutSuffix(seg, ".:format"); ok {
+			segs[i] = base + ".csv"
+			continue
+		}
+		if !strings.HasPrefix(seg, ":") {
+			continue
+		}
+		prev := segs[i-1]
+		switch seg {
+		case ":slug":
+			segs[i] = "data-fundamentals"
+		case ":itemId":
+			segs[i] = f.Items[0].ID
+		case ":candidateId":
+			segs[i] = f.Users.Candidate.ID
+		case ":userId":
+			segs[i] = f.Users.Proctor.ID
+		case ":kid", ":kind":
+			segs[i] = "x"
+		case ":file":
+			segs[i] = "x.svg"
+		case ":purpose":
+			segs[i] = "revocation"
+		case ":runId", ":flagId":
+			segs[i] = unknownID
+		case ":id":
+			segs[i] = s.idAfter(prev)
+		default:
+			panic("authz: no value for parameter " + seg + " of " + pattern)
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+func (s *authzScene) idAfter(segment string) string {
+	f := s.f
+	switch segment {
+	case "exams":
+		return f.Exam.ID
+	case "attempts":
+		return s.attemptID
+	case "items":
+		return f.Items[0].ID
+	case "item-versions":
+		return f.Items[0].VersionID
+	case "studies":
+		return f.Study.ID
+	case "standards":
+		return f.Standard.ID
+	case "credentials":
+		return s.credentialID
+	case "achievements":
+		return f.AchievementID
+	case "issuers", "status-lists":
+		return f.IssuerID
+	case "programs":
+		return f.Program.ID
+	}
+	// Check-ins, snapshots, calibration runs and flags: none exists, and
+	// an allowed caller gets the handler's 404.
+	return unknownID
+}
+
+// request builds method path as p: the API with a bearer token and a JSON
+// body, pages with the session cookie (and its CSRF token on a form).
+func (s *authzScene) request(t *testing.T, p principal, method, path string) *http.Request {
+	api := strings.HasPrefix(path, "/api/")
+	var req *http.Request
+	switch {
+	case method == http.MethodGet:
+		req = webtest.NewRequest(method, path, nil)
+	case api:
+		req = webtest.NewRequest(method, path, map[string]any{})
+	default:
+		req = webtest.NewRequest(method, path, "")
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if !api {
+		req.Header.Set("Accept", "text/html")
+	}
+	if p.user == nil {
+		if !api && method != http.MethodGet {
+			// An anonymous form passes the double-submit check, so that
+			// only the route's roles decide.
+			req.AddCookie(&http.Cookie{Name: "ts_csrf", Value: "anon-csrf"})
+			req.Header.Set("X-CSRF-Token", "anon-csrf")
+		}
+		return req
+	}
+	// Signing out ends the session: those routes get one of their own.
+	sess := s.f.Session(t, *p.user)
+	if isSignOut(method, path) {
+		sess = s.f.NewSession(t, *p.user)
+	}
+	if api {
+		return webtest.WithBearer(req, sess.Token)
+	}
+	return webtest.WithCookie(req, sess, method != http.MethodGet)
+}
+
+func isSignOut(method, path string) bool {
+	return method+" "+path == "POST /logout" || method+" "+path == "DELETE /api/v1/session"
+}
+
+// refused tells whether resp is a refusal of the caller: 401, a redirect to
+// the sign-in page, or a 403 that is not a CSRF failure (which would mean
+// the test sent the request wrong, not that the route refused).
+func refused(t *testing.T, what string, resp *webtest.Response) bool {
+	t.Helper()
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
+		// A failed sign-in is the handler's answer, not a refusal.
+		return errorCode(resp) != "bad_login"
+	case http.StatusFound, http.StatusSeeOther:
+		return strings.HasPrefix(resp.Header.Get("Location"), "/login")
+	case http.StatusForbidden:
+		if code := errorCode(resp); code == "csrf" || bytes.Contains(resp.Body, []byte("CSRF token")) {
+			t.Errorf("%s: CSRF refusal; the test must send a good token: %s", what, resp.Body)
+		}
+		return true
+	}
+	return false
+}
+
+// errorCode is the code of a JSON error body, or "".
+func errorCode(resp *webtest.Response) string {
+	var body struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(resp.Body, &body)
+	return body.Error.Code
+}
+
+// appRoutes lists the server's routes as "METHOD /path", leaving out the
+// HEAD and OPTIONS twins Fiber adds and the static files.
+func appRoutes(f *webtest.Fixture) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range f.Server.App().GetRoutes(true) {
+		if r.Method == http.MethodHead || r.Method == http.MethodOptions || strings.HasPrefix(r.Path, "/static") {
+			continue
+		}
+		k := r.Method + " " + r.Path
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestAuthzMatrix calls every route as anonymous and as every role, and
+// checks that exactly the principals of authzMatrix get past the route's
+// and the handler's role checks. A route missing from the matrix fails.
+func TestAuthzMatrix(t *testing.T) {
+	s := newAuthzScene(t)
+	routes := appRoutes(s.f)
+	inApp := map[string]bool{}
+	for _, k := range routes {
+		inApp[k] = true
+		if _, ok := authzMatrix[k]; !ok {
+			t.Errorf("route %s is not in authzMatrix: say who may call it", k)
+		}
+	}
+	for k := range authzMatrix {
+		if !inApp[k] {
+			t.Errorf("authzMatrix lists %s, which the server does not have", k)
+		}
+	}
+	for _, k := range routes {
+		allowed, ok := authzMatrix[k]
+		if !ok {
+			continue
+		}
+		method, pattern, _ := strings.Cut(k, " ")
+		path := s.fill(pattern)
+		for _, p := range s.principals() {
+			what := p.name + " " + method + " " + path
+			resp := s.f.Do(t, s.request(t, p, method, path))
+			want := strings.IndexByte(allowed, p.letter) >= 0
+			if got := !refused(t, what, resp); got != want {
+				t.Errorf("%s (%s): status %d, allowed %v; want allowed %v: %.300s", what, pattern, resp.StatusCode, got, want, resp.Body)
+			}
+		}
+	}
+}
