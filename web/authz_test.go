@@ -520,3 +520,130 @@ func TestAuthzMatrix(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthzCandidateCannotReachAnotherCandidatesAttempt: a second
+// candidate, who may call every candidate route, can neither read nor
+// change the first candidate's attempt, check-in or private credential,
+// and each refused call leaves them as they were.
+func TestAuthzCandidateCannotReachAnotherCandidatesAttempt(t *testing.T) {
+	s := newAuthzScene(t)
+	f := s.f
+	ctx := t.Context()
+	owner, intruder := f.Token(t, f.Users.Candidate), f.Token(t, f.Users.Candidate2)
+	item := f.Items[0].ID
+	saved := apiCall(t, f, apiReq("PUT", "/api/v1/attempts/"+s.attemptID+"/responses/"+item, owner, map[string]any{"answer": f.Wrong[item]}))
+	wantAPIStatus(t, saved, http.StatusOK)
+
+	// A third candidate's open check-in, and the passer's credential made
+	// private.
+	checkinPolicy(t, f, "proctor")
+	checker := f.NewUser(t, "", "Chen Checker", auth.Candidate)
+	opened := apiCall(t, f, apiReq("POST", "/api/v1/exams/"+f.Exam.ID+"/checkins", f.Token(t, checker), nil))
+	wantAPIStatus(t, opened, http.StatusOK)
+	checkinID := checkinDecode(t, opened).ID
+	var holder string
+	if err := f.DB.WithContext(ctx).Table("credentials").Where("id = ?", s.credentialID).Pluck("recipient_id", &holder).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Credentials.SetPublic(ctx, holder, s.credentialID, false); err != nil {
+		t.Fatal(err)
+	}
+
+	// What the owners see before: compared with what they see after.
+	view := func(token, path string) func() string {
+		return func() string {
+			resp := f.Do(t, apiReq("GET", path, token, nil))
+			wantAPIStatus(t, resp, http.StatusOK)
+			return string(resp.Body)
+		}
+	}
+	attemptState := view(owner, "/api/v1/attempts/"+s.attemptID)
+	eventsState := view(f.Token(t, f.Users.Proctor), "/api/v1/attempts/"+s.attemptID+"/events")
+	checkinState := view(f.Token(t, checker), "/api/v1/checkins/"+checkinID)
+	credentialState := view(f.Token(t, f.Users.Admin), "/api/v1/credentials/"+s.credentialID)
+	before := []string{attemptState(), eventsState(), checkinState(), credentialState()}
+
+	attempt, checkin := "/api/v1/attempts/"+s.attemptID, "/api/v1/checkins/"+checkinID
+	png := []byte("\x89PNG\r\n\x1a\n")
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", attempt, nil},
+		{"PUT", attempt + "/responses/" + item, map[string]any{"answer": f.Keys[item]}},
+		{"POST", attempt + "/next", nil},
+		{"POST", attempt + "/breaks", map[string]any{"action": "start"}},
+		{"POST", attempt + "/submit", nil},
+		{"GET", attempt + "/result", nil},
+		{"POST", attempt + "/events", map[string]any{"events": []map[string]any{{"kind": "focus_lost"}}}},
+		{"POST", attempt + "/snapshots", png},
+		{"GET", attempt + "/events", nil},
+		{"GET", attempt + "/case-file", nil},
+		{"GET", attempt + "/live", nil},
+		{"GET", attempt + "/messages", nil},
+		{"GET", checkin, nil},
+		{"GET", checkin + "/live", nil},
+		{"PUT", checkin + "/system-check", []byte(checkinGoodSystem)},
+		{"POST", checkin + "/probe", map[string]any{}},
+		{"POST", checkin + "/photos?kind=candidate_photo", png},
+		{"POST", checkin + "/rules", map[string]any{"accepted": true}},
+		{"POST", checkin + "/submit", nil},
+		{"GET", "/api/v1/credentials/" + s.credentialID, nil},
+		{"PUT", "/api/v1/credentials/" + s.credentialID + "/visibility", map[string]any{"public": true}},
+	} {
+		req := apiReq(c.method, c.path, intruder, c.body)
+		if b, ok := c.body.([]byte); ok && bytes.HasPrefix(b, png) {
+			req.Header.Set("Content-Type", "image/png")
+		}
+		if strings.HasSuffix(c.path, "/live") {
+			req.Header.Set("Accept", "text/event-stream")
+		}
+		if resp := f.Do(t, req); !intruderRefused(resp) {
+			t.Errorf("candidate2 %s %s: status %d; want 401, 403 or 404: %.300s", c.method, c.path, resp.StatusCode, resp.Body)
+		}
+	}
+	sess := f.Session(t, f.Users.Candidate2)
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/attempts/" + s.attemptID},
+		{"GET", "/attempts/" + s.attemptID + "/result"},
+		{"GET", "/credentials/" + s.credentialID + "/credential.json"},
+		{"GET", "/credentials/" + s.credentialID + "/credential.jwt"},
+		{"POST", "/credentials/" + s.credentialID + "/visibility"},
+	} {
+		req := webtest.NewRequest(c.method, c.path, "public=true")
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if resp := f.Do(t, webtest.WithCookie(req, sess, c.method != "GET")); !intruderRefused(resp) {
+			t.Errorf("candidate2 page %s %s: status %d; want 401, 403 or 404: %.300s", c.method, c.path, resp.StatusCode, resp.Body)
+		}
+	}
+
+	// The credential's page is public, its score and evidence are not.
+	page := webtest.NewRequest("GET", "/credentials/"+s.credentialID, nil)
+	page.Header.Set("Accept", "text/html")
+	if resp := f.Do(t, webtest.WithCookie(page, sess, false)); resp.StatusCode != http.StatusOK || !bytes.Contains(resp.Body, []byte(`id="private-note"`)) {
+		t.Errorf("candidate2 reads another's private credential page: status %d, want 200 with the private note", resp.StatusCode)
+	}
+
+	after := []string{attemptState(), eventsState(), checkinState(), credentialState()}
+	for i, what := range []string{"attempt", "proctoring events", "check-in", "credential"} {
+		if before[i] != after[i] {
+			t.Errorf("the %s changed after refused calls:\nbefore %s\nafter  %s", what, before[i], after[i])
+		}
+	}
+	var a apiAttempt
+	f.Do(t, apiReq("GET", "/api/v1/attempts/"+s.attemptID, owner, nil)).JSON(t, &a)
+	if a.Status != "in_progress" {
+		t.Errorf("attempt status %q after the intruder's calls; want in_progress", a.Status)
+	}
+}
+
+// intruderRefused: refused as unauthorised, forbidden or not found (an
+// attempt that is not yours does not exist for you).
+func intruderRefused(resp *webtest.Response) bool {
+	switch resp.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		return errorCode(resp) != "csrf"
+	}
+	return false
+}
