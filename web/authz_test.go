@@ -647,3 +647,91 @@ func intruderRefused(resp *webtest.Response) bool {
 	}
 	return false
 }
+
+// keyFields are JSON fields that carry an item's key, its rationale or its
+// statistics: none may reach a candidate.
+var keyFields = map[string]bool{
+	"key": true, "keys": true, "answer_key": true, "correct": true, "is_correct": true, "rationale": true,
+	"accepted": true, "pairs": true, "numeric": true,
+	"p": true, "p_value": true, "point_biserial": true, "biserial": true, "discrimination": true,
+}
+
+// notCandidateData are public documents whose field names would match
+// keyFields without carrying any exam data: the API's schema describes the
+// staff's fields, and a key set publishes the issuer's public keys.
+var notCandidateData = map[string]bool{
+	"/api/v1/openapi.json":   true,
+	"/issuers/:id/jwks.json": true,
+}
+
+// TestAuthzNoKeyOrStatisticsForCandidates fetches every GET route the
+// matrix allows a candidate, during their attempt and after it, and checks
+// that no body carries an answer key, a rationale or an item statistic.
+func TestAuthzNoKeyOrStatisticsForCandidates(t *testing.T) {
+	s := newAuthzScene(t)
+	f := s.f
+	candidate := principal{'C', "candidate", &f.Users.Candidate}
+	var gets []string
+	for k, allowed := range authzMatrix {
+		if pattern, ok := strings.CutPrefix(k, "GET "); ok && strings.IndexByte(allowed, 'C') >= 0 && !notCandidateData[pattern] {
+			gets = append(gets, pattern)
+		}
+	}
+	sort.Strings(gets)
+	fetchAll := func(when string) {
+		for _, pattern := range gets {
+			path := s.fill(pattern)
+			resp := f.Do(t, s.request(t, candidate, http.MethodGet, path))
+			checkNoKeyOrStatistics(t, f, when+" GET "+path, resp.Body)
+		}
+	}
+	fetchAll("during the attempt:")
+	token := f.Token(t, f.Users.Candidate)
+	for _, it := range f.Items {
+		apiCall(t, f, apiReq("PUT", "/api/v1/attempts/"+s.attemptID+"/responses/"+it.ID, token, map[string]any{"answer": f.Wrong[it.ID]}))
+	}
+	wantAPIStatus(t, apiCall(t, f, apiReq("POST", "/api/v1/attempts/"+s.attemptID+"/submit", token, nil)), http.StatusOK)
+	fetchAll("after submitting:")
+}
+
+// checkNoKeyOrStatistics fails when body carries a rationale, or, as JSON
+// or in a page's embedded JSON, one of keyFields.
+func checkNoKeyOrStatistics(t *testing.T, f *webtest.Fixture, what string, body []byte) {
+	t.Helper()
+	for _, it := range f.Items {
+		if bytes.Contains(body, []byte(it.Rationale)) {
+			t.Errorf("%s: carries the rationale of item %s", what, it.ID)
+		}
+	}
+	var v any
+	if json.Unmarshal(body, &v) == nil {
+		for _, path := range keyFieldPaths("", v) {
+			t.Errorf("%s: field %s gives the key or statistics away: %.300s", what, path, body)
+		}
+		return
+	}
+	for field := range keyFields {
+		if bytes.Contains(body, []byte(`"`+field+`":`)) {
+			t.Errorf("%s: embeds a %q field", what, field)
+		}
+	}
+}
+
+// keyFieldPaths lists where v holds a field of keyFields.
+func keyFieldPaths(path string, v any) []string {
+	var out []string
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if keyFields[strings.ToLower(k)] {
+				out = append(out, path+"."+k)
+			}
+			out = append(out, keyFieldPaths(path+"."+k, e)...)
+		}
+	case []any:
+		for _, e := range x {
+			out = append(out, keyFieldPaths(path+"[]", e)...)
+		}
+	}
+	return out
+}
