@@ -20,6 +20,7 @@ import (
 //
 //	a anonymous   A admin   M program manager   P psychometrician
 //	R proctor     W author  C candidate         N panelist
+//	r a proctor not assigned to the exam
 //
 // A signed-in route open to everyone is "AMPRWCN"; a public one adds "a".
 // Attempt routes are called on Candidate's attempt of the exam Proctor
@@ -28,56 +29,56 @@ import (
 // TestAuthzCandidateCannotReachAnotherCandidatesAttempt.
 var authzMatrix = map[string]string{
 	// Operations, public pages and documents.
-	"GET /healthz":                         "aAMPRWCN",
-	"GET /readyz":                          "aAMPRWCN",
-	"GET /":                                "aAMPRWCN",
-	"GET /login":                           "aAMPRWCN",
-	"POST /login":                          "aAMPRWCN",
-	"POST /logout":                         "AMPRWCN",
-	"GET /credentials/:id":                 "aAMPRWCN",
-	"GET /achievements/:slug":              "aAMPRWCN",
-	"GET /issuers/:id":                     "aAMPRWCN",
-	"GET /issuers/:id/jwks.json":           "aAMPRWCN",
-	"GET /issuers/:id/keys/:kid":           "aAMPRWCN",
-	"GET /.well-known/did.json":            "aAMPRWCN",
-	"GET /status-lists/:id/:purpose":       "aAMPRWCN",
-	"GET /ns/v1/context.jsonld":            "aAMPRWCN",
-	"GET /ns/v1/schema.json":               "aAMPRWCN",
-	"GET /achievements/:slug/badge.svg":    "aAMPRWCN",
-	"GET /achievements/:slug/badge.png":    "aAMPRWCN",
-	"GET /credentials/:id/credential.json": "aAMPRWCN",
-	"GET /credentials/:id/credential.jwt":  "aAMPRWCN",
-	"GET /credentials/:id/badge.png":       "aAMPRWCN",
-	"GET /credentials/:id/badge.svg":       "aAMPRWCN",
-	"POST /credentials/:id/visibility":     "AMPRWCN",
+	"GET /healthz":                         "aAMPRWCNr",
+	"GET /readyz":                          "aAMPRWCNr",
+	"GET /":                                "aAMPRWCNr",
+	"GET /login":                           "aAMPRWCNr",
+	"POST /login":                          "aAMPRWCNr",
+	"POST /logout":                         "AMPRWCNr",
+	"GET /credentials/:id":                 "aAMPRWCNr",
+	"GET /achievements/:slug":              "aAMPRWCNr",
+	"GET /issuers/:id":                     "aAMPRWCNr",
+	"GET /issuers/:id/jwks.json":           "aAMPRWCNr",
+	"GET /issuers/:id/keys/:kid":           "aAMPRWCNr",
+	"GET /.well-known/did.json":            "aAMPRWCNr",
+	"GET /status-lists/:id/:purpose":       "aAMPRWCNr",
+	"GET /ns/v1/context.jsonld":            "aAMPRWCNr",
+	"GET /ns/v1/schema.json":               "aAMPRWCNr",
+	"GET /achievements/:slug/badge.svg":    "aAMPRWCNr",
+	"GET /achievements/:slug/badge.png":    "aAMPRWCNr",
+	"GET /credentials/:id/credential.json": "aAMPRWCNr",
+	"GET /credentials/:id/credential.jwt":  "aAMPRWCNr",
+	"GET /credentials/:id/badge.png":       "aAMPRWCNr",
+	"GET /credentials/:id/badge.svg":       "aAMPRWCNr",
+	"POST /credentials/:id/visibility":     "AMPRWCNr",
 	"POST /credentials/:id/revoke":         "AM",
 	"POST /credentials/:id/suspend":        "AM",
 	"POST /credentials/:id/reinstate":      "AM",
-	"GET /verify":                          "aAMPRWCN",
-	"POST /verify":                         "aAMPRWCN",
+	"GET /verify":                          "aAMPRWCNr",
+	"POST /verify":                         "aAMPRWCNr",
 
 	// Candidates' pages.
-	"GET /exams":               "AMPRWCN",
+	"GET /exams":               "AMPRWCNr",
 	"POST /exams/:id/start":    "C",
 	"GET /exams/:id/checkin":   "C",
 	"GET /attempts/:id":        "C",
-	"GET /attempts/:id/result": "AMPRC",
-	"GET /badges":              "AMPRWCN",
+	"GET /attempts/:id/result": "AMPRCr",
+	"GET /badges":              "AMPRWCNr",
 	"GET /me/demographics":     "C",
 	"POST /me/demographics":    "C",
 
 	// Proctoring pages.
-	"GET /proctor":                               "AR",
+	"GET /proctor":                               "ARr",
 	"GET /proctor/attempts/:id":                  "AR",
 	"POST /proctor/attempts/:id/hold":            "AR",
 	"POST /proctor/attempts/:id/resume":          "AR",
 	"POST /proctor/attempts/:id/time":            "AR",
 	"POST /proctor/attempts/:id/terminate":       "AR",
 	"POST /proctor/attempts/:id/messages":        "AR",
-	"GET /proctor/reviews":                       "AR",
-	"GET /proctor/admissions":                    "AR",
-	"POST /proctor/checkins/:id/admit":           "AR",
-	"POST /proctor/checkins/:id/reject":          "AR",
+	"GET /proctor/reviews":                       "ARr",
+	"GET /proctor/admissions":                    "ARr",
+	"POST /proctor/checkins/:id/admit":           "ARr",
+	"POST /proctor/checkins/:id/reject":          "ARr",
 	"GET /proctor/exams/:id/forensics":           "AR",
 	"GET /proctor/exams/:id/forensics.csv":       "AR",
 	"POST /proctor/attempts/:id/review":          "AR",
@@ -202,18 +203,18 @@ var authzMatrix = map[string]string{
 	"POST /api/v1/item-versions/:id/rekey":         "AMP",
 
 	// JSON API: session, self, achievements, exams.
-	"GET /api/v1/openapi.json":                             "aAMPRWCN",
-	"POST /api/v1/session":                                 "aAMPRWCN",
-	"DELETE /api/v1/session":                               "AMPRWCN",
-	"GET /api/v1/me":                                       "AMPRWCN",
-	"GET /api/v1/me/credentials":                           "AMPRWCN",
-	"GET /api/v1/me/pathways":                              "AMPRWCN",
+	"GET /api/v1/openapi.json":                             "aAMPRWCNr",
+	"POST /api/v1/session":                                 "aAMPRWCNr",
+	"DELETE /api/v1/session":                               "AMPRWCNr",
+	"GET /api/v1/me":                                       "AMPRWCNr",
+	"GET /api/v1/me/credentials":                           "AMPRWCNr",
+	"GET /api/v1/me/pathways":                              "AMPRWCNr",
 	"GET /api/v1/achievements":                             "M",
 	"POST /api/v1/achievements":                            "M",
 	"GET /api/v1/achievements/:id":                         "M",
 	"PUT /api/v1/achievements/:id":                         "M",
 	"POST /api/v1/achievements/:id/pathways":               "M",
-	"GET /api/v1/exams":                                    "AMPRWCN",
+	"GET /api/v1/exams":                                    "AMPRWCNr",
 	"POST /api/v1/exams":                                   "M",
 	"POST /api/v1/exams/:id/attempts":                      "C",
 	"PUT /api/v1/exams/:id/policy":                         "M",
@@ -228,7 +229,7 @@ var authzMatrix = map[string]string{
 	"POST /api/v1/attempts/:id/next":             "C",
 	"POST /api/v1/attempts/:id/breaks":           "C",
 	"POST /api/v1/attempts/:id/submit":           "C",
-	"GET /api/v1/attempts/:id/result":            "AMPRC",
+	"GET /api/v1/attempts/:id/result":            "AMPRCr",
 	"POST /api/v1/attempts/:id/events":           "C",
 	"POST /api/v1/attempts/:id/snapshots":        "C",
 	"GET /api/v1/attempts/:id/events":            "AR",
@@ -240,27 +241,27 @@ var authzMatrix = map[string]string{
 	"POST /api/v1/attempts/:id/resume":           "AR",
 	"POST /api/v1/attempts/:id/time":             "AR",
 	"POST /api/v1/attempts/:id/terminate":        "AR",
-	"GET /api/v1/reviews":                        "AR",
+	"GET /api/v1/reviews":                        "ARr",
 	"POST /api/v1/attempts/:id/review":           "AR",
 	"POST /api/v1/attempts/:id/review/decision":  "AR",
 	"PUT /api/v1/exams/:id/proctoring":           "M",
-	"GET /api/v1/proctor/attempts":               "AR",
-	"GET /api/v1/proctor/live":                   "AR",
-	"GET /api/v1/proctor/checkins":               "AR",
-	"GET /api/v1/snapshots/:id":                  "AMPRWCN",
+	"GET /api/v1/proctor/attempts":               "ARr",
+	"GET /api/v1/proctor/live":                   "ARr",
+	"GET /api/v1/proctor/checkins":               "ARr",
+	"GET /api/v1/snapshots/:id":                  "AMPRWCNr",
 
 	// Check-ins: the candidate's own, admitted by proctors.
 	"POST /api/v1/exams/:id/checkins":       "C",
 	"GET /api/v1/exams/:id/checkins":        "AR",
-	"GET /api/v1/checkins/:id":              "AMPRWCN",
+	"GET /api/v1/checkins/:id":              "AMPRWCNr",
 	"GET /api/v1/checkins/:id/live":         "C",
 	"PUT /api/v1/checkins/:id/system-check": "C",
 	"POST /api/v1/checkins/:id/probe":       "C",
 	"POST /api/v1/checkins/:id/photos":      "C",
 	"POST /api/v1/checkins/:id/rules":       "C",
 	"POST /api/v1/checkins/:id/submit":      "C",
-	"POST /api/v1/checkins/:id/admit":       "AR",
-	"POST /api/v1/checkins/:id/reject":      "AR",
+	"POST /api/v1/checkins/:id/admit":       "ARr",
+	"POST /api/v1/checkins/:id/reject":      "ARr",
 
 	// Staff, retention, statistics and standards.
 	"GET /api/v1/exams/:id/staff":              "M",
@@ -281,13 +282,13 @@ var authzMatrix = map[string]string{
 	"POST /api/v1/studies/:id/submit":          "N",
 
 	// Credentials and audit.
-	"GET /api/v1/credentials/:id":              "aAMPRWCN",
-	"GET /api/v1/credentials/:id/verification": "aAMPRWCN",
+	"GET /api/v1/credentials/:id":              "aAMPRWCNr",
+	"GET /api/v1/credentials/:id/verification": "aAMPRWCNr",
 	"POST /api/v1/credentials/:id/revoke":      "AM",
 	"POST /api/v1/credentials/:id/suspend":     "AM",
 	"POST /api/v1/credentials/:id/reinstate":   "AM",
-	"PUT /api/v1/credentials/:id/visibility":   "AMPRWCN",
-	"POST /api/v1/verify":                      "aAMPRWCN",
+	"PUT /api/v1/credentials/:id/visibility":   "AMPRWCNr",
+	"POST /api/v1/verify":                      "aAMPRWCNr",
 	"GET /api/v1/audit":                        "A",
 }
 
@@ -304,13 +305,15 @@ type principal struct {
 type authzScene struct {
 	f            *webtest.Fixture
 	panelist     webtest.User
-	attemptID    string // an open attempt of Candidate
-	credentialID string // the credential of a candidate who passed
+	outsider     webtest.User // a proctor not assigned to the exam
+	attemptID    string       // an open attempt of Candidate
+	credentialID string       // the credential of a candidate who passed
 }
 
 func newAuthzScene(t *testing.T) *authzScene {
 	f := webtest.New(t, dbtest.SQLite(t))
 	s := &authzScene{f: f, panelist: f.NewUser(t, "panelist@example.test", "Pim Panelist", auth.Panelist)}
+	s.outsider = f.NewUser(t, "proctor2@example.test", "Otto Outsider", auth.Proctor)
 	t.Cleanup(f.Server.StopStreams) // the live streams the test opened
 	passer := f.NewUser(t, "", "Paz Passer", auth.Candidate)
 	s.credentialID = *apiPass(t, f, passer).CredentialID
@@ -324,6 +327,7 @@ func (s *authzScene) principals() []principal {
 		{'a', "anonymous", nil}, {'A', "admin", &u.Admin}, {'M', "manager", &u.Manager},
 		{'P', "psychometrician", &u.Psychometrician}, {'R', "proctor", &u.Proctor},
 		{'W', "author", &u.Author}, {'C', "candidate", &u.Candidate}, {'N', "panelist", &s.panelist},
+		{'r', "unassigned proctor", &s.outsider},
 	}
 }
 
@@ -522,6 +526,13 @@ func appRoutes(f *webtest.Fixture) []string {
 	return out
 }
 
+// hidesReal tells whether a 404 of pattern can only mean that the handler
+// hides a real attempt or exam from the caller.
+func hidesReal(pattern string) bool {
+	return strings.Contains(pattern, "attempts/:id") || strings.HasPrefix(pattern, "/proctor/exams/:id") ||
+		strings.HasSuffix(pattern, "/exams/:id/checkins")
+}
+
 // TestAuthzMatrix calls every route as anonymous and as every role, and
 // checks that exactly the principals of authzMatrix get past the route's
 // and the handler's role checks. A route missing from the matrix fails.
@@ -552,8 +563,8 @@ func TestAuthzMatrix(t *testing.T) {
 			resp := s.do(t, s.request(t, p, method, path))
 			want := strings.IndexByte(allowed, p.letter) >= 0
 			got := !refused(t, what, resp)
-			if resp.StatusCode == http.StatusNotFound && strings.Contains(pattern, "attempts/:id") {
-				// The attempt is real: a 404 hides it from the caller.
+			if resp.StatusCode == http.StatusNotFound && hidesReal(pattern) {
+				// The attempt or exam is real: a 404 hides it from the caller.
 				got = false
 			}
 			if got != want {
