@@ -22,7 +22,7 @@ import (
 //	R proctor     W author  C candidate         N panelist
 //	r a proctor not assigned to the exam
 //
-// A signed-in route open to everyone is "AMPRWCN"; a public one adds "a".
+// A signed-in route open to everyone is "AMPRWCNr"; a public one adds "a".
 // Attempt routes are called on Candidate's attempt of the exam Proctor
 // watches, so their rows say who gets past the ownership and exam-staff
 // checks inside the handlers too; another candidate's attempt is tested by
