@@ -9,9 +9,6 @@ import (
 	"time"
 
 	"github.com/touchstone-assess/touchstone/assess"
-	"github.com/touchstone-assess/touchstone/internal/kv"
-	"github.com/touchstone-assess/touchstone/internal/kv/kvtest"
-	"github.com/touchstone-assess/touchstone/web/auth"
 	"github.com/touchstone-assess/touchstone/web/webtest"
 )
 
@@ -93,30 +90,13 @@ func proctorCheckins(t *testing.T, base, token string) []apiCheckin {
 func TestAdmissionsAcrossInstances(t *testing.T) {
 	eachAPIFixture(t, func(t *testing.T, f *webtest.Fixture) {
 		ctx := context.Background()
-		redisURL, prefix := kvtest.RedisURL(t), kvtest.TestPrefix(t)
-		var stores [2]kv.Store
-		for i := range stores {
-			r, err := kv.NewRedis(redisURL, kv.WithPrefix(prefix))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = r.Close() })
-			stores[i] = r
-		}
-		baseA, baseB := listen(t, f.Instance(t, stores[0])), listen(t, f.Instance(t, stores[1]))
+		srvA, srvB := redisInstances(t, f)
+		baseA, baseB := listen(t, srvA), listen(t, srvB)
 
 		if err := f.Assess.AssignStaff(ctx, f.Users.Manager.ID, f.Exam.ID, f.Users.Proctor.ID, assess.StaffProctor); err != nil {
 			t.Fatal(err)
 		}
-		other, err := f.Assess.CreateExam(ctx, assess.Exam{ProgramID: f.Program.ID, Slug: "data-other", Title: "Data, the sequel",
-			Duration: 30 * time.Minute, Domains: f.Exam.Domains, ItemIDs: f.Exam.ItemIDs})
-		if err != nil {
-			t.Fatal(err)
-		}
-		otherProctor := f.NewUser(t, "", "Olu Otherproctor", auth.Proctor)
-		if err := f.Assess.AssignStaff(ctx, f.Users.Admin.ID, other.ID, otherProctor.ID, assess.StaffProctor); err != nil {
-			t.Fatal(err)
-		}
+		_, otherProctor := otherExamProctor(t, f)
 		cand, cand2 := f.Token(t, f.Users.Candidate), f.Token(t, f.Users.Candidate2)
 		proc, theirProc, admin := f.Token(t, f.Users.Proctor), f.Token(t, otherProctor), f.Token(t, f.Users.Admin)
 

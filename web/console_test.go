@@ -32,6 +32,23 @@ func consoleStream(t *testing.T, base, token string) <-chan map[string]any {
 	return eventStream(t, base+"/api/v1/proctor/live", token)
 }
 
+// otherExamProctor creates a second exam with a proctor of its own, who
+// must see nothing of the fixture's exam.
+func otherExamProctor(t *testing.T, f *webtest.Fixture) (assess.Exam, webtest.User) {
+	t.Helper()
+	ctx := context.Background()
+	other, err := f.Assess.CreateExam(ctx, assess.Exam{ProgramID: f.Program.ID, Slug: "data-other", Title: "Data, the sequel",
+		Duration: 30 * time.Minute, Domains: f.Exam.Domains, ItemIDs: f.Exam.ItemIDs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proctor := f.NewUser(t, "", "Olu Otherproctor", auth.Proctor)
+	if err := f.Assess.AssignStaff(ctx, f.Users.Admin.ID, other.ID, proctor.ID, assess.StaffProctor); err != nil {
+		t.Fatal(err)
+	}
+	return other, proctor
+}
+
 // consoleSend sends a JSON request to a listening instance and returns its
 // status.
 func consoleSend(t *testing.T, method, target, token string, body any) int {
@@ -171,15 +188,7 @@ func TestConsoleAcrossInstances(t *testing.T) {
 		if _, err := f.Assess.SetProctoring(ctx, f.Users.Manager.ID, f.Exam.ID, assess.ProctoringPolicy{Weights: weights, ReviewAt: 6}); err != nil {
 			t.Fatal(err)
 		}
-		other, err := f.Assess.CreateExam(ctx, assess.Exam{ProgramID: f.Program.ID, Slug: "data-other", Title: "Data, the sequel",
-			Duration: 30 * time.Minute, Domains: f.Exam.Domains, ItemIDs: f.Exam.ItemIDs})
-		if err != nil {
-			t.Fatal(err)
-		}
-		otherProctor := f.NewUser(t, "", "Olu Otherproctor", auth.Proctor)
-		if err := f.Assess.AssignStaff(ctx, f.Users.Admin.ID, other.ID, otherProctor.ID, assess.StaffProctor); err != nil {
-			t.Fatal(err)
-		}
+		other, otherProctor := otherExamProctor(t, f)
 		cand, proc := f.Token(t, f.Users.Candidate), f.Token(t, f.Users.Proctor)
 		a := apiStart(t, f, cand)
 
