@@ -90,6 +90,16 @@ type setting struct {
 // then the defaults. --help prints every setting with its variable and
 // returns flag.ErrHelp.
 func parseConfig(name string, args []string, getenv func(string) string, out io.Writer) (config, error) {
+	cfg, rest, err := parseConfigArgs(name, args, getenv, out)
+	if err == nil && len(rest) > 0 {
+		return config{}, usageError(fmt.Sprintf("unexpected argument %q", rest[0]))
+	}
+	return cfg, err
+}
+
+// parseConfigArgs is parseConfig for commands that take arguments after
+// the flags: it returns them.
+func parseConfigArgs(name string, args []string, getenv func(string) string, out io.Writer) (config, []string, error) {
 	var (
 		cfg                  config
 		demo, level, proxies string
@@ -131,12 +141,9 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return config{}, flag.ErrHelp
+			return config{}, nil, flag.ErrHelp
 		}
-		return config{}, usageError(err.Error())
-	}
-	if fs.NArg() > 0 {
-		return config{}, usageError(fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+		return config{}, nil, usageError(err.Error())
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -150,10 +157,10 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 	}
 	var err error
 	if cfg.Demo, err = strconv.ParseBool(demo); err != nil {
-		return config{}, usageError(fmt.Sprintf("--demo / TOUCHSTONE_DEMO: %q is not true or false", demo))
+		return config{}, nil, usageError(fmt.Sprintf("--demo / TOUCHSTONE_DEMO: %q is not true or false", demo))
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
-		return config{}, usageError(fmt.Sprintf("--log-level / TOUCHSTONE_LOG_LEVEL: %q is not debug, info, warn or error", level))
+		return config{}, nil, usageError(fmt.Sprintf("--log-level / TOUCHSTONE_LOG_LEVEL: %q is not debug, info, warn or error", level))
 	}
 	for _, p := range strings.Split(proxies, ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -170,26 +177,26 @@ func parseConfig(name string, args []string, getenv func(string) string, out io.
 		cfg.IssuerRSAKey = filepath.Join(cfg.DataDir, "issuer-rsa-key.pem")
 	}
 	if cfg.BaseURL != "" && !strings.HasPrefix(cfg.BaseURL, "http://") && !strings.HasPrefix(cfg.BaseURL, "https://") {
-		return config{}, usageError(fmt.Sprintf("--base-url / TOUCHSTONE_BASE_URL: %q must start with http:// or https://", cfg.BaseURL))
+		return config{}, nil, usageError(fmt.Sprintf("--base-url / TOUCHSTONE_BASE_URL: %q must start with http:// or https://", cfg.BaseURL))
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	cfg.MetricsToken = blob.Secret(getenv("TOUCHSTONE_METRICS_TOKEN"))
 	cfg.KeySeal = blob.Secret(strings.TrimSpace(getenv("TOUCHSTONE_KEY_SEAL")))
 	if _, err := cfg.keyOptions(); err != nil {
-		return config{}, err
+		return config{}, nil, err
 	}
 	if cfg.MetricsToken != "" && cfg.MetricsAddr == "" {
-		return config{}, usageError("TOUCHSTONE_METRICS_TOKEN is set but --metrics-addr / TOUCHSTONE_METRICS_ADDR is not: metrics are off")
+		return config{}, nil, usageError("TOUCHSTONE_METRICS_TOKEN is set but --metrics-addr / TOUCHSTONE_METRICS_ADDR is not: metrics are off")
 	}
 	if sessionIdle != "" {
 		if cfg.SessionIdle, err = time.ParseDuration(sessionIdle); err != nil || cfg.SessionIdle < minSessionIdle {
-			return config{}, usageError(fmt.Sprintf("--session-idle / TOUCHSTONE_SESSION_IDLE: %q is not a duration of at least %s", sessionIdle, minSessionIdle))
+			return config{}, nil, usageError(fmt.Sprintf("--session-idle / TOUCHSTONE_SESSION_IDLE: %q is not a duration of at least %s", sessionIdle, minSessionIdle))
 		}
 	}
 	if cfg.Blob, err = parseBlob(blobURL, blobMax, s3Access, getenv("TOUCHSTONE_S3_SECRET_KEY"), cfg.DataDir); err != nil {
-		return config{}, err
+		return config{}, nil, err
 	}
-	return cfg, nil
+	return cfg, fs.Args(), nil
 }
 
 // parseBlob reads the file store's settings. The S3 secret is read from the

@@ -7,6 +7,8 @@
 //	touchstone verify FILE      verify an Open Badges 3.0 credential (JSON, VC-JWT, baked PNG or SVG)
 //	touchstone keys rotate      replace the issuer's signing keys, keeping the old ones published
 //	touchstone keys reissue KEY --reason TEXT   re-issue what a compromised key signed
+//	touchstone backup --out FILE   archive the database, files and issuer keys (- for stdout), while servers run
+//	touchstone restore FILE        restore an archive into an empty database and file store
 //
 // Every setting has a flag and an environment variable; `touchstone --help`
 // lists them. With none set, the server runs on an embedded SQLite file and
@@ -60,10 +62,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return verify(ctx, rest, stdout)
 	case "keys":
 		return keys(ctx, rest, getenv, stdout)
+	case "backup":
+		return backupCmd(ctx, rest, getenv, stdout)
+	case "restore":
+		return restoreCmd(ctx, rest, getenv, stdout)
 	case "help":
 		_, _ = parseConfig("serve", []string{"--help"}, getenv, stdout)
 		return nil
 	default:
-		return usageError(fmt.Sprintf("unknown command %q (commands: serve, migrate, psych, verify, keys)", cmd))
+		return usageError(fmt.Sprintf("unknown command %q (commands: serve, migrate, psych, verify, keys, backup, restore)", cmd))
 	}
 }
