@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -166,10 +167,11 @@ func TestBackupAndRestoreRoundTrip(t *testing.T) {
 			// Back up while the server runs.
 			archive := filepath.Join(t.TempDir(), "touchstone.tar.gz")
 			var out bytes.Buffer
+			backupStart := time.Now()
 			if err := run(ctx, []string{"backup", "--out", archive}, envOf(s.env), &out); err != nil {
 				t.Fatalf("backup: %v", err)
 			}
-			t.Logf("%s (%.1f s into the test)", strings.TrimSpace(out.String()), time.Since(start).Seconds())
+			t.Logf("%s (%.1f s into the test, backup took %.1f s)", strings.TrimSpace(out.String()), time.Since(start).Seconds(), time.Since(backupStart).Seconds())
 			if fi, err := os.Stat(archive); err != nil || fi.Mode().Perm() != 0o600 {
 				t.Fatalf("archive: %v, mode %v; want 0600 (it holds private keys)", err, fi.Mode())
 			}
@@ -257,9 +259,84 @@ func TestBackupAndRestoreRoundTrip(t *testing.T) {
 			if st := r.call(t, "GET", "/api/v1/credentials/"+credID, r.login(t, "candidate@example.com"), nil, &doc2); st != http.StatusOK || !bytes.Equal(doc, doc2) {
 				t.Errorf("restored credential: status %d, same document %v", st, bytes.Equal(doc, doc2))
 			}
-			t.Logf("round trip in %.1f s", time.Since(start).Seconds())
+			if backend != "sqlite" {
+				t.Logf("round trip in %.1f s", time.Since(start).Seconds())
+				return
+			}
+
+			// The embedded deployment moves to PostgreSQL.
+			r.Stop()
+			pg := map[string]string{
+				"TOUCHSTONE_DATA_DIR":      t.TempDir(),
+				"TOUCHSTONE_DEMO_PASSWORD": demoPassword,
+				"TOUCHSTONE_LOG_LEVEL":     "warn",
+			}
+			_, pg["TOUCHSTONE_DATABASE_URL"] = dbtest.PostgresURL(t)
+			out.Reset()
+			if err := run(ctx, []string{"restore", archive}, envOf(pg), &out); err != nil {
+				t.Fatalf("restore into PostgreSQL: %v", err)
+			}
+			t.Log(strings.TrimSpace(out.String()))
+			sameRows(t, want, dumpTables(t, pg["TOUCHSTONE_DATABASE_URL"]))
+			p := &server{env: pg, addr: s.addr}
+			p.launch(t)
+			after.Reset()
+			if err := run(ctx, []string{"verify", "--json", credFile}, envOf(nil), &after); err != nil {
+				t.Fatalf("verify on PostgreSQL: %v\n%s", err, after.String())
+			}
+			if after.String() != before.String() {
+				t.Errorf("verification changed after the move to PostgreSQL:\n got %s\nwant %s", after.String(), before.String())
+			}
+			p.login(t, "candidate@example.com")
+			t.Logf("round trip and move to PostgreSQL in %.1f s", time.Since(start).Seconds())
 		})
 	}
+}
+
+// sameRows compares tables dumped from SQLite with the same tables dumped
+// from PostgreSQL: times equal to PostgreSQL's microsecond, JSON values
+// equal as JSON (jsonb rewrites the text), everything else exactly.
+func sameRows(t *testing.T, want, got map[string]string) {
+	t.Helper()
+	for name, w := range want {
+		wl, gl := strings.Split(w, "\n"), strings.Split(got[name], "\n")
+		if len(wl) != len(gl) {
+			t.Errorf("table %s: %d rows in PostgreSQL, want %d", name, len(gl)-1, len(wl)-1)
+			continue
+		}
+		for i := range wl {
+			if wl[i] == gl[i] {
+				continue
+			}
+			var wr, gr map[string]any
+			if json.Unmarshal([]byte(wl[i]), &wr) != nil || json.Unmarshal([]byte(gl[i]), &gr) != nil {
+				t.Errorf("table %s line %d does not read", name, i+1)
+				continue
+			}
+			for col, wv := range wr {
+				if !sameValue(wv, gr[col]) {
+					t.Errorf("table %s line %d column %s: got %v, want %v", name, i+1, col, gr[col], wv)
+				}
+			}
+		}
+	}
+}
+
+func sameValue(want, got any) bool {
+	ws, ok1 := want.(string)
+	gs, ok2 := got.(string)
+	if !ok1 || !ok2 {
+		return reflect.DeepEqual(want, got)
+	}
+	if ws == gs {
+		return true
+	}
+	if wt, err := time.Parse(time.RFC3339Nano, ws); err == nil {
+		gt, err := time.Parse(time.RFC3339Nano, gs)
+		return err == nil && gt.Sub(wt).Abs() < time.Microsecond
+	}
+	var wj, gj any
+	return json.Unmarshal([]byte(ws), &wj) == nil && json.Unmarshal([]byte(gs), &gj) == nil && reflect.DeepEqual(wj, gj)
 }
 
 // smallDeployment is a deployment made without a server: a migrated SQLite
