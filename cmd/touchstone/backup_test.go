@@ -23,6 +23,7 @@ import (
 
 	"github.com/touchstone-assess/touchstone/internal/audit"
 	"github.com/touchstone-assess/touchstone/internal/blob"
+	"github.com/touchstone-assess/touchstone/internal/blob/blobtest"
 	"github.com/touchstone-assess/touchstone/internal/dbtest"
 	"github.com/touchstone-assess/touchstone/migrations"
 )
@@ -346,14 +347,23 @@ type smallDeployment struct {
 	db  *gorm.DB
 }
 
-func newSmallDeployment(t *testing.T) smallDeployment {
+func newSmallDeployment(t *testing.T) smallDeployment { return newSmallDeploymentOn(t, "sqlite") }
+
+// newSmallDeploymentOn is newSmallDeployment on "sqlite" or "postgres".
+func newSmallDeploymentOn(t *testing.T, backend string) smallDeployment {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := migrations.Open(context.Background(), filepath.Join(dir, "touchstone.db"))
-	if err != nil {
-		t.Fatal(err)
+	env := map[string]string{"TOUCHSTONE_DATA_DIR": dir}
+	var db *gorm.DB
+	if backend == "postgres" {
+		db, env["TOUCHSTONE_DATABASE_URL"] = dbtest.PostgresURL(t)
+	} else {
+		var err error
+		if db, err = migrations.Open(context.Background(), filepath.Join(dir, "touchstone.db")); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { migrations.Close(db) })
 	}
-	t.Cleanup(func() { migrations.Close(db) })
 	if err := db.Exec(`INSERT INTO users (id, email, name, created_at) VALUES ('00000000-0000-4000-8000-000000000001', 'a@example.com', 'A', '2026-03-01 10:00:00+00')`).Error; err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +384,7 @@ func newSmallDeployment(t *testing.T) smallDeployment {
 			t.Fatal(err)
 		}
 	}
-	return smallDeployment{env: map[string]string{"TOUCHSTONE_DATA_DIR": dir}, db: db}
+	return smallDeployment{env: env, db: db}
 }
 
 // archiveMembers reads an archive into its members, in order.
@@ -626,5 +636,105 @@ func TestBackupAndRestoreCommandLine(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "audit log (1 entries) verifies") {
 		t.Errorf("restore said %q", out.String())
+	}
+}
+
+// TestBackupIsOneSnapshot backs up while audit entries are appended as fast
+// as they can be: the archive's audit log and chain head come from one
+// moment, so the restored chain verifies.
+func TestBackupIsOneSnapshot(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			src := newSmallDeploymentOn(t, backend)
+			stop := make(chan struct{})
+			done := make(chan int)
+			go func() {
+				n := 0
+				defer func() { done <- n }()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if err := src.db.Transaction(func(tx *gorm.DB) error {
+						return audit.Append(tx, audit.Entry{At: time.Now(), Actor: "writer", Action: "test", Subject: "s"})
+					}); err != nil {
+						t.Errorf("append: %v", err)
+						return
+					}
+					n++
+				}
+			}()
+			var archives []string
+			for range 3 {
+				p := filepath.Join(t.TempDir(), "a.tar.gz")
+				if err := run(ctx, []string{"backup", "--out", p}, envOf(src.env), io.Discard); err != nil {
+					t.Fatalf("backup: %v", err)
+				}
+				archives = append(archives, p)
+			}
+			close(stop)
+			n := <-done
+			if n == 0 {
+				t.Fatal("no entry was appended during the backups")
+			}
+			for _, p := range archives {
+				var out bytes.Buffer
+				if err := run(ctx, []string{"restore", p}, envOf(map[string]string{"TOUCHSTONE_DATA_DIR": t.TempDir()}), &out); err != nil {
+					t.Fatalf("restore: %v", err)
+				}
+				t.Log(strings.TrimSpace(out.String()))
+			}
+			t.Logf("%d entries appended during 3 backups", n)
+		})
+	}
+}
+
+// TestRestoreIntoS3 restores into a bucket and backs the result up again:
+// the files, their types and their hashes are the same.
+func TestRestoreIntoS3(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.Chdir(wd); err != nil {
+			t.Errorf("restore the working directory: %v", err)
+		}
+	})
+	ctx := context.Background()
+	src := newSmallDeployment(t)
+	archive := filepath.Join(t.TempDir(), "a.tar.gz")
+	if err := run(ctx, []string{"backup", "--out", archive}, envOf(src.env), io.Discard); err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	_, data := archiveMembers(t, archive)
+	var want manifest
+	if err := json.Unmarshal(data["manifest.json"], &want); err != nil {
+		t.Fatal(err)
+	}
+	bucket := blobtest.OpenS3(t)
+	db := dbtest.SQLite(t)
+	dir := t.TempDir()
+	f, err := os.Open(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	keys := map[string]string{"issuer-key": filepath.Join(dir, "k1.pem"), "issuer-rsa-key": filepath.Join(dir, "k2.pem")}
+	if _, err := restoreArchive(ctx, f, db, func(int64) (blob.Store, error) { return bucket, nil }, keys); err != nil {
+		t.Fatalf("restore into S3: %v", err)
+	}
+	got, err := writeBackup(ctx, db, bucket, keys, io.Discard, time.Now())
+	if err != nil {
+		t.Fatalf("backup from S3: %v", err)
+	}
+	if !reflect.DeepEqual(got.Blobs, want.Blobs) {
+		t.Errorf("files backed up from S3 %+v, want %+v", got.Blobs, want.Blobs)
+	}
+	if !reflect.DeepEqual(got.Tables, want.Tables) {
+		t.Errorf("tables backed up after the restore differ from the archive's")
 	}
 }
