@@ -19,8 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
 	"gorm.io/gorm"
 
+	"github.com/touchstone-assess/touchstone/credential"
 	"github.com/touchstone-assess/touchstone/internal/audit"
 	"github.com/touchstone-assess/touchstone/internal/blob"
 	"github.com/touchstone-assess/touchstone/internal/blob/blobtest"
@@ -736,5 +738,60 @@ func TestRestoreIntoS3(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got.Tables, want.Tables) {
 		t.Errorf("tables backed up after the restore differ from the archive's")
+	}
+}
+
+// TestBackupKeepsSealedKeysSealed: key files sealed with TOUCHSTONE_KEY_SEAL
+// go into the archive as they are on disk, never opened, and come back
+// readable with the same identity only.
+func TestBackupKeepsSealedKeysSealed(t *testing.T) {
+	ctx := context.Background()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := newSmallDeployment(t)
+	dir := src.env["TOUCHSTONE_DATA_DIR"]
+	for _, f := range []string{"issuer-key.pem", "issuer-rsa-key.pem"} {
+		os.Remove(filepath.Join(dir, f))
+	}
+	key, err := credential.LoadOrCreateKey(filepath.Join(dir, "issuer-key.pem"), credential.SealedWith(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.env["TOUCHSTONE_KEY_SEAL"] = id.String()
+	archive := filepath.Join(t.TempDir(), "a.tar.gz")
+	if err := run(ctx, []string{"backup", "--out", archive}, envOf(src.env), io.Discard); err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	_, data := archiveMembers(t, archive)
+	onDisk, err := os.ReadFile(filepath.Join(dir, "issuer-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data["keys/issuer-key.pem"], onDisk) || bytes.Contains(data["keys/issuer-key.pem"], []byte("PRIVATE KEY")) {
+		t.Fatalf("the archive's key file is not the sealed file as on disk")
+	}
+	var m manifest
+	if err := json.Unmarshal(data["manifest.json"], &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Keys) != 1 || !m.Keys[0].Sealed {
+		t.Fatalf("manifest keys %+v, want one sealed key file", m.Keys)
+	}
+	dst := t.TempDir()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"restore", archive}, envOf(map[string]string{"TOUCHSTONE_DATA_DIR": dst}), &out); err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	if !strings.Contains(out.String(), "needs the same TOUCHSTONE_KEY_SEAL") {
+		t.Errorf("restore said %q, want a note on the sealed key", out.String())
+	}
+	if _, err := credential.LoadOrCreateKey(filepath.Join(dst, "issuer-key.pem")); !errors.Is(err, credential.ErrSealed) {
+		t.Errorf("restored key read without the identity: %v, want ErrSealed", err)
+	}
+	got, err := credential.LoadOrCreateKey(filepath.Join(dst, "issuer-key.pem"), credential.SealedWith(id))
+	if err != nil || !got.Equal(key) {
+		t.Errorf("restored key read with the identity: %v, same key %v", err, got.Equal(key))
 	}
 }
