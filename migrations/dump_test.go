@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,6 +40,18 @@ line two', '[]', 'A', '2026-03-01 10:00:00+00', '{"key": "A", "kind": "single_ch
 		if err := db.Exec(s).Error; err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
+	}
+	// Enough users for several full batches and a partial one.
+	if err := db.Transaction(func(tx *gorm.DB) error {
+		for i := range 1234 {
+			if err := tx.Exec(`INSERT INTO users (id, email, name, created_at) VALUES (?, ?, 'U', '2026-03-01 10:00:00+00')`,
+				fmt.Sprintf("10000000-0000-4000-8000-%012d", i), fmt.Sprintf("u%d@example.com", i)).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 

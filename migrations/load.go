@@ -220,11 +220,30 @@ func (l *Loader) Load(ctx context.Context, name string, cols []Column, r io.Read
 	batchRows := max(1, min(500, maxParams/max(1, len(target))))
 	var batch []any
 	rowsInBatch := 0
+	// Full batches share one prepared statement: SQLite would otherwise
+	// parse the same long INSERT again for every batch.
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
 	flush := func() error {
 		if rowsInBatch == 0 {
 			return nil
 		}
-		if _, err := l.tx.ExecContext(ctx, l.insertSQL(name, target, rowsInBatch), batch...); err != nil {
+		var err error
+		if rowsInBatch == batchRows {
+			if full == nil {
+				if full, err = l.tx.PrepareContext(ctx, l.insertSQL(name, target, batchRows)); err != nil {
+					return fmt.Errorf("migrations: load %s: %w", name, err)
+				}
+			}
+			_, err = full.ExecContext(ctx, batch...)
+		} else {
+			_, err = l.tx.ExecContext(ctx, l.insertSQL(name, target, rowsInBatch), batch...)
+		}
+		if err != nil {
 			return fmt.Errorf("migrations: load %s: %w", name, err)
 		}
 		batch, rowsInBatch = batch[:0], 0
