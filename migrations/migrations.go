@@ -6,6 +6,11 @@
 // with postgres:// or postgresql:// selects PostgreSQL (through pgx); anything
 // else is a SQLite file path (pure-Go driver, no cgo), optionally prefixed
 // with sqlite: or file:.
+//
+// Because it knows the schema, the package also moves whole databases:
+// OpenSnapshot dumps every table, from one consistent view, as JSON Lines
+// that both dialects read, and PrepareLoad and Loader write such a dump
+// into an empty database in one transaction (touchstone backup / restore).
 package migrations
 
 import (
