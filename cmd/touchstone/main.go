@@ -7,6 +7,8 @@
 //	touchstone verify FILE      verify an Open Badges 3.0 credential (JSON, VC-JWT, baked PNG or SVG)
 //	touchstone keys rotate      replace the issuer's signing keys, keeping the old ones published
 //	touchstone keys reissue KEY --reason TEXT   re-issue what a compromised key signed
+//	touchstone loadtest setup …  create load-test accounts (one shared password hash)
+//	touchstone loadtest …        simulate candidates against a server (see loadtest --help)
 //
 // Every setting has a flag and an environment variable; `touchstone --help`
 // lists them. With none set, the server runs on an embedded SQLite file and
@@ -60,10 +62,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return verify(ctx, rest, stdout)
 	case "keys":
 		return keys(ctx, rest, getenv, stdout)
+	case "loadtest":
+		return runLoadtest(ctx, rest, stdout)
 	case "help":
 		_, _ = parseConfig("serve", []string{"--help"}, getenv, stdout)
 		return nil
 	default:
-		return usageError(fmt.Sprintf("unknown command %q (commands: serve, migrate, psych, verify, keys)", cmd))
+		return usageError(fmt.Sprintf("unknown command %q (commands: serve, migrate, psych, verify, keys, loadtest)", cmd))
 	}
 }
