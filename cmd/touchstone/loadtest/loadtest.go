@@ -288,7 +288,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		IdleConnTimeout: 90 * time.Second, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	r.http = &http.Client{Transport: tr, Timeout: cfg.Timeout}
-	st := &http.Transport{MaxIdleConnsPerHost: -1, DisableKeepAlives: true, DisableCompression: true}
+	// One connection per open stream, kept for the stream's reopening
+	// 25 s later, so that thousands of candidates do not use up the
+	// machine's ephemeral ports with connections in TIME_WAIT.
+	st := &http.Transport{MaxIdleConnsPerHost: max(cfg.Candidates, cfg.Workers), IdleConnTimeout: time.Minute, DisableCompression: true}
 	defer st.CloseIdleConnections()
 	r.streams = &http.Client{Transport: st}
 
