@@ -9,6 +9,8 @@
 //	touchstone keys reissue KEY --reason TEXT   re-issue what a compromised key signed
 //	touchstone backup --out FILE   archive the database, files and issuer keys (- for stdout), while servers run
 //	touchstone restore FILE        restore an archive into an empty database and file store
+//	touchstone loadtest setup …  create load-test accounts (one shared password hash)
+//	touchstone loadtest …        simulate candidates against a server (see loadtest --help)
 //
 // Every setting has a flag and an environment variable; `touchstone --help`
 // lists them. With none set, the server runs on an embedded SQLite file and
@@ -66,10 +68,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return backupCmd(ctx, rest, getenv, stdout)
 	case "restore":
 		return restoreCmd(ctx, rest, getenv, stdout)
+	case "loadtest":
+		return runLoadtest(ctx, rest, stdout)
 	case "help":
 		_, _ = parseConfig("serve", []string{"--help"}, getenv, stdout)
 		return nil
 	default:
-		return usageError(fmt.Sprintf("unknown command %q (commands: serve, migrate, psych, verify, keys, backup, restore)", cmd))
+		return usageError(fmt.Sprintf("unknown command %q (commands: serve, migrate, psych, verify, keys, backup, restore, loadtest)", cmd))
 	}
 }

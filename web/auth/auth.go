@@ -254,6 +254,64 @@ func (s *Service) CreateUsers(ctx context.Context, in []NewUser) ([]User, error)
 	return out, err
 }
 
+// CreateUsersSharingPassword adds many accounts that all sign in with one
+// password, hashed once (at Cost) for all of them: a load test's
+// candidates, thousands of which would otherwise cost a bcrypt hash each.
+// The password must pass CheckPassword; each account is validated as
+// CreateUser validates it. An email already registered fails the whole
+// call with a field error on "email".
+func (s *Service) CreateUsersSharingPassword(ctx context.Context, in []NewUser, password string) ([]User, error) {
+	if err := CheckPassword(password); err != nil {
+		return nil, err
+	}
+	for i, u := range in {
+		addr, err := mail.ParseAddress(u.Email)
+		if err != nil || addr.Address != u.Email {
+			return nil, valid.Errorf("email", "%q (account %d) is not an email address", u.Email, i+1)
+		}
+		if strings.TrimSpace(u.Name) == "" {
+			return nil, valid.Errorf("name", "is required (account %d)", i+1)
+		}
+		for _, r := range u.Roles {
+			if !slices.Contains(Roles, r) {
+				return nil, valid.Errorf("roles", "unknown role %q", r)
+			}
+		}
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.Cost)
+	if err != nil {
+		return nil, fmt.Errorf("auth: hash: %w", err)
+	}
+	rows := make([]userRow, len(in))
+	var roles []roleRow
+	out := make([]User, len(in))
+	for i, u := range in {
+		rows[i] = userRow{ID: uuid.NewString(), Email: strings.ToLower(u.Email), Name: u.Name, PasswordHash: string(h), CreatedAt: s.now().UTC()}
+		for _, r := range u.Roles {
+			roles = append(roles, roleRow{UserID: rows[i].ID, Role: string(r)})
+		}
+		out[i] = User{ID: rows[i].ID, Email: rows[i].Email, Name: u.Name, Roles: u.Roles}
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.CreateInBatches(rows, 500).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return valid.Errorf("email", "is already registered")
+			}
+			return fmt.Errorf("auth: create users: %w", err)
+		}
+		if len(roles) > 0 {
+			if err := tx.CreateInBatches(roles, 500).Error; err != nil {
+				return fmt.Errorf("auth: grant roles: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // UsersWithRole lists the accounts that hold role, by name; simulated
 // accounts are left out.
 func (s *Service) UsersWithRole(ctx context.Context, role Role) ([]User, error) {

@@ -304,3 +304,40 @@ func TestLoginRefusesPasswordsPastBcryptsLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateUsersSharingPassword: every account signs in with the one
+// password, a duplicate email refuses the whole batch, and a weak password
+// is refused before anything is written.
+func TestCreateUsersSharingPassword(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		const shared = "a load test's shared password"
+		in := []auth.NewUser{
+			{Email: "load1@example.test", Name: "Load 1", Roles: []auth.Role{auth.Candidate}},
+			{Email: "load2@example.test", Name: "Load 2", Roles: []auth.Role{auth.Candidate}},
+		}
+		users, err := f.auth.CreateUsersSharingPassword(ctx, in, shared)
+		if err != nil || len(users) != 2 {
+			t.Fatalf("create: %v, %d users, want 2", err, len(users))
+		}
+		for _, u := range users {
+			sess, err := f.auth.Login(ctx, u.Email, shared, "192.0.2.9")
+			if err != nil || !sess.User.Has(auth.Candidate) {
+				t.Errorf("login %s: %v, roles %v; want a candidate's session", u.Email, err, sess.User.Roles)
+			}
+		}
+		var ve *valid.Error
+		_, err = f.auth.CreateUsersSharingPassword(ctx, []auth.NewUser{{Email: "load3@example.test", Name: "Load 3"}, in[0]}, shared)
+		if !errors.As(err, &ve) || ve.Field != "email" {
+			t.Errorf("duplicate email: got %v, want an email error", err)
+		}
+		if _, err := f.auth.UserByEmail(ctx, "load3@example.test"); !errors.Is(err, auth.ErrNotFound) {
+			t.Errorf("batch with a duplicate: got %v for its other account, want ErrNotFound", err)
+		}
+		_, err = f.auth.CreateUsersSharingPassword(ctx, []auth.NewUser{{Email: "load4@example.test", Name: "Load 4"}}, "Password1234")
+		if !errors.As(err, &ve) || ve.Field != "password" {
+			t.Errorf("common password: got %v, want a password error", err)
+		}
+	})
+}

@@ -1,0 +1,169 @@
+package loadtest
+
+import (
+	"math/bits"
+	"sort"
+	"sync"
+	"time"
+)
+
+// histogram records latencies in log-linear buckets, as HDR histograms
+// do: values below 2^subBits microseconds exactly, larger ones with
+// 2^subBits buckets per power of two (a relative error under 1/64). Its
+// memory is fixed (a few thousand counters) however many values it holds.
+type histogram struct {
+	counts []int64
+	n      int64
+	max    int64 // microseconds
+}
+
+const subBits = 6
+
+// histBuckets covers up to 2^40 µs (12 days).
+const histBuckets = (40 - subBits + 1) << subBits
+
+func newHistogram() *histogram { return &histogram{counts: make([]int64, histBuckets)} }
+
+func bucketOf(us int64) int {
+	if us < 1<<subBits {
+		return int(max(us, 0))
+	}
+	shift := bits.Len64(uint64(us)) - subBits - 1
+	i := (shift+1)<<subBits + int(us>>shift) - 1<<subBits
+	return min(i, histBuckets-1)
+}
+
+// bucketHigh is the largest value that falls in bucket i.
+func bucketHigh(i int) int64 {
+	if i < 1<<subBits {
+		return int64(i)
+	}
+	shift := i>>subBits - 1
+	mant := int64(i&(1<<subBits-1)) + 1<<subBits
+	return (mant+1)<<shift - 1
+}
+
+func (h *histogram) record(d time.Duration) {
+	us := d.Microseconds()
+	h.counts[bucketOf(us)]++
+	h.n++
+	h.max = max(h.max, us)
+}
+
+// quantile returns the q-quantile (0 < q ≤ 1): the upper bound of the
+// bucket holding the ⌈q·n⌉-th smallest value, capped at the maximum.
+func (h *histogram) quantile(q float64) time.Duration {
+	if h.n == 0 {
+		return 0
+	}
+	rank := int64(q*float64(h.n) + 0.999999)
+	rank = min(max(rank, 1), h.n)
+	var seen int64
+	for i, c := range h.counts {
+		seen += c
+		if seen >= rank {
+			return time.Duration(min(bucketHigh(i), h.max)) * time.Microsecond
+		}
+	}
+	return time.Duration(h.max) * time.Microsecond
+}
+
+// endpoint is what one endpoint's calls have measured so far.
+type endpoint struct {
+	mu     sync.Mutex
+	hist   *histogram
+	errors map[string]int64
+}
+
+// recorder collects every endpoint's latencies and errors.
+type recorder struct {
+	mu        sync.Mutex
+	endpoints map[string]*endpoint
+}
+
+func newRecorder() *recorder { return &recorder{endpoints: map[string]*endpoint{}} }
+
+func (r *recorder) endpoint(name string) *endpoint {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.endpoints[name]
+	if !ok {
+		e = &endpoint{hist: newHistogram(), errors: map[string]int64{}}
+		r.endpoints[name] = e
+	}
+	return e
+}
+
+// observe records one call: its latency, and its failure when reason is
+// not empty.
+func (r *recorder) observe(name string, d time.Duration, reason string) {
+	e := r.endpoint(name)
+	e.mu.Lock()
+	e.hist.record(d)
+	if reason != "" {
+		e.errors[reason]++
+	}
+	e.mu.Unlock()
+}
+
+// EndpointStats is one endpoint's figures over a run. Latencies are in
+// milliseconds; Errors counts failed calls by status and reason (e.g.
+// "409 closed", "transport: timeout").
+type EndpointStats struct {
+	Name      string           `json:"name"`
+	Count     int64            `json:"count"`
+	PerSecond float64          `json:"per_second"`
+	P50       float64          `json:"p50_ms"`
+	P90       float64          `json:"p90_ms"`
+	P99       float64          `json:"p99_ms"`
+	Max       float64          `json:"max_ms"`
+	Errors    map[string]int64 `json:"errors"`
+	ErrorSum  int64            `json:"error_count"`
+}
+
+// endpointOrder is the order of the report: a candidate's path through
+// the exam.
+var endpointOrder = []string{EndpointLogin, EndpointStart, EndpointView, EndpointSave, EndpointEvents, EndpointSnapshot,
+	EndpointLive, EndpointMessages, EndpointResume, EndpointSubmit}
+
+// stats returns every endpoint's figures over elapsed.
+func (r *recorder) stats(elapsed time.Duration) []EndpointStats {
+	r.mu.Lock()
+	names := make([]string, 0, len(r.endpoints))
+	for n := range r.endpoints {
+		names = append(names, n)
+	}
+	r.mu.Unlock()
+	rank := func(n string) int {
+		for i, o := range endpointOrder {
+			if o == n {
+				return i
+			}
+		}
+		return len(endpointOrder)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if rank(names[i]) != rank(names[j]) {
+			return rank(names[i]) < rank(names[j])
+		}
+		return names[i] < names[j]
+	})
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	out := make([]EndpointStats, 0, len(names))
+	for _, n := range names {
+		e := r.endpoint(n)
+		e.mu.Lock()
+		s := EndpointStats{Name: n, Count: e.hist.n, P50: ms(e.hist.quantile(0.5)), P90: ms(e.hist.quantile(0.9)),
+			P99: ms(e.hist.quantile(0.99)), Max: float64(e.hist.max) / 1000, Errors: map[string]int64{}}
+		for k, v := range e.errors {
+			s.Errors[k] = v
+			s.ErrorSum += v
+		}
+		e.mu.Unlock()
+		if elapsed > 0 {
+			s.PerSecond = float64(s.Count) / elapsed.Seconds()
+		}
+		out = append(out, s)
+	}
+	return out
+}
