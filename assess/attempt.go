@@ -473,6 +473,9 @@ type ResponseUpdate struct {
 	Flagged *bool
 	Seq     int64
 	Seconds *float64
+	// Candidate, when set, is who saves: another candidate's attempt is
+	// then not found, checked in the same read.
+	Candidate string
 }
 
 // Saved is the outcome of SaveResponse: the item, the stored sequence
@@ -503,10 +506,17 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 	if u.Seconds != nil && (math.IsNaN(*u.Seconds) || math.IsInf(*u.Seconds, 0) || *u.Seconds < 0) {
 		return out, valid.Errorf("seconds", "must be a number of seconds, not negative")
 	}
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	// No transaction: the reads only validate, and the one UPDATE carries
+	// its own conditions (status and seq), which is all a transaction at
+	// read committed would give. A save is the hottest write there is.
+	tx := s.db.WithContext(ctx)
+	err := func() error {
 		var a attemptRow
 		if err := first(tx, &a, "attempt", attemptID); err != nil {
 			return err
+		}
+		if u.Candidate != "" && a.CandidateID != u.Candidate {
+			return notFound("attempt", attemptID)
 		}
 		if a.Status == InProgress && a.HeldAt != nil {
 			return ErrHeld
@@ -546,11 +556,11 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 			if u.Answer.Empty() {
 				changes["answer"], changes["answer_json"] = nil, nil
 			} else {
-				v, err := s.items.In(tx).Versions(ctx, []string{r.ItemVersionID})
+				shapes, err := s.items.AnswerShapes(ctx, []string{r.ItemVersionID})
 				if err != nil {
 					return err
 				}
-				if err := checkAnswer(v[r.ItemVersionID].Content, *u.Answer); err != nil {
+				if err := checkAnswer(shapes[r.ItemVersionID], *u.Answer); err != nil {
 					return err
 				}
 				js, _ := json.Marshal(u.Answer)
@@ -605,7 +615,7 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 		}
 		out.Applied = true
 		return nil
-	})
+	}()
 	return out, err
 }
 
