@@ -429,20 +429,26 @@ func (s *Service) Questions(ctx context.Context, attemptID string) ([]Question, 
 	for i, r := range rows {
 		ids[i] = r.ItemVersionID
 	}
-	versions, err := s.items.Versions(ctx, ids)
+	views, err := s.items.CandidateContents(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Question, len(rows))
 	for i, r := range rows {
-		out[i] = s.question(r, versions[r.ItemVersionID].Content, uint64(a.Seed))
+		out[i] = questionOf(r, views[r.ItemVersionID], uint64(a.Seed))
 	}
 	return out, nil
 }
 
 func (s *Service) question(r responseRow, c items.Content, seed uint64) Question {
+	return questionOf(r, s.render.ForCandidate(c), seed)
+}
+
+// questionOf is the question of response r, whose item candidates see as
+// view, with the options shuffled by the attempt's seed.
+func questionOf(r responseRow, view items.CandidateContent, seed uint64) Question {
 	q := Question{Position: r.Position, ItemID: r.ItemID, Domain: r.Domain, Section: r.Section,
-		Content: s.render.ForCandidate(c).Shuffled(itemSeed(seed, r.ItemID)), Answer: r.answer(), Flagged: r.Flagged, Seq: r.Seq}
+		Content: view.Shuffled(itemSeed(seed, r.ItemID)), Answer: r.answer(), Flagged: r.Flagged, Seq: r.Seq}
 	if r.Seconds != nil {
 		q.Seconds = *r.Seconds
 	}
