@@ -429,20 +429,26 @@ func (s *Service) Questions(ctx context.Context, attemptID string) ([]Question, 
 	for i, r := range rows {
 		ids[i] = r.ItemVersionID
 	}
-	versions, err := s.items.Versions(ctx, ids)
+	views, err := s.items.CandidateContents(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Question, len(rows))
 	for i, r := range rows {
-		out[i] = s.question(r, versions[r.ItemVersionID].Content, uint64(a.Seed))
+		out[i] = questionOf(r, views[r.ItemVersionID], uint64(a.Seed))
 	}
 	return out, nil
 }
 
 func (s *Service) question(r responseRow, c items.Content, seed uint64) Question {
+	return questionOf(r, s.render.ForCandidate(c), seed)
+}
+
+// questionOf is the question of response r, whose item candidates see as
+// view, with the options shuffled by the attempt's seed.
+func questionOf(r responseRow, view items.CandidateContent, seed uint64) Question {
 	q := Question{Position: r.Position, ItemID: r.ItemID, Domain: r.Domain, Section: r.Section,
-		Content: s.render.ForCandidate(c).Shuffled(itemSeed(seed, r.ItemID)), Answer: r.answer(), Flagged: r.Flagged, Seq: r.Seq}
+		Content: view.Shuffled(itemSeed(seed, r.ItemID)), Answer: r.answer(), Flagged: r.Flagged, Seq: r.Seq}
 	if r.Seconds != nil {
 		q.Seconds = *r.Seconds
 	}
@@ -473,6 +479,9 @@ type ResponseUpdate struct {
 	Flagged *bool
 	Seq     int64
 	Seconds *float64
+	// Candidate, when set, is who saves: another candidate's attempt is
+	// then not found, checked in the same read.
+	Candidate string
 }
 
 // Saved is the outcome of SaveResponse: the item, the stored sequence
@@ -503,10 +512,17 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 	if u.Seconds != nil && (math.IsNaN(*u.Seconds) || math.IsInf(*u.Seconds, 0) || *u.Seconds < 0) {
 		return out, valid.Errorf("seconds", "must be a number of seconds, not negative")
 	}
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	// No transaction: the reads only validate, and the one UPDATE carries
+	// its own conditions (status and seq), which is all a transaction at
+	// read committed would give. A save is the hottest write there is.
+	tx := s.db.WithContext(ctx)
+	err := func() error {
 		var a attemptRow
 		if err := first(tx, &a, "attempt", attemptID); err != nil {
 			return err
+		}
+		if u.Candidate != "" && a.CandidateID != u.Candidate {
+			return notFound("attempt", attemptID)
 		}
 		if a.Status == InProgress && a.HeldAt != nil {
 			return ErrHeld
@@ -546,11 +562,11 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 			if u.Answer.Empty() {
 				changes["answer"], changes["answer_json"] = nil, nil
 			} else {
-				v, err := s.items.In(tx).Versions(ctx, []string{r.ItemVersionID})
+				shapes, err := s.items.AnswerShapes(ctx, []string{r.ItemVersionID})
 				if err != nil {
 					return err
 				}
-				if err := checkAnswer(v[r.ItemVersionID].Content, *u.Answer); err != nil {
+				if err := checkAnswer(shapes[r.ItemVersionID], *u.Answer); err != nil {
 					return err
 				}
 				js, _ := json.Marshal(u.Answer)
@@ -605,7 +621,7 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 		}
 		out.Applied = true
 		return nil
-	})
+	}()
 	return out, err
 }
 

@@ -629,6 +629,23 @@ func (s *Service) Exam(ctx context.Context, id string) (Exam, error) {
 	return s.loadExam(ctx, r)
 }
 
+// ProctoringPolicy returns an exam's proctoring policy, as Exam(ctx,
+// id).Proctoring, from the exam's row alone: the live console needs it for
+// every batch of events a candidate's page sends.
+func (s *Service) ProctoringPolicy(ctx context.Context, examID string) (ProctoringPolicy, error) {
+	var r examRow
+	if err := first(s.db.WithContext(ctx), &r, "exam", examID); err != nil {
+		return ProctoringPolicy{}, err
+	}
+	var set examSettings
+	if r.Settings != "" {
+		if err := json.Unmarshal([]byte(r.Settings), &set); err != nil {
+			return ProctoringPolicy{}, fmt.Errorf("assess: settings of exam %s: %w", r.ID, err)
+		}
+	}
+	return set.Proctoring, nil
+}
+
 func (s *Service) loadExam(ctx context.Context, r examRow) (Exam, error) {
 	db := s.db.WithContext(ctx)
 	e := Exam{ID: r.ID, ProgramID: r.ProgramID, Slug: r.Slug, Title: r.Title, Description: r.Description,

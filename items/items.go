@@ -189,17 +189,18 @@ func Models() []any { return []any{itemRow{}, versionRow{}, enemyRow{}, commentR
 
 // Store reads and writes the item bank.
 type Store struct {
-	db  *gorm.DB
-	now func() time.Time
+	db     *gorm.DB
+	now    func() time.Time
+	shapes *shapeCache
 }
 
 // NewStore returns a Store on db; now is the clock for timestamps.
 func NewStore(db *gorm.DB, now func() time.Time) *Store {
-	return &Store{db: db, now: now}
+	return &Store{db: db, now: now, shapes: &shapeCache{}}
 }
 
 // In returns a Store whose reads and writes go through tx.
-func (s *Store) In(tx *gorm.DB) *Store { return &Store{db: tx, now: s.now} }
+func (s *Store) In(tx *gorm.DB) *Store { return &Store{db: tx, now: s.now, shapes: s.shapes} }
 
 // Create adds an approved item at version 1, published at once, on behalf
 // of actor (a user id, or "system"). It is for seeds and imports of items

@@ -464,7 +464,7 @@ func (s *Server) notifyConsole(ctx context.Context, a assess.Attempt, events []p
 	if snap != nil {
 		e.Type, e.Snapshot = "snapshot", newConsoleShot(*snap)
 	}
-	exam, err := s.cfg.Assess.Exam(ctx, a.ExamID)
+	policy, err := s.cfg.Assess.ProctoringPolicy(ctx, a.ExamID)
 	var sums map[string]proctor.Summary
 	if err == nil {
 		sums, err = s.cfg.Proctor.Summaries(ctx, []string{a.ID})
@@ -475,7 +475,7 @@ func (s *Server) notifyConsole(ctx context.Context, a assess.Attempt, events []p
 		s.cfg.Logger.Warn("console: risk not computed", "attempt", a.ID, "err", err)
 	} else {
 		sum := sums[a.ID]
-		risk, reasons := scoreRisk(sum.Counts, exam.Proctoring.Weights)
+		risk, reasons := scoreRisk(sum.Counts, policy.Weights)
 		e.Risk, e.Reasons, e.Incidents, e.Counts = &risk, reasons, &sum.Incidents, sum.Counts
 	}
 	s.publishConsole(ctx, e)

@@ -186,25 +186,29 @@ func Append(tx *gorm.DB, attemptID string, events []Event, now time.Time) ([]Eve
 		return nil, nil
 	}
 	n := int64(len(events))
-	res := tx.Exec("UPDATE proctor_chains SET seq = seq + ? WHERE attempt_id = ?", n, attemptID)
-	if res.Error != nil {
-		return nil, fmt.Errorf("proctor: lock chain: %w", res.Error)
+	// Taking the chain's next n places returns its head in the same
+	// statement; the row lock it takes serializes concurrent appenders.
+	var h chainHead
+	advance := func() error {
+		return tx.Raw("UPDATE proctor_chains SET seq = seq + ? WHERE attempt_id = ? RETURNING attempt_id, seq, hash", n, attemptID).Scan(&h).Error
 	}
-	if res.RowsAffected == 0 {
+	if err := advance(); err != nil {
+		return nil, fmt.Errorf("proctor: lock chain: %w", err)
+	}
+	if h.Seq == 0 {
 		// The attempt's first events: start its chain. A concurrent first
 		// appender's insert does nothing, and its update then waits for
 		// this transaction.
 		err := tx.Exec("INSERT INTO proctor_chains (attempt_id, seq, hash) VALUES (?, 0, '') ON CONFLICT (attempt_id) DO NOTHING", attemptID).Error
 		if err == nil {
-			err = tx.Exec("UPDATE proctor_chains SET seq = seq + ? WHERE attempt_id = ?", n, attemptID).Error
+			err = advance()
+		}
+		if err == nil && h.Seq == 0 {
+			err = errors.New("chain row missing")
 		}
 		if err != nil {
 			return nil, fmt.Errorf("proctor: start chain: %w", err)
 		}
-	}
-	var h chainHead
-	if err := tx.Where("attempt_id = ?", attemptID).Take(&h).Error; err != nil {
-		return nil, fmt.Errorf("proctor: read chain: %w", err)
 	}
 	prev, seq := h.Hash, h.Seq-n
 	now = now.UTC().Truncate(time.Microsecond)

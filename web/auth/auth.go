@@ -439,14 +439,23 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, erro
 		return Session{}, ErrUnauthorized
 	}
 	now := s.now().UTC()
-	var row sessionRow
-	err := s.db.WithContext(ctx).Where("token_hash = ? AND expires_at > ?", hashToken(token), now).First(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return Session{}, ErrUnauthorized
-	}
+	// One query for the session, its user and the user's roles: every
+	// signed-in request makes it.
+	var rows []sessionUserRow
+	err := s.db.WithContext(ctx).Table("sessions").
+		Select("sessions.token_hash, sessions.user_id, sessions.csrf_token, sessions.expires_at, sessions.last_seen_at, "+
+			"users.email, users.name, users.simulated, user_roles.role").
+		Joins("JOIN users ON users.id = sessions.user_id").
+		Joins("LEFT JOIN user_roles ON user_roles.user_id = users.id").
+		Where("sessions.token_hash = ? AND sessions.expires_at > ?", hashToken(token), now).
+		Order("user_roles.role").Scan(&rows).Error
 	if err != nil {
 		return Session{}, fmt.Errorf("auth: session: %w", err)
 	}
+	if len(rows) == 0 {
+		return Session{}, ErrUnauthorized
+	}
+	row := rows[0]
 	if row.LastSeenAt != nil && now.Sub(*row.LastSeenAt) >= s.IdleTimeout {
 		if err := s.Logout(ctx, token); err != nil {
 			return Session{}, err
@@ -458,11 +467,27 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, erro
 			return Session{}, fmt.Errorf("auth: touch session: %w", err)
 		}
 	}
-	u, err := s.User(ctx, row.UserID)
-	if err != nil {
-		return Session{}, err
+	u := User{ID: row.UserID, Email: row.Email, Name: row.Name, Simulated: row.Simulated}
+	for _, r := range rows {
+		if r.Role != nil {
+			u.Roles = append(u.Roles, Role(*r.Role))
+		}
 	}
 	return Session{User: u, CSRFToken: row.CSRFToken, ExpiresAt: row.ExpiresAt}, nil
+}
+
+// sessionUserRow is a session joined with its user and one of the user's
+// roles (nil for a user with none).
+type sessionUserRow struct {
+	TokenHash  string
+	UserID     string
+	CSRFToken  string
+	ExpiresAt  time.Time
+	LastSeenAt *time.Time
+	Email      string
+	Name       string
+	Simulated  bool
+	Role       *string
 }
 
 // Logout ends the session of token.
