@@ -316,16 +316,30 @@ func (s *Service) Start(ctx context.Context, examID, candidateID string) (Attemp
 				return err
 			}
 		}
-		ids := make([]string, len(plan.rows))
 		for i := range plan.rows {
 			plan.rows[i].AttemptID = out.ID
-			ids[i] = plan.rows[i].ItemID
 		}
 		if err := tx.Create(&plan.rows).Error; err != nil {
 			return fmt.Errorf("assess: start: %w", err)
 		}
-		return s.items.In(tx).AddExposures(ctx, ids)
+		return nil
 	})
+	if err == nil {
+		// Counted after the attempt is committed, in a statement of its
+		// own: inside the transaction the counters' row locks made every
+		// start of an exam wait for the one before it. Sorted ids lock in
+		// one order, so two starts cannot deadlock. A failure here leaves
+		// the attempt standing (a retried Start returns it) and the count
+		// one short.
+		ids := make([]string, len(plan.rows))
+		for i, r := range plan.rows {
+			ids[i] = r.ItemID
+		}
+		slices.Sort(ids)
+		if err := s.items.AddExposures(ctx, ids); err != nil {
+			return Attempt{}, fmt.Errorf("assess: start: %w", err)
+		}
+	}
 	if err != nil {
 		// A concurrent Start may have opened an attempt first: the unique
 		// index on open attempts refused this one.
