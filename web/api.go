@@ -179,15 +179,17 @@ func (s *Server) writeAttempt(c *fiber.Ctx, a assess.Attempt, status int) error 
 }
 
 func (s *Server) apiSaveResponse(c *fiber.Ctx) error {
+	// Ownership first: to anyone else the attempt is not there, whatever
+	// the body.
+	a, err := s.ownAttempt(c)
+	if err != nil {
+		return err
+	}
 	var req responseRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
 	u, err := req.update()
-	if err != nil {
-		return err
-	}
-	a, err := s.ownAttempt(c)
 	if err != nil {
 		return err
 	}
@@ -214,8 +216,29 @@ func (s *Server) apiSubmit(c *fiber.Ctx) error {
 	return c.JSON(resultJSON(r))
 }
 
+// resultReaders read the result of every attempt; a proctor reads those
+// of the exams they are assigned to (resultAttempt).
+var resultReaders = []auth.Role{auth.Admin, auth.ProgramManager, auth.Psychometrician}
+
+// resultAttempt loads the attempt of the route's :id for reading its
+// result: by its candidate, by resultReaders, or by a proctor or reviewer
+// assigned to its exam. To anyone else the attempt is not there.
+func (s *Server) resultAttempt(c *fiber.Ctx) (assess.Attempt, error) {
+	a, err := s.cfg.Assess.Attempt(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return assess.Attempt{}, err
+	}
+	if u := currentUser(c); a.CandidateID == u.ID || u.Has(resultReaders...) {
+		return a, nil
+	}
+	if err := s.examStaff(c, a.ExamID, assess.StaffProctor, assess.StaffReviewer); err != nil {
+		return assess.Attempt{}, err
+	}
+	return a, nil
+}
+
 func (s *Server) apiResult(c *fiber.Ctx) error {
-	a, err := s.ownAttempt(c, staff...)
+	a, err := s.resultAttempt(c)
 	if err != nil {
 		return err
 	}
@@ -255,16 +278,16 @@ type eventsRequest struct {
 }
 
 func (s *Server) apiRecordEvents(c *fiber.Ctx) error {
+	a, err := s.ownAttempt(c)
+	if err != nil {
+		return err
+	}
 	var req eventsRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
 	if len(req.Events) > 100 {
 		return &badRequest{field: "events", message: "at most 100 events a request"}
-	}
-	a, err := s.ownAttempt(c)
-	if err != nil {
-		return err
 	}
 	events := make([]proctor.Event, len(req.Events))
 	for i, e := range req.Events {
