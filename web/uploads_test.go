@@ -101,6 +101,7 @@ type uploadCase struct {
 	body        []byte
 	status      int
 	code, field string
+	says        string // a part of the error's message, when it must locate the fault
 }
 
 // imageCases are the cases every image route must answer alike; valid
@@ -108,11 +109,11 @@ type uploadCase struct {
 func imageCases(t *testing.T, valid []byte, validType string) []uploadCase {
 	jpg, pngImg := captureImage(t, "jpeg"), captureImage(t, "png")
 	bad := func(name, ct string, body []byte) uploadCase {
-		return uploadCase{name, ct, body, http.StatusUnprocessableEntity, "invalid", "image"}
+		return uploadCase{name, ct, body, http.StatusUnprocessableEntity, "invalid", "image", ""}
 	}
 	return []uploadCase{
 		{"over the bound", "image/jpeg", append(bytes.Clone(jpg), make([]byte, proctor.MaxImageBytes)...),
-			http.StatusRequestEntityTooLarge, "request_entity_too_large", "image"},
+			http.StatusRequestEntityTooLarge, "request_entity_too_large", "image", "2 MiB"},
 		bad("HTML sent as a JPEG", "image/jpeg", []byte(hostileHTML)),
 		bad("SVG sent as a JPEG", "image/jpeg", []byte(hostileSVG)),
 		bad("SVG sent as SVG", "image/svg+xml", []byte(hostileSVG)),
@@ -122,7 +123,7 @@ func imageCases(t *testing.T, valid []byte, validType string) []uploadCase {
 		bad("truncated JPEG", "image/jpeg", truncatedJPEG(t, jpg)),
 		bad("truncated PNG", "image/png", pngImg[:len(pngImg)*2/3]),
 		bad("empty", "image/jpeg", nil),
-		{"valid " + validType, validType, valid, http.StatusCreated, "", ""},
+		{"valid " + validType, validType, valid, http.StatusCreated, "", "", ""},
 	}
 }
 
@@ -150,6 +151,9 @@ func checkUploads(t *testing.T, f *webtest.Fixture, table string, cases []upload
 				accepted = resp
 			} else {
 				wantAPIError(t, resp, c.status, c.code, c.field)
+			}
+			if !bytes.Contains(resp.Body, []byte(c.says)) {
+				t.Errorf("the answer does not say %q: %s", c.says, resp.Body)
 			}
 			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 				t.Errorf("answered as %q, want JSON", ct)
@@ -291,10 +295,10 @@ func TestUploads(t *testing.T) {
 
 		t.Run("POST /api/v1/verify", func(t *testing.T) {
 			for _, c := range []uploadCase{
-				{"over the bound", "image/png", make([]byte, credential.MaxVerifyBytes+1), http.StatusRequestEntityTooLarge, "request_entity_too_large", "file"},
-				{"HTML sent as a badge", "image/png", []byte(hostileHTML), http.StatusOK, "", ""},
-				{"SVG with a script", "image/svg+xml", []byte(hostileSVG), http.StatusOK, "", ""},
-				{"pixel flood PNG", "image/png", pixelFloodPNG(t, 50_000), http.StatusOK, "", ""},
+				{"over the bound", "image/png", make([]byte, credential.MaxVerifyBytes+1), http.StatusRequestEntityTooLarge, "request_entity_too_large", "file", ""},
+				{"HTML sent as a badge", "image/png", []byte(hostileHTML), http.StatusOK, "", "", ""},
+				{"SVG with a script", "image/svg+xml", []byte(hostileSVG), http.StatusOK, "", "", ""},
+				{"pixel flood PNG", "image/png", pixelFloodPNG(t, 50_000), http.StatusOK, "", "", ""},
 			} {
 				t.Run(c.name, func(t *testing.T) {
 					r := webtest.NewRequest("POST", "/api/v1/verify", c.body)
@@ -383,20 +387,20 @@ func bankCases(t *testing.T, f *webtest.Fixture) []uploadCase {
 	}()
 	export := apiCall(t, f, apiReq("GET", "/api/v1/items/export?format=qti30&exam="+f.Exam.ID, f.Token(t, f.Users.Author), nil))
 	wantAPIStatus(t, export, http.StatusOK)
-	bad := func(name, ct string, body []byte) uploadCase {
-		return uploadCase{name, ct, body, http.StatusUnprocessableEntity, "invalid_package", "file"}
+	bad := func(name, ct string, body []byte, says string) uploadCase {
+		return uploadCase{name, ct, body, http.StatusUnprocessableEntity, "invalid_package", "file", says}
 	}
 	return []uploadCase{
-		{"over the bound", "text/csv", append([]byte(header), make([]byte, 20<<20)...), http.StatusRequestEntityTooLarge, "request_entity_too_large", "file"},
-		bad("HTML sent as a package", "application/zip", []byte(hostileHTML)),
-		bad("SVG sent as a bank", "text/csv", []byte(hostileSVG)),
-		bad("zip slip", "application/zip", slip),
-		bad("decompression bomb", "application/zip", bomb),
-		bad("truncated package", "application/zip", export.Body[:len(export.Body)/2]),
-		bad("CSV not in UTF-8", "text/csv", []byte(header+"q1,D1,Qu\xe9 es?,S\xed,No,A\n")),
-		bad("CSV with a row too wide", "text/csv", []byte(header+"q1,D1,Which?,Yes,No,A,extra\n")),
-		bad("CSV over the item bound", "text/csv", []byte(long.String())),
-		{"valid CSV bank", "text/csv", []byte(header + "q1,D1,Which?,Yes,No,A\n"), http.StatusCreated, "", ""},
+		{"over the bound", "text/csv", append([]byte(header), make([]byte, 20<<20)...), http.StatusRequestEntityTooLarge, "request_entity_too_large", "file", "20 MiB"},
+		bad("HTML sent as a package", "application/zip", []byte(hostileHTML), ""),
+		bad("SVG sent as a bank", "text/csv", []byte(hostileSVG), "line 1"),
+		bad("zip slip", "application/zip", slip, "climbs out"),
+		bad("decompression bomb", "application/zip", bomb, "imsmanifest.xml"),
+		bad("truncated package", "application/zip", export.Body[:len(export.Body)/2], ""),
+		bad("CSV not in UTF-8", "text/csv", []byte(header+"q1,D1,Qu\xe9 es?,S\xed,No,A\n"), "line 2"),
+		bad("CSV with a row too wide", "text/csv", []byte(header+"q1,D1,Which?,Yes,No,A,extra\n"), "line 2"),
+		bad("CSV over the item bound", "text/csv", []byte(long.String()), "line "+strconv.Itoa(qti.MaxItems+2)),
+		{"valid CSV bank", "text/csv", []byte(header + "q1,D1,Which?,Yes,No,A\n"), http.StatusCreated, "", "", ""},
 	}
 }
 
