@@ -69,7 +69,7 @@ func ImportCSV(r io.Reader) ([]Item, error) {
 	col := make(map[string]int, len(header))
 	for i, h := range header {
 		if !utf8.ValidString(h) {
-			return nil, &Error{Line: 1, Column: strconv.Itoa(i + 1), Msg: "is not valid UTF-8; save the file as UTF-8"}
+			return nil, &Error{Line: 1, Column: "column " + strconv.Itoa(i+1), Msg: "is not valid UTF-8; save the file as UTF-8"}
 		}
 		name := strings.ToLower(strings.TrimSpace(h))
 		if !knownColumn(name) {
