@@ -517,15 +517,6 @@ type Saved struct {
 func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u ResponseUpdate) (Saved, error) {
 	now := s.now().UTC()
 	out := Saved{ItemID: itemID}
-	if u.Answer == nil && u.Flagged == nil && u.Seconds == nil {
-		return out, valid.Errorf("answer", "nothing to save: send answer, flagged or seconds")
-	}
-	if u.Seq < 0 {
-		return out, valid.Errorf("seq", "must not be negative")
-	}
-	if u.Seconds != nil && (math.IsNaN(*u.Seconds) || math.IsInf(*u.Seconds, 0) || *u.Seconds < 0) {
-		return out, valid.Errorf("seconds", "must be a number of seconds, not negative")
-	}
 	// No transaction: the reads only validate, and the one UPDATE carries
 	// its own conditions (status and seq), which is all a transaction at
 	// read committed would give. A save is the hottest write there is.
@@ -537,6 +528,16 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 		}
 		if u.Candidate != "" && a.CandidateID != u.Candidate {
 			return notFound("attempt", attemptID)
+		}
+		// The update is judged only once the caller may see the attempt.
+		if u.Answer == nil && u.Flagged == nil && u.Seconds == nil {
+			return valid.Errorf("answer", "nothing to save: send answer, flagged or seconds")
+		}
+		if u.Seq < 0 {
+			return valid.Errorf("seq", "must not be negative")
+		}
+		if u.Seconds != nil && (math.IsNaN(*u.Seconds) || math.IsInf(*u.Seconds, 0) || *u.Seconds < 0) {
+			return valid.Errorf("seconds", "must be a number of seconds, not negative")
 		}
 		if a.Status == InProgress && a.HeldAt != nil {
 			return ErrHeld

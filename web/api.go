@@ -180,15 +180,21 @@ func (s *Server) writeAttempt(c *fiber.Ctx, a assess.Attempt, status int) error 
 
 func (s *Server) apiSaveResponse(c *fiber.Ctx) error {
 	var req responseRequest
-	if err := bind(c, &req); err != nil {
-		return err
+	err := bind(c, &req)
+	var u assess.ResponseUpdate
+	if err == nil {
+		u, err = req.update()
 	}
-	u, err := req.update()
 	if err != nil {
+		// To anyone but its candidate the attempt is not there, whatever
+		// the body.
+		if _, notOwn := s.ownAttempt(c); notOwn != nil {
+			return notOwn
+		}
 		return err
 	}
 	// Only the attempt's candidate saves to it; SaveResponse checks that in
-	// the read it makes anyway.
+	// the one read it makes, before it looks at the answer.
 	u.Candidate = currentUser(c).ID
 	saved, err := s.cfg.Assess.SaveResponse(c.UserContext(), c.Params("id"), c.Params("itemId"), u)
 	if err != nil {
@@ -213,8 +219,29 @@ func (s *Server) apiSubmit(c *fiber.Ctx) error {
 	return c.JSON(resultJSON(r))
 }
 
+// resultReaders read the result of every attempt; a proctor reads those
+// of the exams they are assigned to (resultAttempt).
+var resultReaders = []auth.Role{auth.Admin, auth.ProgramManager, auth.Psychometrician}
+
+// resultAttempt loads the attempt of the route's :id for reading its
+// result: by its candidate, by resultReaders, or by a proctor or reviewer
+// assigned to its exam. To anyone else the attempt is not there.
+func (s *Server) resultAttempt(c *fiber.Ctx) (assess.Attempt, error) {
+	a, err := s.cfg.Assess.Attempt(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return assess.Attempt{}, err
+	}
+	if u := currentUser(c); a.CandidateID == u.ID || u.Has(resultReaders...) {
+		return a, nil
+	}
+	if err := s.examStaff(c, a.ExamID, assess.StaffProctor, assess.StaffReviewer); err != nil {
+		return assess.Attempt{}, err
+	}
+	return a, nil
+}
+
 func (s *Server) apiResult(c *fiber.Ctx) error {
-	a, err := s.ownAttempt(c, staff...)
+	a, err := s.resultAttempt(c)
 	if err != nil {
 		return err
 	}
@@ -254,16 +281,16 @@ type eventsRequest struct {
 }
 
 func (s *Server) apiRecordEvents(c *fiber.Ctx) error {
+	a, err := s.ownAttempt(c)
+	if err != nil {
+		return err
+	}
 	var req eventsRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
 	if len(req.Events) > 100 {
 		return &badRequest{field: "events", message: "at most 100 events a request"}
-	}
-	a, err := s.ownAttempt(c)
-	if err != nil {
-		return err
 	}
 	events := make([]proctor.Event, len(req.Events))
 	for i, e := range req.Events {

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"gorm.io/gorm"
+
+	"github.com/touchstone-assess/touchstone/assess"
 	"github.com/touchstone-assess/touchstone/internal/dbtest"
 	"github.com/touchstone-assess/touchstone/web/auth"
 	"github.com/touchstone-assess/touchstone/web/webtest"
@@ -23,10 +26,13 @@ import (
 //	r a proctor not assigned to the exam
 //
 // A signed-in route open to everyone is "AMPRWCNr"; a public one adds "a".
-// Attempt routes are called on Candidate's attempt of the exam Proctor
-// watches, so their rows say who gets past the ownership and exam-staff
-// checks inside the handlers too; another candidate's attempt is tested by
-// TestAuthzCandidateCannotReachAnotherCandidatesAttempt.
+// Attempt, check-in and snapshot routes are called on Candidate's attempt
+// of the exam Proctor watches, Candidate's check-in to it and its photo, so
+// their rows say who gets past the ownership and exam-staff checks inside
+// the handlers too; another candidate's attempt is tested by
+// TestAuthzCandidateCannotReachAnotherCandidatesAttempt. Results are read
+// by their candidate, by admins, managers and psychometricians, and by the
+// proctors of the exam only.
 var authzMatrix = map[string]string{
 	// Operations, public pages and documents.
 	"GET /healthz":                         "aAMPRWCNr",
@@ -62,7 +68,7 @@ var authzMatrix = map[string]string{
 	"POST /exams/:id/start":    "C",
 	"GET /exams/:id/checkin":   "C",
 	"GET /attempts/:id":        "C",
-	"GET /attempts/:id/result": "AMPRCr",
+	"GET /attempts/:id/result": "AMPRC",
 	"GET /badges":              "AMPRWCNr",
 	"GET /me/demographics":     "C",
 	"POST /me/demographics":    "C",
@@ -77,8 +83,8 @@ var authzMatrix = map[string]string{
 	"POST /proctor/attempts/:id/messages":        "AR",
 	"GET /proctor/reviews":                       "ARr",
 	"GET /proctor/admissions":                    "ARr",
-	"POST /proctor/checkins/:id/admit":           "ARr",
-	"POST /proctor/checkins/:id/reject":          "ARr",
+	"POST /proctor/checkins/:id/admit":           "AR",
+	"POST /proctor/checkins/:id/reject":          "AR",
 	"GET /proctor/exams/:id/forensics":           "AR",
 	"GET /proctor/exams/:id/forensics.csv":       "AR",
 	"POST /proctor/attempts/:id/review":          "AR",
@@ -229,7 +235,7 @@ var authzMatrix = map[string]string{
 	"POST /api/v1/attempts/:id/next":             "C",
 	"POST /api/v1/attempts/:id/breaks":           "C",
 	"POST /api/v1/attempts/:id/submit":           "C",
-	"GET /api/v1/attempts/:id/result":            "AMPRCr",
+	"GET /api/v1/attempts/:id/result":            "AMPRC",
 	"POST /api/v1/attempts/:id/events":           "C",
 	"POST /api/v1/attempts/:id/snapshots":        "C",
 	"GET /api/v1/attempts/:id/events":            "AR",
@@ -248,20 +254,20 @@ var authzMatrix = map[string]string{
 	"GET /api/v1/proctor/attempts":               "ARr",
 	"GET /api/v1/proctor/live":                   "ARr",
 	"GET /api/v1/proctor/checkins":               "ARr",
-	"GET /api/v1/snapshots/:id":                  "AMPRWCNr",
+	"GET /api/v1/snapshots/:id":                  "ARC",
 
 	// Check-ins: the candidate's own, admitted by proctors.
 	"POST /api/v1/exams/:id/checkins":       "C",
 	"GET /api/v1/exams/:id/checkins":        "AR",
-	"GET /api/v1/checkins/:id":              "AMPRWCNr",
+	"GET /api/v1/checkins/:id":              "ARC",
 	"GET /api/v1/checkins/:id/live":         "C",
 	"PUT /api/v1/checkins/:id/system-check": "C",
 	"POST /api/v1/checkins/:id/probe":       "C",
 	"POST /api/v1/checkins/:id/photos":      "C",
 	"POST /api/v1/checkins/:id/rules":       "C",
 	"POST /api/v1/checkins/:id/submit":      "C",
-	"POST /api/v1/checkins/:id/admit":       "ARr",
-	"POST /api/v1/checkins/:id/reject":      "ARr",
+	"POST /api/v1/checkins/:id/admit":       "AR",
+	"POST /api/v1/checkins/:id/reject":      "AR",
 
 	// Staff, retention, statistics and standards.
 	"GET /api/v1/exams/:id/staff":              "M",
@@ -307,17 +313,50 @@ type authzScene struct {
 	panelist     webtest.User
 	outsider     webtest.User // a proctor not assigned to the exam
 	attemptID    string       // an open attempt of Candidate
+	checkinID    string       // Candidate's check-in, admitted and used by the attempt
+	photoID      string       // the candidate photo of that check-in
+	webcamID     string       // a webcam snapshot of the attempt
 	credentialID string       // the credential of a candidate who passed
 }
 
-func newAuthzScene(t *testing.T) *authzScene {
-	f := webtest.New(t, dbtest.SQLite(t))
+// eachAuthzScene runs fn on a fresh scene on every test database.
+func eachAuthzScene(t *testing.T, fn func(t *testing.T, s *authzScene)) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) { fn(t, newAuthzScene(t, db)) })
+}
+
+func newAuthzScene(t *testing.T, db *gorm.DB) *authzScene {
+	f := webtest.New(t, db)
 	s := &authzScene{f: f, panelist: f.NewUser(t, "panelist@example.test", "Pim Panelist", auth.Panelist)}
 	s.outsider = f.NewUser(t, "proctor2@example.test", "Otto Outsider", auth.Proctor)
 	t.Cleanup(f.Server.StopStreams) // the live streams the test opened
 	passer := f.NewUser(t, "", "Paz Passer", auth.Candidate)
 	s.credentialID = *apiPass(t, f, passer).CredentialID
-	s.attemptID = apiStart(t, f, f.Token(t, f.Users.Candidate)).ID
+
+	// Candidate checks in, is admitted by the exam's proctor and starts:
+	// a real check-in with its photos, and an attempt taking snapshots.
+	checkinPolicy(t, f, assess.AdmitByProctor)
+	cand := f.Token(t, f.Users.Candidate)
+	resp := apiCall(t, f, apiReq("POST", "/api/v1/exams/"+f.Exam.ID+"/checkins", cand, nil))
+	wantAPIStatus(t, resp, http.StatusOK)
+	s.checkinID = checkinDecode(t, resp).ID
+	path := "/api/v1/checkins/" + s.checkinID
+	img := checkinPNG(t)
+	wantAPIStatus(t, apiCall(t, f, checkinRaw("PUT", path+"/system-check", cand, "application/json", []byte(checkinGoodSystem))), http.StatusOK)
+	resp = apiCall(t, f, checkinRaw("POST", path+"/photos?kind=candidate_photo", cand, "image/png", img))
+	wantAPIStatus(t, resp, http.StatusCreated)
+	var photo struct{ ID string }
+	resp.JSON(t, &photo)
+	s.photoID = photo.ID
+	wantAPIStatus(t, apiCall(t, f, checkinRaw("POST", path+"/photos?kind=id_photo", cand, "image/png", img)), http.StatusCreated)
+	wantAPIStatus(t, apiCall(t, f, apiReq("POST", path+"/rules", cand, nil)), http.StatusOK)
+	wantAPIStatus(t, apiCall(t, f, apiReq("POST", path+"/submit", cand, nil)), http.StatusOK)
+	wantAPIStatus(t, apiCall(t, f, apiReq("POST", path+"/admit", f.Token(t, f.Users.Proctor), nil)), http.StatusOK)
+	s.attemptID = apiStart(t, f, cand).ID
+	resp = apiCall(t, f, captureUpload(s.attemptID, "faces=1", cand, "image/jpeg", captureImage(t, "jpeg")))
+	wantAPIStatus(t, resp, http.StatusCreated)
+	var snap captureReceipt
+	resp.JSON(t, &snap)
+	s.webcamID = snap.ID
 	return s
 }
 
@@ -401,9 +440,13 @@ func (s *authzScene) idAfter(segment string) string {
 		return f.IssuerID
 	case "programs":
 		return f.Program.ID
+	case "checkins":
+		return s.checkinID
+	case "snapshots":
+		return s.photoID
 	}
-	// Check-ins, snapshots, calibration runs and flags: none exists, and
-	// an allowed caller gets the handler's 404.
+	// Calibration runs and flags: none exists, and an allowed caller gets
+	// the handler's 404.
 	return unknownID
 }
 
@@ -416,12 +459,10 @@ func (s *authzScene) request(t *testing.T, p principal, method, path string) *ht
 	case method == http.MethodGet:
 		req = webtest.NewRequest(method, path, nil)
 	case api:
-		body := map[string]any{}
-		if strings.HasSuffix(path, "/breaks") {
-			// A valid body, so that the call reaches the ownership check.
-			body["action"] = "start"
-		}
-		req = webtest.NewRequest(method, path, body)
+		// An empty object, valid for no route that needs a field: a
+		// handler checks who calls before what is sent
+		// (TestAuthzStrangersGetNotFoundWhateverTheBody).
+		req = webtest.NewRequest(method, path, map[string]any{})
 	default:
 		req = webtest.NewRequest(method, path, "")
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -527,17 +568,21 @@ func appRoutes(f *webtest.Fixture) []string {
 }
 
 // hidesReal tells whether a 404 of pattern can only mean that the handler
-// hides a real attempt or exam from the caller.
+// hides a real attempt, check-in, snapshot or exam from the caller.
 func hidesReal(pattern string) bool {
 	return strings.Contains(pattern, "attempts/:id") || strings.HasPrefix(pattern, "/proctor/exams/:id") ||
-		strings.HasSuffix(pattern, "/exams/:id/checkins")
+		strings.HasSuffix(pattern, "/exams/:id/checkins") || strings.Contains(pattern, "checkins/:id") ||
+		strings.Contains(pattern, "snapshots/:id")
 }
 
 // TestAuthzMatrix calls every route as anonymous and as every role, and
 // checks that exactly the principals of authzMatrix get past the route's
 // and the handler's role checks. A route missing from the matrix fails.
 func TestAuthzMatrix(t *testing.T) {
-	s := newAuthzScene(t)
+	eachAuthzScene(t, testAuthzMatrix)
+}
+
+func testAuthzMatrix(t *testing.T, s *authzScene) {
 	routes := appRoutes(s.f)
 	inApp := map[string]bool{}
 	for _, k := range routes {
@@ -579,7 +624,10 @@ func TestAuthzMatrix(t *testing.T) {
 // change the first candidate's attempt, check-in or private credential,
 // and each refused call leaves them as they were.
 func TestAuthzCandidateCannotReachAnotherCandidatesAttempt(t *testing.T) {
-	s := newAuthzScene(t)
+	eachAuthzScene(t, testAuthzCandidateCannotReachAnotherCandidatesAttempt)
+}
+
+func testAuthzCandidateCannotReachAnotherCandidatesAttempt(t *testing.T, s *authzScene) {
 	f := s.f
 	ctx := t.Context()
 	owner, intruder := f.Token(t, f.Users.Candidate), f.Token(t, f.Users.Candidate2)
@@ -589,7 +637,6 @@ func TestAuthzCandidateCannotReachAnotherCandidatesAttempt(t *testing.T) {
 
 	// A third candidate's open check-in, and the passer's credential made
 	// private.
-	checkinPolicy(t, f, "proctor")
 	checker := f.NewUser(t, "", "Chen Checker", auth.Candidate)
 	opened := apiCall(t, f, apiReq("POST", "/api/v1/exams/"+f.Exam.ID+"/checkins", f.Token(t, checker), nil))
 	wantAPIStatus(t, opened, http.StatusOK)
@@ -641,6 +688,11 @@ func TestAuthzCandidateCannotReachAnotherCandidatesAttempt(t *testing.T) {
 		{"POST", checkin + "/photos?kind=candidate_photo", png},
 		{"POST", checkin + "/rules", map[string]any{"accepted": true}},
 		{"POST", checkin + "/submit", nil},
+		{"GET", "/api/v1/checkins/" + s.checkinID, nil},
+		{"PUT", "/api/v1/checkins/" + s.checkinID + "/system-check", []byte(checkinGoodSystem)},
+		{"POST", "/api/v1/checkins/" + s.checkinID + "/photos?kind=id_photo", png},
+		{"GET", "/api/v1/snapshots/" + s.photoID, nil},
+		{"GET", "/api/v1/snapshots/" + s.webcamID, nil},
 		{"GET", "/api/v1/credentials/" + s.credentialID, nil},
 		{"PUT", "/api/v1/credentials/" + s.credentialID + "/visibility", map[string]any{"public": true}},
 	} {
@@ -691,6 +743,78 @@ func TestAuthzCandidateCannotReachAnotherCandidatesAttempt(t *testing.T) {
 	}
 }
 
+// TestAuthzStrangersGetNotFoundWhateverTheBody: to a caller whose role
+// passes a route's check but who neither owns nor is staff of the attempt,
+// check-in, snapshot or exam it names, the thing is not there — 404
+// whatever the body and the query, so that no validation answer tells
+// them it exists. The strangers are another candidate, on Candidate's
+// attempt, check-in and photo, and the proctor not assigned to the exam.
+func TestAuthzStrangersGetNotFoundWhateverTheBody(t *testing.T) {
+	eachAuthzScene(t, testAuthzStrangersGetNotFound)
+}
+
+func testAuthzStrangersGetNotFound(t *testing.T, s *authzScene) {
+	f := s.f
+	bodies := []struct{ name, contentType, body string }{
+		{"no body", "", ""},
+		{"an empty object", "application/json", "{}"},
+		{"not JSON", "application/json", "not json"},
+		{"wrong fields", "application/json", `{"action":"sideways","events":"x","answer":7,"note":" ","decision":"maybe","minutes":"many","reasons":3}`},
+		{"HTML sent as an image", "image/jpeg", "<!doctype html><script>alert(1)</script>"},
+	}
+	// Every query parameter a handler checks, each with a bad value.
+	const badQuery = "?kind=bogus&faces=-1&looking_away=maybe&taken_at=soon"
+	owned := func(pattern string) bool {
+		return strings.Contains(pattern, "attempts/:id") || strings.Contains(pattern, "checkins/:id") || strings.Contains(pattern, "snapshots/:id")
+	}
+	candidate2 := principal{'C', "another candidate", &s.f.Users.Candidate2}
+	outsider := principal{'r', "unassigned proctor", &s.outsider}
+	checked := 0
+	for _, k := range appRoutes(f) {
+		allowed := authzMatrix[k]
+		method, pattern, _ := strings.Cut(k, " ")
+		if !hidesReal(pattern) || strings.HasSuffix(pattern, "/live") {
+			continue // live streams are TestAuthzMatrix's
+		}
+		var strangers []principal
+		if owned(pattern) && strings.IndexByte(allowed, 'C') >= 0 {
+			strangers = append(strangers, candidate2)
+		}
+		if strings.IndexByte(allowed, 'R') >= 0 && strings.IndexByte(allowed, 'r') < 0 {
+			strangers = append(strangers, outsider)
+		}
+		path := s.fill(pattern) + badQuery
+		for _, p := range strangers {
+			for _, b := range bodies {
+				if method == http.MethodGet && b.body != "" {
+					continue
+				}
+				var body any
+				if b.body != "" {
+					body = b.body
+				}
+				req := webtest.NewRequest(method, path, body)
+				if b.contentType != "" {
+					req.Header.Set("Content-Type", b.contentType)
+				}
+				if strings.HasPrefix(path, "/api/") {
+					req = webtest.WithBearer(req, f.Token(t, *p.user))
+				} else {
+					req.Header.Set("Accept", "text/html")
+					req = webtest.WithCookie(req, f.Session(t, *p.user), method != http.MethodGet)
+				}
+				checked++
+				if resp := f.Do(t, req); resp.StatusCode != http.StatusNotFound {
+					t.Errorf("%s %s %s with %s: status %d; want 404: %.300s", p.name, method, path, b.name, resp.StatusCode, resp.Body)
+				}
+			}
+		}
+	}
+	if checked < 100 {
+		t.Errorf("checked %d calls; the matrix should give far more", checked)
+	}
+}
+
 // intruderRefused: refused as unauthorised, forbidden or not found (an
 // attempt that is not yours does not exist for you).
 func intruderRefused(resp *webtest.Response) bool {
@@ -721,7 +845,10 @@ var notCandidateData = map[string]bool{
 // matrix allows a candidate, during their attempt and after it, and checks
 // that no body carries an answer key, a rationale or an item statistic.
 func TestAuthzNoKeyOrStatisticsForCandidates(t *testing.T) {
-	s := newAuthzScene(t)
+	eachAuthzScene(t, testAuthzNoKeyOrStatisticsForCandidates)
+}
+
+func testAuthzNoKeyOrStatisticsForCandidates(t *testing.T, s *authzScene) {
 	f := s.f
 	candidate := principal{'C', "candidate", &f.Users.Candidate}
 	var gets []string

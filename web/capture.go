@@ -59,12 +59,12 @@ func parseSnapshotQuery(c *fiber.Ctx) (snapshotQuery, error) {
 }
 
 // snapshotImage returns the body as an image whose content is of the type
-// it was sent as: JPEG, PNG or WebP (proctor.CheckImage). Anything else is
+// it was sent as: JPEG or PNG (proctor.CheckImage). Anything else is
 // a field error on "image".
 func snapshotImage(c *fiber.Ctx) ([]byte, error) {
 	declared, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || !slices.Contains(proctor.ImageTypes, declared) {
-		return nil, valid.Errorf("image", "must be sent as image/jpeg, image/png or image/webp")
+		return nil, valid.Errorf("image", "must be sent as image/jpeg or image/png")
 	}
 	img := c.Body()
 	found, err := proctor.CheckImage(img)
@@ -121,11 +121,11 @@ func (s *Server) snapshotWait(c *fiber.Ctx, attemptID string, every time.Duratio
 // snapshots.
 func (s *Server) apiPostSnapshot(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	q, err := parseSnapshotQuery(c)
+	a, err := s.ownAttempt(c)
 	if err != nil {
 		return err
 	}
-	a, err := s.ownAttempt(c)
+	q, err := parseSnapshotQuery(c)
 	if err != nil {
 		return err
 	}

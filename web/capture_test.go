@@ -140,7 +140,7 @@ func TestAPISnapshots(t *testing.T) {
 			{"too many faces", "faces=101", "image/jpeg", jpg, 422, "invalid", "faces"},
 			{"looking_away not a bool", "looking_away=maybe", "image/jpeg", jpg, 422, "invalid", "looking_away"},
 			{"taken_at not RFC 3339", "taken_at=yesterday", "image/jpeg", jpg, 422, "invalid", "taken_at"},
-			{"over the bound", "", "image/jpeg", append(bytes.Clone(jpg), make([]byte, proctor.MaxImageBytes)...), 413, "request_entity_too_large", ""},
+			{"over the bound", "", "image/jpeg", append(bytes.Clone(jpg), make([]byte, proctor.MaxImageBytes)...), 413, "request_entity_too_large", "image"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				wantAPIError(t, apiCall(t, f, captureUpload(a.ID, tc.query, token, tc.contentType, tc.body)), tc.status, tc.code, tc.field)

@@ -212,6 +212,11 @@ func (s *Server) apiCheckin(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiCheckinSystem(c *fiber.Ctx) error {
+	// Ownership first: to anyone else the check-in is not there, whatever
+	// the body.
+	if _, err := s.ownCheckin(c); err != nil {
+		return err
+	}
 	if len(c.Body()) == 0 {
 		return &badRequest{field: "body", message: "a JSON body is required"}
 	}
@@ -225,24 +230,24 @@ func (s *Server) apiCheckinSystem(c *fiber.Ctx) error {
 // apiCheckinProbe takes a small upload and discards it, so that the page
 // can time it.
 func (s *Server) apiCheckinProbe(c *fiber.Ctx) error {
-	if len(c.Body()) > maxProbeBytes {
-		return fiber.ErrRequestEntityTooLarge
-	}
 	if _, err := s.ownCheckin(c); err != nil {
 		return err
+	}
+	if len(c.Body()) > maxProbeBytes {
+		return &tooLarge{field: "body", limit: maxProbeBytes}
 	}
 	return c.JSON(fiber.Map{"bytes": len(c.Body())})
 }
 
 func (s *Server) apiCheckinPhoto(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	kind := c.Query("kind")
-	if !slices.Contains(checkinPhotoKinds, kind) {
-		return valid.Errorf("kind", "must be %s or %s", proctor.CandidatePhoto, proctor.IDPhoto)
-	}
 	ci, err := s.ownCheckin(c)
 	if err != nil {
 		return err
+	}
+	kind := c.Query("kind")
+	if !slices.Contains(checkinPhotoKinds, kind) {
+		return valid.Errorf("kind", "must be %s or %s", proctor.CandidatePhoto, proctor.IDPhoto)
 	}
 	if ci.Status != assess.CheckinOpen {
 		return assess.ErrCheckinStatus
@@ -331,6 +336,9 @@ func (s *Server) apiAdmitCheckin(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiRejectCheckin(c *fiber.Ctx) error {
+	if _, err := s.proctorCheckin(c); err != nil {
+		return err
+	}
 	var in struct {
 		Note string `json:"note"`
 	}

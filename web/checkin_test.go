@@ -151,13 +151,13 @@ func TestCheckinAPI(t *testing.T) {
 		}
 		wantAPIStatus(t, apiCall(t, f, checkinRaw("POST", path+"/probe", cand, "application/octet-stream", make([]byte, 64<<10))), http.StatusOK)
 		wantAPIError(t, apiCall(t, f, checkinRaw("POST", path+"/probe", cand, "application/octet-stream", make([]byte, 300<<10))),
-			http.StatusRequestEntityTooLarge, "request_entity_too_large", "")
+			http.StatusRequestEntityTooLarge, "request_entity_too_large", "body")
 
 		// Photos: images only, bounded, of a known kind.
 		wantAPIError(t, apiCall(t, f, checkinRaw("POST", path+"/photos?kind=candidate_photo", cand, "image/png", []byte("not an image at all"))),
 			http.StatusUnprocessableEntity, "invalid", "image")
 		wantAPIError(t, apiCall(t, f, checkinRaw("POST", path+"/photos?kind=candidate_photo", cand, "image/jpeg", make([]byte, 3<<20))),
-			http.StatusRequestEntityTooLarge, "request_entity_too_large", "")
+			http.StatusRequestEntityTooLarge, "request_entity_too_large", "image")
 		wantAPIError(t, apiCall(t, f, checkinRaw("POST", path+"/photos?kind=webcam", cand, "image/png", img)),
 			http.StatusUnprocessableEntity, "invalid", "kind")
 		var photo struct {

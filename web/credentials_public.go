@@ -900,13 +900,13 @@ func verifyInput(c *fiber.Ctx) ([]byte, error) {
 	if !strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEMultipartForm) &&
 		!strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationForm) {
 		if len(c.Body()) > credential.MaxVerifyBytes {
-			return nil, fiber.NewError(fiber.StatusRequestEntityTooLarge, fmt.Sprintf("the file is larger than %d MiB", credential.MaxVerifyBytes>>20))
+			return nil, &tooLarge{field: "file", limit: credential.MaxVerifyBytes}
 		}
 		return c.Body(), nil
 	}
 	if fh, err := c.FormFile("file"); err == nil && fh.Size > 0 {
 		if fh.Size > credential.MaxVerifyBytes {
-			return nil, fiber.NewError(fiber.StatusRequestEntityTooLarge, fmt.Sprintf("the file is larger than %d MiB", credential.MaxVerifyBytes>>20))
+			return nil, &tooLarge{field: "file", limit: credential.MaxVerifyBytes}
 		}
 		f, err := fh.Open()
 		if err != nil {

@@ -706,12 +706,12 @@ func TestVerifyUploadBounds(t *testing.T) {
 		big := bytes.Repeat([]byte("x"), credential.MaxVerifyBytes+1)
 		r := webtest.NewRequest("POST", "/api/v1/verify", big)
 		r.Header.Set("Content-Type", "image/png")
-		wantAPIError(t, apiCall(t, f, r), http.StatusRequestEntityTooLarge, "request_entity_too_large", "")
+		wantAPIError(t, apiCall(t, f, r), http.StatusRequestEntityTooLarge, "request_entity_too_large", "file")
 
 		huge := bytes.Repeat([]byte("x"), credential.MaxVerifyBytes+(1<<20))
 		r = webtest.NewRequest("POST", "/api/v1/verify", huge)
 		r.Header.Set("Content-Type", "application/octet-stream")
-		wantAPIError(t, apiCall(t, f, r), http.StatusRequestEntityTooLarge, "request_entity_too_large", "")
+		wantAPIError(t, apiCall(t, f, r), http.StatusRequestEntityTooLarge, "request_entity_too_large", "file")
 
 		var body bytes.Buffer
 		mw := multipart.NewWriter(&body)
@@ -720,7 +720,7 @@ func TestVerifyUploadBounds(t *testing.T) {
 		mw.Close()
 		r = webtest.NewRequest("POST", "/api/v1/verify", body.Bytes())
 		r.Header.Set("Content-Type", mw.FormDataContentType())
-		wantAPIError(t, apiCall(t, f, r), http.StatusRequestEntityTooLarge, "request_entity_too_large", "")
+		wantAPIError(t, apiCall(t, f, r), http.StatusRequestEntityTooLarge, "request_entity_too_large", "file")
 	})
 }
 

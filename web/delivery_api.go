@@ -145,16 +145,16 @@ type breakRequest struct {
 }
 
 func (s *Server) apiBreak(c *fiber.Ctx) error {
+	a, err := s.ownAttempt(c)
+	if err != nil {
+		return err
+	}
 	var req breakRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
 	if req.Action != "start" && req.Action != "end" {
 		return valid.Errorf("action", `must be "start" or "end"`)
-	}
-	a, err := s.ownAttempt(c)
-	if err != nil {
-		return err
 	}
 	if a, err = s.cfg.Assess.Break(c.UserContext(), a.ID, req.Action == "start"); err != nil {
 		return err

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -84,6 +85,10 @@ func classify(err error) (int, apiError) {
 		// The message locates the fault in the author's own file.
 		return fiber.StatusUnprocessableEntity, apiError{Code: "invalid_package", Message: pkg.Error(), Field: "file"}
 	}
+	var big *tooLarge
+	if errors.As(err, &big) {
+		return fiber.StatusRequestEntityTooLarge, apiError{Code: "request_entity_too_large", Message: big.message(), Field: big.field}
+	}
 	var bad *badRequest
 	if errors.As(err, &bad) {
 		return fiber.StatusBadRequest, apiError{Code: "bad_request", Message: bad.message, Field: bad.field}
@@ -104,9 +109,33 @@ func classify(err error) (int, apiError) {
 	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) && fe.Code < 500 {
-		return fe.Code, apiError{Code: strings.ReplaceAll(strings.ToLower(utils.StatusMessage(fe.Code)), " ", "_"), Message: fe.Message}
+		body := apiError{Code: strings.ReplaceAll(strings.ToLower(utils.StatusMessage(fe.Code)), " ", "_"), Message: fe.Message}
+		if fe.Code == fiber.StatusRequestEntityTooLarge {
+			// The server refused the body before any route saw it.
+			body.Field = "body"
+		}
+		return fe.Code, body
 	}
 	return fiber.StatusInternalServerError, apiError{Code: "internal", Message: "internal error"}
+}
+
+// tooLarge is a body or an uploaded file over its bound: 413 naming the
+// field.
+type tooLarge struct {
+	field string
+	limit int
+}
+
+func (e *tooLarge) Error() string { return e.field + ": " + e.message() }
+
+func (e *tooLarge) message() string {
+	if e.limit >= 1<<20 && e.limit%(1<<20) == 0 {
+		return fmt.Sprintf("is larger than the limit of %d MiB", e.limit>>20)
+	}
+	if e.limit >= 1<<10 && e.limit%(1<<10) == 0 {
+		return fmt.Sprintf("is larger than the limit of %d KiB", e.limit>>10)
+	}
+	return fmt.Sprintf("is larger than the limit of %d bytes", e.limit)
 }
 
 // badRequest is malformed input: a body that is not JSON, a missing

@@ -37,7 +37,7 @@ func readUpload(c *fiber.Ctx) (upload, error) {
 			return upload{}, &badRequest{field: "file", message: "choose a QTI package (.zip) or a CSV file"}
 		}
 		if fh.Size > maxImportBytes {
-			return upload{}, &badRequest{field: "file", message: fmt.Sprintf("is larger than %d MiB", maxImportBytes>>20)}
+			return upload{}, &tooLarge{field: "file", limit: maxImportBytes}
 		}
 		f, err := fh.Open()
 		if err != nil {

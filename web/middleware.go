@@ -68,8 +68,8 @@ func currentUser(c *fiber.Ctx) auth.User {
 func (s *Server) guard(r route) fiber.Handler {
 	limit := bodyLimit(r)
 	return func(c *fiber.Ctx) error {
-		if len(c.Request().Body()) > limit {
-			return fiber.ErrRequestEntityTooLarge
+		if len(c.Request().Body()) > limit.bytes {
+			return &tooLarge{field: limit.field, limit: limit.bytes}
 		}
 		if !sideEffectFree[r.Method+" "+r.Path] {
 			if err := checkCSRF(c); err != nil {

@@ -496,7 +496,7 @@ func domainResults(exam assess.Exam, scores []assess.DomainScore) []domainResult
 
 func (s *Server) pageResult(c *fiber.Ctx) error {
 	ctx, u := c.UserContext(), currentUser(c)
-	a, err := s.ownAttempt(c, staff...)
+	a, err := s.resultAttempt(c)
 	if err != nil {
 		return err
 	}

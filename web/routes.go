@@ -18,7 +18,6 @@ type route struct {
 
 // Role sets used by several routes.
 var (
-	staff    = []auth.Role{auth.Admin, auth.ProgramManager, auth.Psychometrician, auth.Proctor}
 	analysts = []auth.Role{auth.Admin, auth.ProgramManager, auth.Psychometrician}
 	authors  = []auth.Role{auth.Admin, auth.Author}
 	proctors = []auth.Role{auth.Admin, auth.Proctor}
@@ -27,17 +26,27 @@ var (
 	admins   = []auth.Role{auth.Admin}
 )
 
+// bodyBound is the largest body a route takes, and the field a refusal
+// names.
+type bodyBound struct {
+	bytes int
+	field string
+}
+
 // uploads are the routes that take a file larger than a JSON body; every
-// other route refuses a body over maxBodyBytes.
-var uploads = map[string]int{
-	"POST /api/v1/items/import":    maxImportBytes,
-	"POST /authoring/items/import": maxImportBytes,
-	"POST /api/v1/verify":          maxVerifyBody,
-	"POST /verify":                 maxVerifyBody,
+// other route refuses a body over maxBodyBytes. A body over its bound is
+// refused with 413 before the handler runs, so nothing of it is stored.
+var uploads = map[string]bodyBound{
+	// A QTI package or CSV bank: the raw body of the API, a multipart
+	// field of the page.
+	"POST /api/v1/items/import":    {maxImportBytes, "file"},
+	"POST /authoring/items/import": {maxImportBytes, "file"},
+	"POST /api/v1/verify":          {maxVerifyBody, "file"},
+	"POST /verify":                 {maxVerifyBody, "file"},
 	// A webcam frame is raw image bytes, bounded as every proctoring image.
-	"POST /api/v1/attempts/:id/snapshots": proctor.MaxImageBytes,
+	"POST /api/v1/attempts/:id/snapshots": {proctor.MaxImageBytes, "image"},
 	// A check-in photo: the image itself is the body.
-	"POST /api/v1/checkins/:id/photos": proctor.MaxImageBytes,
+	"POST /api/v1/checkins/:id/photos": {proctor.MaxImageBytes, "image"},
 }
 
 // sideEffectFree are POST routes that change nothing: they compute an
@@ -52,11 +61,11 @@ var sideEffectFree = map[string]bool{
 const maxBodyBytes = 1 << 20
 
 // bodyLimit is the largest body route r takes.
-func bodyLimit(r route) int {
-	if n, ok := uploads[r.Method+" "+r.Path]; ok {
-		return n
+func bodyLimit(r route) bodyBound {
+	if b, ok := uploads[r.Method+" "+r.Path]; ok {
+		return b
 	}
-	return maxBodyBytes
+	return bodyBound{maxBodyBytes, "body"}
 }
 
 // routes is every endpoint of the server, in one list.

@@ -61,6 +61,11 @@ func (s *Server) snapshotExam(c *fiber.Ctx, snap proctor.Snapshot) (examID, cand
 	return ci.ExamID, ci.CandidateID, err
 }
 
+// safeImageTypes are the types a stored image is served as: raster types
+// that carry no script (never image/svg+xml), including WebP frames that
+// were accepted before uploads were held to proctor.ImageTypes.
+var safeImageTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true}
+
 // apiSnapshot serves a snapshot or check-in photo to the proctors and
 // reviewers of its exam, and a check-in photo to the candidate who took it.
 // The image is sent with the type judged from its content when stored,
@@ -95,9 +100,15 @@ func (s *Server) apiSnapshot(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Set(fiber.HeaderContentType, snap.ContentType)
 	c.Set(fiber.HeaderCacheControl, "private, max-age=3600, immutable")
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-	c.Set(fiber.HeaderContentDisposition, "inline")
+	if safeImageTypes[snap.ContentType] {
+		c.Set(fiber.HeaderContentType, snap.ContentType)
+		c.Set(fiber.HeaderContentDisposition, "inline")
+	} else {
+		// Never a type a browser would run: bytes to save, not to show.
+		c.Set(fiber.HeaderContentType, fiber.MIMEOctetStream)
+		c.Set(fiber.HeaderContentDisposition, "attachment")
+	}
 	return c.Send(img)
 }

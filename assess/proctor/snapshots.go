@@ -8,14 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	_ "image/jpeg" // decoders for DecodeConfig
+	_ "image/jpeg" // the decoders of ImageTypes
 	_ "image/png"
 	"io"
 	"net/http"
 	"time"
 
 	"github.com/google/uuid"
-	_ "golang.org/x/image/webp"
 	"gorm.io/gorm"
 
 	"github.com/touchstone-assess/touchstone/internal/audit"
@@ -39,8 +38,8 @@ const (
 )
 
 // ImageTypes are the accepted image types, by content, not by what the
-// client declared.
-var ImageTypes = []string{"image/jpeg", "image/png", "image/webp"}
+// client declared: what browsers' canvas.toBlob makes.
+var ImageTypes = []string{"image/jpeg", "image/png"}
 
 // ErrSnapshotDeleted: the snapshot's image was deleted at the end of its
 // retention period.
@@ -126,8 +125,11 @@ func NewSnapshots(db *gorm.DB, blobs blob.Store, now func() time.Time) *Snapshot
 	return &Snapshots{db: db, blobs: blobs, now: now}
 }
 
-// CheckImage returns the type of an image judged by its content — JPEG,
-// PNG or WebP — after checking that it decodes as one, within the bounds.
+// CheckImage returns the type of an image judged by its content — JPEG or
+// PNG — after checking that it is whole: its header first, so that
+// dimensions over MaxImageDimension (a pixel flood: a small file that
+// would decode to gigabytes) are refused before any pixel is decoded,
+// then every pixel, so that a truncated or corrupt image is refused too.
 // Anything else is a field error on "image".
 func CheckImage(img []byte) (string, error) {
 	if len(img) == 0 {
@@ -142,14 +144,17 @@ func CheckImage(img []byte) (string, error) {
 		ok = ok || ct == t
 	}
 	if !ok {
-		return "", valid.Errorf("image", "must be a JPEG, PNG or WebP image, not %s", ct)
+		return "", valid.Errorf("image", "must be a JPEG or PNG image, not %s", ct)
 	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(img))
-	if err != nil {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(img))
+	if err != nil || "image/"+format != ct {
 		return "", valid.Errorf("image", "is not a valid %s image", ct)
 	}
 	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > MaxImageDimension || cfg.Height > MaxImageDimension {
 		return "", valid.Errorf("image", "must be from 1 to %d pixels wide and high, not %d×%d", MaxImageDimension, cfg.Width, cfg.Height)
+	}
+	if _, _, err := image.Decode(bytes.NewReader(img)); err != nil {
+		return "", valid.Errorf("image", "is not a whole %s image: it is truncated or corrupt", ct)
 	}
 	return ct, nil
 }

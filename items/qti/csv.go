@@ -10,6 +10,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/touchstone-assess/touchstone/internal/valid"
 	"github.com/touchstone-assess/touchstone/items"
@@ -40,10 +41,11 @@ const (
 var CSVOptionColumns = []string{"option_a", "option_b", "option_c", "option_d", "option_e", "option_f", "option_g", "option_h"}
 
 // ImportCSV reads a bank of single-choice and multiple-response items
-// from CSV (RFC 4180, comma-separated, UTF-8, an optional byte order
-// mark) with a header row of the columns above. A key of one letter
-// makes a single_choice item, of several letters a multiple_response
-// item. Rows whose cells are all blank are skipped.
+// from CSV (RFC 4180, comma-separated, UTF-8 with an optional byte order
+// mark; a cell that is not UTF-8 is an error) with a header row of the
+// columns above. A key of one letter makes a single_choice item, of
+// several letters a multiple_response item. Rows whose cells are all
+// blank are skipped.
 //
 // ImportCSV is all or nothing: on any fault it returns no items and an
 // *Error naming the line (of the file, counting the header as line 1) and
@@ -66,6 +68,9 @@ func ImportCSV(r io.Reader) ([]Item, error) {
 	}
 	col := make(map[string]int, len(header))
 	for i, h := range header {
+		if !utf8.ValidString(h) {
+			return nil, &Error{Line: 1, Column: "column " + strconv.Itoa(i+1), Msg: "is not valid UTF-8; save the file as UTF-8"}
+		}
 		name := strings.ToLower(strings.TrimSpace(h))
 		if !knownColumn(name) {
 			return nil, &Error{Line: 1, Column: h, Msg: "is not a column ImportCSV knows"}
@@ -91,6 +96,12 @@ func ImportCSV(r io.Reader) ([]Item, error) {
 			return nil, csvError(err, lim)
 		}
 		line, _ := cr.FieldPos(0)
+		for i, cell := range rec {
+			if !utf8.ValidString(cell) {
+				l, _ := cr.FieldPos(i)
+				return nil, &Error{Line: l, Column: strings.ToLower(strings.TrimSpace(header[i])), Msg: "is not valid UTF-8; save the file as UTF-8"}
+			}
+		}
 		if blank(rec) {
 			continue
 		}

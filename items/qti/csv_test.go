@@ -60,6 +60,8 @@ func TestImportCSVErrors(t *testing.T) {
 		{"unknown column", "identifier,domian,stem,option_a,option_b,key\n", `line 1: domian: is not a column ImportCSV knows`},
 		{"missing column", "identifier,stem,option_a,option_b,key\n", `line 1: domain: the header lacks this required column`},
 		{"field count", header + "a,D,S,1,2,,,A,extra\n", `line 2: wrong number of fields`},
+		{"not UTF-8", header + "a,D,S,1,2,,,A\nb,D,Qu\xe9?,1,2,,,A\n", `line 3: stem: is not valid UTF-8; save the file as UTF-8`},
+		{"header not UTF-8", "identifier,domain,st\xe9m,option_a,option_b,key\n", `line 1: column 3: is not valid UTF-8; save the file as UTF-8`},
 		{"bare quote", header + "a,D,S\"x,1,2,,,A\n", `line 2: bare " in non-quoted-field`},
 		{"scoring single", "identifier,domain,stem,option_a,option_b,key,scoring\na,D,S,1,2,A,partial\n", `line 2: scoring: applies only to items with several keys`},
 		{"bad scoring", "identifier,domain,stem,option_a,option_b,key,scoring\na,D,S,1,2,AB,some\n", `line 2: scoring: must be "all_or_nothing" or "partial", is "some"`},
