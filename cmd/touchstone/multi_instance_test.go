@@ -139,7 +139,10 @@ func TestMultiInstance(t *testing.T) {
 	}
 
 	candidate := in[0].login(t, "candidate@example.com")
-	var held string
+	var (
+		held     string
+		heldPast time.Time // when the held attempt's stored deadline was set in the past
+	)
 	t.Run("timers", func(t *testing.T) {
 		charts := in[0].exam(t, candidate, "Charts")
 		held = startAndAnswer(t, in, candidate, charts.ID)
@@ -176,6 +179,7 @@ func TestMultiInstance(t *testing.T) {
 		if err := db.Exec("UPDATE attempts SET held_at = ?, deadline = ? WHERE id = ?", now.Add(-10*time.Minute), now.Add(-9*time.Minute), held).Error; err != nil {
 			t.Fatal(err)
 		}
+		heldPast = now
 		noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		req, _ := http.NewRequest("GET", in[1].URL+"/attempts/"+held, nil)
 		req.Header.Set("Authorization", "Bearer "+candidate)
@@ -247,8 +251,9 @@ func TestMultiInstance(t *testing.T) {
 		if held == "" {
 			t.Skip("no held attempt: the timers test failed")
 		}
-		// By now every instance's sweeper has run at least once since the
-		// held attempt's stored deadline passed.
+		// Every instance tries to sweep every 5 s and one of them does: a
+		// sweep has run since the held attempt's stored deadline passed.
+		time.Sleep(time.Until(heldPast.Add(6 * time.Second)))
 		c := in[0].clock(t, candidate, held)
 		if c.Status != "in_progress" || !c.Held || c.Remaining != 60 {
 			t.Fatalf("held attempt after the sweeps: %+v, want in progress, held, 60 s left", c)
@@ -321,6 +326,55 @@ func TestMultiInstance(t *testing.T) {
 			if lists[i] != lists[0] {
 				t.Errorf("instance %d publishes a different status list from instance 0", i)
 			}
+		}
+	})
+
+	t.Run("one calibration run at a time", func(t *testing.T) {
+		psych := in[0].login(t, "psychometrician@example.com")
+		charts := in[0].exam(t, psych, "Charts")
+		statuses := make([]int, len(in))
+		runs := make([]struct{ ID, Status string }, len(in))
+		var wg sync.WaitGroup
+		for i := range in {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses[i] = on(i).call(t, "POST", "/api/v1/exams/"+charts.ID+"/calibrations", psych, map[string]string{"model": "2pl", "note": "multi-instance"}, &runs[i])
+			}()
+		}
+		wg.Wait()
+		started := ""
+		for i, st := range statuses {
+			switch st {
+			case http.StatusAccepted:
+				if started != "" {
+					t.Errorf("instance %d started a second 2PL run of the exam while run %s runs", i, started)
+				}
+				started = runs[i].ID
+			case http.StatusConflict:
+			default:
+				t.Errorf("start on instance %d: status %d, want 202 or 409", i, st)
+			}
+		}
+		if started == "" {
+			t.Fatalf("no instance started the run: %v", statuses)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			var run struct{ Status string }
+			if st := on(int(time.Now().UnixMilli())).call(t, "GET", "/api/v1/calibrations/"+started, psych, nil, &run); st != http.StatusOK {
+				t.Fatalf("run: status %d", st)
+			}
+			if run.Status != "running" {
+				if run.Status != "done" {
+					t.Errorf("the run ended %s", run.Status)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the run is still running after 60 s")
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
 	})
 
