@@ -137,6 +137,11 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	baseURL := cfg.BaseURL
 	if baseURL == "" {
 		baseURL = "http://" + ln.Addr().String()
+		if cfg.RedisURL != "" {
+			// Shared state suggests several instances, each of which would
+			// write its own address into the credentials it issues.
+			logger.Warn("TOUCHSTONE_BASE_URL is not set: credentials name this instance's address; with several instances set it to the load balancer's public URL", "base_url", baseURL)
+		}
 	}
 
 	svc, err := wire(ctx, cfg, baseURL)
