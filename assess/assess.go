@@ -50,6 +50,9 @@ var (
 	// ErrHeld: a proctor has paused the attempt; its clock and answers are
 	// stopped until the proctor resumes it.
 	ErrHeld = errors.New("assess: attempt is paused by the proctor")
+	// ErrNotDue: Submit by "deadline" found the attempt held by its
+	// proctor, or its deadline (plus Grace) not yet passed; it stays open.
+	ErrNotDue = errors.New("assess: attempt is not due")
 	// ErrNoBreakLeft: the candidate's break allowance is used up, or they
 	// have none.
 	ErrNoBreakLeft = errors.New("assess: no break time left")

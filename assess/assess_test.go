@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/touchstone-assess/touchstone/assess"
+	"github.com/touchstone-assess/touchstone/internal/audit"
 	"github.com/touchstone-assess/touchstone/internal/dbtest"
 	"github.com/touchstone-assess/touchstone/internal/valid"
 	"github.com/touchstone-assess/touchstone/items"
@@ -260,6 +261,22 @@ func TestConcurrentSubmitsScoreOnceAndIssueOnce(t *testing.T) {
 			if results[i].Score != 6 || !results[i].Passed || results[i].CredentialID != stored.CredentialID {
 				t.Fatalf("submit %d: got %+v, want a pass with the stored credential %s", i, results[i], stored.CredentialID)
 			}
+		}
+		recs, err := audit.List(db, "attempt:"+a.ID, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		submits := 0
+		for _, r := range recs {
+			if r.Action == "attempt.submit" {
+				submits++
+				if r.Actor != f.candidate {
+					t.Errorf("attempt.submit by %q, want the candidate %s", r.Actor, f.candidate)
+				}
+			}
+		}
+		if submits != 1 {
+			t.Errorf("%d attempt.submit entries in the audit log, want 1", submits)
 		}
 	})
 }

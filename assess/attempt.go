@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/touchstone-assess/touchstone/internal/audit"
 	"github.com/touchstone-assess/touchstone/internal/valid"
 	"github.com/touchstone-assess/touchstone/items"
 )
@@ -377,7 +378,7 @@ func (s *Service) closeExpiredOf(ctx context.Context, candidateID string) error 
 		return fmt.Errorf("assess: expired attempts: %w", err)
 	}
 	for _, id := range due {
-		if _, err := s.Submit(ctx, id, "deadline"); err != nil {
+		if _, err := s.Submit(ctx, id, "deadline"); err != nil && !errors.Is(err, ErrNotDue) {
 			return err
 		}
 	}
@@ -689,27 +690,49 @@ type DomainScore struct {
 
 // Submit closes an attempt, scores it against the exam's approved standard
 // and, on a pass, calls OnPass. It is safe to call twice, concurrently or
-// after a crash: exactly one call scores, every call returns the same
-// result, and a pass whose credential is missing is issued again.
+// after a crash, on one server instance or several: exactly one call
+// closes the attempt (audited as "attempt.submit"), every call returns the
+// same result, and a pass whose credential is missing is issued again.
+//
+// by says who closes it: "candidate", or "deadline" for the clock. A held
+// attempt is never closed by either: the candidate gets ErrHeld, the
+// deadline ErrNotDue, as it does when the deadline (plus Grace) has not
+// passed. The conditions are checked in the closing statement itself, so
+// a proctor's hold or added time that commits first, from any instance,
+// always wins.
 func (s *Service) Submit(ctx context.Context, attemptID, by string) (Result, error) {
 	now := s.now().UTC()
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if by == "candidate" {
-			var a attemptRow
-			if err := first(tx, &a, "attempt", attemptID); err != nil {
-				return err
-			}
-			if a.Status == InProgress && a.HeldAt != nil {
-				return ErrHeld // the proctor decides what happens to a paused attempt
-			}
+		q := tx.Model(&attemptRow{}).Where("id = ? AND status = ? AND held_at IS NULL", attemptID, InProgress)
+		if by == "deadline" {
+			q = q.Where("deadline < ?", now.Add(-s.Grace))
 		}
-		res := tx.Model(&attemptRow{}).Where("id = ? AND status = ?", attemptID, InProgress).
-			Updates(map[string]any{"status": Submitted, "submitted_at": now, "submitted_by": by})
+		res := q.Updates(map[string]any{"status": Submitted, "submitted_at": now, "submitted_by": by})
 		if res.Error != nil {
 			return fmt.Errorf("assess: submit: %w", res.Error)
 		}
+		var a attemptRow
+		if err := first(tx, &a, "attempt", attemptID); err != nil {
+			return err
+		}
 		if res.RowsAffected == 0 {
-			return nil // already submitted: fall through to the stored result
+			switch {
+			case a.Status != InProgress:
+				return nil // already submitted: fall through to the stored result
+			case by == "deadline":
+				return ErrNotDue
+			case a.HeldAt != nil:
+				return ErrHeld // the proctor decides what happens to a paused attempt
+			}
+			return fmt.Errorf("assess: submit attempt %s: not closed", attemptID)
+		}
+		actor := "system"
+		if by == "candidate" {
+			actor = a.CandidateID
+		}
+		if err := audit.Append(tx, audit.Entry{Actor: actor, Action: "attempt.submit", Subject: "attempt:" + attemptID,
+			After: map[string]any{"by": by, "submitted_at": now}, At: now}); err != nil {
+			return err
 		}
 		return s.score(ctx, tx, attemptID)
 	})
@@ -859,10 +882,16 @@ func (s *Service) SubmitExpired(ctx context.Context) (int, error) {
 		Pluck("id", &due).Error; err != nil {
 		return 0, fmt.Errorf("assess: expired attempts: %w", err)
 	}
+	closed := 0
 	for _, id := range due {
-		if _, err := s.Submit(ctx, id, "deadline"); err != nil {
-			return 0, err
+		_, err := s.Submit(ctx, id, "deadline")
+		if errors.Is(err, ErrNotDue) {
+			continue // held or given time since the list was read
 		}
+		if err != nil {
+			return closed, err
+		}
+		closed++
 	}
 	var unissued []string
 	if err := s.db.WithContext(ctx).Model(&attemptRow{}).Where("status = ? AND passed AND credential_id IS NULL AND NOT simulated", Submitted).
@@ -874,7 +903,7 @@ func (s *Service) SubmitExpired(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
-	return len(due), nil
+	return closed, nil
 }
 
 // RecentAttempts lists the newest live attempts (not imported or simulated

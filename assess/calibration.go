@@ -63,6 +63,10 @@ type CalibrationRequest struct {
 	Note        string
 }
 
+// ErrCalibrationRunning: a run of the exam under the same model is still
+// being calculated; a second would only repeat it.
+var ErrCalibrationRunning = errors.New("assess: a calibration of this exam under this model is running")
+
 // Stat is a statistic that may be undefined: NaN (or an infinity) is
 // written to JSON as null and read back as NaN.
 type Stat float64
@@ -285,7 +289,9 @@ func (t *runTracker) wait(id string) <-chan struct{} {
 // operational items the two share (see Linking).
 //
 // Calibrate returns a *valid.Error for an unknown model or an anchor run
-// that is not finished, ErrNotFound for an unknown exam or anchor run.
+// that is not finished, ErrNotFound for an unknown exam or anchor run, and
+// ErrCalibrationRunning while a run of the exam under the same model is
+// being calculated (by any instance of the deployment).
 func (s *Service) Calibrate(ctx context.Context, actor, examID string, req CalibrationRequest) (CalibrationRun, error) {
 	if !slices.Contains(CalibrationModels, req.Model) {
 		return CalibrationRun{}, valid.Errorf("model", "must be one of %s", strings.Join(CalibrationModels, ", "))
@@ -318,6 +324,19 @@ func (s *Service) Calibrate(ctx context.Context, actor, examID string, req Calib
 	}
 	var out CalibrationRun
 	err = s.tx(ctx, func(tx *gorm.DB) error {
+		// One run of an exam per model at a time, whichever instance is
+		// asked: the exam's row is locked while the running runs are read.
+		if err := tx.Exec("UPDATE exams SET id = id WHERE id = ?", exam.ID).Error; err != nil {
+			return fmt.Errorf("assess: calibrate: %w", err)
+		}
+		var running []int
+		if err := tx.Model(&calibrationRow{}).Where("exam_id = ? AND model = ? AND status = ? AND created_at >= ?",
+			exam.ID, req.Model, RunRunning, now.Add(-calibrationTimeout-time.Minute)).Pluck("version", &running).Error; err != nil {
+			return fmt.Errorf("assess: calibrate: %w", err)
+		}
+		if len(running) > 0 {
+			return fmt.Errorf("%w: version %d", ErrCalibrationRunning, running[0])
+		}
 		var last *int
 		if err := tx.Model(&calibrationRow{}).Where("exam_id = ?", exam.ID).Select("MAX(version)").Scan(&last).Error; err != nil {
 			return fmt.Errorf("assess: calibrate: %w", err)
@@ -392,9 +411,12 @@ func (s *Service) recordCalibration(ctx context.Context, id string, res *Calibra
 	// The outcome is recorded even when the request that started the run
 	// is long gone; a failure to record leaves the run "running", which
 	// the page shows as such.
+	// Only a run still running is recorded, once: instances that find the
+	// same stale run at the same time fail it, and audit it, once.
 	_ = s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Model(&calibrationRow{}).Where("id = ?", id).Updates(update).Error; err != nil {
-			return err
+		res := tx.Model(&calibrationRow{}).Where("id = ? AND status = ?", id, RunRunning).Updates(update)
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
 		}
 		after := map[string]any{"status": update["status"], "persons": update["persons"]}
 		if e, ok := update["error"]; ok {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -351,10 +352,51 @@ func TestStaleCalibrationRunFails(t *testing.T) {
 		if run, err := f.svc.CalibrationRun(ctx, id); err != nil || run.Status != assess.RunRunning {
 			t.Fatalf("a fresh run: %+v, %v; want it still running", run, err)
 		}
+		// While it runs (on whichever instance), the same model is refused;
+		// another model is not.
+		if _, err := f.svc.Calibrate(ctx, "system", f.exam.ID, assess.CalibrationRequest{Model: assess.CalibrationRasch}); !errors.Is(err, assess.ErrCalibrationRunning) {
+			t.Fatalf("a second Rasch run while one runs: %v, want ErrCalibrationRunning", err)
+		}
+		other, err := f.svc.Calibrate(ctx, "system", f.exam.ID, assess.CalibrationRequest{Model: assess.Calibration2PL})
+		if err != nil {
+			t.Fatalf("a 2PL run while a Rasch run runs: %v", err)
+		}
+		waitRun(t, f.svc, other.ID)
 		f.clock.Advance(time.Hour)
+		// Readers on several instances find the stale run at once: it
+		// fails once, audited once.
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := f.svc.CalibrationRuns(ctx, f.exam.ID); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
 		runs, err := f.svc.CalibrationRuns(ctx, f.exam.ID)
-		if err != nil || len(runs) != 1 || runs[0].Status != assess.RunFailed || runs[0].Error == "" {
+		if err != nil || len(runs) != 2 || runs[1].Status != assess.RunFailed || runs[1].Error == "" {
 			t.Fatalf("a run an hour old with no process on it: %+v, %v; want failed with the reason", runs, err)
 		}
+		recs, err := audit.List(db, "calibration:"+id, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed := 0
+		for _, r := range recs {
+			if r.Action == "calibration.failed" {
+				failed++
+			}
+		}
+		if failed != 1 {
+			t.Errorf("%d calibration.failed entries for the stale run, want 1", failed)
+		}
+		again, err := f.svc.Calibrate(ctx, "system", f.exam.ID, assess.CalibrationRequest{Model: assess.CalibrationRasch})
+		if err != nil {
+			t.Fatalf("a Rasch run once the stale one failed: %v", err)
+		}
+		waitRun(t, f.svc, again.ID)
 	})
 }

@@ -46,6 +46,11 @@ func TestProctorHoldStopsTheClock(t *testing.T) {
 		if n, err := f.svc.SubmitExpired(ctx); err != nil || n != 0 {
 			t.Fatalf("the sweep submitted %d held attempts (%v)", n, err)
 		}
+		// A sweep (or a page load) that read the attempt as overdue before
+		// the hold committed, on this instance or another, closes nothing.
+		if _, err := f.svc.Submit(ctx, a.ID, "deadline"); !errors.Is(err, assess.ErrNotDue) {
+			t.Fatalf("deadline submit while held: %v, want ErrNotDue", err)
+		}
 		resumed, err := f.svc.Resume(ctx, "proctor", a.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -55,6 +60,9 @@ func TestProctorHoldStopsTheClock(t *testing.T) {
 		}
 		if _, err := f.svc.SaveResponse(ctx, a.ID, item, assess.ResponseUpdate{Answer: &items.Answer{Choice: f.keys[item]}, Seq: 1}); err != nil {
 			t.Fatalf("answer after resuming: %v", err)
+		}
+		if _, err := f.svc.Submit(ctx, a.ID, "deadline"); !errors.Is(err, assess.ErrNotDue) {
+			t.Fatalf("deadline submit with %v left: %v, want ErrNotDue", left, err)
 		}
 
 		if _, err := f.svc.AddTime(ctx, "proctor", a.ID, 0, "x"); !errors.Is(err, valid.ErrInvalid) {

@@ -640,6 +640,12 @@ func (s *Store) Rekey(ctx context.Context, actor, versionID string, corrected Co
 	}
 	var out Item
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Lock the version first: a concurrent rekey (from any instance)
+		// waits, then reads the key this one wrote, so that each audits
+		// the key it really replaced.
+		if err := tx.Exec("UPDATE item_versions SET id = id WHERE id = ?", versionID).Error; err != nil {
+			return fmt.Errorf("items: rekey: %w", err)
+		}
 		var v versionRow
 		if err := tx.First(&v, "id = ?", versionID).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {

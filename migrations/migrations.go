@@ -18,6 +18,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"net/url"
 	"os"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/glebarez/sqlite"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -160,13 +162,30 @@ func provider(db *gorm.DB) (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := SQLite
-	dialect := goose.DialectSQLite3
-	if db.Dialector.Name() == "postgres" {
-		d, dialect = Postgres, goose.DialectPostgres
+	if db.Dialector.Name() != "postgres" {
+		return goose.NewProvider(goose.DialectSQLite3, sqlDB, Files(SQLite))
 	}
-	return goose.NewProvider(dialect, sqlDB, Files(d))
+	// Instances of one deployment start together and each migrates: an
+	// advisory lock lets one apply the migrations while the others wait,
+	// then find nothing left to do. The lock is named after the database
+	// and schema, so that deployments (and tests) in other schemas of the
+	// same server do not wait for each other.
+	var where string
+	if err := db.Raw("SELECT current_database() || '.' || current_schema()").Scan(&where).Error; err != nil {
+		return nil, fmt.Errorf("migrations: schema: %w", err)
+	}
+	h := fnv.New64a()
+	h.Write([]byte("touchstone migrations " + where))
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64())), lock.WithLockTimeout(1, uint64(migrateWait/time.Second)))
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(goose.DialectPostgres, sqlDB, Files(Postgres), goose.WithSessionLocker(locker))
 }
+
+// migrateWait is how long an instance waits for another to finish
+// migrating the same PostgreSQL schema.
+const migrateWait = 10 * time.Minute
 
 // Up applies all pending migrations and returns the schema version reached.
 func Up(ctx context.Context, db *gorm.DB) (int64, error) {

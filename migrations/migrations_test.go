@@ -2,6 +2,10 @@ package migrations_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"sync"
 	"testing"
 
 	"gorm.io/gorm"
@@ -61,6 +65,62 @@ func TestSQLiteSettings(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("PRAGMA %s = %q, want %q", pragma, got, want)
+		}
+	}
+}
+
+// TestConcurrentUpOnPostgres: instances of one deployment that start
+// together on an empty schema all come up migrated; one applies each
+// migration and the others wait for it.
+func TestConcurrentUpOnPostgres(t *testing.T) {
+	_, base := dbtest.PostgresURL(t) // a schema of our own, to reach the server
+	admin, err := migrations.Connect(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { migrations.Close(admin) })
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	schema := "t_" + hex.EncodeToString(b)
+	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+
+	latest, err := migrations.Latest(migrations.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	errs := make([]error, n)
+	versions := make([]int64, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db, err := migrations.Connect(u.String())
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer migrations.Close(db)
+			versions[i], errs[i] = migrations.Up(context.Background(), db)
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || versions[i] != latest {
+			t.Errorf("instance %d: version %d, %v; want %d, nil", i, versions[i], errs[i], latest)
 		}
 	}
 }

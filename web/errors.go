@@ -51,6 +51,8 @@ var errorKinds = []struct {
 	{assess.ErrNotEligible, fiber.StatusConflict, "not_eligible", "this exam requires credentials you do not hold yet"},
 	{assess.ErrPaused, fiber.StatusConflict, "paused", "the exam is paused for a break; end the break to continue"},
 	{assess.ErrHeld, fiber.StatusConflict, "held", "your proctor has paused the exam; it goes on when they resume it"},
+	{assess.ErrNotDue, fiber.StatusConflict, "not_due", "the exam's time is not up"},
+	{assess.ErrCalibrationRunning, fiber.StatusConflict, "calibration_running", "a calibration of this exam under this model is running: wait for it to finish"},
 	{assess.ErrNoBreakLeft, fiber.StatusConflict, "no_break_left", "no break time is left"},
 	{assess.ErrUnanswered, fiber.StatusConflict, "unanswered", "answer the current question before moving on"},
 	{assess.ErrNoStandard, fiber.StatusConflict, "no_standard", "the exam has no approved standard yet"},

@@ -375,18 +375,20 @@ func clock(d time.Duration) string {
 }
 
 // expired reports whether an attempt in progress is past its deadline and
-// grace, so that no answer can be saved any more.
+// grace, so that no answer can be saved any more. A held attempt's clock
+// is stopped: it never expires while held.
 func (s *Server) expired(a assess.Attempt) bool {
-	return a.Status == assess.InProgress && s.cfg.Now().After(a.Deadline.Add(s.cfg.Assess.Grace))
+	return a.Status == assess.InProgress && a.HeldAt == nil && s.cfg.Now().After(a.Deadline.Add(s.cfg.Assess.Grace))
 }
 
 // closeExpired submits an attempt whose time ran out, as the deadline
-// would; Submit is idempotent, so racing the background sweep is safe.
+// would; Submit is idempotent, so racing the background sweep (of any
+// instance) is safe, and a hold or added time committed meanwhile wins.
 func (s *Server) closeExpired(ctx context.Context, a assess.Attempt) (assess.Attempt, error) {
 	if !s.expired(a) {
 		return a, nil
 	}
-	if _, err := s.cfg.Assess.Submit(ctx, a.ID, "deadline"); err != nil {
+	if _, err := s.cfg.Assess.Submit(ctx, a.ID, "deadline"); err != nil && !errors.Is(err, assess.ErrNotDue) {
 		return assess.Attempt{}, err
 	}
 	return s.cfg.Assess.Attempt(ctx, a.ID)

@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -47,6 +49,18 @@ func startServer(t *testing.T, backend string) *server {
 // startServerWith is startServer with settings of the test's own.
 func startServerWith(t *testing.T, backend string, settings map[string]string) *server {
 	t.Helper()
+	s := newServer(t, backend, settings)
+	s.launch(t)
+	// Later launches (Restart) reuse the port, so the browser's page and
+	// its queued answers reach the new process at the same address.
+	s.addr = strings.TrimPrefix(s.URL, "http://")
+	return s
+}
+
+// newServer prepares what startServerWith starts: its settings and a data
+// directory of its own, on a free port.
+func newServer(t *testing.T, backend string, settings map[string]string) *server {
+	t.Helper()
 	env := map[string]string{
 		"TOUCHSTONE_DATA_DIR":      t.TempDir(),
 		"TOUCHSTONE_DEMO_PASSWORD": demoPassword,
@@ -66,16 +80,20 @@ func startServerWith(t *testing.T, backend string, settings map[string]string) *
 		env["TOUCHSTONE_REDIS_URL"] = redisURL
 		env["TOUCHSTONE_REDIS_PREFIX"] = "e2e-" + randomHex(t) + ":"
 	}
-	s := &server{env: env, addr: "127.0.0.1:0"}
-	s.launch(t)
-	// Later launches (Restart) reuse the port, so the browser's page and
-	// its queued answers reach the new process at the same address.
-	s.addr = strings.TrimPrefix(s.URL, "http://")
-	return s
+	return &server{env: env, addr: "127.0.0.1:0"}
 }
 
 // launch starts the process on s.addr with s.env and waits until it listens.
 func (s *server) launch(t *testing.T) {
+	t.Helper()
+	if err := s.begin(t)(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// begin starts the process on s.addr with s.env and returns a function
+// that waits until it listens, so that several instances can start at once.
+func (s *server) begin(t *testing.T) (wait func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -112,17 +130,22 @@ func (s *server) launch(t *testing.T) {
 			}
 		}
 	}()
-	select {
-	case u := <-urls:
-		s.URL = u
+	return func() error {
 		select {
-		case s.MetricsURL = <-metricsURLs:
-		default:
+		case u := <-urls:
+			s.URL = u
+			select {
+			case s.MetricsURL = <-metricsURLs:
+			default:
+			}
+			return nil
+		case err := <-done:
+			// The process has stopped: once.Do above has nothing to wait for.
+			done <- err
+			return fmt.Errorf("server exited before listening: %v", err)
+		case <-time.After(3 * time.Minute):
+			return errors.New("server did not start within 3 minutes")
 		}
-	case err := <-done:
-		t.Fatalf("server exited before listening: %v", err)
-	case <-time.After(3 * time.Minute):
-		t.Fatal("server did not start within 3 minutes")
 	}
 }
 

@@ -137,6 +137,11 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	baseURL := cfg.BaseURL
 	if baseURL == "" {
 		baseURL = "http://" + ln.Addr().String()
+		if cfg.RedisURL != "" {
+			// Shared state suggests several instances, each of which would
+			// write its own address into the credentials it issues.
+			logger.Warn("TOUCHSTONE_BASE_URL is not set: credentials name this instance's address; with several instances set it to the load balancer's public URL", "base_url", baseURL)
+		}
 	}
 
 	svc, err := wire(ctx, cfg, baseURL)
@@ -212,11 +217,11 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 // sweep submits attempts whose time is up, re-issues any credential a
 // pass is missing after a crash, and deletes proctoring images at the end
 // of their retention. With several instances, one sweeps at a
-// time (a lock in the shared state).
+// time (a lock in the shared state), and images are purged once a minute
+// across them all.
 func sweep(ctx context.Context, svc *services, logger *slog.Logger) {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
-	var purged time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -236,14 +241,14 @@ func sweep(ctx context.Context, svc *services, logger *slog.Logger) {
 			logger.Error("sweep: purge sessions", "err", err)
 		}
 		// Proctoring images past their program's retention period, once a
-		// minute: the period is counted in days.
-		if time.Since(purged) > time.Minute {
+		// minute (the period is counted in days): the lock is left to
+		// expire, so that no instance purges again within the minute.
+		if _, err := svc.kv.Lock(ctx, "sweeper:purge", time.Minute); err == nil {
 			if n, err := svc.snapshots.Purge(ctx); err != nil {
 				logger.Error("sweep: delete proctoring images past retention", "err", err)
 			} else if n > 0 {
 				logger.Info("sweep: deleted proctoring images past retention", "count", n)
 			}
-			purged = time.Now()
 		}
 		_ = unlock(context.WithoutCancel(ctx))
 	}
