@@ -962,6 +962,15 @@ function start(root) {
     if (!window.EventSource) return;
     const stream = new EventSource(`${api}/live`);
     stream.addEventListener('open', syncWithProctor);
+    // The browser reconnects a stream that broke by itself, but gives up
+    // on one answered with an error (a 503 while the database or the
+    // shared state restarts): open a new one a little later.
+    stream.addEventListener('error', () => {
+      if (stream.readyState !== EventSource.CLOSED || state.closed) return;
+      setTimeout(() => {
+        if (!state.closed) listenToProctor();
+      }, 5000);
+    });
     stream.onmessage = (ev) => {
       let e;
       try {
