@@ -35,6 +35,7 @@ type server struct {
 	env  map[string]string
 	addr string
 	stop func() // stops the process and waits for it; nil once stopped
+	kill func() // kills a process started by launchProcess
 }
 
 // startServer runs the real program on a free port with the demo loaded.
@@ -46,6 +47,18 @@ func startServer(t *testing.T, backend string) *server {
 
 // startServerWith is startServer with settings of the test's own.
 func startServerWith(t *testing.T, backend string, settings map[string]string) *server {
+	t.Helper()
+	s := newServer(t, backend, settings)
+	s.launch(t)
+	// Later launches (Restart) reuse the port, so the browser's page and
+	// its queued answers reach the new process at the same address.
+	s.addr = strings.TrimPrefix(s.URL, "http://")
+	return s
+}
+
+// newServer prepares the settings of a server on backend (a fresh
+// database) without starting it.
+func newServer(t *testing.T, backend string, settings map[string]string) *server {
 	t.Helper()
 	env := map[string]string{
 		"TOUCHSTONE_DATA_DIR":      t.TempDir(),
@@ -66,12 +79,7 @@ func startServerWith(t *testing.T, backend string, settings map[string]string) *
 		env["TOUCHSTONE_REDIS_URL"] = redisURL
 		env["TOUCHSTONE_REDIS_PREFIX"] = "e2e-" + randomHex(t) + ":"
 	}
-	s := &server{env: env, addr: "127.0.0.1:0"}
-	s.launch(t)
-	// Later launches (Restart) reuse the port, so the browser's page and
-	// its queued answers reach the new process at the same address.
-	s.addr = strings.TrimPrefix(s.URL, "http://")
-	return s
+	return &server{env: env, addr: "127.0.0.1:0"}
 }
 
 // launch starts the process on s.addr with s.env and waits until it listens.
