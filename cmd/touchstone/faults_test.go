@@ -5,9 +5,14 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/touchstone-assess/touchstone/migrations"
 )
 
 // saveAnswer is the body of a save of a multiple-choice answer.
@@ -224,4 +229,159 @@ func (c *statusCounts) String() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return fmt.Sprint(c.m)
+}
+
+// Concurrent submits of one attempt — twenty at once, spread across two
+// instances of one deployment, each a double click (two submits back to
+// back) — and replays of an answer give exactly one result, one score,
+// one credential and one audit entry of each kind for the decision; the
+// replays answer applied:false and change nothing.
+func TestConcurrentSubmitsAcrossInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole server with the demo (-short skips it)")
+	}
+	for _, backend := range backends() {
+		t.Run(backend, func(t *testing.T) {
+			s := startServer(t, backend)
+			instances := []*server{s}
+			if backend == "postgres+redis" {
+				second := &server{env: s.env, addr: "127.0.0.1:0"}
+				second.launch(t)
+				instances = append(instances, second)
+			}
+			db := openServerDB(t, s)
+			token := s.login(t, "candidate@example.com")
+			var me struct{ ID string }
+			s.call(t, "GET", "/api/v1/me", token, nil, &me)
+			e := s.exam(t, token, "Pivot Tables")
+			keys := s.keys(t, e.ID)
+			var started attempt
+			if st := s.call(t, "POST", "/api/v1/exams/"+e.ID+"/attempts", token, nil, &started); st != http.StatusCreated {
+				t.Fatalf("start: status %d", st)
+			}
+			a := s.attempt(t, token, started.ID)
+			for i, it := range a.Items {
+				in := instances[i%len(instances)]
+				var got savedReply
+				if st := in.call(t, "PUT", "/api/v1/attempts/"+a.ID+"/responses/"+it.ItemID, token, saveAnswer(keys[it.ItemID], 1), &got); st != http.StatusOK || !got.Applied {
+					t.Fatalf("save %d: status %d, %+v", i, st, got)
+				}
+			}
+			// Replays of the same seq, on every instance, with another
+			// answer: not applied, nothing changes.
+			first := a.Items[0]
+			wrong := first.Content.Options[0].ID
+			if wrong == keys[first.ItemID] {
+				wrong = first.Content.Options[1].ID
+			}
+			for _, in := range instances {
+				for range 3 {
+					var got savedReply
+					if st := in.call(t, "PUT", "/api/v1/attempts/"+a.ID+"/responses/"+first.ItemID, token, saveAnswer(wrong, 1), &got); st != http.StatusOK || got.Applied || got.Seq != 1 {
+						t.Fatalf("replay: status %d, %+v; want 200, not applied, seq 1", st, got)
+					}
+				}
+			}
+			if got := s.attempt(t, token, a.ID); string(got.Items[0].Answer) != fmt.Sprintf(`{"choice":%q}`, keys[first.ItemID]) {
+				t.Fatalf("after replays the first answer is %s, want the key %s", got.Items[0].Answer, keys[first.ItemID])
+			}
+
+			count := func(query string, args ...any) int64 {
+				t.Helper()
+				var n int64
+				if err := db.Raw(query, args...).Scan(&n).Error; err != nil {
+					t.Fatalf("%s: %v", query, err)
+				}
+				return n
+			}
+			credsBefore := count("SELECT count(*) FROM credentials WHERE recipient_id = ?", me.ID)
+			issuedBefore := count("SELECT count(*) FROM audit_log WHERE action = 'credential.issue'")
+
+			const clickers = 20
+			type outcome struct {
+				status int
+				res    result
+				err    error
+			}
+			outcomes := make([]outcome, 2*clickers)
+			var wg sync.WaitGroup
+			ready := make(chan struct{})
+			for i := range clickers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					in := instances[i%len(instances)]
+					<-ready
+					for click := range 2 { // a double click
+						o := &outcomes[2*i+click]
+						r, err := in.try("POST", "/api/v1/attempts/"+a.ID+"/submit", token, nil)
+						o.status, o.err = r.Status, err
+						if err == nil && r.Status == http.StatusOK {
+							o.err = json.Unmarshal(r.Body, &o.res)
+						}
+					}
+				}()
+			}
+			close(ready)
+			wg.Wait()
+			var credential string
+			for i, o := range outcomes {
+				if o.err != nil || o.status != http.StatusOK || o.res.CredentialID == nil || !o.res.Passed {
+					t.Fatalf("submit %d: status %d, %+v, %v; want 200, a pass and a credential", i, o.status, o.res, o.err)
+				}
+				if credential == "" {
+					credential = *o.res.CredentialID
+				}
+				if *o.res.CredentialID != credential || o.res.Score != outcomes[0].res.Score {
+					t.Fatalf("submit %d answered credential %s score %v; submit 0: %s, %v: want one result", i, *o.res.CredentialID, o.res.Score, credential, outcomes[0].res.Score)
+				}
+			}
+			if got := count("SELECT count(*) FROM attempts WHERE id = ? AND status = 'submitted' AND score IS NOT NULL", a.ID); got != 1 {
+				t.Errorf("%d scored result rows for the attempt, want 1", got)
+			}
+			if got := count("SELECT count(*) FROM credentials WHERE recipient_id = ?", me.ID) - credsBefore; got != 1 {
+				t.Errorf("%d credentials issued to the candidate, want 1", got)
+			}
+			if got := count("SELECT count(*) FROM audit_log WHERE action = 'credential.issue'") - issuedBefore; got != 1 {
+				t.Errorf("%d credential.issue audit entries, want 1", got)
+			}
+			var dup []struct {
+				Action, Subject string
+				N               int64
+			}
+			if err := db.Raw(`SELECT action, subject, count(*) AS n FROM audit_log WHERE subject IN (?, ?)
+				GROUP BY action, subject HAVING count(*) > 1`, "attempt:"+a.ID, "credential:"+credential).Scan(&dup).Error; err != nil {
+				t.Fatal(err)
+			}
+			if len(dup) > 0 {
+				t.Errorf("audit entries repeated for one decision: %+v", dup)
+			}
+			// A replay after the submit is refused and changes nothing.
+			for _, in := range instances {
+				if r, err := in.try("PUT", "/api/v1/attempts/"+a.ID+"/responses/"+first.ItemID, token, saveAnswer(wrong, 2)); err != nil || r.Status != http.StatusConflict {
+					t.Errorf("save after submit: %d %s %v; want 409", r.Status, r.Body, err)
+				}
+			}
+			var r result
+			if st := s.call(t, "GET", "/api/v1/attempts/"+a.ID+"/result", token, nil, &r); st != http.StatusOK || r.Score != outcomes[0].res.Score || r.CredentialID == nil || *r.CredentialID != credential {
+				t.Errorf("result after it all: status %d, %+v; want score %v and credential %s", st, r, outcomes[0].res.Score, credential)
+			}
+		})
+	}
+}
+
+// openServerDB opens the database of a server started by the test, beside
+// it, for checks the API does not show.
+func openServerDB(t *testing.T, s *server) *gorm.DB {
+	t.Helper()
+	url := s.env["TOUCHSTONE_DATABASE_URL"]
+	if url == "" {
+		url = filepath.Join(s.env["TOUCHSTONE_DATA_DIR"], "touchstone.db")
+	}
+	db, err := migrations.Connect(url)
+	if err != nil {
+		t.Fatalf("open the server's database: %v", err)
+	}
+	t.Cleanup(func() { migrations.Close(db) })
+	return db
 }
