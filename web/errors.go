@@ -125,11 +125,11 @@ const retryAfter = 2
 // unavailable reports whether err says that a backing service (the
 // database, the shared state, the file store) cannot be reached right now
 // rather than that the request is wrong: the connection was refused,
-// reset or timed out, the server is shutting down or starting up, or
-// SQLite is busy. Such a request may succeed when retried, so it answers
+// reset, closed or timed out, the server is shutting down or starting
+// up, or SQLite is busy. Such a request may succeed when retried, so it answers
 // 503 with Retry-After instead of 500. The checks use the standard
 // library's error types and the drivers' exported methods (SQLState,
-// Code), so that web needs no import of GORM or a driver.
+// SafeToRetry, Code), so that web needs no import of GORM or a driver.
 func unavailable(err error) bool {
 	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
@@ -138,6 +138,10 @@ func unavailable(err error) bool {
 	var ne net.Error
 	if errors.As(err, &ne) {
 		return true // a dial or read on a connection that failed or timed out
+	}
+	var retry interface{ SafeToRetry() bool }
+	if errors.As(err, &retry) && retry.SafeToRetry() {
+		return true // the driver failed before sending anything (a closed connection)
 	}
 	var pg interface{ SQLState() string }
 	if errors.As(err, &pg) {

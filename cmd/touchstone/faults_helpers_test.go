@@ -107,7 +107,14 @@ func (s *server) launchProcess(t *testing.T) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			if b, err := os.ReadFile(logFile.Name()); err == nil {
-				t.Logf("server log (%s), last lines:\n%s", filepath.Base(logFile.Name()), tail(string(b), 40))
+				var errs []string
+				for _, l := range strings.Split(string(b), "\n") {
+					if strings.Contains(l, "level=ERROR") {
+						errs = append(errs, l)
+					}
+				}
+				t.Logf("server log (%s), errors:\n%s\nlast lines:\n%s", filepath.Base(logFile.Name()),
+					tail(strings.Join(errs, "\n"), 20), tail(string(b), 20))
 			}
 		}
 	})

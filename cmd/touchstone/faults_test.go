@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -82,10 +84,11 @@ func (l *sentLog) check(t *testing.T, a contractAttempt) (acked int) {
 }
 
 // saveLoad runs workers that save answers to the attempt's items until
-// stop is closed or the server stops answering, each worker on its own
-// items with growing seqs and alternating choices. It returns the
-// statuses seen.
-func saveLoad(s *server, token string, a contractAttempt, workers int, log *sentLog, stop <-chan struct{}, onReply func(reply)) *sync.WaitGroup {
+// stop is closed, each worker on its own items with growing seqs and
+// alternating choices. Without onReply a worker ends when the server
+// stops answering; with it, every answer goes to onReply and the worker
+// goes on.
+func saveLoad(s *server, token string, a contractAttempt, workers int, log *sentLog, stop <-chan struct{}, onReply func(reply, error)) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
@@ -106,7 +109,7 @@ func saveLoad(s *server, token string, a contractAttempt, workers int, log *sent
 				log.send(it.ItemID, seq, choice)
 				r, err := s.try("PUT", "/api/v1/attempts/"+a.ID+"/responses/"+it.ItemID, token, saveAnswer(choice, seq))
 				if onReply != nil {
-					onReply(r)
+					onReply(r, err)
 				}
 				if err != nil {
 					if onReply == nil {
@@ -384,4 +387,143 @@ func openServerDB(t *testing.T, s *server) *gorm.DB {
 	}
 	t.Cleanup(func() { migrations.Close(db) })
 	return db
+}
+
+// A database restart under load: while PostgreSQL is unreachable (a proxy
+// between the server and it drops every connection and refuses new ones)
+// every API request that needs it answers 503 with Retry-After and
+// {"error":{"code":"unavailable"}} within seconds — never 500, never a
+// hang, never a 401 — and once the database is back the same server
+// answers again (its pool recovers) and every acknowledged answer is
+// stored.
+func TestDatabaseOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole server with the demo (-short skips it)")
+	}
+	s, proxy := startBehindProxy(t, nil)
+	token := s.login(t, "candidate@example.com")
+	e := s.exam(t, token, "Formulas")
+	var started attempt
+	if st := s.call(t, "POST", "/api/v1/exams/"+e.ID+"/attempts", token, nil, &started); st != http.StatusCreated {
+		t.Fatalf("start: status %d", st)
+	}
+	a := s.attempt(t, token, started.ID)
+
+	const patience = 3 * time.Second // well under a browser's
+	var (
+		counts  statusCounts
+		mu      sync.Mutex
+		wrong   []string
+		outage  bool
+		slowest time.Duration
+	)
+	check := func(what string, r reply, err error) {
+		counts.add(r, err)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil:
+			wrong = append(wrong, fmt.Sprintf("%s: %v after %s", what, err, r.Elapsed))
+		case r.Status == http.StatusServiceUnavailable:
+			slowest = max(slowest, r.Elapsed)
+			var body struct {
+				Error struct{ Code string } `json:"error"`
+			}
+			_ = json.Unmarshal(r.Body, &body)
+			if r.Header.Get("Retry-After") == "" || body.Error.Code != "unavailable" || r.Elapsed > patience {
+				wrong = append(wrong, fmt.Sprintf("%s: 503 after %s, Retry-After %q, body %s", what, r.Elapsed, r.Header.Get("Retry-After"), r.Body))
+			}
+		case r.Status == http.StatusOK || r.Status == http.StatusCreated || r.Status == http.StatusNoContent:
+		case outage && r.Status == http.StatusConflict:
+			// A save whose transaction the outage cut may be one the
+			// server took (a replay then says so), never a 5xx.
+		default:
+			wrong = append(wrong, fmt.Sprintf("%s: status %d %s after %s", what, r.Status, r.Body, r.Elapsed))
+		}
+	}
+	log := newSentLog()
+	stop := make(chan struct{})
+	wg := saveLoad(s, token, a, 4, log, stop, func(r reply, err error) { check("save", r, err) })
+	time.Sleep(time.Second)
+
+	proxy.Down()
+	mu.Lock()
+	outage = true
+	mu.Unlock()
+	probes := []struct{ method, path, token string }{
+		{"GET", "/api/v1/attempts/" + a.ID, token},
+		{"PUT", "/api/v1/attempts/" + a.ID + "/responses/" + a.Items[0].ItemID, token},
+		{"POST", "/api/v1/attempts/" + a.ID + "/events", token},
+		{"GET", "/api/v1/exams", token},
+		{"POST", "/api/v1/session", ""},
+	}
+	bodies := map[string]any{
+		"PUT":  saveAnswer(a.Items[0].Content.Options[0].ID, 1_000_000),
+		"POST": map[string]any{"events": []map[string]string{{"kind": "heartbeat"}}, "email": "candidate@example.com", "password": demoPassword},
+	}
+	down := time.Now()
+	unavailable := 0
+	for round := 0; time.Since(down) < 4*time.Second; round++ {
+		for _, p := range probes {
+			if p.path == "/api/v1/session" && round >= 3 {
+				continue // the account's login limit is 10 in 15 minutes
+			}
+			r, err := s.try(p.method, p.path, p.token, bodies[p.method])
+			check(p.method+" "+p.path+" during the outage", r, err)
+			if err == nil && r.Status == http.StatusServiceUnavailable {
+				unavailable++
+			} else if err == nil {
+				t.Errorf("%s %s during the outage: status %d %s, want 503", p.method, p.path, r.Status, r.Body)
+			}
+		}
+	}
+	proxy.Up(t)
+	up := time.Now()
+	for {
+		r, err := s.try("GET", "/api/v1/attempts/"+a.ID, token, nil)
+		if err == nil && r.Status == http.StatusOK {
+			break
+		}
+		if time.Since(up) > 15*time.Second {
+			t.Fatalf("the server does not recover within 15 s of the database's return: %d %s %v", r.Status, r.Body, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	recovered := time.Since(up)
+	time.Sleep(time.Second) // saves go on after the recovery
+	close(stop)
+	wg.Wait()
+
+	after := s.attempt(t, token, a.ID)
+	acked := log.check(t, after)
+	if unavailable == 0 || acked == 0 {
+		t.Fatalf("the outage was not observed: %d probes answered 503, %d items acknowledged", unavailable, acked)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, w := range wrong {
+		if i == 10 {
+			t.Errorf("… and %d more", len(wrong)-10)
+			break
+		}
+		t.Error(w)
+	}
+	t.Logf("answers by status: %s; slowest 503 %s; recovered %s after the database returned", &counts, slowest.Round(time.Millisecond), recovered.Round(time.Millisecond))
+}
+
+// startBehindProxy starts a server on PostgreSQL (and Redis) that reaches
+// its database through a tcpProxy.
+func startBehindProxy(t *testing.T, settings map[string]string) (*server, *tcpProxy) {
+	t.Helper()
+	s := newServer(t, "postgres+redis", settings)
+	u, err := url.Parse(s.env["TOUCHSTONE_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newTCPProxy(t, u.Host)
+	u.Host = proxy.Addr
+	s.env["TOUCHSTONE_DATABASE_URL"] = u.String()
+	s.launchProcess(t)
+	s.addr = strings.TrimPrefix(s.URL, "http://")
+	return s, proxy
 }
