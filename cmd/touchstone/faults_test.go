@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +20,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/touchstone-assess/touchstone/internal/dbtest"
 	"github.com/touchstone-assess/touchstone/migrations"
 )
 
@@ -526,4 +533,247 @@ func startBehindProxy(t *testing.T, settings map[string]string) (*server, *tcpPr
 	s.launchProcess(t)
 	s.addr = strings.TrimPrefix(s.URL, "http://")
 	return s, proxy
+}
+
+// redisServer is a private redis-server of one test, on its own port and
+// directory, that the test may stop and start again.
+type redisServer struct {
+	Port int
+	dir  string
+	cmd  *exec.Cmd
+}
+
+// startRedis starts redis-server on a free port (or port, when not 0).
+// A missing redis-server skips the test, or fails it when services are
+// required.
+func startRedis(t *testing.T, port int) *redisServer {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if dbtest.RequireServices() {
+			t.Fatal("redis-server is not on PATH and TOUCHSTONE_REQUIRE_SERVICES=1: install it (apt-get install redis-server)")
+		}
+		t.Skip("the Redis outage test needs redis-server on PATH")
+	}
+	r := &redisServer{Port: port, dir: t.TempDir()}
+	if r.Port == 0 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+	}
+	r.cmd = exec.Command(bin, "--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log"))
+	if err := r.cmd.Start(); err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	t.Cleanup(r.Kill)
+	for start := time.Now(); ; {
+		c, err := net.DialTimeout("tcp", r.Addr(), time.Second)
+		if err == nil {
+			c.Close()
+			return r
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("redis-server does not listen on %s: %v", r.Addr(), err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (r *redisServer) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(r.Port)) }
+
+// Kill stops redis-server with SIGKILL, as a crash would.
+func (r *redisServer) Kill() {
+	if r.cmd.ProcessState == nil {
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+	}
+}
+
+// openStream opens a server-sent event stream and returns its data lines
+// once the server says it is open, or the status it answered instead.
+func (s *server) openStream(t *testing.T, path, token string) (<-chan string, int, func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	req, err := http.NewRequestWithContext(ctx, "GET", s.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		cancel()
+		t.Fatalf("open %s: %v", path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		cancel()
+		return nil, resp.StatusCode, func() {}
+	}
+	data, opened := make(chan string, 16), make(chan struct{})
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if sc.Text() == "event: open" {
+				close(opened)
+			}
+			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok && d != "{}" {
+				select {
+				case data <- d:
+				default:
+				}
+			}
+		}
+	}()
+	select {
+	case <-opened:
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatalf("stream %s: no open event within 10 s", path)
+	}
+	return data, http.StatusOK, cancel
+}
+
+// Redis stopped under load: saves, events, sign-ins, starts, submits and
+// proctors' actions go on (live views degrade: streams go quiet or are
+// refused with 503, never a 500); with Redis back on the same port, a
+// proctor's message on one instance reaches the candidate's stream on the
+// other again, without restarting either; nothing acknowledged is lost.
+func TestRedisOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two servers with the demo (-short skips it)")
+	}
+	redis := startRedis(t, 0)
+	s := newServer(t, "postgres+redis", nil)
+	s.env["TOUCHSTONE_REDIS_URL"] = "redis://" + redis.Addr() + "/0"
+	s.launch(t)
+	b := &server{env: s.env, addr: "127.0.0.1:0"}
+	b.launch(t)
+
+	token := s.login(t, "candidate@example.com")
+	proctor := s.login(t, "proctor@example.com")
+	e := s.exam(t, token, "Formulas")
+	var started attempt
+	if st := s.call(t, "POST", "/api/v1/exams/"+e.ID+"/attempts", token, nil, &started); st != http.StatusCreated {
+		t.Fatalf("start: status %d", st)
+	}
+	a := s.attempt(t, token, started.ID)
+	message := func(body string) int {
+		t.Helper()
+		r, err := s.try("POST", "/api/v1/attempts/"+a.ID+"/messages", proctor, map[string]string{"body": body})
+		if err != nil {
+			t.Fatalf("message: %v", err)
+		}
+		return r.Status
+	}
+	// delivered reports whether a proctor's message sent on instance A
+	// reaches a candidate's stream opened on instance B.
+	delivered := func(body string) (bool, int) {
+		t.Helper()
+		data, st, cancel := b.openStream(t, "/api/v1/attempts/"+a.ID+"/live", token)
+		defer cancel()
+		if st != http.StatusOK {
+			return false, st
+		}
+		if st := message(body); st != http.StatusOK {
+			t.Fatalf("message %q: status %d", body, st)
+		}
+		timeout := time.After(2 * time.Second)
+		for {
+			select {
+			case d := <-data:
+				if strings.Contains(d, `"message"`) && strings.Contains(d, body) {
+					return true, st
+				}
+			case <-timeout:
+				return false, st
+			}
+		}
+	}
+	if ok, st := delivered("before the outage"); !ok {
+		t.Fatalf("a message did not cross instances before the outage (stream status %d)", st)
+	}
+
+	var counts statusCounts
+	var mu sync.Mutex
+	var wrong []string
+	check := func(what string, r reply, err error, want ...int) {
+		counts.add(r, err)
+		if err == nil && slices.Contains(want, r.Status) {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		wrong = append(wrong, fmt.Sprintf("%s: status %d %s %v, want %v", what, r.Status, r.Body, err, want))
+	}
+	log := newSentLog()
+	stop := make(chan struct{})
+	wg := saveLoad(s, token, a, 3, log, stop, func(r reply, err error) { check("save", r, err, http.StatusOK) })
+	time.Sleep(500 * time.Millisecond)
+	redis.Kill()
+
+	for _, in := range []*server{s, b} {
+		r, err := in.try("POST", "/api/v1/attempts/"+a.ID+"/events", token,
+			map[string]any{"events": []map[string]string{{"kind": "focus_lost"}, {"kind": "heartbeat"}}})
+		check("events", r, err, http.StatusNoContent)
+		r, err = in.try("POST", "/api/v1/session", "", map[string]string{"email": "candidate@example.com", "password": demoPassword})
+		check("sign in", r, err, http.StatusCreated)
+		r, err = in.try("POST", "/api/v1/attempts/"+a.ID+"/messages", proctor, map[string]string{"body": "during the outage"})
+		check("proctor's message", r, err, http.StatusOK)
+	}
+	// A live view opened now goes quiet, or is refused with 503 for a
+	// while when its instance has never subscribed.
+	if _, st, cancel := b.openStream(t, "/api/v1/proctor/live", proctor); st != http.StatusOK && st != http.StatusServiceUnavailable {
+		t.Errorf("a proctor's console stream opened during the outage: status %d, want 200 (quiet) or 503", st)
+	} else {
+		cancel()
+	}
+	// Another candidate starts and submits an exam while Redis is down.
+	riley := b.login(t, "riley@example.com")
+	charts := b.exam(t, riley, "Charts")
+	var other attempt
+	r, err := b.try("POST", "/api/v1/exams/"+charts.ID+"/attempts", riley, nil)
+	check("start", r, err, http.StatusCreated)
+	if err == nil && json.Unmarshal(r.Body, &other) == nil && other.ID != "" {
+		r, err = s.try("POST", "/api/v1/attempts/"+other.ID+"/submit", riley, nil)
+		check("submit", r, err, http.StatusOK)
+	}
+	_, st, cancel := b.openStream(t, "/api/v1/attempts/"+a.ID+"/live", token)
+	cancel()
+	if st != http.StatusOK && st != http.StatusServiceUnavailable {
+		t.Errorf("a candidate's stream opened during the outage: status %d, want 200 (quiet) or 503", st)
+	}
+	time.Sleep(time.Second)
+
+	startRedis(t, redis.Port)
+	back := time.Now()
+	for n := 0; ; n++ {
+		if ok, _ := delivered(fmt.Sprintf("after the outage %d", n)); ok {
+			break
+		}
+		if time.Since(back) > 30*time.Second {
+			t.Fatal("live views did not recover within 30 s of Redis's return")
+		}
+	}
+	recovered := time.Since(back)
+	close(stop)
+	wg.Wait()
+	if acked := log.check(t, s.attempt(t, token, a.ID)); acked == 0 {
+		t.Error("no save was acknowledged: the test measured nothing")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, w := range wrong {
+		if i == 10 {
+			t.Errorf("… and %d more", len(wrong)-10)
+			break
+		}
+		t.Error(w)
+	}
+	t.Logf("answers by status: %s; live views recovered %s after Redis returned", &counts, recovered.Round(time.Millisecond))
 }
