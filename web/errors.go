@@ -110,7 +110,7 @@ func classify(err error) (int, apiError) {
 	var fe *fiber.Error
 	if unavailable(err) || (errors.As(err, &fe) && fe.Code == fiber.StatusServiceUnavailable) {
 		return fiber.StatusServiceUnavailable, apiError{Code: "unavailable",
-			Message: "the service is briefly unavailable; nothing you sent was lost: try again in a few seconds"}
+			Message: "the service is briefly unavailable; try again in a few seconds"}
 	}
 	if errors.As(err, &fe) && fe.Code < 500 {
 		return fe.Code, apiError{Code: strings.ReplaceAll(strings.ToLower(utils.StatusMessage(fe.Code)), " ", "_"), Message: fe.Message}
@@ -126,8 +126,8 @@ const retryAfter = 2
 // database, the shared state, the file store) cannot be reached right now
 // rather than that the request is wrong: the connection was refused,
 // reset, closed or timed out, the server is shutting down or starting
-// up, or SQLite is busy. Such a request may succeed when retried, so it answers
-// 503 with Retry-After instead of 500. The checks use the standard
+// up, or SQLite is busy. Such a request may succeed when retried, so it
+// answers 503 with Retry-After instead of 500. The checks use the standard
 // library's error types and the drivers' exported methods (SQLState,
 // SafeToRetry, Code), so that web needs no import of GORM or a driver.
 func unavailable(err error) bool {
@@ -174,8 +174,6 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	status, body := classify(err)
 	if status == fiber.StatusServiceUnavailable {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfter))
-	}
-	if status == fiber.StatusServiceUnavailable {
 		// Expected while a service restarts; one line each, not an alarm.
 		s.cfg.Logger.Warn("request failed: service unavailable", "id", c.GetRespHeader(fiber.HeaderXRequestID), "path", c.Path(), "err", err)
 	} else if status >= 500 {
