@@ -92,7 +92,7 @@ func Connect(dbURL string) (*gorm.DB, error) {
 	var dialector gorm.Dialector
 	switch DialectOf(dbURL) {
 	case Postgres:
-		dialector = postgres.Open(dbURL)
+		dialector = postgres.Open(withConnectTimeout(dbURL))
 	default:
 		dsn, err := sqliteDSN(dbURL)
 		if err != nil {
@@ -122,6 +122,28 @@ func Connect(dbURL string) (*gorm.DB, error) {
 		return nil, fmt.Errorf("migrations: connect: %w", err)
 	}
 	return db, nil
+}
+
+// connectTimeout bounds a new PostgreSQL connection when the URL does not
+// say otherwise: while the server restarts or fails over, a request that
+// needs a connection fails within seconds (and answers 503) instead of
+// hanging until the browser gives up.
+const connectTimeout = "5"
+
+// withConnectTimeout adds connect_timeout to a PostgreSQL URL that lacks
+// it; a URL it cannot parse is returned as it is, for the driver to report.
+func withConnectTimeout(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return dbURL
+	}
+	q := u.Query()
+	if q.Has("connect_timeout") {
+		return dbURL
+	}
+	q.Set("connect_timeout", connectTimeout)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // Close releases the database's connections.

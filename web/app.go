@@ -175,7 +175,10 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 		}
 	}
 	level := slog.LevelDebug
-	if c.Response().StatusCode() >= 500 {
+	switch status := c.Response().StatusCode(); {
+	case status == fiber.StatusServiceUnavailable:
+		level = slog.LevelInfo // a service restarts; handleError warned with the cause
+	case status >= 500:
 		level = slog.LevelError
 	}
 	s.cfg.Logger.Log(c.UserContext(), level, "request",

@@ -1,9 +1,14 @@
 package web
 
 import (
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
@@ -110,6 +115,10 @@ func classify(err error) (int, apiError) {
 		}
 	}
 	var fe *fiber.Error
+	if unavailable(err) || (errors.As(err, &fe) && fe.Code == fiber.StatusServiceUnavailable) {
+		return fiber.StatusServiceUnavailable, apiError{Code: "unavailable",
+			Message: "the service is briefly unavailable; try again in a few seconds"}
+	}
 	if errors.As(err, &fe) && fe.Code < 500 {
 		body := apiError{Code: strings.ReplaceAll(strings.ToLower(utils.StatusMessage(fe.Code)), " ", "_"), Message: fe.Message}
 		if fe.Code == fiber.StatusRequestEntityTooLarge {
@@ -140,6 +149,52 @@ func (e *tooLarge) message() string {
 	return fmt.Sprintf("is larger than the limit of %d bytes", e.limit)
 }
 
+// retryAfter is the Retry-After, in seconds, of a 503: a database restart
+// or fail-over takes seconds, and the exam player retries after it.
+const retryAfter = 2
+
+// unavailable reports whether err says that a backing service (the
+// database, the shared state, the file store) cannot be reached right now
+// rather than that the request is wrong: the connection was refused,
+// reset, closed or timed out, the server is shutting down or starting
+// up, or SQLite is busy. Such a request may succeed when retried, so it
+// answers 503 with Retry-After instead of 500. The checks use the standard
+// library's error types and the drivers' exported methods (SQLState,
+// SafeToRetry, Code), so that web needs no import of GORM or a driver.
+func unavailable(err error) bool {
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true // a dial or read on a connection that failed or timed out
+	}
+	var retry interface{ SafeToRetry() bool }
+	if errors.As(err, &retry) && retry.SafeToRetry() {
+		return true // the driver failed before sending anything (a closed connection)
+	}
+	var pg interface{ SQLState() string }
+	if errors.As(err, &pg) {
+		// Class 08: connection exceptions; 57P01–57P03: the server is
+		// shutting down, crashed or is starting up.
+		switch code := pg.SQLState(); {
+		case strings.HasPrefix(code, "08"), code == "57P01", code == "57P02", code == "57P03":
+			return true
+		}
+	}
+	var lite interface{ Code() int }
+	if errors.As(err, &lite) {
+		// SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes:
+		// another writer held the database past the busy timeout.
+		switch lite.Code() & 0xff {
+		case 5, 6:
+			return true
+		}
+	}
+	return false
+}
+
 // badRequest is malformed input: a body that is not JSON, a missing
 // parameter.
 type badRequest struct{ field, message string }
@@ -148,7 +203,11 @@ func (e *badRequest) Error() string { return e.field + ": " + e.message }
 
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	status, body := classify(err)
-	if status >= 500 {
+	if status == fiber.StatusServiceUnavailable {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfter))
+		// Expected while a service restarts; one line each, not an alarm.
+		s.cfg.Logger.Warn("request failed: service unavailable", "id", c.GetRespHeader(fiber.HeaderXRequestID), "path", c.Path(), "err", err)
+	} else if status >= 500 {
 		s.cfg.Logger.Error("request failed", "id", c.GetRespHeader(fiber.HeaderXRequestID), "path", c.Path(), "err", err)
 	}
 	if status == fiber.StatusUnauthorized && wantsHTML(c) && c.Method() == fiber.MethodGet {

@@ -126,7 +126,8 @@ func (s *Server) listen(f *fanout, channel string, keys ...string) (<-chan []byt
 	case <-ready:
 	case <-time.After(5 * time.Second):
 		cancel()
-		return nil, nil, fmt.Errorf("web: live updates: no subscription to the shared state")
+		// The shared state is down: the page retries its stream later.
+		return nil, nil, fiber.NewError(fiber.StatusServiceUnavailable, "live updates are unavailable for now")
 	}
 	return ch, cancel, nil
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 
@@ -33,9 +34,16 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	// good, so that a dead token answers 401 and not a CSRF error.
 	c.Locals("bearer", bearer)
 	sess, err := s.cfg.Auth.Authenticate(c.UserContext(), token)
-	if err == nil {
+	switch {
+	case err == nil:
 		sess.Token = token
 		c.Locals("session", &sess)
+	case errors.Is(err, auth.ErrUnauthorized), errors.Is(err, auth.ErrNotFound):
+	default:
+		// The sessions could not be read (the database is restarting): a
+		// 503 the page retries, not a 401 that would send a candidate
+		// mid-exam to the sign-in page.
+		return err
 	}
 	return c.Next()
 }

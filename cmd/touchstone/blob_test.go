@@ -13,7 +13,12 @@ import (
 )
 
 // TestMain stops the S3 server embedded for the tests, if one started.
+// Started with childArgsEnv set, the test binary is a server process of
+// the fault tests instead (see launchProcess).
 func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv(childArgsEnv); ok {
+		os.Exit(runChild(args))
+	}
 	code := m.Run()
 	blobtest.Shutdown()
 	os.Exit(code)

@@ -37,6 +37,7 @@ type server struct {
 	env  map[string]string
 	addr string
 	stop func() // stops the process and waits for it; nil once stopped
+	kill func() // kills a process started by launchProcess
 }
 
 // startServer runs the real program on a free port with the demo loaded.

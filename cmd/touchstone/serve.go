@@ -229,8 +229,15 @@ func sweep(ctx context.Context, svc *services, logger *slog.Logger) {
 		case <-tick.C:
 		}
 		unlock, err := svc.kv.Lock(ctx, "sweeper", 30*time.Second)
+		if errors.Is(err, kv.ErrLocked) {
+			continue // another instance is sweeping
+		}
 		if err != nil {
-			continue // another instance is sweeping, or kv is down: try next tick
+			// The shared state is down. The lock only saves duplicate work:
+			// submitting at the deadline is idempotent in the database, and
+			// a candidate's time must not run on because Redis is away. So
+			// every instance sweeps until the lock is back.
+			unlock = func(context.Context) error { return nil }
 		}
 		if n, err := svc.assess.SubmitExpired(ctx); err != nil {
 			logger.Error("sweep: submit expired attempts", "err", err)

@@ -125,6 +125,9 @@ type Service struct {
 	kv     kv.Store
 	now    func() time.Time
 	limits Limits
+	// local counts rate limits on this instance alone while kv cannot be
+	// reached (see count).
+	local *kv.Memory
 
 	// Cost is the bcrypt cost of new hashes; tests lower it.
 	Cost int
@@ -152,7 +155,28 @@ func NewService(db *gorm.DB, store kv.Store, now func() time.Time, limits Limits
 	if limits.Window == 0 {
 		limits.Window = 15 * time.Minute
 	}
-	return &Service{db: db, kv: store, now: now, limits: limits, Cost: 12, SessionTTL: 12 * time.Hour, IdleTimeout: time.Hour}
+	return &Service{db: db, kv: store, now: now, limits: limits, local: kv.NewMemory(now),
+		Cost: 12, SessionTTL: 12 * time.Hour, IdleTimeout: time.Hour}
+}
+
+// count adds one use to the rate-limit counter key, in the shared store,
+// or in this instance's own counters when the shared store cannot be
+// reached. A candidate must be able to sign in again mid-exam (a crashed
+// browser, a new device) while Redis restarts: refusing every login would
+// turn an outage of a cache into an outage of the exam. Counting locally
+// keeps a guesser bounded (by the limit times the number of instances)
+// until the shared counters are back; they then start from what Redis
+// holds.
+func (s *Service) count(ctx context.Context, key string, window time.Duration) (int64, error) {
+	n, err := s.kv.Incr(ctx, key, window)
+	if err == nil || ctx.Err() != nil {
+		return n, err
+	}
+	n, lerr := s.local.Incr(ctx, key, window)
+	if lerr != nil {
+		return 0, errors.Join(err, lerr)
+	}
+	return n, nil
 }
 
 // Allow counts one use of the action by clientAddr and returns
@@ -161,7 +185,7 @@ func NewService(db *gorm.DB, store kv.Store, now func() time.Time, limits Limits
 // credential) is bounded per client, across instances through the shared
 // store.
 func (s *Service) Allow(ctx context.Context, action, clientAddr string, max int, window time.Duration) error {
-	n, err := s.kv.Incr(ctx, "ratelimit:"+action+":"+clientAddr, window)
+	n, err := s.count(ctx, "ratelimit:"+action+":"+clientAddr, window)
 	if err != nil {
 		return fmt.Errorf("auth: rate limit: %w", err)
 	}
@@ -384,7 +408,7 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 		key string
 		max int
 	}{{"login:account:" + email, s.limits.PerAccount}, {"login:addr:" + clientAddr, s.limits.PerAddress}} {
-		n, err := s.kv.Incr(ctx, lim.key, s.limits.Window)
+		n, err := s.count(ctx, lim.key, s.limits.Window)
 		if err != nil {
 			return Session{}, fmt.Errorf("auth: rate limit: %w", err)
 		}

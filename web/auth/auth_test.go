@@ -341,3 +341,31 @@ func TestCreateUsersSharingPassword(t *testing.T) {
 		}
 	})
 }
+
+// While the shared state is down (a closed store fails every call, as an
+// unreachable Redis does) candidates still sign in, and the login limits
+// still hold, counted on the instance.
+func TestLoginWhileSharedStateIsDown(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		clk := &clock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
+		store := kv.NewMemory(clk.Now)
+		svc := auth.NewService(db, store, clk.Now, auth.Limits{PerAccount: 3})
+		svc.Cost = bcrypt.MinCost
+		u, err := svc.CreateUser(context.Background(), auth.NewUser{Email: "cand@example.test", Name: "Cand", Password: password, Roles: []auth.Role{auth.Candidate}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = store.Close()
+		if _, err := svc.Login(context.Background(), u.Email, "wrong password", "192.0.2.1"); !errors.Is(err, auth.ErrBadLogin) {
+			t.Fatalf("wrong password with the shared state down: %v, want ErrBadLogin", err)
+		}
+		for i := range 2 {
+			if _, err := svc.Login(context.Background(), u.Email, password, "192.0.2.1"); err != nil {
+				t.Fatalf("login %d with the shared state down: %v", i+2, err)
+			}
+		}
+		if _, err := svc.Login(context.Background(), u.Email, password, "192.0.2.1"); !errors.Is(err, auth.ErrRateLimited) {
+			t.Fatalf("fourth login of three allowed, with the shared state down: %v, want ErrRateLimited", err)
+		}
+	})
+}

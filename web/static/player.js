@@ -13,7 +13,9 @@
 // when its number beats the stored one, which makes a replay after a
 // reconnect, a reload or a second tab harmless. The queue is sent in the
 // order the items were first changed, one request at a time, retried with
-// backoff and at once when the browser comes back online. After a browser
+// backoff (or after the Retry-After of a 503, which the server answers
+// while its database restarts) and at once when the browser comes back
+// online. After a browser
 // is closed and opened again, the server's answers are merged with any
 // queued change that is newer than them.
 //
@@ -70,6 +72,16 @@ function sleep(ms) {
 
 function backoff(failures) {
   return Math.min(30000, 1000 * 2 ** Math.min(failures, 5));
+}
+
+// retryAfter is the wait, in milliseconds (at most 30 s), that an answer
+// asks for in its Retry-After header (seconds), as a 503 does while the
+// server's database restarts; null when it asks for none.
+function retryAfter(res) {
+  const v = res && res.headers.get('Retry-After');
+  const s = Number(v);
+  if (!v || !Number.isFinite(s) || s < 0) return null;
+  return Math.min(30000, s * 1000);
 }
 
 function formatClock(ms) {
@@ -315,10 +327,12 @@ function start(root) {
     if (res && res.status === 401) setStatus('signedOut');
     else if (!navigator.onLine || !res) setStatus(navigator.onLine ? 'retrying' : 'offline');
     else setStatus('retrying');
+    // A 503 says when to come back (the database is restarting): the
+    // queue waits that long rather than backing off further.
     retryTimer = setTimeout(() => {
       retryTimer = 0;
       pump();
-    }, backoff(failures - 1));
+    }, retryAfter(res) ?? backoff(failures - 1));
   }
 
   async function waitForSaves(timeoutMs, itemId) {
@@ -700,7 +714,7 @@ function start(root) {
         const body = await res.json().catch(() => ({}));
         throw new Error((body.error && body.error.message) || 'The exam could not be submitted.');
       }
-      await sleep(backoff(attempt));
+      await sleep(Math.max(retryAfter(res) ?? 0, backoff(attempt)));
     }
     throw new Error('The exam could not be submitted: the server does not answer. Please try again.');
   }
@@ -948,6 +962,15 @@ function start(root) {
     if (!window.EventSource) return;
     const stream = new EventSource(`${api}/live`);
     stream.addEventListener('open', syncWithProctor);
+    // The browser reconnects a stream that broke by itself, but gives up
+    // on one answered with an error (a 503 while the database or the
+    // shared state restarts): open a new one a little later.
+    stream.addEventListener('error', () => {
+      if (stream.readyState !== EventSource.CLOSED || state.closed) return;
+      setTimeout(() => {
+        if (!state.closed) listenToProctor();
+      }, 5000);
+    });
     stream.onmessage = (ev) => {
       let e;
       try {
