@@ -191,12 +191,12 @@ func Models() []any { return []any{itemRow{}, versionRow{}, enemyRow{}, commentR
 type Store struct {
 	db     *gorm.DB
 	now    func() time.Time
-	shapes *shapeCache
+	shapes *versionCache
 }
 
 // NewStore returns a Store on db; now is the clock for timestamps.
 func NewStore(db *gorm.DB, now func() time.Time) *Store {
-	return &Store{db: db, now: now, shapes: &shapeCache{}}
+	return &Store{db: db, now: now, shapes: &versionCache{}}
 }
 
 // In returns a Store whose reads and writes go through tx.

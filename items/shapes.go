@@ -11,28 +11,9 @@ import (
 // candidates saw), so shapes are kept in memory after the first read and an
 // answer save costs no item query. Unknown ids are left out.
 func (s *Store) AnswerShapes(ctx context.Context, versionIDs []string) (map[string]Content, error) {
-	out := make(map[string]Content, len(versionIDs))
-	var missing []string
-	for _, id := range versionIDs {
-		if c, ok := s.shapes.get(id); ok {
-			out[id] = c
-		} else {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) == 0 {
-		return out, nil
-	}
-	versions, err := s.Versions(ctx, missing)
-	if err != nil {
-		return nil, err
-	}
-	for id, it := range versions {
-		c := Content{Kind: it.Content.ItemKind(), Options: it.Content.Options, Targets: it.Content.Targets}
-		s.shapes.put(id, c)
-		out[id] = c
-	}
-	return out, nil
+	return cachedVersions(ctx, s, versionIDs, &s.shapes.answers, func(it Item) Content {
+		return Content{Kind: it.Content.ItemKind(), Options: it.Content.Options, Targets: it.Content.Targets}
+	})
 }
 
 // CandidateContents returns each published version as candidates see it
@@ -41,11 +22,19 @@ func (s *Store) AnswerShapes(ctx context.Context, versionIDs []string) (map[stri
 // the rendering, the dearest part of showing an attempt, is done once and
 // kept in memory. Unknown ids are left out.
 func (s *Store) CandidateContents(ctx context.Context, versionIDs []string) (map[string]CandidateContent, error) {
-	out := make(map[string]CandidateContent, len(versionIDs))
+	return cachedVersions(ctx, s, versionIDs, &s.shapes.views, func(it Item) CandidateContent {
+		return s.shapes.renderer().ForCandidate(it.Content)
+	})
+}
+
+// cachedVersions returns derive of each version in ids, reading from the
+// database only the versions memo does not hold yet.
+func cachedVersions[T any](ctx context.Context, s *Store, ids []string, memo *versionMemo[T], derive func(Item) T) (map[string]T, error) {
+	out := make(map[string]T, len(ids))
 	var missing []string
-	for _, id := range versionIDs {
-		if c, ok := s.shapes.rendered(id); ok {
-			out[id] = c
+	for _, id := range ids {
+		if v, ok := memo.get(id); ok {
+			out[id] = v
 		} else {
 			missing = append(missing, id)
 		}
@@ -58,60 +47,50 @@ func (s *Store) CandidateContents(ctx context.Context, versionIDs []string) (map
 		return nil, err
 	}
 	for id, it := range versions {
-		c := s.shapes.renderer().ForCandidate(it.Content)
-		s.shapes.putRendered(id, c)
-		out[id] = c
+		v := derive(it)
+		memo.put(id, v)
+		out[id] = v
 	}
 	return out, nil
 }
 
-// maxShapes bounds the shape cache: far more versions than one sitting
-// delivers, a few megabytes at most.
-const maxShapes = 50_000
+// maxMemo bounds each memo: far more versions than one sitting delivers,
+// a few megabytes at most.
+const maxMemo = 50_000
 
-// shapeCache is the memory of AnswerShapes and CandidateContents, shared
+// versionCache is what AnswerShapes and CandidateContents remember, shared
 // by a Store and its In copies.
-type shapeCache struct {
-	mu       sync.RWMutex
-	m        map[string]Content
-	views    map[string]CandidateContent
+type versionCache struct {
+	answers versionMemo[Content]
+	views   versionMemo[CandidateContent]
+
 	once     sync.Once
 	markdown *Renderer
 }
 
-func (c *shapeCache) renderer() *Renderer {
+func (c *versionCache) renderer() *Renderer {
 	c.once.Do(func() { c.markdown = NewRenderer() })
 	return c.markdown
 }
 
-func (c *shapeCache) rendered(id string) (CandidateContent, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	v, ok := c.views[id]
+// versionMemo maps version ids to what was derived from them.
+type versionMemo[T any] struct {
+	mu sync.RWMutex
+	m  map[string]T
+}
+
+func (m *versionMemo[T]) get(id string) (T, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	v, ok := m.m[id]
 	return v, ok
 }
 
-func (c *shapeCache) putRendered(id string, v CandidateContent) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.views == nil || len(c.views) >= maxShapes {
-		c.views = make(map[string]CandidateContent)
+func (m *versionMemo[T]) put(id string, v T) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil || len(m.m) >= maxMemo {
+		m.m = make(map[string]T) // start over rather than track recency
 	}
-	c.views[id] = v
-}
-
-func (c *shapeCache) get(id string) (Content, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	v, ok := c.m[id]
-	return v, ok
-}
-
-func (c *shapeCache) put(id string, v Content) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxShapes {
-		c.m = make(map[string]Content) // start over rather than track recency
-	}
-	c.m[id] = v
+	m.m[id] = v
 }
