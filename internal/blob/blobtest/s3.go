@@ -43,6 +43,7 @@ var gateway struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	dir    string
+	root   string // the file backend's root, which it reaches by relative paths
 }
 
 // S3Config returns the configuration of a bucket for tests, with an object
@@ -52,8 +53,9 @@ var gateway struct {
 // TOUCHSTONE_TEST_S3_SECRET_KEY) when set; otherwise a bucket of the S3
 // server embedded in the test process, which needs nothing from the machine,
 // so the S3 tests run everywhere, CI included, and never skip. The embedded
-// server's file backend changes the process's working directory to its
-// root: a test that needs its own afterwards must put it back.
+// server's file backend works in the process's working directory, which
+// S3Config sets to its root: a test that needs its own afterwards must put
+// it back.
 func S3Config(tb testing.TB) blob.S3Config {
 	tb.Helper()
 	var cfg blob.S3Config
@@ -69,6 +71,12 @@ func S3Config(tb testing.TB) blob.S3Config {
 		gateway.once.Do(startGateway)
 		if gateway.err != nil {
 			tb.Fatalf("starting the embedded S3 server: %v", gateway.err)
+		}
+		// The file backend works relative to the working directory, which
+		// it set to its root when it started; a test that put its own back
+		// since would leave the next one without the bucket.
+		if err := os.Chdir(gateway.root); err != nil {
+			tb.Fatalf("embedded S3 server: %v", err)
 		}
 		cfg = gateway.cfg
 	}
@@ -138,6 +146,7 @@ func startGateway() {
 	}
 	gateway.dir = dir
 	root, sidecar := filepath.Join(dir, "data"), filepath.Join(dir, "meta")
+	gateway.root = root
 	for _, d := range []string{root, sidecar} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			fail(err)
