@@ -213,9 +213,14 @@ func (r *run) takeExam(ctx context.Context, i int) {
 	defer func() { stopStream(); streamDone.Wait() }()
 
 	snapEvery := cfg.SnapshotEvery
+	// snapGap is the least time from one snapshot's answer to the next
+	// snapshot: the server takes one at most every half interval, counted
+	// between the times it receives them, and a slow answer or the jitter
+	// must not bring two closer than that.
+	var snapGap time.Duration
 	if s := k.att.Proctoring.SnapshotSeconds; s > 0 {
-		// The server takes one at most every half interval.
-		snapEvery = max(snapEvery, time.Duration(s)*time.Second/2+time.Second)
+		snapGap = time.Duration(s)*time.Second/2 + time.Second
+		snapEvery = max(snapEvery, snapGap)
 	} else {
 		r.snapshotsOff.Store(true)
 		snapEvery = 0
@@ -275,6 +280,9 @@ func (r *run) takeExam(ctx context.Context, i int) {
 			nextSnap = now.Add(jitter(k.rng, snapEvery))
 			if !offline {
 				k.snapshot(ctx)
+				if earliest := time.Now().Add(snapGap); nextSnap.Before(earliest) {
+					nextSnap = earliest
+				}
 			}
 		}
 	}
