@@ -180,6 +180,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	}
 
 	go sweep(ctx, svc, logger)
+	go svc.auth.WatchSessions(ctx)
 
 	if metricsLn != nil {
 		metrics := metricsServer(svc.metrics, cfg.MetricsToken)

@@ -128,6 +128,7 @@ type Service struct {
 	// local counts rate limits on this instance alone while kv cannot be
 	// reached (see count).
 	local *kv.Memory
+	cache sessionCache
 
 	// Cost is the bcrypt cost of new hashes; tests lower it.
 	Cost int
@@ -457,21 +458,26 @@ var dummyHash = sync.OnceValue(func() []byte {
 
 // Authenticate returns the session of a token, or ErrUnauthorized when it
 // is unknown, past its absolute expiry, or idle for IdleTimeout. It records
-// the use, at most once per touchInterval.
+// the use, at most once per touchInterval. While WatchSessions runs, a
+// session read in the last sessionCacheAge is answered from memory until
+// its use is due to be recorded.
 func (s *Service) Authenticate(ctx context.Context, token string) (Session, error) {
 	if token == "" {
 		return Session{}, ErrUnauthorized
 	}
 	now := s.now().UTC()
-	// One query for the session, its user and the user's roles: every
-	// signed-in request makes it.
+	hash := hashToken(token)
+	if e, ok := s.cache.get(hash, now); ok && e.lastSeen != nil && now.Sub(*e.lastSeen) < min(touchInterval, s.IdleTimeout) && now.Before(e.sess.ExpiresAt) {
+		return e.session(), nil
+	}
+	// One query for the session, its user and the user's roles.
 	var rows []sessionUserRow
 	err := s.db.WithContext(ctx).Table("sessions").
 		Select("sessions.token_hash, sessions.user_id, sessions.csrf_token, sessions.expires_at, sessions.last_seen_at, "+
 			"users.email, users.name, users.simulated, user_roles.role").
 		Joins("JOIN users ON users.id = sessions.user_id").
 		Joins("LEFT JOIN user_roles ON user_roles.user_id = users.id").
-		Where("sessions.token_hash = ? AND sessions.expires_at > ?", hashToken(token), now).
+		Where("sessions.token_hash = ? AND sessions.expires_at > ?", hash, now).
 		Order("user_roles.role").Scan(&rows).Error
 	if err != nil {
 		return Session{}, fmt.Errorf("auth: session: %w", err)
@@ -486,10 +492,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, erro
 		}
 		return Session{}, ErrUnauthorized
 	}
-	if row.LastSeenAt == nil || now.Sub(*row.LastSeenAt) >= touchInterval {
+	lastSeen := row.LastSeenAt
+	if lastSeen == nil || now.Sub(*lastSeen) >= touchInterval {
 		if err := s.db.WithContext(ctx).Model(&sessionRow{}).Where("token_hash = ?", row.TokenHash).Update("last_seen_at", now).Error; err != nil {
 			return Session{}, fmt.Errorf("auth: touch session: %w", err)
 		}
+		lastSeen = &now
 	}
 	u := User{ID: row.UserID, Email: row.Email, Name: row.Name, Simulated: row.Simulated}
 	for _, r := range rows {
@@ -497,7 +505,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, erro
 			u.Roles = append(u.Roles, Role(*r.Role))
 		}
 	}
-	return Session{User: u, CSRFToken: row.CSRFToken, ExpiresAt: row.ExpiresAt}, nil
+	e := cachedSession{sess: Session{User: u, CSRFToken: row.CSRFToken, ExpiresAt: row.ExpiresAt}, lastSeen: lastSeen, readAt: now}
+	s.cache.put(hash, e)
+	return e.session(), nil
 }
 
 // sessionUserRow is a session joined with its user and one of the user's
@@ -516,9 +526,11 @@ type sessionUserRow struct {
 
 // Logout ends the session of token.
 func (s *Service) Logout(ctx context.Context, token string) error {
-	if err := s.db.WithContext(ctx).Where("token_hash = ?", hashToken(token)).Delete(&sessionRow{}).Error; err != nil {
+	hash := hashToken(token)
+	if err := s.db.WithContext(ctx).Where("token_hash = ?", hash).Delete(&sessionRow{}).Error; err != nil {
 		return fmt.Errorf("auth: logout: %w", err)
 	}
+	s.ended(ctx, "t:"+hash)
 	return nil
 }
 
@@ -527,6 +539,7 @@ func (s *Service) LogoutEverywhere(ctx context.Context, userID string) error {
 	if err := s.db.WithContext(ctx).Where("user_id = ?", userID).Delete(&sessionRow{}).Error; err != nil {
 		return fmt.Errorf("auth: logout everywhere: %w", err)
 	}
+	s.ended(ctx, "u:"+userID)
 	return nil
 }
 

@@ -43,6 +43,8 @@ func newFixture(t *testing.T, db *gorm.DB) *fixture {
 	t.Cleanup(func() { _ = store.Close() })
 	svc := auth.NewService(db, store, clk.Now, auth.Limits{})
 	svc.Cost = bcrypt.MinCost
+	// Every session test runs with the session cache live.
+	auth.Watch(t, svc)
 	u, err := svc.CreateUser(context.Background(), auth.NewUser{Email: "cand@example.test", Name: "Cand", Password: password, Roles: []auth.Role{auth.Candidate}})
 	if err != nil {
 		t.Fatalf("create user: %v", err)

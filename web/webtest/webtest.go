@@ -130,6 +130,11 @@ func New(tb testing.TB, db *gorm.DB) *Fixture {
 	tb.Cleanup(func() { _ = f.KV.Close() })
 	f.Auth = auth.NewService(db, f.KV, clk.Now, auth.Limits{})
 	f.Auth.Cost = bcrypt.MinCost
+	// Sessions are cached as in production while invalidations arrive.
+	watch, stopWatching := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() { defer close(watched); f.Auth.WatchSessions(watch) }()
+	tb.Cleanup(func() { stopWatching(); <-watched })
 	f.Bank = items.NewStore(db, clk.Now)
 	f.Assess = assess.NewService(db, f.Bank, clk.Now)
 	f.Proctoring = proctor.NewLog(db, clk.Now)
