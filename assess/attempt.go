@@ -523,8 +523,8 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 	// read committed would give. A save is the hottest write there is.
 	tx := s.db.WithContext(ctx)
 	err := func() error {
-		var a attemptRow
-		if err := first(tx, &a, "attempt", attemptID); err != nil {
+		a, r, err := savingTo(tx, attemptID, itemID)
+		if err != nil {
 			return err
 		}
 		if u.Candidate != "" && a.CandidateID != u.Candidate {
@@ -549,16 +549,8 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 		if a.attempt().Timing(now).Paused {
 			return ErrPaused
 		}
-		if uuid.Validate(itemID) != nil {
+		if r == nil {
 			return notFound("item in attempt", itemID)
-		}
-		var r responseRow
-		err := tx.Where("attempt_id = ? AND item_id = ?", attemptID, itemID).First(&r).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return notFound("item in attempt", itemID)
-		}
-		if err != nil {
-			return fmt.Errorf("assess: save response: %w", err)
 		}
 		out.Seq = r.Seq
 		if u.Seq > 0 && u.Seq <= r.Seq {
@@ -639,6 +631,40 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 		return nil
 	}()
 	return out, err
+}
+
+// savingTo reads an attempt and its response to itemID in one query, the
+// one read a save makes. The response is nil when the item is not in the
+// attempt.
+func savingTo(tx *gorm.DB, attemptID, itemID string) (attemptRow, *responseRow, error) {
+	if uuid.Validate(itemID) != nil {
+		var a attemptRow
+		return a, nil, first(tx, &a, "attempt", attemptID)
+	}
+	if uuid.Validate(attemptID) != nil {
+		return attemptRow{}, nil, notFound("attempt", attemptID)
+	}
+	var rows []struct {
+		Attempt       attemptRow `gorm:"embedded"`
+		Position      *int       `gorm:"column:r_position"`
+		ItemVersionID *string    `gorm:"column:r_item_version_id"`
+		Seq           *int64     `gorm:"column:r_seq"`
+	}
+	err := tx.Table("attempts").
+		Select("attempts.*, responses.position AS r_position, responses.item_version_id AS r_item_version_id, responses.seq AS r_seq").
+		Joins("LEFT JOIN responses ON responses.attempt_id = attempts.id AND responses.item_id = ?", itemID).
+		Where("attempts.id = ?", attemptID).Limit(1).Scan(&rows).Error
+	if err != nil {
+		return attemptRow{}, nil, fmt.Errorf("assess: attempt: %w", err)
+	}
+	if len(rows) == 0 {
+		return attemptRow{}, nil, notFound("attempt", attemptID)
+	}
+	row := rows[0]
+	if row.Position == nil {
+		return row.Attempt, nil, nil
+	}
+	return row.Attempt, &responseRow{AttemptID: attemptID, ItemID: itemID, Position: *row.Position, ItemVersionID: *row.ItemVersionID, Seq: *row.Seq}, nil
 }
 
 // Result is a scored attempt.

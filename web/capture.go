@@ -129,11 +129,11 @@ func (s *Server) apiPostSnapshot(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	exam, err := s.cfg.Assess.Exam(ctx, a.ExamID)
+	policy, err := s.cfg.Assess.ProctoringPolicy(ctx, a.ExamID)
 	if err != nil {
 		return err
 	}
-	every := time.Duration(exam.Proctoring.SnapshotSeconds) * time.Second
+	every := time.Duration(policy.SnapshotSeconds) * time.Second
 	if every <= 0 || s.cfg.Snapshots == nil {
 		return refuse(c, fiber.StatusConflict, "snapshots_disabled", "this exam takes no webcam snapshots")
 	}
