@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/xml"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -159,4 +162,79 @@ func TestKeyRotationKeepsEarlierCredentialsValid(t *testing.T) {
 
 func credentialKeyID(k ed25519.PrivateKey) string {
 	return proof.EncodeMultikey(k.Public().(ed25519.PublicKey))
+}
+
+// An achievement or issuer name is text that its author wrote: in a baked
+// SVG it must stay text, however much it looks like markup.
+func TestBakedSVGShowsNamesAsText(t *testing.T) {
+	const name, issuer = `<script>alert(1)</script> & "x"`, `Board" onload="alert(2)`
+	ctx := context.Background()
+	f := &fixture{db: dbtest.SQLite(t), clock: &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}, email: "ana@example.org"}
+	f.svc = credential.NewService(f.db, f.clock.Now, testBaseURL, testSigningKey())
+	var err error
+	if f.issuerID, err = f.svc.EnsureIssuer(ctx, credential.IssuerInput{Name: issuer, URL: "https://board.example"}); err != nil {
+		t.Fatal(err)
+	}
+	f.candidate = f.user(t, f.email)
+	badge, err := f.svc.CreateAchievementAs(ctx, "manager", f.issuerID, credential.AchievementInput{
+		Slug: "markup", Name: name, Description: "Shows <b>markup</b>.", Criteria: "Pass the exam.", AchievementType: "Badge", Level: "<i>1</i>",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.issue(t, "attempt:1", badge, 612)
+	for _, alg := range []string{"", credential.EdDSA} {
+		b, err := f.svc.Baked(ctx, c, credential.SVG, alg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		title, label := svgText(t, b)
+		if title != name {
+			t.Errorf("alg %q: <title> = %q, want %q", alg, title, name)
+		}
+		if !strings.Contains(label, issuer) {
+			t.Errorf("alg %q: aria-label %q lacks the issuer %q", alg, label, issuer)
+		}
+		if v := f.svc.VerifyInput(ctx, b); !v.Valid {
+			t.Errorf("alg %q: the baked SVG does not verify: %v", alg, v)
+		}
+	}
+}
+
+// svgText parses a baked badge with encoding/xml, failing t on malformed
+// XML or on an element the badge does not draw (a <script>, say), and
+// returns its <title> text and its aria-label.
+func svgText(t *testing.T, svg []byte) (title, label string) {
+	t.Helper()
+	d := xml.NewDecoder(bytes.NewReader(svg))
+	var in string
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return title, label
+		}
+		if err != nil {
+			t.Fatalf("the SVG does not parse: %v", err)
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			switch in = tok.Name.Local; in {
+			case "svg":
+				for _, a := range tok.Attr {
+					if a.Name.Local == "aria-label" {
+						label = a.Value
+					}
+				}
+			case "title", "desc", "path", "g", "text", "credential":
+			default:
+				t.Errorf("unexpected element <%s>", tok.Name.Local)
+			}
+		case xml.CharData:
+			if in == "title" {
+				title += string(tok)
+			}
+		case xml.EndElement:
+			in = ""
+		}
+	}
 }

@@ -246,15 +246,7 @@ func describe(ctx context.Context, q querier, d Dialect, t *Table, refs map[stri
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var ref, from string
-			if err := rows.Scan(&ref, &from); err != nil {
-				return err
-			}
-			addRef(t, refs, ref, from)
-		}
-		if err := rows.Err(); err != nil {
+		if err := scanRefs(rows, t, refs); err != nil {
 			return err
 		}
 	} else {
@@ -286,15 +278,7 @@ func describe(ctx context.Context, q querier, d Dialect, t *Table, refs map[stri
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var ref, from string
-			if err := rows.Scan(&ref, &from); err != nil {
-				return err
-			}
-			addRef(t, refs, ref, from)
-		}
-		if err := rows.Err(); err != nil {
+		if err := scanRefs(rows, t, refs); err != nil {
 			return err
 		}
 	}
@@ -312,6 +296,21 @@ func describe(ctx context.Context, q querier, d Dialect, t *Table, refs map[stri
 		}
 	}
 	return nil
+}
+
+// scanRefs reads the rows of a foreign-key catalogue query, each a
+// referenced table and the referencing column of t, into t and refs as
+// addRef does, and closes rows.
+func scanRefs(rows *sql.Rows, t *Table, refs map[string][]string) error {
+	defer rows.Close()
+	for rows.Next() {
+		var ref, from string
+		if err := rows.Scan(&ref, &from); err != nil {
+			return err
+		}
+		addRef(t, refs, ref, from)
+	}
+	return rows.Err()
 }
 
 func addRef(t *Table, refs map[string][]string, ref, from string) {

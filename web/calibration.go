@@ -1,8 +1,6 @@
 package web
 
 import (
-	"bytes"
-	"encoding/csv"
 	"fmt"
 	"math"
 	"strconv"
@@ -438,28 +436,13 @@ func (s *Server) calibrationFigure(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, "image/png")
 		return c.Send(b)
 	}
-	return sendCSVBody(c, file+".csv", f.CSV())
-}
-
-// sendCSVBody answers with a CSV attachment.
-func sendCSVBody(c *fiber.Ctx, filename string, body []byte) error {
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+filename+`"`)
-	return c.Send(body)
+	return sendCSV(c, file+".csv", f.Table.Records())
 }
 
 // downloadJSON answers with a JSON attachment.
 func downloadJSON(c *fiber.Ctx, filename string, v any) error {
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+filename+`"`)
 	return c.JSON(v)
-}
-
-func csvBytes(header []string, rows [][]string) []byte {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write(header)
-	_ = w.WriteAll(rows)
-	return buf.Bytes()
 }
 
 // csvStat formats a statistic for CSV: full precision, "NA" when undefined
@@ -502,7 +485,7 @@ func (s *Server) calibrationParameters(c *fiber.Ctx) error {
 	if linked {
 		header = append(header, "common", "linked_a", "linked_b", "linked_c", "linked_se_a", "linked_se_b")
 	}
-	var rows [][]string
+	rows := [][]string{header}
 	for _, it := range run.Result.Items {
 		df := ""
 		if it.SX2DF != nil {
@@ -516,7 +499,7 @@ func (s *Server) calibrationParameters(c *fiber.Ctx) error {
 		}
 		rows = append(rows, row)
 	}
-	return sendCSVBody(c, file+".csv", csvBytes(header, rows))
+	return sendCSV(c, file+".csv", rows)
 }
 
 // calibrationRunJSON is a run as the API shows it.
@@ -564,7 +547,8 @@ func (s *Server) calibrationRunsExport(c *fiber.Ctx) error {
 		}
 		return downloadJSON(c, "calibration-runs.json", out)
 	case "csv":
-		var rows [][]string
+		rows := [][]string{{"version", "id", "model", "status", "persons", "linked_to_version",
+			"created_by", "created_at", "finished_at", "note"}}
 		for _, r := range views {
 			anchor := ""
 			if r.AnchorVersion > 0 {
@@ -577,8 +561,7 @@ func (s *Server) calibrationRunsExport(c *fiber.Ctx) error {
 			rows = append(rows, []string{strconv.Itoa(r.Version), r.ID, r.Model, r.Status, strconv.Itoa(r.Persons), anchor,
 				r.CreatedByName, r.CreatedAt.UTC().Format(time.RFC3339), finished, r.Note})
 		}
-		return sendCSVBody(c, "calibration-runs.csv", csvBytes([]string{"version", "id", "model", "status", "persons", "linked_to_version",
-			"created_by", "created_at", "finished_at", "note"}, rows))
+		return sendCSV(c, "calibration-runs.csv", rows)
 	}
 	return fiber.ErrNotFound
 }
@@ -612,13 +595,13 @@ func (s *Server) calibrationCompareExport(c *fiber.Ctx) error {
 	case "json":
 		return downloadJSON(c, file+".json", comparisonJSON{FirstRunID: a, SecondRunID: b, Items: cmp.Items})
 	case "csv":
-		var rows [][]string
+		rows := [][]string{{"item", "pretest", "a_first", "a_second", "a_diff", "b_first", "b_second", "b_diff",
+			"c_first", "c_second", "c_diff"}}
 		for _, it := range cmp.Items {
 			rows = append(rows, []string{it.ItemID, strconv.FormatBool(it.Pretest), csvStat(it.First.A), csvStat(it.Second.A), csvStat(it.DiffA),
 				csvStat(it.First.B), csvStat(it.Second.B), csvStat(it.DiffB), csvStat(it.First.C), csvStat(it.Second.C), csvStat(it.DiffC)})
 		}
-		return sendCSVBody(c, file+".csv", csvBytes([]string{"item", "pretest", "a_first", "a_second", "a_diff", "b_first", "b_second", "b_diff",
-			"c_first", "c_second", "c_diff"}, rows))
+		return sendCSV(c, file+".csv", rows)
 	}
 	return fiber.ErrNotFound
 }

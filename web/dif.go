@@ -199,14 +199,14 @@ func (s *Server) difExport(c *fiber.Ctx) error {
 	case "json":
 		return downloadJSON(c, file+".json", rep)
 	case "csv":
-		var rows [][]string
+		rows := [][]string{{"item", "position", "pretest", "n_reference", "n_focal", "alpha_mh", "chi2_mh", "p_value",
+			"chi2_mh_uncorrected", "p_value_uncorrected", "delta_mh", "se_delta_mh", "ets_class"}}
 		for _, it := range rep.Items {
 			rows = append(rows, []string{it.ItemID, strconv.Itoa(it.Position), strconv.FormatBool(it.Pretest), strconv.Itoa(it.NReference), strconv.Itoa(it.NFocal),
 				csvStat(it.AlphaMH), csvStat(it.Chi2MH), csvStat(it.PValue), csvStat(it.Chi2MHUncorrected), csvStat(it.PValueUncorrected),
 				csvStat(it.DeltaMH), csvStat(it.SEDeltaMH), it.ETSClass})
 		}
-		return sendCSVBody(c, file+".csv", csvBytes([]string{"item", "position", "pretest", "n_reference", "n_focal", "alpha_mh", "chi2_mh", "p_value",
-			"chi2_mh_uncorrected", "p_value_uncorrected", "delta_mh", "se_delta_mh", "ets_class"}, rows))
+		return sendCSV(c, file+".csv", rows)
 	}
 	return fiber.ErrNotFound
 }

@@ -1,8 +1,6 @@
 package web
 
 import (
-	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -330,22 +328,11 @@ func sendFigure(c *fiber.Ctx, fig *plot.Figure, name string) error {
 		c.Set(fiber.HeaderContentType, "image/png")
 		return c.Send(b)
 	case ".csv":
-		return sendCSV(c, name+".csv", append([][]string{fig.Table.Header}, fig.Table.Rows...))
+		return sendCSV(c, name+".csv", fig.Table.Records())
 	default:
 		return c.JSON(fiber.Map{"title": fig.Title, "x_label": fig.XLabel, "y_label": fig.YLabel,
 			"caption": fig.Table.Caption, "header": fig.Table.Header, "rows": fig.Table.Rows})
 	}
-}
-
-func sendCSV(c *fiber.Ctx, name string, rows [][]string) error {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	if err := w.WriteAll(rows); err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"`)
-	return c.Send(buf.Bytes())
 }
 
 func (s *Server) scoreDistribution(c *fiber.Ctx) error {

@@ -205,13 +205,21 @@ func (s *server) call(t *testing.T, method, path, token string, body, out any) i
 	return resp.StatusCode
 }
 
+// login signs in with the demo password and returns the session's token.
 func (s *server) login(t *testing.T, email string) string {
 	t.Helper()
 	var out struct{ Token string }
-	if st := s.call(t, "POST", "/api/v1/session", "", map[string]string{"email": email, "password": demoPassword}, &out); st != http.StatusCreated {
+	if st := s.postSession(t, email, demoPassword, &out); st != http.StatusCreated {
 		t.Fatalf("login %s: status %d", email, st)
 	}
 	return out.Token
+}
+
+// postSession asks for a session (POST /api/v1/session), decodes the
+// answer into out unless it is nil and returns the status.
+func (s *server) postSession(t *testing.T, email, password string, out any) int {
+	t.Helper()
+	return s.call(t, "POST", "/api/v1/session", "", map[string]string{"email": email, "password": password}, out)
 }
 
 type exam struct {
@@ -304,26 +312,7 @@ func concurrentSubmits(t *testing.T, s *server) string {
 			t.Fatalf("answer: status %d", st)
 		}
 	}
-	const n = 8
-	results := make([]result, n)
-	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			statuses[i] = s.call(t, "POST", "/api/v1/attempts/"+a.ID+"/submit", token, nil, &results[i])
-		}()
-	}
-	wg.Wait()
-	for i := range n {
-		if statuses[i] != http.StatusOK || !results[i].Passed || results[i].CredentialID == nil {
-			t.Fatalf("submit %d: status %d, %+v; want 200, a pass and a credential", i, statuses[i], results[i])
-		}
-		if *results[i].CredentialID != *results[0].CredentialID {
-			t.Fatalf("submit %d answered credential %s, submit 0 %s: want one credential", i, *results[i].CredentialID, *results[0].CredentialID)
-		}
-	}
+	credentialID := submitTogether(t, 8, func(int) *server { return s }, token, a.ID)
 	var held []struct{ ID, Achievement string }
 	s.call(t, "GET", "/api/v1/me/credentials", token, nil, &held)
 	count := 0
@@ -334,6 +323,33 @@ func concurrentSubmits(t *testing.T, s *server) string {
 	}
 	if count != 1 {
 		t.Fatalf("candidate holds %d Pivot Tables credentials (%+v), want 1", count, held)
+	}
+	return credentialID
+}
+
+// submitTogether sends n submits of the attempt at once, the i-th to
+// via(i), and fails t unless every one answers 200 with a pass and the same
+// credential, whose id it returns.
+func submitTogether(t *testing.T, n int, via func(i int) *server, token, attemptID string) string {
+	t.Helper()
+	results := make([]result, n)
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = via(i).call(t, "POST", "/api/v1/attempts/"+attemptID+"/submit", token, nil, &results[i])
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if statuses[i] != http.StatusOK || !results[i].Passed || results[i].CredentialID == nil {
+			t.Fatalf("submit %d to %s: status %d, %+v; want 200, a pass and a credential", i, via(i).URL, statuses[i], results[i])
+		}
+		if *results[i].CredentialID != *results[0].CredentialID {
+			t.Fatalf("submit %d answered credential %s, submit 0 %s: want one credential", i, *results[i].CredentialID, *results[0].CredentialID)
+		}
 	}
 	return *results[0].CredentialID
 }

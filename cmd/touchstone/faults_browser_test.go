@@ -19,34 +19,23 @@ func TestBrowserDatabaseOutage(t *testing.T) {
 	}
 	ctx := browser(t)
 	s, proxy := startBehindProxy(t, nil)
-	token := s.login(t, "candidate@example.com")
-	e := s.exam(t, token, "Formulas")
-	keys := s.keys(t, e.ID)
-	signIn(t, ctx, s, "candidate@example.com")
-	attemptID := startInBrowser(t, ctx, s, e.ID)
-	a := s.attempt(t, token, attemptID)
-
-	answer := func(i int) {
-		t.Helper()
-		answerKey(t, ctx, keys, a.Items[i].ItemID)
-		step(t, ctx, "next", chromedp.Click(`#next`))
-	}
+	p := openFormulas(t, ctx, s)
 	for i := range 3 {
-		answer(i)
+		p.answer(t, ctx, i)
 	}
 	step(t, ctx, "saved before the outage", waitText(`#save-status`, "Saved"))
 
 	proxy.Down()
 	down := time.Now()
 	for i := 3; i < 6; i++ {
-		answer(i)
+		p.answer(t, ctx, i)
 	}
 	step(t, ctx, "queued while the database is down", waitText(`#save-status`, "Not saved yet: 3 answers kept on this device"))
 	screenshot(t, ctx, "player-database-down")
 	// The outage lasts a while: the queue keeps retrying, and keeps them.
 	time.Sleep(time.Until(down.Add(6 * time.Second)))
 	queued := read(t, ctx, "read the queue", chromedp.Evaluate[string](
-		`JSON.stringify(JSON.parse(localStorage.getItem('touchstone:queue:`+attemptID+`') || '{}').pending || [])`))
+		`JSON.stringify(JSON.parse(localStorage.getItem('touchstone:queue:`+p.ID+`') || '{}').pending || [])`))
 	var pending [][]json.RawMessage
 	if err := json.Unmarshal([]byte(queued), &pending); err != nil || len(pending) != 3 {
 		t.Fatalf("the player's stored queue during the outage: %s (%v), want the 3 answers given", queued, err)
@@ -62,16 +51,10 @@ func TestBrowserDatabaseOutage(t *testing.T) {
 		t.Logf("the queue was sent %s after the database returned", took.Round(100*time.Millisecond))
 	}
 
-	after := s.attempt(t, token, attemptID)
-	for i, it := range after.Items[:6] {
-		var got struct {
-			Choice string `json:"choice"`
-		}
-		_ = json.Unmarshal(it.Answer, &got)
-		if got.Choice != keys[it.ItemID] {
-			t.Errorf("item %d: the server holds %s, want the answer given (%s)", i+1, it.Answer, keys[it.ItemID])
-		}
-		if i > 0 && it.Seq <= after.Items[i-1].Seq {
+	after := s.attempt(t, p.token, p.ID)
+	p.wantKeysHeld(t, after, 6)
+	for i := 1; i < 6; i++ {
+		if it := after.Items[i]; it.Seq <= after.Items[i-1].Seq {
 			t.Errorf("item %d stored at seq %d, item %d at seq %d: want the order in which they were answered", i+1, it.Seq, i, after.Items[i-1].Seq)
 		}
 	}

@@ -135,6 +135,18 @@ func saveLoad(s *server, token string, a contractAttempt, workers int, log *sent
 	return &wg
 }
 
+// startExam starts the exam titled title for the holder of token through
+// the API and returns the attempt as the API then shows it.
+func (s *server) startExam(t *testing.T, token, title string) contractAttempt {
+	t.Helper()
+	e := s.exam(t, token, title)
+	var started attempt
+	if st := s.call(t, "POST", "/api/v1/exams/"+e.ID+"/attempts", token, nil, &started); st != http.StatusCreated {
+		t.Fatalf("start: status %d", st)
+	}
+	return s.attempt(t, token, started.ID)
+}
+
 // A server killed with SIGKILL while candidates save answers loses none it
 // acknowledged: after a restart on the same database every save answered
 // "applied" is stored, the deadline has not moved, the remaining time is
@@ -149,12 +161,7 @@ func TestKillMidExamLosesNothing(t *testing.T) {
 			s.launchProcess(t)
 			s.addr = s.URL[len("http://"):]
 			token := s.login(t, "candidate@example.com")
-			e := s.exam(t, token, "Formulas")
-			var started attempt
-			if st := s.call(t, "POST", "/api/v1/exams/"+e.ID+"/attempts", token, nil, &started); st != http.StatusCreated {
-				t.Fatalf("start: status %d", st)
-			}
-			before := s.attempt(t, token, started.ID)
+			before := s.startExam(t, token, "Formulas")
 
 			log := newSentLog()
 			stop := make(chan struct{})
@@ -177,7 +184,7 @@ func TestKillMidExamLosesNothing(t *testing.T) {
 
 			s.launchProcess(t)
 			token = s.login(t, "candidate@example.com")
-			after := s.attempt(t, token, started.ID)
+			after := s.attempt(t, token, before.ID)
 			now := time.Now()
 			acked := log.check(t, after)
 			if acked == 0 {
@@ -199,14 +206,14 @@ func TestKillMidExamLosesNothing(t *testing.T) {
 			it := after.Items[0]
 			next := it.Seq + 1
 			var got savedReply
-			if st := s.call(t, "PUT", "/api/v1/attempts/"+started.ID+"/responses/"+it.ItemID, token, saveAnswer(it.Content.Options[0].ID, next), &got); st != http.StatusOK || !got.Applied {
+			if st := s.call(t, "PUT", "/api/v1/attempts/"+before.ID+"/responses/"+it.ItemID, token, saveAnswer(it.Content.Options[0].ID, next), &got); st != http.StatusOK || !got.Applied {
 				t.Fatalf("save after the restart: status %d, %+v; want applied", st, got)
 			}
-			if st := s.call(t, "PUT", "/api/v1/attempts/"+started.ID+"/responses/"+it.ItemID, token, saveAnswer(it.Content.Options[1].ID, next), &got); st != http.StatusOK || got.Applied {
+			if st := s.call(t, "PUT", "/api/v1/attempts/"+before.ID+"/responses/"+it.ItemID, token, saveAnswer(it.Content.Options[1].ID, next), &got); st != http.StatusOK || got.Applied {
 				t.Fatalf("replay after the restart: status %d, %+v; want not applied", st, got)
 			}
 			var r result
-			if st := s.call(t, "POST", "/api/v1/attempts/"+started.ID+"/submit", token, nil, &r); st != http.StatusOK {
+			if st := s.call(t, "POST", "/api/v1/attempts/"+before.ID+"/submit", token, nil, &r); st != http.StatusOK {
 				t.Fatalf("submit after the restart: status %d", st)
 			}
 			if r.Cut == 0 {
@@ -241,6 +248,32 @@ func (c *statusCounts) String() string {
 	return fmt.Sprint(c.m)
 }
 
+// problems collects, from many goroutines, what a fault test found wrong.
+type problems struct {
+	mu    sync.Mutex
+	found []string
+}
+
+func (p *problems) addf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.found = append(p.found, fmt.Sprintf(format, args...))
+}
+
+// report fails t with the first ten problems and the count of the rest.
+func (p *problems) report(t *testing.T) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, w := range p.found {
+		if i == 10 {
+			t.Errorf("… and %d more", len(p.found)-10)
+			break
+		}
+		t.Error(w)
+	}
+}
+
 // Concurrent submits of one attempt — twenty at once, spread across two
 // instances of one deployment, each a double click (two submits back to
 // back) — and replays of an answer give exactly one result, one score,
@@ -265,11 +298,7 @@ func TestConcurrentSubmitsAcrossInstances(t *testing.T) {
 			s.call(t, "GET", "/api/v1/me", token, nil, &me)
 			e := s.exam(t, token, "Pivot Tables")
 			keys := s.keys(t, e.ID)
-			var started attempt
-			if st := s.call(t, "POST", "/api/v1/exams/"+e.ID+"/attempts", token, nil, &started); st != http.StatusCreated {
-				t.Fatalf("start: status %d", st)
-			}
-			a := s.attempt(t, token, started.ID)
+			a := s.startExam(t, token, e.Title)
 			for i, it := range a.Items {
 				in := instances[i%len(instances)]
 				var got savedReply
@@ -409,18 +438,13 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 	s, proxy := startBehindProxy(t, nil)
 	token := s.login(t, "candidate@example.com")
-	e := s.exam(t, token, "Formulas")
-	var started attempt
-	if st := s.call(t, "POST", "/api/v1/exams/"+e.ID+"/attempts", token, nil, &started); st != http.StatusCreated {
-		t.Fatalf("start: status %d", st)
-	}
-	a := s.attempt(t, token, started.ID)
+	a := s.startExam(t, token, "Formulas")
 
 	const patience = 3 * time.Second // well under a browser's
 	var (
 		counts  statusCounts
+		wrong   problems
 		mu      sync.Mutex
-		wrong   []string
 		outage  bool
 		slowest time.Duration
 	)
@@ -430,7 +454,7 @@ func TestDatabaseOutage(t *testing.T) {
 		defer mu.Unlock()
 		switch {
 		case err != nil:
-			wrong = append(wrong, fmt.Sprintf("%s: %v after %s", what, err, r.Elapsed))
+			wrong.addf("%s: %v after %s", what, err, r.Elapsed)
 		case r.Status == http.StatusServiceUnavailable:
 			slowest = max(slowest, r.Elapsed)
 			var body struct {
@@ -438,14 +462,14 @@ func TestDatabaseOutage(t *testing.T) {
 			}
 			_ = json.Unmarshal(r.Body, &body)
 			if r.Header.Get("Retry-After") == "" || body.Error.Code != "unavailable" || r.Elapsed > patience {
-				wrong = append(wrong, fmt.Sprintf("%s: 503 after %s, Retry-After %q, body %s", what, r.Elapsed, r.Header.Get("Retry-After"), r.Body))
+				wrong.addf("%s: 503 after %s, Retry-After %q, body %s", what, r.Elapsed, r.Header.Get("Retry-After"), r.Body)
 			}
 		case r.Status == http.StatusOK || r.Status == http.StatusCreated || r.Status == http.StatusNoContent:
 		case outage && r.Status == http.StatusConflict:
 			// A save whose transaction the outage cut may be one the
 			// server took (a replay then says so), never a 5xx.
 		default:
-			wrong = append(wrong, fmt.Sprintf("%s: status %d %s after %s", what, r.Status, r.Body, r.Elapsed))
+			wrong.addf("%s: status %d %s after %s", what, r.Status, r.Body, r.Elapsed)
 		}
 	}
 	log := newSentLog()
@@ -506,15 +530,9 @@ func TestDatabaseOutage(t *testing.T) {
 	if unavailable == 0 || acked == 0 {
 		t.Fatalf("the outage was not observed: %d probes answered 503, %d items acknowledged", unavailable, acked)
 	}
+	wrong.report(t)
 	mu.Lock()
 	defer mu.Unlock()
-	for i, w := range wrong {
-		if i == 10 {
-			t.Errorf("… and %d more", len(wrong)-10)
-			break
-		}
-		t.Error(w)
-	}
 	t.Logf("answers by status: %s; slowest 503 %s; recovered %s after the database returned", &counts, slowest.Round(time.Millisecond), recovered.Round(time.Millisecond))
 }
 
@@ -657,12 +675,7 @@ func TestRedisOutage(t *testing.T) {
 
 	token := s.login(t, "candidate@example.com")
 	proctor := s.login(t, "proctor@example.com")
-	e := s.exam(t, token, "Formulas")
-	var started attempt
-	if st := s.call(t, "POST", "/api/v1/exams/"+e.ID+"/attempts", token, nil, &started); st != http.StatusCreated {
-		t.Fatalf("start: status %d", st)
-	}
-	a := s.attempt(t, token, started.ID)
+	a := s.startExam(t, token, "Formulas")
 	message := func(body string) int {
 		t.Helper()
 		r, err := s.try("POST", "/api/v1/attempts/"+a.ID+"/messages", proctor, map[string]string{"body": body})
@@ -700,16 +713,13 @@ func TestRedisOutage(t *testing.T) {
 	}
 
 	var counts statusCounts
-	var mu sync.Mutex
-	var wrong []string
+	var wrong problems
 	check := func(what string, r reply, err error, want ...int) {
 		counts.add(r, err)
 		if err == nil && slices.Contains(want, r.Status) {
 			return
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		wrong = append(wrong, fmt.Sprintf("%s: status %d %s %v, want %v", what, r.Status, r.Body, err, want))
+		wrong.addf("%s: status %d %s %v, want %v", what, r.Status, r.Body, err, want)
 	}
 	log := newSentLog()
 	stop := make(chan struct{})
@@ -766,14 +776,6 @@ func TestRedisOutage(t *testing.T) {
 	if acked := log.check(t, s.attempt(t, token, a.ID)); acked == 0 {
 		t.Error("no save was acknowledged: the test measured nothing")
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for i, w := range wrong {
-		if i == 10 {
-			t.Errorf("… and %d more", len(wrong)-10)
-			break
-		}
-		t.Error(w)
-	}
+	wrong.report(t)
 	t.Logf("answers by status: %s; live views recovered %s after Redis returned", &counts, recovered.Round(time.Millisecond))
 }

@@ -199,7 +199,7 @@ func TestMultiInstance(t *testing.T) {
 		// on another use them up; the 11th is refused on every instance,
 		// the right password too.
 		try := func(s *server, password string) int {
-			return s.call(t, "POST", "/api/v1/session", "", map[string]string{"email": "panelist3@example.com", "password": password}, nil)
+			return s.postSession(t, "panelist3@example.com", password, nil)
 		}
 		for i := range 10 {
 			s := in[0]
@@ -275,30 +275,11 @@ func TestMultiInstance(t *testing.T) {
 	t.Run("concurrent submits on every instance issue one credential", func(t *testing.T) {
 		pivot := in[0].exam(t, candidate, "Pivot Tables")
 		id := startAndAnswer(t, in, candidate, pivot.ID)
-		const n = 9
-		results := make([]result, n)
-		statuses := make([]int, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				statuses[i] = on(i).call(t, "POST", "/api/v1/attempts/"+id+"/submit", candidate, nil, &results[i])
-			}()
-		}
-		wg.Wait()
-		for i := range n {
-			if statuses[i] != http.StatusOK || !results[i].Passed || results[i].CredentialID == nil {
-				t.Fatalf("submit %d on instance %d: status %d, %+v; want 200, a pass and a credential", i, i%len(in), statuses[i], results[i])
-			}
-			if *results[i].CredentialID != *results[0].CredentialID {
-				t.Fatalf("submit %d answered credential %s, submit 0 %s: want one credential", i, *results[i].CredentialID, *results[0].CredentialID)
-			}
-		}
+		credentialID := submitTogether(t, 9, on, candidate, id)
 		if actions := in[2].auditActions(t, admin, "attempt:"+id); actions["attempt.submit"] != 1 {
 			t.Errorf("audit of the attempt: %v, want one attempt.submit", actions)
 		}
-		if n := countCredentials(t, db, *results[0].CredentialID); n != 1 {
+		if n := countCredentials(t, db, credentialID); n != 1 {
 			t.Errorf("%d credentials for the attempt, want 1", n)
 		}
 		// Every instance publishes the same status.
@@ -307,7 +288,7 @@ func TestMultiInstance(t *testing.T) {
 				URL string `json:"statusListCredential"`
 			} `json:"credentialStatus"`
 		}
-		if st := in[1].call(t, "GET", "/api/v1/credentials/"+*results[0].CredentialID, candidate, nil, &doc); st != http.StatusOK {
+		if st := in[1].call(t, "GET", "/api/v1/credentials/"+credentialID, candidate, nil, &doc); st != http.StatusOK {
 			t.Fatalf("credential: status %d", st)
 		}
 		var lists []string

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -114,48 +115,71 @@ func TestBrowserServerRestartMidExam(t *testing.T) {
 	}
 	ctx := browser(t)
 	s := startServer(t, "sqlite")
-	token := s.login(t, "candidate@example.com")
-	e := s.exam(t, token, "Formulas")
-	keys := s.keys(t, e.ID)
-	signIn(t, ctx, s, "candidate@example.com")
-	attemptID := startInBrowser(t, ctx, s, e.ID)
-	a := s.attempt(t, token, attemptID)
-
-	answer := func(i int) {
-		t.Helper()
-		answerKey(t, ctx, keys, a.Items[i].ItemID)
-		step(t, ctx, "next", chromedp.Click(`#next`))
-	}
+	p := openFormulas(t, ctx, s)
 	for i := range 3 {
-		answer(i)
+		p.answer(t, ctx, i)
 	}
 	step(t, ctx, "saved before the restart", waitText(`#save-status`, "Saved"))
 
 	s.Stop()
 	for i := 3; i < 6; i++ {
-		answer(i)
+		p.answer(t, ctx, i)
 	}
 	step(t, ctx, "queued while the server is down", waitText(`#save-status`, "Not saved"))
 	screenshot(t, ctx, "player-server-down")
 	s.Restart(t)
 	step(t, ctx, "replayed after the restart", waitText(`#save-status`, "Saved"))
 
-	after := s.attempt(t, token, attemptID)
-	for i, it := range after.Items[:6] {
-		var got struct {
-			Choice string `json:"choice"`
-		}
-		_ = json.Unmarshal(it.Answer, &got)
-		if got.Choice != keys[it.ItemID] {
-			t.Errorf("item %d: the server holds %s, want the answer given (%s)", i+1, it.Answer, keys[it.ItemID])
-		}
-	}
-	if !after.Deadline.Equal(a.Deadline) {
-		t.Errorf("deadline moved across the restart: %s, was %s", after.Deadline, a.Deadline)
+	after := s.attempt(t, p.token, p.ID)
+	p.wantKeysHeld(t, after, 6)
+	if !after.Deadline.Equal(p.Deadline) {
+		t.Errorf("deadline moved across the restart: %s, was %s", after.Deadline, p.Deadline)
 	}
 	shown := read(t, ctx, "read the clock", chromedp.Text(`#timer`))
 	wantLeft := after.Deadline.Sub(after.ServerTime)
 	if d := clockSeconds(t, shown) - wantLeft; d < -2*time.Second || d > 2*time.Second {
 		t.Errorf("timer shows %s after the restart, want %s ± 2 s", shown, wantLeft.Round(time.Second))
+	}
+}
+
+// playerAttempt is the candidate's attempt of the demo's Formulas exam, open
+// in the browser's player.
+type playerAttempt struct {
+	contractAttempt                   // as started, read through the API
+	token           string            // the candidate's API token
+	keys            map[string]string // item id → key option id
+}
+
+// openFormulas signs the candidate in through the API and in the browser,
+// starts the Formulas exam in the player and waits for its first question.
+func openFormulas(t *testing.T, ctx context.Context, s *server) playerAttempt {
+	t.Helper()
+	token := s.login(t, "candidate@example.com")
+	e := s.exam(t, token, "Formulas")
+	keys := s.keys(t, e.ID)
+	signIn(t, ctx, s, "candidate@example.com")
+	id := startInBrowser(t, ctx, s, e.ID)
+	return playerAttempt{contractAttempt: s.attempt(t, token, id), token: token, keys: keys}
+}
+
+// answer answers the attempt's i-th item with its key and goes to the next.
+func (p playerAttempt) answer(t *testing.T, ctx context.Context, i int) {
+	t.Helper()
+	answerKey(t, ctx, p.keys, p.Items[i].ItemID)
+	step(t, ctx, "next", chromedp.Click(`#next`))
+}
+
+// wantKeysHeld fails t for each of the first n items of after, the attempt
+// as the server now holds it, whose answer is not the key the player gave.
+func (p playerAttempt) wantKeysHeld(t *testing.T, after contractAttempt, n int) {
+	t.Helper()
+	for i, it := range after.Items[:n] {
+		var got struct {
+			Choice string `json:"choice"`
+		}
+		_ = json.Unmarshal(it.Answer, &got)
+		if got.Choice != p.keys[it.ItemID] {
+			t.Errorf("item %d: the server holds %s, want the answer given (%s)", i+1, it.Answer, p.keys[it.ItemID])
+		}
 	}
 }

@@ -15,7 +15,6 @@ package plot
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -80,6 +79,12 @@ type Table struct {
 	Caption string
 	Header  []string
 	Rows    [][]string // formatted numbers, fixed decimals
+}
+
+// Records returns the header row, then the rows, as one table (the shape
+// encoding/csv writes). The slices are shared with t.
+func (t Table) Records() [][]string {
+	return append([][]string{t.Header}, t.Rows...)
 }
 
 // Figure is one plot ready to render. Title, XLabel and YLabel describe it
@@ -157,16 +162,6 @@ func (f *Figure) PNG(widthPx int) ([]byte, error) {
 		return nil, fmt.Errorf("plot: writing PNG: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// CSV returns Table as CSV: the header row, then the rows.
-func (f *Figure) CSV() []byte {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	// Writing to a bytes.Buffer cannot fail, and csv quotes as needed.
-	_ = w.Write(f.Table.Header)
-	_ = w.WriteAll(f.Table.Rows)
-	return buf.Bytes()
 }
 
 // draw paints the title, then the body below it.

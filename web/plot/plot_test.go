@@ -2,7 +2,6 @@ package plot
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/xml"
 	"errors"
 	"flag"
@@ -419,15 +418,17 @@ func TestPNG(t *testing.T) {
 	}
 }
 
-func TestCSV(t *testing.T) {
+func TestRecords(t *testing.T) {
 	f := must(t)(ItemCharacteristic(sampleItems, sampleNames))
-	recs, err := csv.NewReader(bytes.NewReader(f.CSV())).ReadAll()
-	if err != nil {
-		t.Fatalf("CSV does not parse: %v", err)
-	}
+	recs := f.Table.Records()
 	want := append([][]string{f.Table.Header}, f.Table.Rows...)
 	if !reflect.DeepEqual(recs, want) {
-		t.Errorf("CSV records differ from the table:\n%q\nwant\n%q", recs, want)
+		t.Errorf("records differ from the table:\n%q\nwant\n%q", recs, want)
+	}
+	for i, r := range recs {
+		if len(r) != len(f.Table.Header) {
+			t.Errorf("record %d has %d cells, want %d (the header's)", i, len(r), len(f.Table.Header))
+		}
 	}
 }
 
