@@ -36,7 +36,7 @@ func runLoadtest(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	var cfg loadtest.Config
 	var jsonOut, quiet bool
-	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "the server's base URL")
+	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "the server's base URL, or several instances' separated by commas (requests go to each in turn)")
 	fs.StringVar(&cfg.Mode, "mode", loadtest.ModePaced, "paced (candidates at the player's pace) or saturate (workers save back to back)")
 	fs.IntVar(&cfg.Candidates, "candidates", 10, "candidates in a paced run (load accounts first-account…)")
 	fs.IntVar(&cfg.Workers, "workers", 8, "candidates saving back to back in a saturating run")
@@ -48,6 +48,7 @@ func runLoadtest(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.DurationVar(&cfg.EventEvery, "event-every", 0, "a candidate posts proctoring events this often (default 10s)")
 	fs.DurationVar(&cfg.SnapshotEvery, "snapshot-every", 0, "a candidate posts a webcam snapshot this often, when the exam takes them; at least half the exam's interval (default 30s)")
 	fs.Float64Var(&cfg.Disconnect, "disconnect", 0, "share of candidates (0 to 1) that drop their connection once mid-exam and resume")
+	fs.BoolVar(&cfg.Outages, "outages", false, "a fault drill: the server or its database goes away during the run; calls that find them unavailable are counted apart, not as errors, and candidates wait as the player does")
 	fs.DurationVar(&cfg.Offline, "offline", 0, "how long a dropped candidate stays away (default 5s)")
 	fs.StringVar(&cfg.Exam, "exam", "", "title or id of the exam (default: the fixed-form exam with a standard, no prerequisite and the fewest items)")
 	fs.BoolVar(&cfg.Live, "live", true, "hold each attempt's server-sent event stream open, as the player does")

@@ -387,7 +387,9 @@ func (k *candidate) snapshot(ctx context.Context) {
 // answer is there. It reports whether the candidate carries on.
 func (k *candidate) resume(ctx context.Context) bool {
 	var a attemptView
-	if err := k.c.callJSON(ctx, EndpointResume, http.MethodGet, "/api/v1/attempts/"+k.att.ID, nil, http.StatusOK, &a); err != nil {
+	if err := k.r.retry(ctx, func() error {
+		return k.c.callJSON(ctx, EndpointResume, http.MethodGet, "/api/v1/attempts/"+k.att.ID, nil, http.StatusOK, &a)
+	}); err != nil {
 		return false
 	}
 	if a.Status != "in_progress" {
@@ -418,7 +420,9 @@ func (k *candidate) resume(ctx context.Context) bool {
 
 // submit ends the attempt as the candidate's Submit button does.
 func (k *candidate) submit(ctx context.Context) {
-	if err := k.c.callJSON(ctx, EndpointSubmit, http.MethodPost, "/api/v1/attempts/"+k.att.ID+"/submit", nil, http.StatusOK, nil); err == nil {
+	if err := k.r.retry(ctx, func() error {
+		return k.c.callJSON(ctx, EndpointSubmit, http.MethodPost, "/api/v1/attempts/"+k.att.ID+"/submit", nil, http.StatusOK, nil)
+	}); err == nil {
 		k.r.completed.Add(1)
 	}
 	k.closed = true

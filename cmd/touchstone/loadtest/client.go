@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -33,7 +34,8 @@ const (
 // client is one simulated browser: its session, its address as the load
 // balancer reports it, and the shared connections to the server.
 type client struct {
-	base    string
+	bases   []string
+	turn    *atomic.Uint64
 	http    *http.Client
 	streams *http.Client
 	rec     *recorder
@@ -93,7 +95,7 @@ func failure(status int, body []byte, err error) string {
 // CSRF token on writes), records it under name, and decodes a 2xx answer
 // into out. A status other than want is an error, recorded with its reason.
 func (c *client) call(ctx context.Context, name, method, path, contentType string, body []byte, want int, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, c.next()+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -132,6 +134,11 @@ func (c *client) call(ctx context.Context, name, method, path, contentType strin
 	}
 	c.rec.observe(name, d, "")
 	return nil
+}
+
+// next is the base URL of the instance the next request goes to.
+func (c *client) next() string {
+	return c.bases[(c.turn.Add(1)-1)%uint64(len(c.bases))]
 }
 
 func (c *client) headers(req *http.Request) {
@@ -184,7 +191,7 @@ func (c *client) login(ctx context.Context, email, password string) error {
 // the server ends it (it does every 25 s) or ctx is done. It returns
 // whether the stream opened.
 func (c *client) stream(ctx context.Context, path string, onOpen func()) (bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.next()+path, nil)
 	if err != nil {
 		return false, err
 	}

@@ -62,7 +62,10 @@ const DefaultPassword = "touchstone load test password"
 // Config is a run's settings. The zero value of a duration or count
 // takes the default given with it.
 type Config struct {
-	// URL is the server's base URL, e.g. http://127.0.0.1:8080.
+	// URL is the server's base URL, e.g. http://127.0.0.1:8080, or the
+	// base URLs of several instances of one deployment separated by
+	// commas: each request then goes to the next in turn, as a
+	// round-robin load balancer would send it.
 	URL string
 	// Mode is ModePaced (the default) or ModeSaturate.
 	Mode string
@@ -110,6 +113,15 @@ type Config struct {
 	// MaxConns bounds the connections the tool opens for requests (the
 	// event streams have their own, one per candidate); default 512.
 	MaxConns int
+	// Outages says the server or its database will be away for a while
+	// during the run (a fault drill: a server killed and restarted, a
+	// database restarted). Calls that fail for want of them — no
+	// connection, a reset, a timeout, 502/503/504 — are then counted as
+	// Unavailable, not as errors, and candidates wait them out as the
+	// player does: answers stay queued, and resuming and submitting are
+	// retried every second for up to two minutes. Lost answers still
+	// fail the run.
+	Outages bool
 	// Timeout bounds one request (default 30 s).
 	Timeout time.Duration
 	// Seed makes the candidates' choices reproducible (default 1).
@@ -154,10 +166,13 @@ func (c *Config) defaults() error {
 	if c.Seed == 0 {
 		c.Seed = 1
 	}
-	u, err := url.Parse(c.URL)
+	for _, one := range strings.Split(c.URL, ",") {
+		u, err := url.Parse(one)
+		if one == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("url: %q is not an http:// or https:// URL of the server", one)
+		}
+	}
 	switch {
-	case c.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return fmt.Errorf("url: %q is not an http:// or https:// URL of the server", c.URL)
 	case c.Mode != ModePaced && c.Mode != ModeSaturate:
 		return fmt.Errorf("mode: %q is not %s or %s", c.Mode, ModePaced, ModeSaturate)
 	case c.Candidates < 0:
@@ -175,7 +190,6 @@ func (c *Config) defaults() error {
 	case c.Pgbench && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://"):
 		return errors.New("pgbench: needs --database-url of the server's PostgreSQL database")
 	}
-	c.URL = strings.TrimRight(c.URL, "/")
 	return nil
 }
 
@@ -201,6 +215,9 @@ type Report struct {
 	Requests  int64           `json:"requests"`
 	PerSecond float64         `json:"requests_per_second"`
 	Errors    int64           `json:"errors"`
+	// Unavailable counts calls that failed during a planned outage
+	// (Config.Outages).
+	Unavailable int64 `json:"unavailable,omitempty"`
 	// Completed counts candidates who submitted.
 	Completed int64 `json:"completed"`
 	// StreamsOpened counts server-sent event streams opened (the server
@@ -243,9 +260,28 @@ func (r Report) OK() bool {
 	return r.Errors == 0 && len(r.Problems) == 0 && (r.Check == nil || r.Check.Lost == 0)
 }
 
+// retry calls try until it succeeds, or, during a planned outage
+// (Config.Outages), until it fails otherwise than for want of the server
+// or two minutes have passed, a second apart. It returns try's last error.
+func (r *run) retry(ctx context.Context, try func() error) error {
+	give := time.Now().Add(2 * time.Minute)
+	for {
+		err := try()
+		var ce *callError
+		if err == nil || !r.cfg.Outages || !errors.As(err, &ce) || !unavailable(ce.Reason) || time.Now().After(give) {
+			return err
+		}
+		if !sleep(ctx, time.Second) {
+			return err
+		}
+	}
+}
+
 // run is one run's shared state.
 type run struct {
 	cfg      Config
+	bases    []string      // the instances' base URLs
+	turn     atomic.Uint64 // which instance the next request goes to
 	rec      *recorder
 	http     *http.Client
 	streams  *http.Client
@@ -283,7 +319,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err := cfg.defaults(); err != nil {
 		return Report{}, &ConfigError{err}
 	}
-	r := &run{cfg: cfg, rec: newRecorder(), acks: newLedger()}
+	r := &run{cfg: cfg, rec: newRecorder(cfg.Outages), acks: newLedger()}
+	for _, u := range strings.Split(cfg.URL, ",") {
+		r.bases = append(r.bases, strings.TrimRight(u, "/"))
+	}
 	tr := &http.Transport{MaxConnsPerHost: cfg.MaxConns, MaxIdleConnsPerHost: cfg.MaxConns, MaxIdleConns: cfg.MaxConns,
 		IdleConnTimeout: 90 * time.Second, DisableCompression: true}
 	defer tr.CloseIdleConnections()
@@ -324,6 +363,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	for _, e := range rep.Endpoints {
 		rep.Requests += e.Count
 		rep.Errors += e.ErrorSum
+		rep.Unavailable += e.Unavailable
 	}
 	rep.PerSecond = float64(rep.Requests) / elapsed.Seconds()
 	if savingFor > 0 {
@@ -453,7 +493,7 @@ func pickExam(all []examInfo, name string) (examInfo, error) {
 
 // newClient is account n's browser.
 func (r *run) newClient(n int) *client {
-	c := &client{base: r.cfg.URL, http: r.http, streams: r.streams, rec: r.rec}
+	c := &client{bases: r.bases, turn: &r.turn, http: r.http, streams: r.streams, rec: r.rec}
 	if r.cfg.ForwardedFor {
 		c.addr = fmt.Sprintf("10.%d.%d.%d", (n>>16)&255, (n>>8)&255, n&255)
 	}

@@ -38,6 +38,9 @@ func (r Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(w, "  %s: %d × %s\n", e.Name, e.Errors[k], k)
 		}
 	}
+	if r.Unavailable > 0 {
+		fmt.Fprintf(w, "  during the outage: %d calls found the server unavailable (not errors: --outages)\n", r.Unavailable)
+	}
 	fmt.Fprintf(w, "\nacknowledged saves: %.1f/s; submitted: %d", r.SavesPerSecond, r.Completed)
 	if r.StreamsOpened > 0 {
 		fmt.Fprintf(w, "; event streams: %d opened, at most %d open at once", r.StreamsOpened, r.StreamsPeak)

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"math/bits"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -70,18 +71,32 @@ func (h *histogram) quantile(q float64) time.Duration {
 
 // endpoint is what one endpoint's calls have measured so far.
 type endpoint struct {
-	mu     sync.Mutex
-	hist   *histogram
-	errors map[string]int64
+	mu          sync.Mutex
+	hist        *histogram
+	errors      map[string]int64
+	unavailable int64
 }
 
 // recorder collects every endpoint's latencies and errors.
 type recorder struct {
 	mu        sync.Mutex
 	endpoints map[string]*endpoint
+	// outages counts calls that failed for want of the server apart from
+	// the errors: the run crosses a planned outage (Config.Outages).
+	outages bool
 }
 
-func newRecorder() *recorder { return &recorder{endpoints: map[string]*endpoint{}} }
+func newRecorder(outages bool) *recorder {
+	return &recorder{endpoints: map[string]*endpoint{}, outages: outages}
+}
+
+// unavailable reports whether a failure's reason says the server, or what
+// it stands on, was not there: no connection, a reset, a timeout, or a
+// 502, 503 or 504 from it or a proxy in front.
+func unavailable(reason string) bool {
+	return strings.HasPrefix(reason, "transport: ") || strings.HasPrefix(reason, "502 ") ||
+		strings.HasPrefix(reason, "503 ") || strings.HasPrefix(reason, "504 ")
+}
 
 func (r *recorder) endpoint(name string) *endpoint {
 	r.mu.Lock()
@@ -100,7 +115,11 @@ func (r *recorder) observe(name string, d time.Duration, reason string) {
 	e := r.endpoint(name)
 	e.mu.Lock()
 	e.hist.record(d)
-	if reason != "" {
+	switch {
+	case reason == "":
+	case r.outages && unavailable(reason):
+		e.unavailable++
+	default:
 		e.errors[reason]++
 	}
 	e.mu.Unlock()
@@ -119,6 +138,9 @@ type EndpointStats struct {
 	Max       float64          `json:"max_ms"`
 	Errors    map[string]int64 `json:"errors"`
 	ErrorSum  int64            `json:"error_count"`
+	// Unavailable counts calls that failed during a planned outage
+	// (Config.Outages): not errors.
+	Unavailable int64 `json:"unavailable,omitempty"`
 }
 
 // endpointOrder is the order of the report: a candidate's path through
@@ -154,7 +176,7 @@ func (r *recorder) stats(elapsed time.Duration) []EndpointStats {
 		e := r.endpoint(n)
 		e.mu.Lock()
 		s := EndpointStats{Name: n, Count: e.hist.n, P50: ms(e.hist.quantile(0.5)), P90: ms(e.hist.quantile(0.9)),
-			P99: ms(e.hist.quantile(0.99)), Max: float64(e.hist.max) / 1000, Errors: map[string]int64{}}
+			P99: ms(e.hist.quantile(0.99)), Max: float64(e.hist.max) / 1000, Errors: map[string]int64{}, Unavailable: e.unavailable}
 		for k, v := range e.errors {
 			s.Errors[k] = v
 			s.ErrorSum += v
