@@ -123,8 +123,9 @@ func Models() []any { return []any{eventRow{}, chainHead{}, snapshotRow{}} }
 
 // Log stores and lists proctoring events.
 type Log struct {
-	db  *gorm.DB
-	now func() time.Time
+	db    *gorm.DB
+	now   func() time.Time
+	heads heads
 }
 
 // NewLog returns a Log on db.
@@ -145,34 +146,64 @@ func (l *Log) Record(ctx context.Context, attemptID string, events []Event) ([]E
 	if len(events) == 0 {
 		return nil, nil
 	}
+	now := l.now().UTC().Truncate(time.Microsecond)
+	if k, ok := l.heads.get(attemptID); ok {
+		out, next, err := l.appendOnto(ctx, attemptID, k, events, now)
+		if err == nil {
+			l.heads.put(attemptID, next)
+			return out, nil
+		}
+		if !errors.Is(err, errMoved) {
+			return nil, err
+		}
+	}
 	var out []Event
+	var next knownHead
 	err := l.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		now := l.now().UTC()
-		var err error
-		if slices.ContainsFunc(events, func(e Event) bool { return e.Kind == Heartbeat }) {
-			if events, err = withGap(tx, attemptID, events, now); err != nil {
-				return err
+		last, err := lastHeartbeat(tx, attemptID)
+		if err != nil {
+			return err
+		}
+		next.heartbeat = last
+		if hasHeartbeat(events) {
+			if !last.IsZero() && now.Sub(last) > HeartbeatGapAfter {
+				events = append([]Event{gapEvent(now.Sub(last))}, events...)
 			}
+			next.heartbeat = now
 		}
 		out, err = Append(tx, attemptID, events, now)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	last := out[len(out)-1]
+	next.seq, next.hash = last.Seq, last.Hash
+	l.heads.put(attemptID, next)
+	return out, nil
 }
 
-// withGap puts a HeartbeatGap before events when the attempt's last
-// heartbeat is older than HeartbeatGapAfter.
-func withGap(tx *gorm.DB, attemptID string, events []Event, now time.Time) ([]Event, error) {
+func hasHeartbeat(events []Event) bool {
+	return slices.ContainsFunc(events, func(e Event) bool { return e.Kind == Heartbeat })
+}
+
+// lastHeartbeat returns when the attempt's last heartbeat was received;
+// zero when there was none.
+func lastHeartbeat(tx *gorm.DB, attemptID string) (time.Time, error) {
 	var last eventRow
 	err := tx.Where("attempt_id = ? AND kind = ?", attemptID, Heartbeat).Order("id DESC").Limit(1).Find(&last).Error
 	if err != nil {
-		return nil, fmt.Errorf("proctor: last heartbeat: %w", err)
+		return time.Time{}, fmt.Errorf("proctor: last heartbeat: %w", err)
 	}
-	if last.ID == 0 || now.Sub(last.ReceivedAt) <= HeartbeatGapAfter {
-		return events, nil
+	if last.ID == 0 {
+		return time.Time{}, nil
 	}
-	gap := Event{Kind: HeartbeatGap, Detail: fmt.Sprintf("%.0f seconds without a heartbeat", now.Sub(last.ReceivedAt).Seconds())}
-	return append([]Event{gap}, events...), nil
+	return last.ReceivedAt.UTC(), nil
+}
+
+// gapEvent is the HeartbeatGap recorded after a silence.
+func gapEvent(silence time.Duration) Event {
+	return Event{Kind: HeartbeatGap, Detail: fmt.Sprintf("%.0f seconds without a heartbeat", silence.Seconds())}
 }
 
 // Append adds events of any kind to the attempt's chain inside tx, which
@@ -210,7 +241,19 @@ func Append(tx *gorm.DB, attemptID string, events []Event, now time.Time) ([]Eve
 			return nil, fmt.Errorf("proctor: start chain: %w", err)
 		}
 	}
-	prev, seq := h.Hash, h.Seq-n
+	rows := chainRows(attemptID, events, h.Seq-n, h.Hash, now)
+	if err := tx.Create(&rows).Error; err != nil {
+		return nil, fmt.Errorf("proctor: record: %w", err)
+	}
+	if err := tx.Model(&chainHead{}).Where("attempt_id = ?", attemptID).Update("hash", rows[len(rows)-1].Hash).Error; err != nil {
+		return nil, fmt.Errorf("proctor: advance chain: %w", err)
+	}
+	return storedEvents(rows), nil
+}
+
+// chainRows are events as stored after the chain's place seq, whose hash
+// is prev: numbered on from seq+1, each linked to the one before.
+func chainRows(attemptID string, events []Event, seq int64, prev string, now time.Time) []eventRow {
 	now = now.UTC().Truncate(time.Microsecond)
 	rows := make([]eventRow, len(events))
 	for i, e := range events {
@@ -221,17 +264,15 @@ func Append(tx *gorm.DB, attemptID string, events []Event, now time.Time) ([]Eve
 		r.Hash = r.digest()
 		rows[i], prev = r, r.Hash
 	}
-	if err := tx.Create(&rows).Error; err != nil {
-		return nil, fmt.Errorf("proctor: record: %w", err)
-	}
-	if err := tx.Model(&chainHead{}).Where("attempt_id = ?", attemptID).Update("hash", prev).Error; err != nil {
-		return nil, fmt.Errorf("proctor: advance chain: %w", err)
-	}
+	return rows
+}
+
+func storedEvents(rows []eventRow) []Event {
 	out := make([]Event, len(rows))
 	for i, r := range rows {
 		out[i] = r.event()
 	}
-	return out, nil
+	return out
 }
 
 // micro drops what the databases cannot keep, so that a hash computed

@@ -335,3 +335,96 @@ func equal(a, b []string) bool {
 	}
 	return len(a) == len(b)
 }
+
+// TestRecordAcrossLogs: two Logs on one database, as two instances, append
+// to one attempt's chain in turn and at once. Each appends onto the head it
+// remembers without reading the chain (no query) while nobody else moved
+// it, and reads afresh when someone did: the chain stays whole, and a
+// heartbeat the other instance received is never mistaken for silence.
+func TestRecordAcrossLogs(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := t.Context()
+		var queries sync.Map // queries made by each Log, by its tag
+		tagged := func(name string) *gorm.DB {
+			return db.Session(&gorm.Session{NewDB: true}).Set("log", name)
+		}
+		if err := db.Callback().Query().After("gorm:query").Register("test:count", func(tx *gorm.DB) {
+			if name, ok := tx.Get("log"); ok {
+				n, _ := queries.LoadOrStore(name, new(int))
+				*n.(*int)++
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		readsBy := func(name string) int {
+			n, ok := queries.Load(name)
+			if !ok {
+				return 0
+			}
+			return *n.(*int)
+		}
+		clk := &clock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
+		a, b := NewLog(tagged("a"), clk.Now), NewLog(tagged("b"), clk.Now)
+		attempt := newAttempt(t, db)
+		record := func(l *Log, name string, wantReads bool) []Event {
+			t.Helper()
+			before := readsBy(name)
+			got, err := l.Record(ctx, attempt, []Event{{Kind: Heartbeat}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if read := readsBy(name) > before; read != wantReads {
+				t.Errorf("%s at %s: read the chain %v, want %v", name, clk.Now().Format(time.TimeOnly), read, wantReads)
+			}
+			return got
+		}
+		record(a, "a", true) // first append: nothing remembered
+		clk.Add(40 * time.Second)
+		record(a, "a", false) // its own head
+		clk.Add(40 * time.Second)
+		record(b, "b", true)
+		clk.Add(40 * time.Second)
+		// a last saw a heartbeat 80 s ago, but b got one 40 s ago.
+		if got := record(a, "a", true); len(got) != 1 || got[0].Kind != Heartbeat {
+			t.Errorf("a after b's heartbeat: %+v, want the heartbeat alone (no gap)", got)
+		}
+		clk.Add(90 * time.Second)
+		if got := record(a, "a", false); len(got) != 2 || got[0].Kind != HeartbeatGap {
+			t.Errorf("a after 90 silent seconds: %+v, want a gap, then the heartbeat", got)
+		}
+		// What the server records in another transaction moves the head too.
+		if err := db.Transaction(func(tx *gorm.DB) error {
+			_, err := Append(tx, attempt, []Event{{Kind: NoFace}}, clk.Now())
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(time.Second)
+		record(a, "a", true)
+
+		var wg sync.WaitGroup
+		errs := make(chan error, 40)
+		for _, l := range []*Log{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 20 {
+					_, err := l.Record(ctx, attempt, []Event{{Kind: Heartbeat}, {Kind: Copy}})
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent record: %v", err)
+			}
+		}
+		check, err := a.Verify(ctx, attempt)
+		// Six heartbeats, a gap, the face check, then 40 × 2.
+		if want := 6 + 1 + 1 + 80; err != nil || check.Events != want {
+			t.Fatalf("Verify = %+v, %v; want %d events, intact", check, err, want)
+		}
+	})
+}
