@@ -2,8 +2,10 @@ package proctor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -13,8 +15,8 @@ import (
 // A candidate's page reports events every few seconds, and appending to
 // the chain the slow way takes six statements: the last heartbeat, the
 // head (locked), the events, the new head. A Log remembers the head it
-// last wrote for each attempt, with the last heartbeat, and appends onto
-// it in two: an UPDATE that moves the head only if it is still the one
+// last wrote for each attempt, with the last heartbeat and the counts of
+// each kind, and appends onto it in two: an UPDATE that moves the head only if it is still the one
 // remembered, and the INSERT. When another appender moved it (another
 // instance, a snapshot's face check), the UPDATE changes nothing and the
 // append takes the slow way, which reads the chain afresh.
@@ -23,7 +25,35 @@ import (
 type knownHead struct {
 	seq       int64
 	hash      string
-	heartbeat time.Time // the last heartbeat's receipt; zero when there is none
+	counts    map[string]int // events of each kind; never changed once made
+	heartbeat time.Time      // the last heartbeat's receipt; zero when there is none
+}
+
+func (k knownHead) countsJSON() string {
+	b, _ := json.Marshal(k.counts) // a map of strings to ints always encodes
+	return string(b)
+}
+
+// parseCounts reads a head's counts; empty is none.
+func parseCounts(s string) (map[string]int, error) {
+	counts := map[string]int{}
+	if s == "" {
+		return counts, nil
+	}
+	if err := json.Unmarshal([]byte(s), &counts); err != nil {
+		return nil, err
+	}
+	return counts, nil
+}
+
+// counted returns counts with events added, leaving counts as they were.
+func counted(counts map[string]int, events []Event) map[string]int {
+	out := make(map[string]int, len(counts)+len(events))
+	maps.Copy(out, counts)
+	for _, e := range events {
+		out[e.Kind]++
+	}
+	return out
 }
 
 // maxKnownHeads bounds the memory of heads; when full it starts again
@@ -65,13 +95,13 @@ func (l *Log) appendOnto(ctx context.Context, attemptID string, k knownHead, eve
 		events = append([]Event{gapEvent(now.Sub(k.heartbeat))}, events...)
 	}
 	rows := chainRows(attemptID, events, k.seq, k.hash, now)
-	next := knownHead{seq: k.seq + int64(len(rows)), hash: rows[len(rows)-1].Hash, heartbeat: k.heartbeat}
+	next := knownHead{seq: k.seq + int64(len(rows)), hash: rows[len(rows)-1].Hash, counts: counted(k.counts, events), heartbeat: k.heartbeat}
 	if beat {
 		next.heartbeat = rows[0].ReceivedAt
 	}
 	err := l.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Exec("UPDATE proctor_chains SET seq = ?, hash = ? WHERE attempt_id = ? AND seq = ? AND hash = ?",
-			next.seq, next.hash, attemptID, k.seq, k.hash)
+		res := tx.Exec("UPDATE proctor_chains SET seq = ?, hash = ?, counts = ? WHERE attempt_id = ? AND seq = ? AND hash = ?",
+			next.seq, next.hash, next.countsJSON(), attemptID, k.seq, k.hash)
 		if res.Error != nil {
 			return fmt.Errorf("proctor: advance chain: %w", res.Error)
 		}

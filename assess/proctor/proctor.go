@@ -114,6 +114,9 @@ type chainHead struct {
 	AttemptID string `gorm:"column:attempt_id;primaryKey"`
 	Seq       int64  `gorm:"column:seq"`
 	Hash      string `gorm:"column:hash"`
+	// Counts is how many events of each kind the attempt has, as a JSON
+	// object, moved with the head.
+	Counts string `gorm:"column:counts"`
 }
 
 func (chainHead) TableName() string { return "proctor_chains" }
@@ -164,21 +167,19 @@ func (l *Log) Record(ctx context.Context, attemptID string, events []Event) ([]E
 		if err != nil {
 			return err
 		}
-		next.heartbeat = last
 		if hasHeartbeat(events) {
 			if !last.IsZero() && now.Sub(last) > HeartbeatGapAfter {
 				events = append([]Event{gapEvent(now.Sub(last))}, events...)
 			}
-			next.heartbeat = now
+			last = now
 		}
-		out, err = Append(tx, attemptID, events, now)
+		out, next, err = appendChain(tx, attemptID, events, now)
+		next.heartbeat = last
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	last := out[len(out)-1]
-	next.seq, next.hash = last.Seq, last.Hash
 	l.heads.put(attemptID, next)
 	return out, nil
 }
@@ -213,24 +214,30 @@ func gapEvent(silence time.Duration) Event {
 // snapshot and its face check, in the same transaction as the record it
 // belongs to.
 func Append(tx *gorm.DB, attemptID string, events []Event, now time.Time) ([]Event, error) {
+	out, _, err := appendChain(tx, attemptID, events, now)
+	return out, err
+}
+
+// appendChain is Append, which also returns the chain's new head.
+func appendChain(tx *gorm.DB, attemptID string, events []Event, now time.Time) ([]Event, knownHead, error) {
 	if len(events) == 0 {
-		return nil, nil
+		return nil, knownHead{}, nil
 	}
 	n := int64(len(events))
 	// Taking the chain's next n places returns its head in the same
 	// statement; the row lock it takes serializes concurrent appenders.
 	var h chainHead
 	advance := func() error {
-		return tx.Raw("UPDATE proctor_chains SET seq = seq + ? WHERE attempt_id = ? RETURNING attempt_id, seq, hash", n, attemptID).Scan(&h).Error
+		return tx.Raw("UPDATE proctor_chains SET seq = seq + ? WHERE attempt_id = ? RETURNING attempt_id, seq, hash, counts", n, attemptID).Scan(&h).Error
 	}
 	if err := advance(); err != nil {
-		return nil, fmt.Errorf("proctor: lock chain: %w", err)
+		return nil, knownHead{}, fmt.Errorf("proctor: lock chain: %w", err)
 	}
 	if h.Seq == 0 {
 		// The attempt's first events: start its chain. A concurrent first
 		// appender's insert does nothing, and its update then waits for
 		// this transaction.
-		err := tx.Exec("INSERT INTO proctor_chains (attempt_id, seq, hash) VALUES (?, 0, '') ON CONFLICT (attempt_id) DO NOTHING", attemptID).Error
+		err := tx.Exec("INSERT INTO proctor_chains (attempt_id, seq, hash, counts) VALUES (?, 0, '', '{}') ON CONFLICT (attempt_id) DO NOTHING", attemptID).Error
 		if err == nil {
 			err = advance()
 		}
@@ -238,17 +245,23 @@ func Append(tx *gorm.DB, attemptID string, events []Event, now time.Time) ([]Eve
 			err = errors.New("chain row missing")
 		}
 		if err != nil {
-			return nil, fmt.Errorf("proctor: start chain: %w", err)
+			return nil, knownHead{}, fmt.Errorf("proctor: start chain: %w", err)
 		}
 	}
+	counts, err := parseCounts(h.Counts)
+	if err != nil {
+		return nil, knownHead{}, fmt.Errorf("proctor: counts of attempt %s: %w", attemptID, err)
+	}
 	rows := chainRows(attemptID, events, h.Seq-n, h.Hash, now)
+	next := knownHead{seq: h.Seq, hash: rows[len(rows)-1].Hash, counts: counted(counts, events)}
+	if err := tx.Model(&chainHead{}).Where("attempt_id = ?", attemptID).
+		Updates(map[string]any{"hash": next.hash, "counts": next.countsJSON()}).Error; err != nil {
+		return nil, knownHead{}, fmt.Errorf("proctor: advance chain: %w", err)
+	}
 	if err := tx.Create(&rows).Error; err != nil {
-		return nil, fmt.Errorf("proctor: record: %w", err)
+		return nil, knownHead{}, fmt.Errorf("proctor: record: %w", err)
 	}
-	if err := tx.Model(&chainHead{}).Where("attempt_id = ?", attemptID).Update("hash", rows[len(rows)-1].Hash).Error; err != nil {
-		return nil, fmt.Errorf("proctor: advance chain: %w", err)
-	}
-	return storedEvents(rows), nil
+	return storedEvents(rows), next, nil
 }
 
 // chainRows are events as stored after the chain's place seq, whose hash
@@ -374,18 +387,12 @@ type Summary struct {
 	Incidents int // every event not Informational
 }
 
-// Summaries counts the events of the given attempts.
+// Summaries counts the events of the given attempts, from the counts
+// each chain's head carries.
 func (l *Log) Summaries(ctx context.Context, attemptIDs []string) (map[string]Summary, error) {
-	type countRow struct {
-		AttemptID string
-		Kind      string
-		N         int
-	}
-	var rows []countRow
+	var heads []chainHead
 	if len(attemptIDs) > 0 {
-		err := l.db.WithContext(ctx).Model(&eventRow{}).
-			Select("attempt_id, kind, COUNT(*) AS n").
-			Where("attempt_id IN ?", attemptIDs).Group("attempt_id, kind").Scan(&rows).Error
+		err := l.db.WithContext(ctx).Select("attempt_id, counts").Where("attempt_id IN ?", attemptIDs).Find(&heads).Error
 		if err != nil {
 			return nil, fmt.Errorf("proctor: summaries: %w", err)
 		}
@@ -394,13 +401,18 @@ func (l *Log) Summaries(ctx context.Context, attemptIDs []string) (map[string]Su
 	for _, id := range attemptIDs {
 		out[id] = Summary{AttemptID: id, Counts: map[string]int{}}
 	}
-	for _, r := range rows {
-		s := out[r.AttemptID]
-		s.Counts[r.Kind] = r.N
-		if !Informational(r.Kind) {
-			s.Incidents += r.N
+	for _, h := range heads {
+		counts, err := parseCounts(h.Counts)
+		if err != nil {
+			return nil, fmt.Errorf("proctor: counts of attempt %s: %w", h.AttemptID, err)
 		}
-		out[r.AttemptID] = s
+		s := Summary{AttemptID: h.AttemptID, Counts: counts}
+		for kind, n := range counts {
+			if !Informational(kind) {
+				s.Incidents += n
+			}
+		}
+		out[h.AttemptID] = s
 	}
 	return out, nil
 }
