@@ -37,7 +37,7 @@ func newCheckinPhotos(t *testing.T, db *gorm.DB, f *fixture) checkinPhotos {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return checkinPhotos{snaps: proctor.NewSnapshots(db, blobs, f.clock.Now)}
+	return checkinPhotos{snaps: proctor.NewSnapshots(proctor.NewLog(db, f.clock.Now), blobs)}
 }
 
 func (p checkinPhotos) put(t *testing.T, checkinID, kind string) {

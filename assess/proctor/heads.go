@@ -1,11 +1,10 @@
 package proctor
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,13 +12,13 @@ import (
 )
 
 // A candidate's page reports events every few seconds, and appending to
-// the chain the slow way takes six statements: the last heartbeat, the
-// head (locked), the events, the new head. A Log remembers the head it
+// the chain the slow way takes four statements: the last heartbeat, the
+// head (locked), the new head, the events. A Log remembers the head it
 // last wrote for each attempt, with the last heartbeat and the counts of
-// each kind, and appends onto it in two: an UPDATE that moves the head only if it is still the one
-// remembered, and the INSERT. When another appender moved it (another
-// instance, a snapshot's face check), the UPDATE changes nothing and the
-// append takes the slow way, which reads the chain afresh.
+// each kind, and appends onto it in two: an UPDATE that moves the head
+// only if it is still the one remembered, and the INSERT. When another
+// instance moved it, the UPDATE changes nothing and the append takes the
+// slow way, which reads the chain afresh.
 
 // knownHead is an attempt's chain as this Log last wrote it.
 type knownHead struct {
@@ -82,39 +81,75 @@ func (h *heads) put(attemptID string, k knownHead) {
 	h.m[attemptID] = k
 }
 
-// errMoved: the chain's head is not the one remembered.
-var errMoved = errors.New("proctor: chain head moved")
-
-// appendOnto appends events (with a HeartbeatGap before them when the
-// remembered last heartbeat calls for one) onto the remembered head k,
-// in one transaction that checks the head has not moved. It returns
-// errMoved, having written nothing, when it has.
-func (l *Log) appendOnto(ctx context.Context, attemptID string, k knownHead, events []Event, now time.Time) ([]Event, knownHead, error) {
-	beat := hasHeartbeat(events)
-	if beat && !k.heartbeat.IsZero() && now.Sub(k.heartbeat) > HeartbeatGapAfter {
-		events = append([]Event{gapEvent(now.Sub(k.heartbeat))}, events...)
-	}
-	rows := chainRows(attemptID, events, k.seq, k.hash, now)
-	next := knownHead{seq: k.seq + int64(len(rows)), hash: rows[len(rows)-1].Hash, counts: counted(k.counts, events), heartbeat: k.heartbeat}
-	if beat {
-		next.heartbeat = rows[0].ReceivedAt
-	}
-	err := l.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+// appendTx appends events to the attempt's chain inside tx, which must be
+// a transaction, with a HeartbeatGap before them when they hold a
+// heartbeat after a silence longer than HeartbeatGapAfter. It builds on
+// the head this Log remembers when that is still the chain's head, and
+// otherwise reads the chain afresh. The caller remembers the returned
+// head once tx has committed.
+func (l *Log) appendTx(tx *gorm.DB, attemptID string, events []Event, now time.Time) ([]Event, knownHead, error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	if k, ok := l.heads.get(attemptID); ok {
+		events := withGap(events, k.heartbeat, now)
+		rows := chainRows(attemptID, events, k.seq, k.hash, now)
+		next := knownHead{seq: k.seq + int64(len(rows)), hash: rows[len(rows)-1].Hash, counts: counted(k.counts, events),
+			heartbeat: lastBeat(events, k.heartbeat, now)}
 		res := tx.Exec("UPDATE proctor_chains SET seq = ?, hash = ?, counts = ? WHERE attempt_id = ? AND seq = ? AND hash = ?",
 			next.seq, next.hash, next.countsJSON(), attemptID, k.seq, k.hash)
 		if res.Error != nil {
-			return fmt.Errorf("proctor: advance chain: %w", res.Error)
+			return nil, knownHead{}, fmt.Errorf("proctor: advance chain: %w", res.Error)
 		}
-		if res.RowsAffected == 0 {
-			return errMoved
+		if res.RowsAffected == 1 {
+			if err := tx.Create(&rows).Error; err != nil {
+				return nil, knownHead{}, fmt.Errorf("proctor: record: %w", err)
+			}
+			return storedEvents(rows), next, nil
 		}
-		if err := tx.Create(&rows).Error; err != nil {
-			return fmt.Errorf("proctor: record: %w", err)
-		}
-		return nil
-	})
+		// Moved by someone else: the slow way below.
+	}
+	last, err := lastHeartbeat(tx, attemptID)
 	if err != nil {
 		return nil, knownHead{}, err
 	}
-	return storedEvents(rows), next, nil
+	events = withGap(events, last, now)
+	out, next, err := appendChain(tx, attemptID, events, now)
+	next.heartbeat = lastBeat(events, last, now)
+	return out, next, err
+}
+
+// withGap puts a HeartbeatGap before events when they hold a heartbeat
+// and the last one before them, at last, is older than HeartbeatGapAfter.
+func withGap(events []Event, last, now time.Time) []Event {
+	if !hasHeartbeat(events) || last.IsZero() || now.Sub(last) <= HeartbeatGapAfter {
+		return events
+	}
+	gap := Event{Kind: HeartbeatGap, Detail: fmt.Sprintf("%.0f seconds without a heartbeat", now.Sub(last).Seconds())}
+	return append([]Event{gap}, events...)
+}
+
+// lastBeat is the last heartbeat's receipt once events are recorded at
+// now, the one before them having been at last.
+func lastBeat(events []Event, last, now time.Time) time.Time {
+	if hasHeartbeat(events) {
+		return now
+	}
+	return last
+}
+
+func hasHeartbeat(events []Event) bool {
+	return slices.ContainsFunc(events, func(e Event) bool { return e.Kind == Heartbeat })
+}
+
+// lastHeartbeat returns when the attempt's last heartbeat was received;
+// zero when there was none.
+func lastHeartbeat(tx *gorm.DB, attemptID string) (time.Time, error) {
+	var last eventRow
+	err := tx.Where("attempt_id = ? AND kind = ?", attemptID, Heartbeat).Order("id DESC").Limit(1).Find(&last).Error
+	if err != nil {
+		return time.Time{}, fmt.Errorf("proctor: last heartbeat: %w", err)
+	}
+	if last.ID == 0 {
+		return time.Time{}, nil
+	}
+	return last.ReceivedAt.UTC(), nil
 }

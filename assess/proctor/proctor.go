@@ -149,32 +149,11 @@ func (l *Log) Record(ctx context.Context, attemptID string, events []Event) ([]E
 	if len(events) == 0 {
 		return nil, nil
 	}
-	now := l.now().UTC().Truncate(time.Microsecond)
-	if k, ok := l.heads.get(attemptID); ok {
-		out, next, err := l.appendOnto(ctx, attemptID, k, events, now)
-		if err == nil {
-			l.heads.put(attemptID, next)
-			return out, nil
-		}
-		if !errors.Is(err, errMoved) {
-			return nil, err
-		}
-	}
 	var out []Event
 	var next knownHead
 	err := l.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		last, err := lastHeartbeat(tx, attemptID)
-		if err != nil {
-			return err
-		}
-		if hasHeartbeat(events) {
-			if !last.IsZero() && now.Sub(last) > HeartbeatGapAfter {
-				events = append([]Event{gapEvent(now.Sub(last))}, events...)
-			}
-			last = now
-		}
-		out, next, err = appendChain(tx, attemptID, events, now)
-		next.heartbeat = last
+		var err error
+		out, next, err = l.appendTx(tx, attemptID, events, l.now())
 		return err
 	})
 	if err != nil {
@@ -182,29 +161,6 @@ func (l *Log) Record(ctx context.Context, attemptID string, events []Event) ([]E
 	}
 	l.heads.put(attemptID, next)
 	return out, nil
-}
-
-func hasHeartbeat(events []Event) bool {
-	return slices.ContainsFunc(events, func(e Event) bool { return e.Kind == Heartbeat })
-}
-
-// lastHeartbeat returns when the attempt's last heartbeat was received;
-// zero when there was none.
-func lastHeartbeat(tx *gorm.DB, attemptID string) (time.Time, error) {
-	var last eventRow
-	err := tx.Where("attempt_id = ? AND kind = ?", attemptID, Heartbeat).Order("id DESC").Limit(1).Find(&last).Error
-	if err != nil {
-		return time.Time{}, fmt.Errorf("proctor: last heartbeat: %w", err)
-	}
-	if last.ID == 0 {
-		return time.Time{}, nil
-	}
-	return last.ReceivedAt.UTC(), nil
-}
-
-// gapEvent is the HeartbeatGap recorded after a silence.
-func gapEvent(silence time.Duration) Event {
-	return Event{Kind: HeartbeatGap, Detail: fmt.Sprintf("%.0f seconds without a heartbeat", silence.Seconds())}
 }
 
 // Append adds events of any kind to the attempt's chain inside tx, which

@@ -245,7 +245,8 @@ func TestSnapshotsStoreFlagAndPurge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		log, snaps := NewLog(db, clk.Now), NewSnapshots(db, blobs, clk.Now)
+		log := NewLog(db, clk.Now)
+		snaps := NewSnapshots(log, blobs)
 		a := newAttempt(t, db)
 		img := testImage(t, "jpeg", 64, 48)
 		zero, two, away := 0, 2, true
@@ -401,6 +402,21 @@ func TestRecordAcrossLogs(t *testing.T) {
 		}
 		clk.Add(time.Second)
 		record(a, "a", true)
+		// A snapshot through a's Snapshots moves the head a remembers.
+		blobs, err := blob.NewLocal(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := readsBy("a")
+		if _, _, err := NewSnapshots(a, blobs).Put(ctx, NewSnapshot{AttemptID: attempt, Kind: Webcam,
+			Image: testImage(t, "jpeg", 64, 48), Retention: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+		if readsBy("a") != before {
+			t.Error("a snapshot read the chain that a remembers")
+		}
+		clk.Add(time.Second)
+		record(a, "a", false)
 
 		var wg sync.WaitGroup
 		errs := make(chan error, 40)
@@ -422,8 +438,8 @@ func TestRecordAcrossLogs(t *testing.T) {
 			}
 		}
 		check, err := a.Verify(ctx, attempt)
-		// Six heartbeats, a gap, the face check, then 40 × 2.
-		if want := 6 + 1 + 1 + 80; err != nil || check.Events != want {
+		// Seven heartbeats, a gap, the face check, the snapshot, then 40 × 2.
+		if want := 7 + 1 + 1 + 1 + 80; err != nil || check.Events != want {
 			t.Fatalf("Verify = %+v, %v; want %d events, intact", check, err, want)
 		}
 	})

@@ -113,16 +113,19 @@ type NewSnapshot struct {
 	Retention time.Duration
 }
 
-// Snapshots stores images through a blob store and records them.
+// Snapshots stores images through a blob store and records them, with
+// what their face checks found, in a Log's chains.
 type Snapshots struct {
 	db    *gorm.DB
+	log   *Log
 	blobs blob.Store
 	now   func() time.Time
 }
 
-// NewSnapshots returns a Snapshots on db and blobs.
-func NewSnapshots(db *gorm.DB, blobs blob.Store, now func() time.Time) *Snapshots {
-	return &Snapshots{db: db, blobs: blobs, now: now}
+// NewSnapshots returns a Snapshots that keeps images in blobs and records
+// them in log's database and chains.
+func NewSnapshots(log *Log, blobs blob.Store) *Snapshots {
+	return &Snapshots{db: log.db, log: log, blobs: blobs, now: log.now}
 }
 
 // CheckImage returns the type of an image judged by its content — JPEG or
@@ -208,6 +211,7 @@ func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event,
 		return Snapshot{}, nil, fmt.Errorf("proctor: store snapshot: %w", err)
 	}
 	var events []Event
+	var head knownHead
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return fmt.Errorf("proctor: record snapshot: %w", err)
@@ -216,11 +220,14 @@ func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event,
 			return nil
 		}
 		var err error
-		events, err = Append(tx, in.AttemptID, findings(row), now)
+		events, head, err = s.log.appendTx(tx, in.AttemptID, findings(row), now)
 		return err
 	})
 	if err != nil {
 		return Snapshot{}, nil, err
+	}
+	if in.Kind == Webcam {
+		s.log.heads.put(in.AttemptID, head)
 	}
 	return row.snapshot(), events, nil
 }

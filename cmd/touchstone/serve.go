@@ -96,7 +96,7 @@ func wire(ctx context.Context, cfg config, baseURL string) (*services, error) {
 	s.items = items.NewStore(db, now)
 	s.assess = assess.NewService(db, s.items, now)
 	s.proctor = proctor.NewLog(db, now)
-	s.snapshots = proctor.NewSnapshots(db, blobs, now)
+	s.snapshots = proctor.NewSnapshots(s.proctor, blobs)
 	s.credentials = credential.NewService(db, now, baseURL, key, credential.WithRSAKey(rsaKey), credential.WithIssued(s.metrics.CredentialIssued))
 	s.assess.OnPass = award.OnPass(s.credentials, s.auth)
 	s.assess.OnRescore = award.OnRescore(s.credentials)

@@ -143,7 +143,7 @@ func New(tb testing.TB, db *gorm.DB) *Fixture {
 		tb.Fatal(err)
 	}
 	f.Blobs = blobs
-	f.Snapshots = proctor.NewSnapshots(db, blobs, clk.Now)
+	f.Snapshots = proctor.NewSnapshots(f.Proctoring, blobs)
 	f.Metrics = web.NewMetrics()
 	f.Credentials = credential.NewService(db, clk.Now, BaseURL, ed25519.NewKeyFromSeed(signingSeed), credential.WithIssued(f.Metrics.CredentialIssued))
 	f.Audit = audit.NewReader(db)
