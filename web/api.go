@@ -281,9 +281,12 @@ type eventsRequest struct {
 }
 
 func (s *Server) apiRecordEvents(c *fiber.Ctx) error {
-	a, err := s.ownAttempt(c)
+	a, err := s.cfg.Assess.AttemptOwner(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
+	}
+	if a.CandidateID != currentUser(c).ID {
+		return assess.ErrNotFound // someone else's attempt is not there
 	}
 	var req eventsRequest
 	if err := bind(c, &req); err != nil {
@@ -296,7 +299,7 @@ func (s *Server) apiRecordEvents(c *fiber.Ctx) error {
 	for i, e := range req.Events {
 		events[i] = proctor.Event{Kind: e.Kind, Detail: e.Detail, ClientAt: e.At}
 	}
-	recorded, err := s.cfg.Proctor.Record(c.UserContext(), a.ID, events)
+	recorded, err := s.cfg.Proctor.Record(c.UserContext(), a.AttemptID, events)
 	if err != nil {
 		return err
 	}

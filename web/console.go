@@ -452,7 +452,7 @@ func (s *Server) publishConsole(ctx context.Context, e consoleEvent) {
 // batch of heartbeats alone changes nothing a proctor sees and is not
 // published. It costs two queries: the exam's weights and the attempt's
 // counts.
-func (s *Server) notifyConsole(ctx context.Context, a assess.Attempt, events []proctor.Event, snap *proctor.Snapshot) {
+func (s *Server) notifyConsole(ctx context.Context, a assess.AttemptOwner, events []proctor.Event, snap *proctor.Snapshot) {
 	if s.cfg.Live == nil {
 		return
 	}
@@ -460,21 +460,21 @@ func (s *Server) notifyConsole(ctx context.Context, a assess.Attempt, events []p
 	if len(items) == 0 && snap == nil {
 		return
 	}
-	e := consoleEvent{Type: "events", ExamID: a.ExamID, AttemptID: a.ID, Events: items}
+	e := consoleEvent{Type: "events", ExamID: a.ExamID, AttemptID: a.AttemptID, Events: items}
 	if snap != nil {
 		e.Type, e.Snapshot = "snapshot", newConsoleShot(*snap)
 	}
 	policy, err := s.cfg.Assess.ProctoringPolicy(ctx, a.ExamID)
 	var sums map[string]proctor.Summary
 	if err == nil {
-		sums, err = s.cfg.Proctor.Summaries(ctx, []string{a.ID})
+		sums, err = s.cfg.Proctor.Summaries(ctx, []string{a.AttemptID})
 	}
 	if err != nil {
 		// The console still shows the events; the risk follows on its
 		// next read.
-		s.cfg.Logger.Warn("console: risk not computed", "attempt", a.ID, "err", err)
+		s.cfg.Logger.Warn("console: risk not computed", "attempt", a.AttemptID, "err", err)
 	} else {
-		sum := sums[a.ID]
+		sum := sums[a.AttemptID]
 		risk, reasons := scoreRisk(sum.Counts, policy.Weights)
 		e.Risk, e.Reasons, e.Incidents, e.Counts = &risk, reasons, &sum.Incidents, sum.Counts
 	}
