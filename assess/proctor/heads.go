@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,10 +16,11 @@ import (
 // the chain the slow way takes four statements: the last heartbeat, the
 // head (locked), the new head, the events. A Log remembers the head it
 // last wrote for each attempt, with the last heartbeat and the counts of
-// each kind, and appends onto it in two: an UPDATE that moves the head
-// only if it is still the one remembered, and the INSERT. When another
-// instance moved it, the UPDATE changes nothing and the append takes the
-// slow way, which reads the chain afresh.
+// each kind, and appends onto it: an UPDATE that moves the head only if it
+// is still the one remembered, with the INSERT (on PostgreSQL the two are
+// one statement, needing no transaction). When another instance moved it,
+// the UPDATE changes nothing and the append takes the slow way, which
+// reads the chain afresh.
 
 // knownHead is an attempt's chain as this Log last wrote it.
 type knownHead struct {
@@ -72,6 +74,12 @@ func (h *heads) get(attemptID string) (knownHead, bool) {
 	return k, ok
 }
 
+func (h *heads) forget(attemptID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.m, attemptID)
+}
+
 func (h *heads) put(attemptID string, k knownHead) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -90,20 +98,9 @@ func (h *heads) put(attemptID string, k knownHead) {
 func (l *Log) appendTx(tx *gorm.DB, attemptID string, events []Event, now time.Time) ([]Event, knownHead, error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	if k, ok := l.heads.get(attemptID); ok {
-		events := withGap(events, k.heartbeat, now)
-		rows := chainRows(attemptID, events, k.seq, k.hash, now)
-		next := knownHead{seq: k.seq + int64(len(rows)), hash: rows[len(rows)-1].Hash, counts: counted(k.counts, events),
-			heartbeat: lastBeat(events, k.heartbeat, now)}
-		res := tx.Exec("UPDATE proctor_chains SET seq = ?, hash = ?, counts = ? WHERE attempt_id = ? AND seq = ? AND hash = ?",
-			next.seq, next.hash, next.countsJSON(), attemptID, k.seq, k.hash)
-		if res.Error != nil {
-			return nil, knownHead{}, fmt.Errorf("proctor: advance chain: %w", res.Error)
-		}
-		if res.RowsAffected == 1 {
-			if err := tx.Create(&rows).Error; err != nil {
-				return nil, knownHead{}, fmt.Errorf("proctor: record: %w", err)
-			}
-			return storedEvents(rows), next, nil
+		out, next, done, err := appendOnto(tx, attemptID, k, events, now)
+		if err != nil || done {
+			return out, next, err
 		}
 		// Moved by someone else: the slow way below.
 	}
@@ -115,6 +112,52 @@ func (l *Log) appendTx(tx *gorm.DB, attemptID string, events []Event, now time.T
 	out, next, err := appendChain(tx, attemptID, events, now)
 	next.heartbeat = lastBeat(events, last, now)
 	return out, next, err
+}
+
+// appendOnto appends events onto the remembered head k if the chain's
+// head still is k, and reports whether it did; when it did not, nothing
+// is written. On PostgreSQL it is one statement, atomic on its own, so db
+// need not be a transaction; on SQLite it must be.
+func appendOnto(db *gorm.DB, attemptID string, k knownHead, events []Event, now time.Time) ([]Event, knownHead, bool, error) {
+	events = withGap(events, k.heartbeat, now)
+	rows := chainRows(attemptID, events, k.seq, k.hash, now)
+	next := knownHead{seq: k.seq + int64(len(rows)), hash: rows[len(rows)-1].Hash, counts: counted(k.counts, events),
+		heartbeat: lastBeat(events, k.heartbeat, now)}
+	move := []any{next.seq, next.hash, next.countsJSON(), attemptID, k.seq, k.hash}
+	if db.Dialector.Name() == "postgres" {
+		// The head moves and the events go in together, or neither.
+		var values strings.Builder
+		args := move
+		for i, r := range rows {
+			if i > 0 {
+				values.WriteString(", ")
+			}
+			values.WriteString("(?::text, ?::text, ?::timestamptz, ?::timestamptz, ?::bigint, ?::text, ?::text)")
+			args = append(args, r.Kind, r.Detail, r.ClientAt, r.ReceivedAt, *r.Seq, r.PrevHash, r.Hash)
+		}
+		res := db.Exec(`WITH head AS (UPDATE proctor_chains SET seq = ?, hash = ?, counts = ? WHERE attempt_id = ? AND seq = ? AND hash = ? RETURNING attempt_id)
+INSERT INTO proctor_events (attempt_id, kind, detail, client_at, received_at, seq, prev_hash, hash)
+SELECT head.attempt_id, v.kind, v.detail, v.client_at, v.received_at, v.seq, v.prev_hash, v.hash
+FROM head, (VALUES `+values.String()+`) AS v (kind, detail, client_at, received_at, seq, prev_hash, hash)`, args...)
+		if res.Error != nil {
+			return nil, knownHead{}, false, fmt.Errorf("proctor: record: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return nil, knownHead{}, false, nil
+		}
+		return storedEvents(rows), next, true, nil
+	}
+	res := db.Exec("UPDATE proctor_chains SET seq = ?, hash = ?, counts = ? WHERE attempt_id = ? AND seq = ? AND hash = ?", move...)
+	if res.Error != nil {
+		return nil, knownHead{}, false, fmt.Errorf("proctor: advance chain: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, knownHead{}, false, nil
+	}
+	if err := db.Create(&rows).Error; err != nil {
+		return nil, knownHead{}, false, fmt.Errorf("proctor: record: %w", err)
+	}
+	return storedEvents(rows), next, true, nil
 }
 
 // withGap puts a HeartbeatGap before events when they hold a heartbeat

@@ -149,11 +149,23 @@ func (l *Log) Record(ctx context.Context, attemptID string, events []Event) ([]E
 	if len(events) == 0 {
 		return nil, nil
 	}
+	now := l.now().UTC().Truncate(time.Microsecond)
+	if k, ok := l.heads.get(attemptID); ok && l.db.Dialector.Name() == "postgres" {
+		out, next, done, err := appendOnto(l.db.WithContext(ctx), attemptID, k, events, now)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			l.heads.put(attemptID, next)
+			return out, nil
+		}
+		l.heads.forget(attemptID) // moved: the slow way
+	}
 	var out []Event
 	var next knownHead
 	err := l.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		out, next, err = l.appendTx(tx, attemptID, events, l.now())
+		out, next, err = l.appendTx(tx, attemptID, events, now)
 		return err
 	})
 	if err != nil {

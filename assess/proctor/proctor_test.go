@@ -425,7 +425,8 @@ func TestRecordAcrossLogs(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for range 20 {
-					_, err := l.Record(ctx, attempt, []Event{{Kind: Heartbeat}, {Kind: Copy}})
+					at := time.Date(2026, 12, 4, 8, 59, 58, 123456789, time.UTC) // as the browser said, past microseconds
+					_, err := l.Record(ctx, attempt, []Event{{Kind: Heartbeat}, {Kind: Copy, Detail: "selection: 'x'", ClientAt: &at}})
 					errs <- err
 				}
 			}()
