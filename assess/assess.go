@@ -122,14 +122,16 @@ type Service struct {
 	// runs tracks the calibrations running in the background, so that
 	// WaitCalibration can wait for one.
 	runs *runTracker
-	// owners remembers whose each attempt is (AttemptOwner).
+	// owners remembers whose each attempt is (AttemptOwner); slots
+	// where each item saved to sits in its attempt.
 	owners *owners
+	slots  *slots
 }
 
 // NewService returns a Service on db.
 func NewService(db *gorm.DB, bank *items.Store, now func() time.Time) *Service {
 	return &Service{db: db, items: bank, now: now, render: items.NewRenderer(), Seed: rand.Uint64, Grace: 2 * time.Second,
-		runs: newRunTracker(), owners: &owners{}}
+		runs: newRunTracker(), owners: &owners{}, slots: &slots{}}
 }
 
 // Models lists the GORM models of this package, for schema checks.

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -517,6 +520,12 @@ type Saved struct {
 // fit the item.
 func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u ResponseUpdate) (Saved, error) {
 	now := s.now().UTC()
+	if slot, ok := s.slots.get(attemptID, itemID); ok && s.db.Dialector.Name() == "postgres" {
+		saved, done, err := s.saveAtOnce(ctx, attemptID, slot, u, now)
+		if err != nil || done {
+			return saved, err
+		}
+	}
 	out := Saved{ItemID: itemID}
 	// No transaction: the reads only validate, and the one UPDATE carries
 	// its own conditions (status and seq), which is all a transaction at
@@ -527,18 +536,15 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 		if err != nil {
 			return err
 		}
+		if r != nil {
+			s.slots.put(attemptID, itemID, slot{position: r.Position, versionID: r.ItemVersionID})
+		}
 		if u.Candidate != "" && a.CandidateID != u.Candidate {
 			return notFound("attempt", attemptID)
 		}
 		// The update is judged only once the caller may see the attempt.
-		if u.Answer == nil && u.Flagged == nil && u.Seconds == nil {
-			return valid.Errorf("answer", "nothing to save: send answer, flagged or seconds")
-		}
-		if u.Seq < 0 {
-			return valid.Errorf("seq", "must not be negative")
-		}
-		if u.Seconds != nil && (math.IsNaN(*u.Seconds) || math.IsInf(*u.Seconds, 0) || *u.Seconds < 0) {
-			return valid.Errorf("seconds", "must be a number of seconds, not negative")
+		if err := u.check(); err != nil {
+			return err
 		}
 		if a.Status == InProgress && a.HeldAt != nil {
 			return ErrHeld
@@ -565,29 +571,9 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 				return fmt.Errorf("%w: an adaptive item cannot be changed once the next is given", ErrConflict)
 			}
 		}
-		changes := map[string]any{}
-		if u.Answer != nil {
-			if u.Answer.Empty() {
-				changes["answer"], changes["answer_json"] = nil, nil
-			} else {
-				shapes, err := s.items.AnswerShapes(ctx, []string{r.ItemVersionID})
-				if err != nil {
-					return err
-				}
-				if err := checkAnswer(shapes[r.ItemVersionID], *u.Answer); err != nil {
-					return err
-				}
-				js, _ := json.Marshal(u.Answer)
-				changes["answer_json"] = string(js)
-				changes["answer"] = nil
-				if u.Answer.Choice != "" {
-					changes["answer"] = u.Answer.Choice
-				}
-			}
-			changes["answered_at"] = now
-		}
-		if u.Flagged != nil {
-			changes["flagged"] = *u.Flagged
+		changes, err := s.answerChanges(ctx, r.ItemVersionID, u, now)
+		if err != nil {
+			return err
 		}
 		if u.Seconds != nil {
 			// The attempt's whole time bounds any honest measurement; the
@@ -631,6 +617,150 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 		return nil
 	}()
 	return out, err
+}
+
+// check judges an update on its own: something to save, a sequence
+// number and a time that can be.
+func (u ResponseUpdate) check() error {
+	if u.Answer == nil && u.Flagged == nil && u.Seconds == nil {
+		return valid.Errorf("answer", "nothing to save: send answer, flagged or seconds")
+	}
+	if u.Seq < 0 {
+		return valid.Errorf("seq", "must not be negative")
+	}
+	if u.Seconds != nil && (math.IsNaN(*u.Seconds) || math.IsInf(*u.Seconds, 0) || *u.Seconds < 0) {
+		return valid.Errorf("seconds", "must be a number of seconds, not negative")
+	}
+	return nil
+}
+
+// answerChanges are the columns an update sets besides seconds and seq:
+// the answer, checked against the item version's shape, and the flag.
+func (s *Service) answerChanges(ctx context.Context, versionID string, u ResponseUpdate, now time.Time) (map[string]any, error) {
+	changes := map[string]any{}
+	if u.Answer != nil {
+		if u.Answer.Empty() {
+			changes["answer"], changes["answer_json"] = nil, nil
+		} else {
+			shapes, err := s.items.AnswerShapes(ctx, []string{versionID})
+			if err != nil {
+				return nil, err
+			}
+			if err := checkAnswer(shapes[versionID], *u.Answer); err != nil {
+				return nil, err
+			}
+			js, _ := json.Marshal(u.Answer)
+			changes["answer_json"] = string(js)
+			changes["answer"] = nil
+			if u.Answer.Choice != "" {
+				changes["answer"] = u.Answer.Choice
+			}
+		}
+		changes["answered_at"] = now
+	}
+	if u.Flagged != nil {
+		changes["flagged"] = *u.Flagged
+	}
+	return changes, nil
+}
+
+// saveAtOnce is SaveResponse's way on PostgreSQL for an item whose place
+// in the attempt this process knows: one UPDATE that carries every
+// condition under which the slow way would apply the change (the
+// candidate's, in progress, not held, on no break, before the deadline
+// and its grace, not adaptive, a newer seq). It reports false, having
+// changed nothing, when the update or any condition does not hold, and
+// the slow way then decides, with its reasons, in its order.
+func (s *Service) saveAtOnce(ctx context.Context, attemptID string, at slot, u ResponseUpdate, now time.Time) (Saved, bool, error) {
+	if u.check() != nil {
+		return Saved{}, false, nil
+	}
+	changes, err := s.answerChanges(ctx, at.versionID, u, now)
+	if err != nil {
+		return Saved{}, false, nil // the slow way answers it, after the owner
+	}
+	var q strings.Builder
+	var args []any
+	q.WriteString("UPDATE responses AS r SET ")
+	for i, col := range slices.Sorted(maps.Keys(changes)) {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(col + " = ?")
+		args = append(args, changes[col])
+	}
+	sep := func() {
+		if len(args) > 0 {
+			q.WriteString(", ")
+		}
+	}
+	if u.Seconds != nil {
+		// As the slow way: capped at the attempt's whole time, never back.
+		sep()
+		const whole = "LEAST(?::double precision, EXTRACT(EPOCH FROM a.deadline - a.started_at)::double precision)"
+		q.WriteString("seconds = CASE WHEN r.seconds IS NULL OR r.seconds < " + whole + " THEN " + whole + " ELSE r.seconds END")
+		args = append(args, *u.Seconds, *u.Seconds)
+	}
+	if u.Seq > 0 {
+		sep()
+		q.WriteString("seq = ?")
+		args = append(args, u.Seq)
+	}
+	q.WriteString(" FROM attempts AS a WHERE r.attempt_id = ? AND r.position = ? AND a.id = r.attempt_id" +
+		" AND a.status = ? AND a.held_at IS NULL AND a.paused_at IS NULL AND a.deadline >= ? AND a.mode <> ?")
+	args = append(args, attemptID, at.position, InProgress, now.Add(-s.Grace), ModeCAT)
+	if u.Candidate != "" {
+		q.WriteString(" AND a.candidate_id = ?")
+		args = append(args, u.Candidate)
+	}
+	if u.Seq > 0 {
+		q.WriteString(" AND r.seq < ?")
+		args = append(args, u.Seq)
+	}
+	q.WriteString(" RETURNING r.seq")
+	var stored []struct{ Seq int64 }
+	if err := s.db.WithContext(ctx).Raw(q.String(), args...).Scan(&stored).Error; err != nil {
+		return Saved{}, false, fmt.Errorf("assess: save response: %w", err)
+	}
+	if len(stored) == 0 {
+		return Saved{}, false, nil
+	}
+	return Saved{ItemID: at.itemID, Seq: stored[0].Seq, Applied: true}, true, nil
+}
+
+// slot is where an item sits in an attempt: its position and the version
+// delivered, which never change.
+type slot struct {
+	itemID    string
+	position  int
+	versionID string
+}
+
+// maxSlots bounds the memory of slots; when full it starts again.
+const maxSlots = 500_000
+
+// slots remembers the slots of the items saved to, by attempt and item;
+// shared by a Service and its copies in transactions.
+type slots struct {
+	mu sync.RWMutex
+	m  map[[2]string]slot
+}
+
+func (m *slots) get(attemptID, itemID string) (slot, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	v, ok := m.m[[2]string{attemptID, itemID}]
+	return v, ok
+}
+
+func (m *slots) put(attemptID, itemID string, v slot) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil || len(m.m) >= maxSlots {
+		m.m = make(map[[2]string]slot)
+	}
+	v.itemID = itemID
+	m.m[[2]string{attemptID, itemID}] = v
 }
 
 // savingTo reads an attempt and its response to itemID in one query, the
