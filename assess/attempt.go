@@ -886,11 +886,13 @@ func (s *Service) Submit(ctx context.Context, attemptID, by string) (Result, err
 		if by == "candidate" {
 			actor = a.CandidateID
 		}
-		if err := audit.Append(tx, audit.Entry{Actor: actor, Action: "attempt.submit", Subject: "attempt:" + attemptID,
-			After: map[string]any{"by": by, "submitted_at": now}, At: now}); err != nil {
+		if err := s.score(ctx, tx, attemptID); err != nil {
 			return err
 		}
-		return s.score(ctx, tx, attemptID)
+		// Last: the audit log's head stays locked, for every audited
+		// decision of the deployment, until this transaction ends.
+		return audit.Append(tx, audit.Entry{Actor: actor, Action: "attempt.submit", Subject: "attempt:" + attemptID,
+			After: map[string]any{"by": by, "submitted_at": now}, At: now})
 	})
 	if err != nil {
 		return Result{}, err

@@ -76,12 +76,14 @@ func Append(tx *gorm.DB, e Entry) error {
 	if e.At.IsZero() {
 		return errors.New("audit: entry without time")
 	}
-	if err := tx.Exec("UPDATE audit_head SET seq = seq + 1 WHERE id = 1").Error; err != nil {
+	// Taking the next place returns the head in the same statement; the
+	// row lock it takes serializes appenders until the caller commits.
+	var h head
+	if err := tx.Raw("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash").Scan(&h).Error; err != nil {
 		return fmt.Errorf("audit: lock head: %w", err)
 	}
-	var h head
-	if err := tx.First(&h, 1).Error; err != nil {
-		return fmt.Errorf("audit: read head: %w", err)
+	if h.Seq == 0 {
+		return errors.New("audit: head row missing")
 	}
 	r := Record{
 		Seq: h.Seq, At: e.At.UTC().Truncate(time.Microsecond),
