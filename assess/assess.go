@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/touchstone-assess/touchstone/internal/memo"
 	"github.com/touchstone-assess/touchstone/items"
 )
 
@@ -124,14 +125,14 @@ type Service struct {
 	runs *runTracker
 	// owners remembers whose each attempt is (AttemptOwner); slots
 	// where each item saved to sits in its attempt.
-	owners *owners
-	slots  *slots
+	owners *memo.Map[string, AttemptOwner]
+	slots  *memo.Map[[2]string, slot]
 }
 
 // NewService returns a Service on db.
 func NewService(db *gorm.DB, bank *items.Store, now func() time.Time) *Service {
 	return &Service{db: db, items: bank, now: now, render: items.NewRenderer(), Seed: rand.Uint64, Grace: 2 * time.Second,
-		runs: newRunTracker(), owners: &owners{}, slots: &slots{}}
+		runs: newRunTracker(), owners: &memo.Map[string, AttemptOwner]{Max: 200_000}, slots: &memo.Map[[2]string, slot]{Max: 500_000}}
 }
 
 // Models lists the GORM models of this package, for schema checks.

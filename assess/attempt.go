@@ -10,7 +10,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -520,7 +519,7 @@ type Saved struct {
 // fit the item.
 func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u ResponseUpdate) (Saved, error) {
 	now := s.now().UTC()
-	if slot, ok := s.slots.get(attemptID, itemID); ok && s.db.Dialector.Name() == "postgres" {
+	if slot, ok := s.slots.Get([2]string{attemptID, itemID}); ok && s.db.Dialector.Name() == "postgres" {
 		saved, done, err := s.saveAtOnce(ctx, attemptID, slot, u, now)
 		if err != nil || done {
 			return saved, err
@@ -537,7 +536,7 @@ func (s *Service) SaveResponse(ctx context.Context, attemptID, itemID string, u 
 			return err
 		}
 		if r != nil {
-			s.slots.put(attemptID, itemID, slot{position: r.Position, versionID: r.ItemVersionID})
+			s.slots.Put([2]string{attemptID, itemID}, slot{itemID: itemID, position: r.Position, versionID: r.ItemVersionID})
 		}
 		if u.Candidate != "" && a.CandidateID != u.Candidate {
 			return notFound("attempt", attemptID)
@@ -734,33 +733,6 @@ type slot struct {
 	itemID    string
 	position  int
 	versionID string
-}
-
-// maxSlots bounds the memory of slots; when full it starts again.
-const maxSlots = 500_000
-
-// slots remembers the slots of the items saved to, by attempt and item;
-// shared by a Service and its copies in transactions.
-type slots struct {
-	mu sync.RWMutex
-	m  map[[2]string]slot
-}
-
-func (m *slots) get(attemptID, itemID string) (slot, bool) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	v, ok := m.m[[2]string{attemptID, itemID}]
-	return v, ok
-}
-
-func (m *slots) put(attemptID, itemID string, v slot) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.m == nil || len(m.m) >= maxSlots {
-		m.m = make(map[[2]string]slot)
-	}
-	v.itemID = itemID
-	m.m[[2]string{attemptID, itemID}] = v
 }
 
 // savingTo reads an attempt and its response to itemID in one query, the

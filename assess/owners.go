@@ -2,7 +2,6 @@ package assess
 
 import (
 	"context"
-	"sync"
 )
 
 // AttemptOwner is what never changes about an attempt: whose it is and of
@@ -23,7 +22,7 @@ func (a Attempt) Owner() AttemptOwner {
 // read: a candidate's page sends proctoring events every few seconds, and
 // each batch is checked against its owner.
 func (s *Service) AttemptOwner(ctx context.Context, attemptID string) (AttemptOwner, error) {
-	if o, ok := s.owners.get(attemptID); ok {
+	if o, ok := s.owners.Get(attemptID); ok {
 		return o, nil
 	}
 	var row attemptRow
@@ -31,32 +30,6 @@ func (s *Service) AttemptOwner(ctx context.Context, attemptID string) (AttemptOw
 		return AttemptOwner{}, err
 	}
 	o := AttemptOwner{AttemptID: row.ID, CandidateID: row.CandidateID, ExamID: row.ExamID}
-	s.owners.put(o)
+	s.owners.Put(o.AttemptID, o)
 	return o, nil
-}
-
-// maxOwners bounds the memory of owners; when full it starts again.
-const maxOwners = 200_000
-
-// owners remembers AttemptOwners by attempt id; shared by a Service and
-// its copies in transactions.
-type owners struct {
-	mu sync.RWMutex
-	m  map[string]AttemptOwner
-}
-
-func (o *owners) get(id string) (AttemptOwner, bool) {
-	o.mu.RLock()
-	defer o.mu.RUnlock()
-	v, ok := o.m[id]
-	return v, ok
-}
-
-func (o *owners) put(v AttemptOwner) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.m == nil || len(o.m) >= maxOwners {
-		o.m = make(map[string]AttemptOwner)
-	}
-	o.m[v.AttemptID] = v
 }

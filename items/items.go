@@ -39,6 +39,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/touchstone-assess/touchstone/internal/audit"
+	"github.com/touchstone-assess/touchstone/internal/memo"
 	"github.com/touchstone-assess/touchstone/internal/valid"
 )
 
@@ -196,7 +197,7 @@ type Store struct {
 
 // NewStore returns a Store on db; now is the clock for timestamps.
 func NewStore(db *gorm.DB, now func() time.Time) *Store {
-	return &Store{db: db, now: now, shapes: &versionCache{}}
+	return &Store{db: db, now: now, shapes: &versionCache{answers: memo.Map[string, Content]{Max: maxMemo}, views: memo.Map[string, CandidateContent]{Max: maxMemo}}}
 }
 
 // In returns a Store whose reads and writes go through tx.

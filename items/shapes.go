@@ -3,6 +3,8 @@ package items
 import (
 	"context"
 	"sync"
+
+	"github.com/touchstone-assess/touchstone/internal/memo"
 )
 
 // AnswerShapes returns, for each published version id, what an answer to
@@ -28,12 +30,12 @@ func (s *Store) CandidateContents(ctx context.Context, versionIDs []string) (map
 }
 
 // cachedVersions returns derive of each version in ids, reading from the
-// database only the versions memo does not hold yet.
-func cachedVersions[T any](ctx context.Context, s *Store, ids []string, memo *versionMemo[T], derive func(Item) T) (map[string]T, error) {
+// database only the versions known does not hold yet.
+func cachedVersions[T any](ctx context.Context, s *Store, ids []string, known *memo.Map[string, T], derive func(Item) T) (map[string]T, error) {
 	out := make(map[string]T, len(ids))
 	var missing []string
 	for _, id := range ids {
-		if v, ok := memo.get(id); ok {
+		if v, ok := known.Get(id); ok {
 			out[id] = v
 		} else {
 			missing = append(missing, id)
@@ -48,7 +50,7 @@ func cachedVersions[T any](ctx context.Context, s *Store, ids []string, memo *ve
 	}
 	for id, it := range versions {
 		v := derive(it)
-		memo.put(id, v)
+		known.Put(id, v)
 		out[id] = v
 	}
 	return out, nil
@@ -61,8 +63,8 @@ const maxMemo = 50_000
 // versionCache is what AnswerShapes and CandidateContents remember, shared
 // by a Store and its In copies.
 type versionCache struct {
-	answers versionMemo[Content]
-	views   versionMemo[CandidateContent]
+	answers memo.Map[string, Content]
+	views   memo.Map[string, CandidateContent]
 
 	once     sync.Once
 	markdown *Renderer
@@ -71,26 +73,4 @@ type versionCache struct {
 func (c *versionCache) renderer() *Renderer {
 	c.once.Do(func() { c.markdown = NewRenderer() })
 	return c.markdown
-}
-
-// versionMemo maps version ids to what was derived from them.
-type versionMemo[T any] struct {
-	mu sync.RWMutex
-	m  map[string]T
-}
-
-func (m *versionMemo[T]) get(id string) (T, bool) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	v, ok := m.m[id]
-	return v, ok
-}
-
-func (m *versionMemo[T]) put(id string, v T) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.m == nil || len(m.m) >= maxMemo {
-		m.m = make(map[string]T) // start over rather than track recency
-	}
-	m.m[id] = v
 }

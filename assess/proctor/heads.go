@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -57,38 +56,6 @@ func counted(counts map[string]int, events []Event) map[string]int {
 	return out
 }
 
-// maxKnownHeads bounds the memory of heads; when full it starts again
-// (a forgotten head costs one slow append).
-const maxKnownHeads = 100_000
-
-// heads are the chains' heads a Log last wrote.
-type heads struct {
-	mu sync.Mutex
-	m  map[string]knownHead
-}
-
-func (h *heads) get(attemptID string) (knownHead, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	k, ok := h.m[attemptID]
-	return k, ok
-}
-
-func (h *heads) forget(attemptID string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	delete(h.m, attemptID)
-}
-
-func (h *heads) put(attemptID string, k knownHead) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.m == nil || len(h.m) >= maxKnownHeads {
-		h.m = make(map[string]knownHead)
-	}
-	h.m[attemptID] = k
-}
-
 // appendTx appends events to the attempt's chain inside tx, which must be
 // a transaction, with a HeartbeatGap before them when they hold a
 // heartbeat after a silence longer than HeartbeatGapAfter. It builds on
@@ -97,7 +64,7 @@ func (h *heads) put(attemptID string, k knownHead) {
 // head once tx has committed.
 func (l *Log) appendTx(tx *gorm.DB, attemptID string, events []Event, now time.Time) ([]Event, knownHead, error) {
 	now = now.UTC().Truncate(time.Microsecond)
-	if k, ok := l.heads.get(attemptID); ok {
+	if k, ok := l.heads.Get(attemptID); ok {
 		out, next, done, err := appendOnto(tx, attemptID, k, events, now)
 		if err != nil || done {
 			return out, next, err

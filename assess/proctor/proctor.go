@@ -24,6 +24,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/touchstone-assess/touchstone/internal/memo"
 	"github.com/touchstone-assess/touchstone/internal/valid"
 )
 
@@ -126,9 +127,10 @@ func Models() []any { return []any{eventRow{}, chainHead{}, snapshotRow{}} }
 
 // Log stores and lists proctoring events.
 type Log struct {
-	db    *gorm.DB
-	now   func() time.Time
-	heads heads
+	db  *gorm.DB
+	now func() time.Time
+	// heads are the chains' heads this Log last wrote (see appendTx).
+	heads memo.Map[string, knownHead]
 }
 
 // NewLog returns a Log on db.
@@ -150,16 +152,16 @@ func (l *Log) Record(ctx context.Context, attemptID string, events []Event) ([]E
 		return nil, nil
 	}
 	now := l.now().UTC().Truncate(time.Microsecond)
-	if k, ok := l.heads.get(attemptID); ok && l.db.Dialector.Name() == "postgres" {
+	if k, ok := l.heads.Get(attemptID); ok && l.db.Dialector.Name() == "postgres" {
 		out, next, done, err := appendOnto(l.db.WithContext(ctx), attemptID, k, events, now)
 		if err != nil {
 			return nil, err
 		}
 		if done {
-			l.heads.put(attemptID, next)
+			l.heads.Put(attemptID, next)
 			return out, nil
 		}
-		l.heads.forget(attemptID) // moved: the slow way
+		l.heads.Delete(attemptID) // moved: the slow way
 	}
 	var out []Event
 	var next knownHead
@@ -171,7 +173,7 @@ func (l *Log) Record(ctx context.Context, attemptID string, events []Event) ([]E
 	if err != nil {
 		return nil, err
 	}
-	l.heads.put(attemptID, next)
+	l.heads.Put(attemptID, next)
 	return out, nil
 }
 

@@ -227,7 +227,7 @@ func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event,
 		return Snapshot{}, nil, err
 	}
 	if in.Kind == Webcam {
-		s.log.heads.put(in.AttemptID, head)
+		s.log.heads.Put(in.AttemptID, head)
 	}
 	return row.snapshot(), events, nil
 }
