@@ -8,6 +8,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -121,30 +122,37 @@ func TestEventChainConcurrentAppends(t *testing.T) {
 		log := NewLog(db, time.Now)
 		a := newAttempt(t, db)
 		const writers, each = 8, 5
-		var wg sync.WaitGroup
-		errs := make(chan error, writers*each)
-		for range writers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for range each {
-					_, err := log.Record(ctx, a, []Event{{Kind: Copy}, {Kind: Paste}})
-					errs <- err
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatalf("concurrent record: %v", err)
-			}
-		}
+		recordAtOnce(t, slices.Repeat([]*Log{log}, writers), a, each, []Event{{Kind: Copy}, {Kind: Paste}})
 		check, err := log.Verify(ctx, a)
 		if err != nil || check.Events != writers*each*2 {
 			t.Fatalf("Verify = %+v, %v; want %d events, intact", check, err, writers*each*2)
 		}
 	})
+}
+
+// recordAtOnce records events each times through every log at once, one
+// goroutine a log, and fails t on any error.
+func recordAtOnce(t *testing.T, logs []*Log, attemptID string, each int, events []Event) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(logs)*each)
+	for _, l := range logs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				_, err := l.Record(t.Context(), attemptID, events)
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent record: %v", err)
+		}
+	}
 }
 
 func TestRecordRefusesServerKindsAndRecordsHeartbeatGaps(t *testing.T) {
@@ -418,26 +426,8 @@ func TestRecordAcrossLogs(t *testing.T) {
 		clk.Add(time.Second)
 		record(a, "a", false)
 
-		var wg sync.WaitGroup
-		errs := make(chan error, 40)
-		for _, l := range []*Log{a, b} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for range 20 {
-					at := time.Date(2026, 12, 4, 8, 59, 58, 123456789, time.UTC) // as the browser said, past microseconds
-					_, err := l.Record(ctx, attempt, []Event{{Kind: Heartbeat}, {Kind: Copy, Detail: "selection: 'x'", ClientAt: &at}})
-					errs <- err
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatalf("concurrent record: %v", err)
-			}
-		}
+		at := time.Date(2026, 12, 4, 8, 59, 58, 123456789, time.UTC) // as the browser said, past microseconds
+		recordAtOnce(t, []*Log{a, b}, attempt, 20, []Event{{Kind: Heartbeat}, {Kind: Copy, Detail: "selection: 'x'", ClientAt: &at}})
 		check, err := a.Verify(ctx, attempt)
 		// Seven heartbeats, a gap, the face check, the snapshot, then 40 × 2.
 		if want := 7 + 1 + 1 + 1 + 80; err != nil || check.Events != want {
