@@ -177,18 +177,11 @@ func (l *Log) Record(ctx context.Context, attemptID string, events []Event) ([]E
 	return out, nil
 }
 
-// Append adds events of any kind to the attempt's chain inside tx, which
-// must be a transaction: the update of the chain's head serializes
-// concurrent appenders on both PostgreSQL (row lock) and SQLite (write
-// lock). It is how the server records what it observed itself, such as a
-// snapshot and its face check, in the same transaction as the record it
-// belongs to.
-func Append(tx *gorm.DB, attemptID string, events []Event, now time.Time) ([]Event, error) {
-	out, _, err := appendChain(tx, attemptID, events, now)
-	return out, err
-}
-
-// appendChain is Append, which also returns the chain's new head.
+// appendChain adds events of any kind to the attempt's chain inside tx,
+// which must be a transaction, reading the chain afresh: the update of
+// the chain's head serializes concurrent appenders on both PostgreSQL (row
+// lock) and SQLite (write lock). It returns the events as stored and the
+// chain's new head.
 func appendChain(tx *gorm.DB, attemptID string, events []Event, now time.Time) ([]Event, knownHead, error) {
 	if len(events) == 0 {
 		return nil, knownHead{}, nil

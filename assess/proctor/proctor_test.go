@@ -403,7 +403,7 @@ func TestRecordAcrossLogs(t *testing.T) {
 		}
 		// What the server records in another transaction moves the head too.
 		if err := db.Transaction(func(tx *gorm.DB) error {
-			_, err := Append(tx, attempt, []Event{{Kind: NoFace}}, clk.Now())
+			_, _, err := appendChain(tx, attempt, []Event{{Kind: NoFace}}, clk.Now())
 			return err
 		}); err != nil {
 			t.Fatal(err)

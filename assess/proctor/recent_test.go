@@ -28,7 +28,7 @@ func TestRecentEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := db.Transaction(func(tx *gorm.DB) error {
-			_, err := Append(tx, b, []Event{{Kind: SnapshotTaken, Detail: "webcam"}, {Kind: NoFace}}, clk.Now())
+			_, _, err := appendChain(tx, b, []Event{{Kind: SnapshotTaken, Detail: "webcam"}, {Kind: NoFace}}, clk.Now())
 			return err
 		}); err != nil {
 			t.Fatal(err)
