@@ -127,12 +127,19 @@ type Service struct {
 	// where each item saved to sits in its attempt.
 	owners *memo.Map[string, AttemptOwner]
 	slots  *memo.Map[[2]string, slot]
+	// saves batches answer saves on PostgreSQL; nil elsewhere, and inside
+	// a transaction.
+	saves *saveBatcher
 }
 
 // NewService returns a Service on db.
 func NewService(db *gorm.DB, bank *items.Store, now func() time.Time) *Service {
-	return &Service{db: db, items: bank, now: now, render: items.NewRenderer(), Seed: rand.Uint64, Grace: 2 * time.Second,
+	s := &Service{db: db, items: bank, now: now, render: items.NewRenderer(), Seed: rand.Uint64, Grace: 2 * time.Second,
 		runs: newRunTracker(), owners: &memo.Map[string, AttemptOwner]{Max: 200_000}, slots: &memo.Map[[2]string, slot]{Max: 500_000}}
+	if sqlDB, err := db.DB(); err == nil && db.Dialector.Name() == "postgres" {
+		s.saves = &saveBatcher{db: sqlDB}
+	}
+	return s
 }
 
 // Models lists the GORM models of this package, for schema checks.
@@ -148,6 +155,7 @@ func (s *Service) in(tx *gorm.DB) *Service {
 	c := *s
 	c.db = tx
 	c.items = s.items.In(tx)
+	c.saves = nil
 	return &c
 }
 

@@ -95,7 +95,7 @@ func (s *Service) chooseForm(ctx context.Context, exam Exam, candidateID string)
 	}
 	var uses []use
 	if err := s.db.WithContext(ctx).Model(&attemptRow{}).Select("form_id, COUNT(*) AS n").
-		Where("exam_id = ? AND form_id IS NOT NULL", exam.ID).Group("form_id").Scan(&uses).Error; err != nil {
+		Where("exam_id = ? AND form_id IS NOT NULL", exam.ID).Group("form_id").Find(&uses).Error; err != nil {
 		return Form{}, fmt.Errorf("assess: form use: %w", err)
 	}
 	used := map[string]int{}
@@ -169,7 +169,7 @@ func (s *Service) planLOFT(ctx context.Context, exam Exam, seed uint64) (deliver
 	if err := s.db.WithContext(ctx).Model(&responseRow{}).Select("responses.item_id AS item_id, COUNT(*) AS n").
 		Joins("JOIN attempts ON attempts.id = responses.attempt_id").
 		Where("attempts.exam_id = ? AND NOT attempts.simulated", exam.ID).
-		Group("responses.item_id").Scan(&counts).Error; err != nil {
+		Group("responses.item_id").Find(&counts).Error; err != nil {
 		return delivery{}, fmt.Errorf("assess: exposure: %w", err)
 	}
 	delivered := make(map[string]int64, len(counts))

@@ -3,7 +3,9 @@ package assess_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -98,5 +100,169 @@ func TestSaveAtOnceOnPostgres(t *testing.T) {
 	}
 	if _, _, err := save(assess.ResponseUpdate{Answer: choice(f.wrong[item]), Seq: 5, Candidate: candidate}); !errors.Is(err, assess.ErrClosed) {
 		t.Errorf("save after submit: %v, want ErrClosed", err)
+	}
+}
+
+// TestSavesTogetherOnPostgres: saves that arrive together are written in
+// shared statements, and each gets exactly its own outcome: out-of-order
+// sequence numbers, a flag that keeps the answer, a cleared answer, a
+// stranger, a held attempt, all at once; what is stored is the newest
+// change of each item.
+func TestSavesTogetherOnPostgres(t *testing.T) {
+	db := dbtest.Postgres(t)
+	ctx := context.Background()
+	f := newFixture(t, db)
+	stranger := newCandidate(t, db, 302)
+	const candidates = 6
+	type sitting struct {
+		candidate, attempt string
+		held               bool
+	}
+	var sittings []sitting
+	for i := range candidates {
+		c := newCandidate(t, db, 310+i)
+		a, err := f.svc.Start(ctx, f.exam.ID, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A first save teaches the process where each item sits.
+		for _, item := range f.exam.ItemIDs {
+			if _, err := f.svc.SaveResponse(ctx, a.ID, item, assess.ResponseUpdate{Answer: &items.Answer{Choice: f.wrong[item]}, Seq: 1, Candidate: c}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sittings = append(sittings, sitting{candidate: c, attempt: a.ID, held: i == 0})
+	}
+	if _, err := f.svc.Hold(ctx, "proctor", sittings[0].attempt, "checking the room"); err != nil {
+		t.Fatal(err)
+	}
+	before := assess.SaveStatements(f.svc)
+
+	// Every sitting sends seqs 2..9 of every item at once, in reverse
+	// order for odd items; the answer alternates with the seq.
+	const last = 9
+	answerAt := func(item string, seq int64) *items.Answer {
+		if seq%2 == 0 {
+			return &items.Answer{Choice: f.keys[item]}
+		}
+		return &items.Answer{Choice: f.wrong[item]}
+	}
+	type result struct {
+		s     sitting
+		item  string
+		seq   int64
+		saved assess.Saved
+		err   error
+	}
+	results := make(chan result, 1000)
+	var wg sync.WaitGroup
+	send := func(s sitting, item string, u assess.ResponseUpdate) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			saved, err := f.svc.SaveResponse(ctx, s.attempt, item, u)
+			results <- result{s, item, u.Seq, saved, err}
+		}()
+	}
+	for _, s := range sittings {
+		for i, item := range f.exam.ItemIDs {
+			for k := range int64(last - 1) {
+				seq := 2 + k
+				if i%2 == 1 {
+					seq = last - k
+				}
+				send(s, item, assess.ResponseUpdate{Answer: answerAt(item, seq), Seq: seq, Candidate: s.candidate})
+			}
+		}
+		// A stranger, at the same time.
+		send(s, f.exam.ItemIDs[0], assess.ResponseUpdate{Answer: answerAt(f.exam.ItemIDs[0], 50), Seq: 50, Candidate: stranger})
+	}
+	wg.Wait()
+	close(results)
+	applied := map[[2]string]int{}
+	for r := range results {
+		switch {
+		case r.s.candidate != "" && r.seq == 50:
+			if !errors.Is(r.err, assess.ErrNotFound) {
+				t.Errorf("a stranger's save: %+v, %v; want ErrNotFound", r.saved, r.err)
+			}
+		case r.s.held:
+			if !errors.Is(r.err, assess.ErrHeld) {
+				t.Errorf("save to a held attempt: %+v, %v; want ErrHeld", r.saved, r.err)
+			}
+		case r.err != nil:
+			t.Errorf("save %s seq %d: %v", r.item, r.seq, r.err)
+		case r.saved.Applied && r.saved.Seq != r.seq, !r.saved.Applied && r.saved.Seq < r.seq:
+			t.Errorf("save %s seq %d: %+v", r.item, r.seq, r.saved)
+		case r.saved.Applied:
+			applied[[2]string{r.s.attempt, r.item}]++
+		}
+	}
+	if n := assess.SaveStatements(f.svc) - before; n == 0 || int(n) >= (candidates-1)*len(f.exam.ItemIDs)*(last-1) {
+		t.Errorf("%d statements for %d saves: want them shared", n, (candidates-1)*len(f.exam.ItemIDs)*(last-1))
+	}
+
+	// A flag, then together an answer that keeps the flag and a cleared
+	// answer.
+	s := sittings[1]
+	flag, clearIt, flagLast := f.exam.ItemIDs[0], f.exam.ItemIDs[1], f.exam.ItemIDs[2]
+	yes := true
+	if _, err := f.svc.SaveResponse(ctx, s.attempt, flag, assess.ResponseUpdate{Flagged: &yes, Seq: last + 1, Candidate: s.candidate}); err != nil {
+		t.Fatal(err)
+	}
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		if _, err := f.svc.SaveResponse(ctx, s.attempt, flagLast, assess.ResponseUpdate{Flagged: &yes, Seq: last + 1, Candidate: s.candidate}); err != nil {
+			t.Error(err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if _, err := f.svc.SaveResponse(ctx, s.attempt, flag, assess.ResponseUpdate{Answer: answerAt(flag, last+3), Seq: last + 2, Candidate: s.candidate}); err != nil {
+			t.Error(err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if _, err := f.svc.SaveResponse(ctx, s.attempt, clearIt, assess.ResponseUpdate{Answer: &items.Answer{}, Seq: last + 1, Candidate: s.candidate}); err != nil {
+			t.Error(err)
+		}
+	}()
+	wg.Wait()
+
+	for _, s := range sittings {
+		qs, err := f.svc.Questions(ctx, s.attempt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range qs {
+			wantSeq, want := int64(last), answerAt(q.ItemID, last)
+			switch {
+			case s.held:
+				wantSeq, want = 1, &items.Answer{Choice: f.wrong[q.ItemID]}
+			case s == sittings[1] && q.ItemID == flag:
+				wantSeq, want = last+2, answerAt(flag, last+3)
+			case s == sittings[1] && q.ItemID == clearIt:
+				wantSeq, want = last+1, nil
+			case s == sittings[1] && q.ItemID == flagLast:
+				wantSeq = last + 1
+			}
+			flagged := s == sittings[1] && (q.ItemID == flag || q.ItemID == flagLast)
+			if q.Seq != wantSeq || !reflect.DeepEqual(q.Answer, want) || q.Flagged != flagged {
+				t.Errorf("attempt %s item %s: seq %d answer %+v flagged %v; want seq %d answer %+v flagged %v", s.attempt, q.ItemID, q.Seq, q.Answer, q.Flagged, wantSeq, want, flagged)
+			}
+			// Both columns of the answer follow it.
+			var option, whole *string
+			if err := db.Raw("SELECT answer, answer_json FROM responses WHERE attempt_id = ? AND item_id = ?", s.attempt, q.ItemID).Row().Scan(&option, &whole); err != nil {
+				t.Fatal(err)
+			}
+			if (want == nil) != (option == nil) || (want == nil) != (whole == nil) || want != nil && *option != want.Choice {
+				t.Errorf("attempt %s item %s: answer columns %v, %v; want %+v", s.attempt, q.ItemID, option, whole, want)
+			}
+			if !s.held && applied[[2]string{s.attempt, q.ItemID}] == 0 {
+				t.Errorf("attempt %s item %s: no save applied", s.attempt, q.ItemID)
+			}
+		}
 	}
 }

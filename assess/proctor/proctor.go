@@ -191,7 +191,7 @@ func appendChain(tx *gorm.DB, attemptID string, events []Event, now time.Time) (
 	// statement; the row lock it takes serializes concurrent appenders.
 	var h chainHead
 	advance := func() error {
-		return tx.Raw("UPDATE proctor_chains SET seq = seq + ? WHERE attempt_id = ? RETURNING attempt_id, seq, hash, counts", n, attemptID).Scan(&h).Error
+		return tx.Raw("UPDATE proctor_chains SET seq = seq + ? WHERE attempt_id = ? RETURNING attempt_id, seq, hash, counts", n, attemptID).Find(&h).Error
 	}
 	if err := advance(); err != nil {
 		return nil, knownHead{}, fmt.Errorf("proctor: lock chain: %w", err)

@@ -79,7 +79,7 @@ func Append(tx *gorm.DB, e Entry) error {
 	// Taking the next place returns the head in the same statement; the
 	// row lock it takes serializes appenders until the caller commits.
 	var h head
-	if err := tx.Raw("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash").Scan(&h).Error; err != nil {
+	if err := tx.Raw("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash").Find(&h).Error; err != nil {
 		return fmt.Errorf("audit: lock head: %w", err)
 	}
 	if h.Seq == 0 {

@@ -478,7 +478,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, erro
 		Joins("JOIN users ON users.id = sessions.user_id").
 		Joins("LEFT JOIN user_roles ON user_roles.user_id = users.id").
 		Where("sessions.token_hash = ? AND sessions.expires_at > ?", hash, now).
-		Order("user_roles.role").Scan(&rows).Error
+		Order("user_roles.role").Find(&rows).Error
 	if err != nil {
 		return Session{}, fmt.Errorf("auth: session: %w", err)
 	}

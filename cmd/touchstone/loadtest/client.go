@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // The endpoints of the report.
@@ -36,7 +38,8 @@ const (
 type client struct {
 	bases   []string
 	turn    *atomic.Uint64
-	http    *http.Client
+	http    *fasthttp.Client
+	timeout time.Duration // of one request
 	streams *http.Client
 	rec     *recorder
 	addr    string // X-Forwarded-For, when set
@@ -66,11 +69,11 @@ func failure(status int, body []byte, err error) string {
 	if err != nil {
 		var ne net.Error
 		switch {
-		case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fasthttp.ErrDialTimeout) || (errors.As(err, &ne) && ne.Timeout()):
 			return "transport: timeout"
 		case errors.Is(err, syscall.ECONNREFUSED):
 			return "transport: connection refused"
-		case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, fasthttp.ErrConnectionClosed):
 			return "transport: connection reset"
 		case errors.Is(err, syscall.EMFILE) || errors.Is(err, os.ErrDeadlineExceeded):
 			return "transport: " + err.Error()
@@ -95,30 +98,26 @@ func failure(status int, body []byte, err error) string {
 // CSRF token on writes), records it under name, and decodes a 2xx answer
 // into out. A status other than want is an error, recorded with its reason.
 func (c *client) call(ctx context.Context, name, method, path, contentType string, body []byte, want int, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.next()+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	if body == nil {
-		req.Body, req.ContentLength = http.NoBody, 0
-	}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	req.SetRequestURI(c.next() + path)
+	req.Header.SetMethod(method)
 	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+		req.Header.SetContentType(contentType)
 	}
 	req.Header.Set("Accept", "application/json")
-	c.headers(req)
+	c.headers(method, req.Header.Set)
+	req.SetBodyRaw(body)
 	start := time.Now()
-	resp, err := c.http.Do(req)
-	var raw []byte
-	status := 0
-	if err == nil {
-		raw, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		status = resp.StatusCode
-	}
+	err := c.do(ctx, req, resp)
 	d := time.Since(start)
 	if ctx.Err() != nil && err != nil {
 		return ctx.Err() // the run is over: not the server's failure
+	}
+	defer func() { fasthttp.ReleaseRequest(req); fasthttp.ReleaseResponse(resp) }()
+	var raw []byte
+	status := 0
+	if err == nil {
+		raw, status = resp.Body(), resp.StatusCode()
 	}
 	if err != nil || status != want {
 		reason := failure(status, raw, err)
@@ -136,19 +135,36 @@ func (c *client) call(ctx context.Context, name, method, path, contentType strin
 	return nil
 }
 
+// do sends req within the run's timeout and gives up when ctx ends; a
+// request given up on releases req and resp itself when it finishes.
+func (c *client) do(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response) error {
+	done := make(chan error, 1)
+	go func() { done <- c.http.DoTimeout(req, resp, c.timeout) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		go func() { <-done; fasthttp.ReleaseRequest(req); fasthttp.ReleaseResponse(resp) }()
+		return ctx.Err()
+	}
+}
+
 // next is the base URL of the instance the next request goes to.
 func (c *client) next() string {
 	return c.bases[(c.turn.Add(1)-1)%uint64(len(c.bases))]
 }
 
-func (c *client) headers(req *http.Request) {
+// headers sets what the browser sends with every request: the address
+// the load balancer reports, the session cookie and, on writes, the CSRF
+// token.
+func (c *client) headers(method string, set func(key, value string)) {
 	if c.addr != "" {
-		req.Header.Set("X-Forwarded-For", c.addr)
+		set("X-Forwarded-For", c.addr)
 	}
 	if c.cookie != "" {
-		req.Header.Set("Cookie", c.cookie)
-		if req.Method != http.MethodGet {
-			req.Header.Set("X-CSRF-Token", c.csrf)
+		set("Cookie", c.cookie)
+		if method != http.MethodGet {
+			set("X-CSRF-Token", c.csrf)
 		}
 	}
 }
@@ -196,7 +212,7 @@ func (c *client) stream(ctx context.Context, path string, onOpen func()) (bool, 
 		return false, err
 	}
 	req.Header.Set("Accept", "text/event-stream")
-	c.headers(req)
+	c.headers(req.Method, req.Header.Set)
 	start := time.Now()
 	resp, err := c.streams.Do(req)
 	if err != nil {
