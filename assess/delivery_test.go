@@ -268,6 +268,20 @@ func TestAnswersOfEveryKindAreCheckedAndScored(t *testing.T) {
 		if math.Abs(r.Score-want) > 1e-9 || r.MaxScore != 6 {
 			t.Errorf("score: got %v of %v, want %v of 6", r.Score, r.MaxScore, want)
 		}
+		// Each response keeps its own mark.
+		marks := map[string][3]float64{multi.ID: {1, 2, 0}, num.ID: {1, 1, 1}, order.ID: {1.0 / 3, 1, 0}, match.ID: {0, 1, 0}, text.ID: {1, 1, 1}}
+		for id, m := range marks {
+			var got struct {
+				Correct           bool
+				Points, MaxPoints float64
+			}
+			if err := b.db.Raw("SELECT correct, points, max_points FROM responses WHERE attempt_id = ? AND item_id = ?", a.ID, id).Scan(&got).Error; err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(got.Points-m[0]) > 1e-9 || got.MaxPoints != m[1] || got.Correct != (m[2] == 1) {
+				t.Errorf("item %s: marked %+v, want %v of %v points, full credit %v", id, got, m[0], m[1], m[2] == 1)
+			}
+		}
 		// The standard's cut is 2.5 of the 5 items; the form's maximum is 6
 		// points, so the cut on it is 3.
 		if r.Cut != 3 || !r.Passed {

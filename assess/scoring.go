@@ -317,11 +317,26 @@ func (s *Service) mark(ctx context.Context, tx *gorm.DB, exam Exam, attemptID st
 		contents[i] = versions[r.ItemVersionID].Content
 	}
 	sc := scoreRows(exam.Domains, rows, contents)
+	if len(rows) == 0 {
+		return rows, versions, sc, nil
+	}
+	// One statement for every mark: a submit holds the attempt's row lock
+	// while it scores, and a statement per response was most of its time.
+	var q strings.Builder
+	args := make([]any, 0, 4*len(rows)+1)
+	q.WriteString("WITH v (position, correct, points, max_points) AS (VALUES ")
 	for i, r := range rows {
-		if err := tx.Model(&responseRow{}).Where("attempt_id = ? AND position = ?", attemptID, r.Position).
-			Updates(map[string]any{"correct": sc.full[i], "points": sc.points[i], "max_points": sc.maxes[i]}).Error; err != nil {
-			return nil, nil, scored{}, fmt.Errorf("assess: score: %w", err)
+		if i > 0 {
+			q.WriteString(", ")
 		}
+		q.WriteString("(CAST(? AS integer), CAST(? AS boolean), CAST(? AS double precision), CAST(? AS double precision))")
+		args = append(args, r.Position, sc.full[i], sc.points[i], sc.maxes[i])
+	}
+	q.WriteString(") UPDATE responses SET correct = v.correct, points = v.points, max_points = v.max_points" +
+		" FROM v WHERE responses.attempt_id = ? AND responses.position = v.position")
+	args = append(args, attemptID)
+	if err := tx.Exec(q.String(), args...).Error; err != nil {
+		return nil, nil, scored{}, fmt.Errorf("assess: score: %w", err)
 	}
 	return rows, versions, sc, nil
 }
