@@ -266,3 +266,37 @@ func TestSavesTogetherOnPostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestSaveWhenItsBatchFails: a save whose batch fails is decided and
+// written the slow way, alone.
+func TestSaveWhenItsBatchFails(t *testing.T) {
+	db := dbtest.Postgres(t)
+	ctx := context.Background()
+	f := newFixture(t, db)
+	a, err := f.svc.Start(ctx, f.exam.ID, f.candidate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := f.exam.ItemIDs[0]
+	if _, err := f.svc.SaveResponse(ctx, a.ID, item, assess.ResponseUpdate{Answer: &items.Answer{Choice: f.wrong[item]}, Seq: 1, Candidate: f.candidate}); err != nil {
+		t.Fatal(err)
+	}
+	if err := assess.FailSaveBatches(f.svc); err != nil {
+		t.Fatal(err)
+	}
+	before := assess.SaveStatements(f.svc)
+	got, err := f.svc.SaveResponse(ctx, a.ID, item, assess.ResponseUpdate{Answer: &items.Answer{Choice: f.keys[item]}, Seq: 2, Candidate: f.candidate})
+	if err != nil || !got.Applied || got.Seq != 2 {
+		t.Fatalf("save: %+v, %v; want applied at seq 2", got, err)
+	}
+	if assess.SaveStatements(f.svc) == before {
+		t.Fatal("the save did not go through a batch first")
+	}
+	qs, err := f.svc.Questions(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := qs[0]; q.ItemID != item || q.Seq != 2 || q.Answer == nil || q.Answer.Choice != f.keys[item] {
+		t.Errorf("stored: %+v; want the key at seq 2", q)
+	}
+}
