@@ -111,7 +111,7 @@ func (s *Service) IsStaff(ctx context.Context, userID, examID string, roles ...s
 func (s *Service) SnapshotRetention(ctx context.Context, examID string) (time.Duration, error) {
 	var days int
 	err := s.db.WithContext(ctx).Raw("SELECT p.snapshot_retention_days FROM programs p JOIN exams e ON e.program_id = p.id WHERE e.id = ?", examID).
-		Scan(&days).Error
+		Find(&days).Error
 	if err != nil {
 		return 0, fmt.Errorf("assess: snapshot retention: %w", err)
 	}

@@ -18,7 +18,7 @@ func (l *Log) Recent(ctx context.Context, attemptIDs []string, n int) (map[strin
 	err := l.db.WithContext(ctx).Raw(`SELECT id, attempt_id, kind, detail, client_at, received_at, seq, prev_hash, hash FROM (
 		SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.attempt_id ORDER BY e.id DESC) AS rn
 		FROM proctor_events e WHERE e.attempt_id IN ? AND e.kind NOT IN ?
-	) recent WHERE rn <= ? ORDER BY attempt_id, id DESC`, attemptIDs, []string{Heartbeat, SnapshotTaken}, n).Scan(&rows).Error
+	) recent WHERE rn <= ? ORDER BY attempt_id, id DESC`, attemptIDs, []string{Heartbeat, SnapshotTaken}, n).Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("proctor: recent events: %w", err)
 	}
