@@ -353,15 +353,13 @@ func boolScore(b bool) float64 {
 // when no pool item is calibrated. A cut at or below the pool's guessing
 // floor is −∞ (everyone passes); one at or above its maximum, +∞.
 func (s *Service) thetaCut(ctx context.Context, exam Exam, std Standard) (float64, bool, error) {
-	pool, err := s.items.Current(ctx, exam.ItemIDs)
+	pool, err := s.items.CurrentParams(ctx, exam.ItemIDs)
 	if err != nil {
 		return 0, false, err
 	}
 	var bank []psychometrics.Item3PL
-	for _, it := range pool {
-		if it.Params != nil {
-			bank = append(bank, psychometrics.Item3PL{A: it.Params.A, B: it.Params.B, C: it.Params.C})
-		}
+	for _, p := range pool {
+		bank = append(bank, psychometrics.Item3PL{A: p.A, B: p.B, C: p.C})
 	}
 	if len(bank) == 0 || std.MaxScore <= 0 {
 		return 0, false, nil

@@ -384,14 +384,43 @@ func toItem(r itemRow, v versionRow) Item {
 		_ = json.Unmarshal([]byte(v.Options), &opts)
 		it.Content = Content{Domain: r.Domain, Stem: v.Stem, Exhibit: v.Exhibit, Options: opts, Key: v.AnswerKey, Rationale: v.Rationale}
 	}
-	if r.IRTModel != "" && r.IRTA != nil && r.IRTB != nil && r.IRTC != nil {
-		p := Params{Model: r.IRTModel, A: *r.IRTA, B: *r.IRTB, C: *r.IRTC, N: r.CalibrationN}
-		if r.CalibratedAt != nil {
-			p.CalibratedAt = r.CalibratedAt.UTC()
-		}
-		it.Params = &p
-	}
+	it.Params = r.params()
 	return it
+}
+
+// params are the item's IRT parameters, nil before a calibration.
+func (r itemRow) params() *Params {
+	if r.IRTModel == "" || r.IRTA == nil || r.IRTB == nil || r.IRTC == nil {
+		return nil
+	}
+	p := Params{Model: r.IRTModel, A: *r.IRTA, B: *r.IRTB, C: *r.IRTC, N: r.CalibrationN}
+	if r.CalibratedAt != nil {
+		p.CalibratedAt = r.CalibratedAt.UTC()
+	}
+	return &p
+}
+
+// CurrentParams returns the IRT parameters of those of the items with the
+// given ids that are published and calibrated, ordered by item id: what
+// Current would give as their Params, without reading a version's content
+// (scoring carries a cut to the θ metric with them on every submit).
+func (s *Store) CurrentParams(ctx context.Context, ids []string) ([]Params, error) {
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return uuid.Validate(id) != nil })
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var rows []itemRow
+	if err := s.db.WithContext(ctx).Select("id, irt_model, irt_a, irt_b, irt_c, calibrated_at, calibration_n").
+		Where("id IN ? AND published_version IS NOT NULL", ids).Order("id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("items: parameters: %w", err)
+	}
+	var out []Params
+	for _, r := range rows {
+		if p := r.params(); p != nil {
+			out = append(out, *p)
+		}
+	}
+	return out, nil
 }
 
 // Get returns the working version of an item, the one authors edit and

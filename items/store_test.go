@@ -1,9 +1,11 @@
 package items_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -184,3 +186,56 @@ func TestStoreEnemies(t *testing.T) {
 }
 
 func sorted(s ...string) []string { sort.Strings(s); return s }
+
+// TestCurrentParams: the parameters of the published, calibrated items
+// among those asked for, exactly as Current gives them.
+func TestCurrentParams(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		store, program := newStore(t, db)
+		var ids []string
+		add := func(draft bool, p *items.Params) {
+			t.Helper()
+			create := store.Create
+			if draft {
+				create = store.Draft
+			}
+			it, err := create(ctx, "system", program, singleChoice())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p != nil {
+				if err := store.SetParams(ctx, "system", it.ID, *p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ids = append(ids, it.ID)
+		}
+		add(false, &items.Params{Model: "3PL", A: 1.25, B: -0.5, C: 0.2, N: 1200, CalibratedAt: storeClock.Add(-time.Hour)})
+		add(false, nil)
+		add(true, &items.Params{Model: "2PL", A: 0.8, B: 1.5, N: 300, CalibratedAt: storeClock.Add(-time.Hour)})
+		add(false, &items.Params{Model: "Rasch", A: 1, B: 0.3, N: 500, CalibratedAt: storeClock.Add(-2 * time.Hour)})
+		got, err := store.CurrentParams(ctx, append(slices.Clone(ids), "not-an-id", uuid.NewString()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		current, err := store.Current(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []items.Params
+		for _, it := range current {
+			if it.Params != nil {
+				want = append(want, *it.Params)
+			}
+		}
+		sortParams := func(ps []items.Params) {
+			slices.SortFunc(ps, func(a, b items.Params) int { return cmp.Compare(a.B, b.B) })
+		}
+		sortParams(got)
+		sortParams(want)
+		if len(want) != 2 || !slices.Equal(got, want) {
+			t.Errorf("got %+v, want %+v (the two published, calibrated items)", got, want)
+		}
+	})
+}
