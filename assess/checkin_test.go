@@ -46,7 +46,11 @@ func (p checkinPhotos) put(t *testing.T, checkinID, kind string) {
 	if err := png.Encode(&img, image.NewGray(image.Rect(0, 0, 8, 8))); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := p.snaps.Put(context.Background(), proctor.NewSnapshot{CheckinID: checkinID, Kind: kind, Image: img.Bytes(),
+	checked, err := proctor.CheckImage(img.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.snaps.Put(context.Background(), proctor.NewSnapshot{CheckinID: checkinID, Kind: kind, Image: checked,
 		Retention: 24 * time.Hour}); err != nil {
 		t.Fatalf("put %s: %v", kind, err)
 	}

@@ -61,18 +61,17 @@ func parseSnapshotQuery(c *fiber.Ctx) (snapshotQuery, error) {
 // snapshotImage returns the body as an image whose content is of the type
 // it was sent as: JPEG or PNG (proctor.CheckImage). Anything else is
 // a field error on "image".
-func snapshotImage(c *fiber.Ctx) ([]byte, error) {
+func snapshotImage(c *fiber.Ctx) (proctor.Image, error) {
 	declared, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || !slices.Contains(proctor.ImageTypes, declared) {
-		return nil, valid.Errorf("image", "must be sent as image/jpeg or image/png")
+		return proctor.Image{}, valid.Errorf("image", "must be sent as image/jpeg or image/png")
 	}
-	img := c.Body()
-	found, err := proctor.CheckImage(img)
+	img, err := proctor.CheckImage(c.Body())
 	if err != nil {
-		return nil, err
+		return proctor.Image{}, err
 	}
-	if found != declared {
-		return nil, valid.Errorf("image", "is a %s image sent as %s", found, declared)
+	if img.Type() != declared {
+		return proctor.Image{}, valid.Errorf("image", "is a %s image sent as %s", img.Type(), declared)
 	}
 	return img, nil
 }

@@ -205,7 +205,7 @@ func newCasefileScene(t *testing.T, f *webtest.Fixture) *casefileScene {
 	}
 	shoot := func(empty bool, faces int, away bool) {
 		t.Helper()
-		snap, _, err := f.Snapshots.Put(ctx, proctor.NewSnapshot{AttemptID: a.ID, Kind: proctor.Webcam, Image: casefileImage(t, empty),
+		snap, _, err := f.Snapshots.Put(ctx, proctor.NewSnapshot{AttemptID: a.ID, Kind: proctor.Webcam, Image: checkedImage(t, casefileImage(t, empty)),
 			Faces: &faces, LookingAway: &away, Retention: 30 * 24 * time.Hour})
 		if err != nil {
 			t.Fatal(err)

@@ -259,8 +259,12 @@ func (s *Server) apiCheckinPhoto(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	img, err := proctor.CheckImage(c.Body())
+	if err != nil {
+		return err
+	}
 	taken := s.cfg.Now().UTC()
-	snap, _, err := s.cfg.Snapshots.Put(ctx, proctor.NewSnapshot{CheckinID: ci.ID, Kind: kind, Image: c.Body(), TakenAt: &taken, Retention: keep})
+	snap, _, err := s.cfg.Snapshots.Put(ctx, proctor.NewSnapshot{CheckinID: ci.ID, Kind: kind, Image: img, TakenAt: &taken, Retention: keep})
 	if err != nil {
 		return err
 	}

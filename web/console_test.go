@@ -114,7 +114,7 @@ func consoleJPEG(tb testing.TB, n int) []byte {
 func consoleSnapshot(t *testing.T, f *webtest.Fixture, srv *web.Server, attemptID string, n, faces int, away bool) proctor.Snapshot {
 	t.Helper()
 	ctx := context.Background()
-	snap, recorded, err := f.Snapshots.Put(ctx, proctor.NewSnapshot{AttemptID: attemptID, Kind: proctor.Webcam, Image: consoleJPEG(t, n),
+	snap, recorded, err := f.Snapshots.Put(ctx, proctor.NewSnapshot{AttemptID: attemptID, Kind: proctor.Webcam, Image: checkedImage(t, consoleJPEG(t, n)),
 		Faces: &faces, LookingAway: &away, Retention: 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -530,7 +530,7 @@ func consoleSnapshotAfter(t *testing.T, f *webtest.Fixture, eval func(string) st
 	t.Helper()
 	ctx := context.Background()
 	faces, away := 0, false
-	snap, recorded, err := f.Snapshots.Put(ctx, proctor.NewSnapshot{AttemptID: attemptID, Kind: proctor.Webcam, Image: consoleJPEG(t, 4),
+	snap, recorded, err := f.Snapshots.Put(ctx, proctor.NewSnapshot{AttemptID: attemptID, Kind: proctor.Webcam, Image: checkedImage(t, consoleJPEG(t, 4)),
 		Faces: &faces, LookingAway: &away, Retention: 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -542,4 +542,14 @@ func consoleSnapshotAfter(t *testing.T, f *webtest.Fixture, eval func(string) st
 	}
 	f.Server.NotifyConsoleForTest(ctx, a, recorded, &snap)
 	return snap
+}
+
+// checkedImage is img through proctor.CheckImage, which must take it.
+func checkedImage(t *testing.T, img []byte) proctor.Image {
+	t.Helper()
+	out, err := proctor.CheckImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

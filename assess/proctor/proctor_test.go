@@ -232,8 +232,8 @@ func TestCheckImage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := CheckImage(tc.img)
 			if tc.want != "" {
-				if err != nil || got != tc.want {
-					t.Fatalf("CheckImage = %q, %v; want %s", got, err, tc.want)
+				if err != nil || got.Type() != tc.want {
+					t.Fatalf("CheckImage = %q, %v; want %s", got.Type(), err, tc.want)
 				}
 				return
 			}
@@ -270,7 +270,7 @@ func TestSnapshotsStoreFlagAndPurge(t *testing.T) {
 		}
 		var ids []string
 		for i, tc := range cases {
-			s, events, err := snaps.Put(ctx, NewSnapshot{AttemptID: a, Kind: Webcam, Image: img, Faces: tc.faces,
+			s, events, err := snaps.Put(ctx, NewSnapshot{AttemptID: a, Kind: Webcam, Image: checked(t, img), Faces: tc.faces,
 				LookingAway: tc.away, Retention: 24 * time.Hour})
 			if err != nil {
 				t.Fatalf("put %d: %v", i, err)
@@ -327,8 +327,8 @@ func TestSnapshotsStoreFlagAndPurge(t *testing.T) {
 			t.Errorf("audit of the purge = %+v, %v; want one proctoring.purge by system:retention", entries, err)
 		}
 
-		if _, _, err := snaps.Put(ctx, NewSnapshot{AttemptID: a, Kind: Webcam, Image: []byte("<html>"), Retention: time.Hour}); err == nil {
-			t.Error("Put accepted HTML as a snapshot")
+		if _, _, err := snaps.Put(ctx, NewSnapshot{AttemptID: a, Kind: Webcam, Retention: time.Hour}); err == nil {
+			t.Error("Put accepted an image CheckImage never saw")
 		}
 		if _, _, err := snaps.Open(ctx, "not-a-uuid"); !errors.Is(err, ErrSnapshotNotFound) {
 			t.Errorf("Open(bad id) = %v, want ErrSnapshotNotFound", err)
@@ -417,7 +417,7 @@ func TestRecordAcrossLogs(t *testing.T) {
 		}
 		before := readsBy("a")
 		if _, _, err := NewSnapshots(a, blobs).Put(ctx, NewSnapshot{AttemptID: attempt, Kind: Webcam,
-			Image: testImage(t, "jpeg", 64, 48), Retention: time.Hour}); err != nil {
+			Image: checked(t, testImage(t, "jpeg", 64, 48)), Retention: time.Hour}); err != nil {
 			t.Fatal(err)
 		}
 		if readsBy("a") != before {
@@ -434,4 +434,14 @@ func TestRecordAcrossLogs(t *testing.T) {
 			t.Fatalf("Verify = %+v, %v; want %d events, intact", check, err, want)
 		}
 	})
+}
+
+// checked is img through CheckImage, which must take it.
+func checked(t *testing.T, img []byte) Image {
+	t.Helper()
+	out, err := CheckImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -102,7 +102,7 @@ type NewSnapshot struct {
 	AttemptID string // exactly one of AttemptID and CheckinID
 	CheckinID string
 	Kind      string
-	Image     []byte
+	Image     Image // from CheckImage
 	// Faces and LookingAway are the browser's face check of the image; nil
 	// when it could not run. A webcam frame with no face, several faces, or
 	// the candidate looking away records an event of that kind.
@@ -128,13 +128,32 @@ func NewSnapshots(log *Log, blobs blob.Store) *Snapshots {
 	return &Snapshots{db: log.db, log: log, blobs: blobs, now: log.now}
 }
 
-// CheckImage returns the type of an image judged by its content — JPEG or
-// PNG — after checking that it is whole: its header first, so that
+// Image is an upload that CheckImage found to be a whole JPEG or PNG
+// image. Snapshots take only these, so that an image is decoded once
+// however many layers look at it.
+type Image struct {
+	data        []byte
+	contentType string
+}
+
+// Type is the image's type judged by its content: image/jpeg or image/png.
+func (i Image) Type() string { return i.contentType }
+
+// CheckImage returns img as an Image, of the type its content shows — JPEG
+// or PNG — after checking that it is whole: its header first, so that
 // dimensions over MaxImageDimension (a pixel flood: a small file that
 // would decode to gigabytes) are refused before any pixel is decoded,
 // then every pixel, so that a truncated or corrupt image is refused too.
 // Anything else is a field error on "image".
-func CheckImage(img []byte) (string, error) {
+func CheckImage(img []byte) (Image, error) {
+	ct, err := imageType(img)
+	if err != nil {
+		return Image{}, err
+	}
+	return Image{data: img, contentType: ct}, nil
+}
+
+func imageType(img []byte) (string, error) {
 	if len(img) == 0 {
 		return "", valid.Errorf("image", "is empty")
 	}
@@ -187,9 +206,9 @@ func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event,
 	if in.Retention <= 0 {
 		return Snapshot{}, nil, errors.New("proctor: snapshot without a retention period")
 	}
-	ct, err := CheckImage(in.Image)
-	if err != nil {
-		return Snapshot{}, nil, err
+	img, ct := in.Image.data, in.Image.contentType
+	if ct == "" {
+		return Snapshot{}, nil, errors.New("proctor: snapshot of an image not checked by CheckImage")
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	id := uuid.NewString()
@@ -198,8 +217,8 @@ func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event,
 		owner = "checkin-" + in.CheckinID
 	}
 	key := "proctoring/" + owner + "/" + id + extension(ct)
-	sum := sha256.Sum256(in.Image)
-	row := snapshotRow{ID: id, Kind: in.Kind, BlobKey: key, ContentType: ct, Bytes: len(in.Image),
+	sum := sha256.Sum256(img)
+	row := snapshotRow{ID: id, Kind: in.Kind, BlobKey: key, ContentType: ct, Bytes: len(img),
 		SHA256: hex.EncodeToString(sum[:]), Faces: in.Faces, LookingAway: in.LookingAway, TakenAt: micro(in.TakenAt),
 		ReceivedAt: now, DeleteAfter: now.Add(in.Retention)}
 	if in.AttemptID != "" {
@@ -207,12 +226,12 @@ func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event,
 	} else {
 		row.CheckinID = &in.CheckinID
 	}
-	if err := s.blobs.Put(ctx, key, ct, bytes.NewReader(in.Image), int64(len(in.Image))); err != nil {
+	if err := s.blobs.Put(ctx, key, ct, bytes.NewReader(img), int64(len(img))); err != nil {
 		return Snapshot{}, nil, fmt.Errorf("proctor: store snapshot: %w", err)
 	}
 	var events []Event
 	var head knownHead
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return fmt.Errorf("proctor: record snapshot: %w", err)
 		}
