@@ -633,14 +633,22 @@ func (s *Service) Exam(ctx context.Context, id string) (Exam, error) {
 // id).Proctoring, from the exam's row alone: the live console needs it for
 // every batch of events a candidate's page sends.
 func (s *Service) ProctoringPolicy(ctx context.Context, examID string) (ProctoringPolicy, error) {
-	var r examRow
-	if err := first(s.db.WithContext(ctx), &r, "exam", examID); err != nil {
-		return ProctoringPolicy{}, err
+	if uuid.Validate(examID) != nil {
+		return ProctoringPolicy{}, notFound("exam", examID)
+	}
+	// The settings alone: every snapshot and every batch of incidents
+	// reads the policy.
+	var settings []string
+	if err := s.db.WithContext(ctx).Model(&examRow{}).Where("id = ?", examID).Limit(1).Pluck("settings", &settings).Error; err != nil {
+		return ProctoringPolicy{}, fmt.Errorf("assess: exam: %w", err)
+	}
+	if len(settings) == 0 {
+		return ProctoringPolicy{}, notFound("exam", examID)
 	}
 	var set examSettings
-	if r.Settings != "" {
-		if err := json.Unmarshal([]byte(r.Settings), &set); err != nil {
-			return ProctoringPolicy{}, fmt.Errorf("assess: settings of exam %s: %w", r.ID, err)
+	if settings[0] != "" {
+		if err := json.Unmarshal([]byte(settings[0]), &set); err != nil {
+			return ProctoringPolicy{}, fmt.Errorf("assess: settings of exam %s: %w", examID, err)
 		}
 	}
 	return set.Proctoring, nil

@@ -306,7 +306,7 @@ func (s *Server) apiRecordEvents(c *fiber.Ctx) error {
 	s.cfg.Metrics.eventsIngested.Add(float64(len(events)))
 	// As stored: with their place in the chain, and any heartbeat gap the
 	// log put before them.
-	s.notifyConsole(c.UserContext(), a, recorded, nil)
+	s.notifyConsole(c.UserContext(), a, recorded, nil, nil)
 	return c.SendStatus(fiber.StatusNoContent)
 }
 

@@ -163,7 +163,7 @@ func (s *Server) apiPostSnapshot(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	s.notifyConsole(ctx, a.Owner(), events, &snap)
+	s.notifyConsole(ctx, a.Owner(), events, &snap, &policy)
 	flags := []string{}
 	for _, e := range events {
 		if e.Kind != proctor.SnapshotTaken {

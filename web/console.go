@@ -451,8 +451,9 @@ func (s *Server) publishConsole(ctx context.Context, e consoleEvent) {
 // face check, with the attempt's risk and incident counts after them. A
 // batch of heartbeats alone changes nothing a proctor sees and is not
 // published. It costs two queries: the exam's weights and the attempt's
-// counts.
-func (s *Server) notifyConsole(ctx context.Context, a assess.AttemptOwner, events []proctor.Event, snap *proctor.Snapshot) {
+// counts; policy is the exam's proctoring policy when the caller has read
+// it already (nil: it is read here).
+func (s *Server) notifyConsole(ctx context.Context, a assess.AttemptOwner, events []proctor.Event, snap *proctor.Snapshot, policy *assess.ProctoringPolicy) {
 	if s.cfg.Live == nil {
 		return
 	}
@@ -464,7 +465,12 @@ func (s *Server) notifyConsole(ctx context.Context, a assess.AttemptOwner, event
 	if snap != nil {
 		e.Type, e.Snapshot = "snapshot", newConsoleShot(*snap)
 	}
-	policy, err := s.cfg.Assess.ProctoringPolicy(ctx, a.ExamID)
+	var err error
+	if policy == nil {
+		var p assess.ProctoringPolicy
+		p, err = s.cfg.Assess.ProctoringPolicy(ctx, a.ExamID)
+		policy = &p
+	}
 	var sums map[string]proctor.Summary
 	if err == nil {
 		sums, err = s.cfg.Proctor.Summaries(ctx, []string{a.AttemptID})

@@ -11,5 +11,5 @@ import (
 // is compiled only into the test binary), so that a test can record a
 // snapshot and tell the consoles as the snapshot route does.
 func (s *Server) NotifyConsoleForTest(ctx context.Context, a assess.Attempt, events []proctor.Event, snap *proctor.Snapshot) {
-	s.notifyConsole(ctx, a.Owner(), events, snap)
+	s.notifyConsole(ctx, a.Owner(), events, snap, nil)
 }
