@@ -64,17 +64,24 @@ func TestSaveAtOnceOnPostgres(t *testing.T) {
 	if got, _, err := save(assess.ResponseUpdate{Answer: choice(f.wrong[item]), Seq: 2, Candidate: candidate}); err != nil || got.Applied || got.Seq != 2 {
 		t.Errorf("replay: %+v, %v; want not applied, seq 2", got, err)
 	}
+	// The attempt's id spelled in capitals names it too, the fast way as well.
+	for _, seq := range []int64{3, 4} {
+		got, err := f.svc.SaveResponse(ctx, strings.ToUpper(a.ID), item, assess.ResponseUpdate{Answer: choice(f.keys[item]), Seq: seq, Candidate: candidate})
+		if err != nil || !got.Applied || got.Seq != seq {
+			t.Errorf("save %d through %s: %+v, %v; want applied", seq, strings.ToUpper(a.ID), got, err)
+		}
+	}
 	for _, ans := range []*items.Answer{choice(f.wrong[item]), choice("no-such-option")} {
-		if _, _, err := save(assess.ResponseUpdate{Answer: ans, Seq: 9, Candidate: stranger}); !errors.Is(err, assess.ErrNotFound) {
+		if _, _, err := save(assess.ResponseUpdate{Answer: ans, Seq: 19, Candidate: stranger}); !errors.Is(err, assess.ErrNotFound) {
 			t.Errorf("a stranger's save of %+v: %v, want ErrNotFound", ans, err)
 		}
 	}
 	var fe *valid.Error
-	if _, _, err := save(assess.ResponseUpdate{Answer: choice("no-such-option"), Seq: 3, Candidate: candidate}); !errors.As(err, &fe) || fe.Field != "answer.choice" {
+	if _, _, err := save(assess.ResponseUpdate{Answer: choice("no-such-option"), Seq: 5, Candidate: candidate}); !errors.As(err, &fe) || fe.Field != "answer.choice" {
 		t.Errorf("a bad answer: %v, want a field error on answer.choice", err)
 	}
 	// Far more seconds than the attempt has: the cap is its whole time.
-	if got, n, err := save(assess.ResponseUpdate{Seconds: secs(1e9), Seq: 3, Candidate: candidate}); err != nil || !got.Applied || n != 0 {
+	if got, n, err := save(assess.ResponseUpdate{Seconds: secs(1e9), Seq: 5, Candidate: candidate}); err != nil || !got.Applied || n != 0 {
 		t.Errorf("seconds: %+v, %v, %d reads", got, err, n)
 	}
 	qs, err := f.svc.Questions(ctx, a.ID)
@@ -82,14 +89,14 @@ func TestSaveAtOnceOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	whole := a.Deadline.Sub(a.StartedAt).Seconds()
-	if q := qs[0]; q.ItemID != item || q.Answer == nil || q.Answer.Choice != f.keys[item] || q.Seq != 3 || q.Seconds != whole {
-		t.Errorf("stored: %+v; want the key, seq 3, %v s", q, whole)
+	if q := qs[0]; q.ItemID != item || q.Answer == nil || q.Answer.Choice != f.keys[item] || q.Seq != 5 || q.Seconds != whole {
+		t.Errorf("stored: %+v; want the key, seq 5, %v s", q, whole)
 	}
 
 	if _, err := f.svc.Hold(ctx, "proctor", a.ID, "checking the room"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := save(assess.ResponseUpdate{Answer: choice(f.wrong[item]), Seq: 4, Candidate: candidate}); !errors.Is(err, assess.ErrHeld) {
+	if _, _, err := save(assess.ResponseUpdate{Answer: choice(f.wrong[item]), Seq: 6, Candidate: candidate}); !errors.Is(err, assess.ErrHeld) {
 		t.Errorf("save while held: %v, want ErrHeld", err)
 	}
 	if _, err := f.svc.Resume(ctx, "proctor", a.ID); err != nil {
@@ -98,7 +105,7 @@ func TestSaveAtOnceOnPostgres(t *testing.T) {
 	if _, err := f.svc.Submit(ctx, a.ID, "candidate"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := save(assess.ResponseUpdate{Answer: choice(f.wrong[item]), Seq: 5, Candidate: candidate}); !errors.Is(err, assess.ErrClosed) {
+	if _, _, err := save(assess.ResponseUpdate{Answer: choice(f.wrong[item]), Seq: 7, Candidate: candidate}); !errors.Is(err, assess.ErrClosed) {
 		t.Errorf("save after submit: %v, want ErrClosed", err)
 	}
 }

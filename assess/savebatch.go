@@ -182,15 +182,16 @@ func (b *saveBatcher) write(ctx context.Context, batch []*queuedSave) {
 	defer cancel()
 	updated, err := b.update(ctx, batch)
 	b.statements.Add(1)
-	for _, q := range batch {
+	for i, q := range batch {
 		o := saveOutcome{err: err}
 		if err == nil {
-			o.seq, o.applied = updated[saveKey{q.row.attemptID, q.row.position}]
+			o.seq, o.applied = updated[i]
 		}
 		q.done <- o
 	}
 }
 
+// saveKey names a response: a batch holds one save of each at most.
 type saveKey struct {
 	attemptID string
 	position  int
@@ -209,19 +210,19 @@ const batchSaveSQL = `UPDATE responses AS r SET
     THEN LEAST(v.seconds, EXTRACT(EPOCH FROM a.deadline - a.started_at)::double precision) ELSE r.seconds END,
   seq = CASE WHEN v.seq > 0 THEN v.seq ELSE r.seq END
 FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::bool[], $6::text[], $7::text[],
-            $8::bool[], $9::bool[], $10::double precision[], $11::timestamptz[], $12::timestamptz[])
-  AS v(attempt_id, position, candidate, seq, set_answer, answer, answer_json, set_flagged, flagged, seconds, now, open_until),
+            $8::bool[], $9::bool[], $10::double precision[], $11::timestamptz[], $12::timestamptz[]) WITH ORDINALITY
+  AS v(attempt_id, position, candidate, seq, set_answer, answer, answer_json, set_flagged, flagged, seconds, now, open_until, i),
   attempts AS a
 WHERE r.attempt_id = v.attempt_id::uuid AND r.position = v.position AND a.id = r.attempt_id
   AND a.status = 'in_progress' AND a.held_at IS NULL AND a.paused_at IS NULL
   AND a.deadline >= v.open_until AND a.mode <> 'cat'
   AND (v.candidate = '' OR a.candidate_id = v.candidate::uuid)
   AND (v.seq = 0 OR r.seq < v.seq)
-RETURNING r.attempt_id::text, r.position, r.seq`
+RETURNING v.i, r.seq`
 
-// update runs batchSaveSQL for batch and returns the seq of each response
-// it updated.
-func (b *saveBatcher) update(ctx context.Context, batch []*queuedSave) (map[saveKey]int64, error) {
+// update runs batchSaveSQL for batch and returns, by their index in
+// batch, the saves it applied, with the seq each response now holds.
+func (b *saveBatcher) update(ctx context.Context, batch []*queuedSave) (map[int]int64, error) {
 	n := len(batch)
 	var (
 		attempts, candidates   = make([]string, n), make([]string, n)
@@ -246,14 +247,13 @@ func (b *saveBatcher) update(ctx context.Context, batch []*queuedSave) (map[save
 		return nil, fmt.Errorf("assess: save responses: %w", err)
 	}
 	defer rows.Close()
-	updated := make(map[saveKey]int64, n)
+	updated := make(map[int]int64, n)
 	for rows.Next() {
-		var k saveKey
-		var seq int64
-		if err := rows.Scan(&k.attemptID, &k.position, &seq); err != nil {
+		var i, seq int64
+		if err := rows.Scan(&i, &seq); err != nil {
 			return nil, fmt.Errorf("assess: save responses: %w", err)
 		}
-		updated[k] = seq
+		updated[int(i)-1] = seq // ordinality counts from 1
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("assess: save responses: %w", err)
