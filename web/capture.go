@@ -92,12 +92,12 @@ func refuse(c *fiber.Ctx, status int, code, message string) error {
 func (s *Server) snapshotWait(c *fiber.Ctx, attemptID string, every time.Duration) (time.Duration, error) {
 	ctx := c.UserContext()
 	gap := every / 2
-	latest, err := s.cfg.Snapshots.Latest(ctx, []string{attemptID})
+	last, ok, err := s.cfg.Snapshots.LastReceived(ctx, attemptID)
 	if err != nil {
 		return 0, err
 	}
-	if last, ok := latest[attemptID]; ok {
-		if wait := last.ReceivedAt.Add(gap).Sub(s.cfg.Now()); wait > 0 {
+	if ok {
+		if wait := last.Add(gap).Sub(s.cfg.Now()); wait > 0 {
 			return wait, nil
 		}
 	}

@@ -342,6 +342,22 @@ func (s *Snapshots) list(ctx context.Context, where string, id string) ([]Snapsh
 	return out, nil
 }
 
+// LastReceived returns when the attempt's newest snapshot arrived, and
+// false when it has none: one entry of the attempt's index, whatever the
+// statistics say.
+func (s *Snapshots) LastReceived(ctx context.Context, attemptID string) (time.Time, bool, error) {
+	var at []time.Time
+	err := s.db.WithContext(ctx).Model(&snapshotRow{}).Where("attempt_id = ?", attemptID).
+		Order("received_at DESC").Limit(1).Pluck("received_at", &at).Error
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("proctor: last snapshot: %w", err)
+	}
+	if len(at) == 0 {
+		return time.Time{}, false, nil
+	}
+	return at[0], true, nil
+}
+
 // Latest returns the newest webcam snapshot of each of the attempts that
 // has one, for the live console.
 func (s *Snapshots) Latest(ctx context.Context, attemptIDs []string) (map[string]Snapshot, error) {
@@ -350,13 +366,19 @@ func (s *Snapshots) Latest(ctx context.Context, attemptIDs []string) (map[string
 		return out, nil
 	}
 	var rows []snapshotRow
-	err := s.db.WithContext(ctx).Where("attempt_id IN ? AND deleted_at IS NULL", attemptIDs).
+	// Deleted images are left out here, not in the query: "deleted_at IS
+	// NULL" there let PostgreSQL, short of statistics, AND the retention
+	// index into the plan and read every kept snapshot of every attempt.
+	err := s.db.WithContext(ctx).Where("attempt_id IN ?", attemptIDs).
 		Where("received_at = (SELECT MAX(p.received_at) FROM proctor_snapshots p WHERE p.attempt_id = proctor_snapshots.attempt_id)").
 		Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("proctor: latest snapshots: %w", err)
 	}
 	for _, r := range rows {
+		if r.DeletedAt != nil {
+			continue
+		}
 		if prev, ok := out[*r.AttemptID]; !ok || r.ID > prev.ID {
 			out[*r.AttemptID] = r.snapshot()
 		}
