@@ -326,17 +326,15 @@ func (s *Service) Start(ctx context.Context, examID, candidateID string) (Attemp
 		return nil
 	})
 	if err == nil {
-		// Counted after the attempt is committed, in a statement of its
-		// own: inside the transaction the counters' row locks made every
-		// start of an exam wait for the one before it. Sorted ids lock in
-		// one order, so two starts cannot deadlock. A failure here leaves
-		// the attempt standing (a retried Start returns it) and the count
-		// one short.
+		// Counted after the attempt is committed, in the bank's batches
+		// (items.Store.AddExposures): inside the transaction the counters'
+		// row locks made every start of an exam wait for the one before
+		// it. A failure here leaves the attempt standing (a retried Start
+		// returns it) and the deliveries pending for the next batch.
 		ids := make([]string, len(plan.rows))
 		for i, r := range plan.rows {
 			ids[i] = r.ItemID
 		}
-		slices.Sort(ids)
 		if err := s.items.AddExposures(ctx, ids); err != nil {
 			return Attempt{}, fmt.Errorf("assess: start: %w", err)
 		}

@@ -190,18 +190,23 @@ func Models() []any { return []any{itemRow{}, versionRow{}, enemyRow{}, commentR
 
 // Store reads and writes the item bank.
 type Store struct {
-	db     *gorm.DB
-	now    func() time.Time
-	shapes *versionCache
+	db        *gorm.DB
+	inTx      bool // db is a transaction (In)
+	now       func() time.Time
+	shapes    *versionCache
+	exposures *exposureCounter
 }
 
 // NewStore returns a Store on db; now is the clock for timestamps.
 func NewStore(db *gorm.DB, now func() time.Time) *Store {
-	return &Store{db: db, now: now, shapes: &versionCache{answers: memo.Map[string, Content]{Max: maxMemo}, views: memo.Map[string, CandidateContent]{Max: maxMemo}}}
+	return &Store{db: db, now: now, shapes: &versionCache{answers: memo.Map[string, Content]{Max: maxMemo}, views: memo.Map[string, CandidateContent]{Max: maxMemo}},
+		exposures: &exposureCounter{pending: map[string]int64{}}}
 }
 
 // In returns a Store whose reads and writes go through tx.
-func (s *Store) In(tx *gorm.DB) *Store { return &Store{db: tx, now: s.now, shapes: s.shapes} }
+func (s *Store) In(tx *gorm.DB) *Store {
+	return &Store{db: tx, inTx: true, now: s.now, shapes: s.shapes, exposures: s.exposures}
+}
 
 // Create adds an approved item at version 1, published at once, on behalf
 // of actor (a user id, or "system"). It is for seeds and imports of items
@@ -561,20 +566,6 @@ func (s *Store) SetParams(ctx context.Context, actor, itemID string, p Params) e
 		}
 		return audit.Append(tx, audit.Entry{Actor: actor, Action: "item.params", Subject: "item:" + itemID, Before: before, After: p, At: now})
 	})
-}
-
-// AddExposures counts one more delivery of each item in itemIDs; attempts
-// call it inside the transaction that freezes their form.
-func (s *Store) AddExposures(ctx context.Context, itemIDs []string) error {
-	if len(itemIDs) == 0 {
-		return nil
-	}
-	err := s.db.WithContext(ctx).Model(&itemRow{}).Where("id IN ?", itemIDs).
-		Update("exposure_count", gorm.Expr("exposure_count + 1")).Error
-	if err != nil {
-		return fmt.Errorf("items: exposures: %w", err)
-	}
-	return nil
 }
 
 // SetEnemies replaces the enemies of item id: items that must never be on
