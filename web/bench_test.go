@@ -24,9 +24,9 @@ func eachBenchDatabase(b *testing.B, fn func(b *testing.B, db *gorm.DB)) {
 	b.Run("postgres", func(b *testing.B) { fn(b, dbtest.Postgres(b)) })
 }
 
-// benchAttempt opens an attempt of the fixture exam for a new candidate
+// openAttempt opens an attempt of the fixture exam for a new candidate
 // and returns its id, item ids and the candidate's token.
-func benchAttempt(b *testing.B, f *webtest.Fixture) (id string, itemIDs []string, token string) {
+func openAttempt(b testing.TB, f *webtest.Fixture) (id string, itemIDs []string, token string) {
 	b.Helper()
 	u := f.NewUser(b, "", "Bench Candidate", auth.Candidate)
 	token = f.Token(b, u)
@@ -52,7 +52,7 @@ func benchAttempt(b *testing.B, f *webtest.Fixture) (id string, itemIDs []string
 func BenchmarkSaveAnswer(b *testing.B) {
 	eachBenchDatabase(b, func(b *testing.B, db *gorm.DB) {
 		f := webtest.New(b, db)
-		id, itemIDs, token := benchAttempt(b, f)
+		id, itemIDs, token := openAttempt(b, f)
 		b.ResetTimer()
 		for i := range b.N {
 			item := itemIDs[i%len(itemIDs)]
@@ -74,7 +74,7 @@ func BenchmarkSaveAnswer(b *testing.B) {
 func BenchmarkViewAttempt(b *testing.B) {
 	eachBenchDatabase(b, func(b *testing.B, db *gorm.DB) {
 		f := webtest.New(b, db)
-		id, _, token := benchAttempt(b, f)
+		id, _, token := openAttempt(b, f)
 		b.ResetTimer()
 		for range b.N {
 			resp := f.Do(b, webtest.WithBearer(webtest.NewRequest("GET", "/api/v1/attempts/"+id, nil), token))
@@ -89,7 +89,7 @@ func BenchmarkViewAttempt(b *testing.B) {
 func BenchmarkRecordEvents(b *testing.B) {
 	eachBenchDatabase(b, func(b *testing.B, db *gorm.DB) {
 		f := webtest.New(b, db)
-		id, _, token := benchAttempt(b, f)
+		id, _, token := openAttempt(b, f)
 		body := map[string]any{"events": []map[string]string{{"kind": "focus_lost"}, {"kind": "focus_gained"}, {"kind": "heartbeat"}}}
 		b.ResetTimer()
 		for range b.N {

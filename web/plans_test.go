@@ -13,7 +13,6 @@ import (
 
 	"github.com/touchstone-assess/touchstone/assess"
 	"github.com/touchstone-assess/touchstone/internal/dbtest"
-	"github.com/touchstone-assess/touchstone/web/auth"
 	"github.com/touchstone-assess/touchstone/web/webtest"
 )
 
@@ -130,36 +129,26 @@ func TestCandidateRequestsReadByTheirKeys(t *testing.T) {
 		if _, err := f.Assess.SetProctoring(ctx, f.Users.Manager.ID, f.Exam.ID, assess.ProctoringPolicy{SnapshotSeconds: 10}); err != nil {
 			t.Fatal(err)
 		}
-		sit := func(name string) {
-			u := f.NewUser(t, "", name, auth.Candidate)
-			token := f.Token(t, u)
-			resp := apiCall(t, f, apiReq("POST", "/api/v1/exams/"+f.Exam.ID+"/attempts", token, nil))
-			wantAPIStatus(t, resp, http.StatusCreated)
-			var a struct {
-				ID    string `json:"id"`
-				Items []struct {
-					ID string `json:"item_id"`
-				} `json:"items"`
-			}
-			resp.JSON(t, &a)
-			path := "/api/v1/attempts/" + a.ID
+		sit := func() {
+			id, items, token := openAttempt(t, f)
+			path := "/api/v1/attempts/" + id
 			wantAPIStatus(t, apiCall(t, f, apiReq("GET", path, token, nil)), http.StatusOK)
-			for i, it := range a.Items[:3] {
-				body := map[string]any{"answer": map[string]string{"choice": f.Keys[it.ID]}, "seq": i + 1}
-				wantAPIStatus(t, apiCall(t, f, apiReq("PUT", path+"/responses/"+it.ID, token, body)), http.StatusOK)
+			for i, item := range items[:3] {
+				body := map[string]any{"answer": map[string]string{"choice": f.Keys[item]}, "seq": i + 1}
+				wantAPIStatus(t, apiCall(t, f, apiReq("PUT", path+"/responses/"+item, token, body)), http.StatusOK)
 			}
 			wantAPIStatus(t, apiCall(t, f, apiReq("POST", path+"/events", token, consoleEvents("focus_lost", "heartbeat"))), http.StatusNoContent)
 			wantAPIStatus(t, apiCall(t, f, apiReq("POST", path+"/events", token, consoleEvents("focus_gained"))), http.StatusNoContent)
-			wantAPIStatus(t, apiCall(t, f, captureUpload(a.ID, "faces=1", token, "image/jpeg", consoleJPEG(t, 1))), http.StatusCreated)
+			wantAPIStatus(t, apiCall(t, f, captureUpload(id, "faces=1", token, "image/jpeg", consoleJPEG(t, 1))), http.StatusCreated)
 			wantAPIStatus(t, apiCall(t, f, apiReq("POST", path+"/submit", token, nil)), http.StatusOK)
 		}
-		sit("First Candidate")
+		sit()
 		if db.Dialector.Name() == "postgres" {
 			fillWindow(t, db, 400)
 		}
 
 		stop := recordStatements(t, db)
-		sit("Later Candidate")
+		sit()
 		statements := stop()
 		if len(statements) < 20 {
 			t.Fatalf("recorded %d statements; the recorder missed the requests", len(statements))
