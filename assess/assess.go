@@ -127,6 +127,8 @@ type Service struct {
 	// where each item saved to sits in its attempt.
 	owners *memo.Map[string, AttemptOwner]
 	slots  *memo.Map[[2]string, slot]
+	// examParts remembers each exam's parts at its latest revision.
+	examParts *memo.Map[string, examParts]
 	// saves batches answer saves on PostgreSQL; nil elsewhere, and inside
 	// a transaction.
 	saves *saveBatcher
@@ -135,7 +137,8 @@ type Service struct {
 // NewService returns a Service on db.
 func NewService(db *gorm.DB, bank *items.Store, now func() time.Time) *Service {
 	s := &Service{db: db, items: bank, now: now, render: items.NewRenderer(), Seed: rand.Uint64, Grace: 2 * time.Second,
-		runs: newRunTracker(), owners: &memo.Map[string, AttemptOwner]{Max: 200_000}, slots: &memo.Map[[2]string, slot]{Max: 500_000}}
+		runs: newRunTracker(), owners: &memo.Map[string, AttemptOwner]{Max: 200_000}, slots: &memo.Map[[2]string, slot]{Max: 500_000},
+		examParts: &memo.Map[string, examParts]{Max: 10_000}}
 	if sqlDB, err := db.DB(); err == nil && db.Dialector.Name() == "postgres" {
 		s.saves = &saveBatcher{db: sqlDB}
 	}

@@ -603,10 +603,23 @@ func setPrerequisites(tx *gorm.DB, examID string, ids []string) error {
 	return nil
 }
 
+// revisedExam is an exam's row with its revision (see exam_revisions):
+// "" until its parts first change.
+type revisedExam struct {
+	Row      examRow `gorm:"embedded"`
+	Revision string  `gorm:"column:revision"`
+}
+
+// withRevision selects exams with their revisions.
+func withRevision(db *gorm.DB) *gorm.DB {
+	return db.Table("exams").Select("exams.*, COALESCE(r.revision, '') AS revision").
+		Joins("LEFT JOIN exam_revisions r ON r.exam_id = exams.id")
+}
+
 // Exams lists every exam with its blueprint and pool.
 func (s *Service) Exams(ctx context.Context) ([]Exam, error) {
-	var rows []examRow
-	if err := s.db.WithContext(ctx).Order("created_at, title").Find(&rows).Error; err != nil {
+	var rows []revisedExam
+	if err := withRevision(s.db.WithContext(ctx)).Order("exams.created_at, exams.title").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("assess: exams: %w", err)
 	}
 	out := make([]Exam, 0, len(rows))
@@ -622,11 +635,17 @@ func (s *Service) Exams(ctx context.Context) ([]Exam, error) {
 
 // Exam returns one exam.
 func (s *Service) Exam(ctx context.Context, id string) (Exam, error) {
-	var r examRow
-	if err := first(s.db.WithContext(ctx), &r, "exam", id); err != nil {
-		return Exam{}, err
+	if uuid.Validate(id) != nil {
+		return Exam{}, notFound("exam", id)
 	}
-	return s.loadExam(ctx, r)
+	var rows []revisedExam
+	if err := withRevision(s.db.WithContext(ctx)).Where("exams.id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+		return Exam{}, fmt.Errorf("assess: exam: %w", err)
+	}
+	if len(rows) == 0 {
+		return Exam{}, notFound("exam", id)
+	}
+	return s.loadExam(ctx, rows[0])
 }
 
 // ProctoringPolicy returns an exam's proctoring policy, as Exam(ctx,
@@ -645,17 +664,104 @@ func (s *Service) ProctoringPolicy(ctx context.Context, examID string) (Proctori
 	if len(settings) == 0 {
 		return ProctoringPolicy{}, notFound("exam", examID)
 	}
+	return proctoringOf(examID, settings[0])
+}
+
+// SnapshotPolicy returns what storing a webcam snapshot of the exam
+// needs, in one read: its proctoring policy and how long its program
+// keeps proctoring images (SnapshotRetention).
+func (s *Service) SnapshotPolicy(ctx context.Context, examID string) (ProctoringPolicy, time.Duration, error) {
+	if uuid.Validate(examID) != nil {
+		return ProctoringPolicy{}, 0, notFound("exam", examID)
+	}
+	var rows []struct {
+		Settings string
+		Days     int
+	}
+	err := s.db.WithContext(ctx).Raw("SELECT e.settings, p.snapshot_retention_days AS days FROM exams e JOIN programs p ON p.id = e.program_id WHERE e.id = ?", examID).
+		Scan(&rows).Error
+	if err != nil {
+		return ProctoringPolicy{}, 0, fmt.Errorf("assess: snapshot policy: %w", err)
+	}
+	if len(rows) == 0 {
+		return ProctoringPolicy{}, 0, notFound("exam", examID)
+	}
+	if rows[0].Days < 1 {
+		return ProctoringPolicy{}, 0, fmt.Errorf("assess: snapshot retention of exam %s: %w", examID, ErrNotFound)
+	}
+	policy, err := proctoringOf(examID, rows[0].Settings)
+	return policy, time.Duration(rows[0].Days) * 24 * time.Hour, err
+}
+
+// proctoringOf reads the proctoring policy from an exam's settings.
+func proctoringOf(examID, settings string) (ProctoringPolicy, error) {
 	var set examSettings
-	if settings[0] != "" {
-		if err := json.Unmarshal([]byte(settings[0]), &set); err != nil {
+	if settings != "" {
+		if err := json.Unmarshal([]byte(settings), &set); err != nil {
 			return ProctoringPolicy{}, fmt.Errorf("assess: settings of exam %s: %w", examID, err)
 		}
 	}
 	return set.Proctoring, nil
 }
 
-func (s *Service) loadExam(ctx context.Context, r examRow) (Exam, error) {
+// examParts are the rows of an exam's parts, as read at one revision.
+// They are never changed once read: an Exam is built afresh from them
+// each time, so that its caller may change it.
+type examParts struct {
+	revision string
+	domains  []domainRow
+	pool     []examItemRow
+	prereqs  []prerequisiteRow
+	forms    []formParts
+}
+
+type formParts struct {
+	form     formRow
+	sections []formSectionRow
+	items    []formItemRow
+}
+
+// parts returns the exam's parts at revision r.Revision: remembered, or
+// read and remembered. A change to any part replaces the revision (a
+// trigger does, in the same transaction), so what is remembered for the
+// revision just read is current. The parts are read after the revision:
+// they may be newer than it, never older, and a newer revision reads them
+// again.
+func (s *Service) parts(ctx context.Context, r revisedExam) (examParts, error) {
+	if p, ok := s.examParts.Get(r.Row.ID); ok && p.revision == r.Revision {
+		return p, nil
+	}
 	db := s.db.WithContext(ctx)
+	p := examParts{revision: r.Revision}
+	if err := db.Where("exam_id = ?", r.Row.ID).Order("position").Find(&p.domains).Error; err != nil {
+		return examParts{}, fmt.Errorf("assess: exam domains: %w", err)
+	}
+	if err := db.Where("exam_id = ?", r.Row.ID).Order("position").Find(&p.pool).Error; err != nil {
+		return examParts{}, fmt.Errorf("assess: exam items: %w", err)
+	}
+	if err := db.Where("exam_id = ?", r.Row.ID).Order("achievement_id").Find(&p.prereqs).Error; err != nil {
+		return examParts{}, fmt.Errorf("assess: exam prerequisites: %w", err)
+	}
+	var forms []formRow
+	if err := db.Where("exam_id = ?", r.Row.ID).Order("position").Find(&forms).Error; err != nil {
+		return examParts{}, fmt.Errorf("assess: exam forms: %w", err)
+	}
+	for _, f := range forms {
+		fp := formParts{form: f}
+		if err := db.Where("form_id = ?", f.ID).Order("position").Find(&fp.sections).Error; err != nil {
+			return examParts{}, fmt.Errorf("assess: form sections: %w", err)
+		}
+		if err := db.Where("form_id = ?", f.ID).Order("position").Find(&fp.items).Error; err != nil {
+			return examParts{}, fmt.Errorf("assess: form items: %w", err)
+		}
+		p.forms = append(p.forms, fp)
+	}
+	s.examParts.Put(r.Row.ID, p)
+	return p, nil
+}
+
+func (s *Service) loadExam(ctx context.Context, re revisedExam) (Exam, error) {
+	r := re.Row
 	e := Exam{ID: r.ID, ProgramID: r.ProgramID, Slug: r.Slug, Title: r.Title, Description: r.Description,
 		Instructions: r.Instructions, Duration: time.Duration(r.DurationSeconds) * time.Second, Mode: r.Mode,
 		Policy: Policy{MaxAttempts: r.MaxAttempts, RetakeWait: time.Duration(r.RetakeWaitSecs) * time.Second,
@@ -673,62 +779,33 @@ func (s *Service) loadExam(ctx context.Context, r examRow) (Exam, error) {
 		}
 		e.CAT, e.LOFT, e.Scale, e.Proctoring = set.CAT, set.LOFT, set.Scale, set.Proctoring
 	}
-	var domains []domainRow
-	if err := db.Where("exam_id = ?", r.ID).Order("position").Find(&domains).Error; err != nil {
-		return Exam{}, fmt.Errorf("assess: exam domains: %w", err)
-	}
-	for _, d := range domains {
-		e.Domains = append(e.Domains, Domain{Code: d.Code, Name: d.Name, Description: d.Description, Skill: d.Skill, Count: d.ItemCount, Weight: d.Weight})
-	}
-	var pool []examItemRow
-	if err := db.Where("exam_id = ?", r.ID).Order("position").Find(&pool).Error; err != nil {
-		return Exam{}, fmt.Errorf("assess: exam items: %w", err)
-	}
-	for _, p := range pool {
-		e.ItemIDs = append(e.ItemIDs, p.ItemID)
-	}
-	var prereqs []prerequisiteRow
-	if err := db.Where("exam_id = ?", r.ID).Order("achievement_id").Find(&prereqs).Error; err != nil {
-		return Exam{}, fmt.Errorf("assess: exam prerequisites: %w", err)
-	}
-	for _, p := range prereqs {
-		e.Policy.Prerequisites = append(e.Policy.Prerequisites, p.AchievementID)
-	}
-	forms, err := loadForms(db, r.ID)
+	p, err := s.parts(ctx, re)
 	if err != nil {
 		return Exam{}, err
 	}
-	e.Forms = forms
-	return e, nil
-}
-
-func loadForms(db *gorm.DB, examID string) ([]Form, error) {
-	var rows []formRow
-	if err := db.Where("exam_id = ?", examID).Order("position").Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("assess: exam forms: %w", err)
+	for _, d := range p.domains {
+		e.Domains = append(e.Domains, Domain{Code: d.Code, Name: d.Name, Description: d.Description, Skill: d.Skill, Count: d.ItemCount, Weight: d.Weight})
 	}
-	out := make([]Form, 0, len(rows))
-	for _, r := range rows {
-		var secs []formSectionRow
-		if err := db.Where("form_id = ?", r.ID).Order("position").Find(&secs).Error; err != nil {
-			return nil, fmt.Errorf("assess: form sections: %w", err)
-		}
-		var its []formItemRow
-		if err := db.Where("form_id = ?", r.ID).Order("position").Find(&its).Error; err != nil {
-			return nil, fmt.Errorf("assess: form items: %w", err)
-		}
-		f := Form{ID: r.ID, Name: r.Name, Sections: make([]Section, len(secs))}
-		for i, sec := range secs {
+	for _, it := range p.pool {
+		e.ItemIDs = append(e.ItemIDs, it.ItemID)
+	}
+	for _, pr := range p.prereqs {
+		e.Policy.Prerequisites = append(e.Policy.Prerequisites, pr.AchievementID)
+	}
+	e.Forms = make([]Form, 0, len(p.forms))
+	for _, fp := range p.forms {
+		f := Form{ID: fp.form.ID, Name: fp.form.Name, Sections: make([]Section, len(fp.sections))}
+		for i, sec := range fp.sections {
 			f.Sections[i] = Section{Title: sec.Title, Instructions: sec.Instructions}
 		}
-		for _, it := range its {
+		for _, it := range fp.items {
 			if it.Section >= 0 && it.Section < len(f.Sections) {
 				f.Sections[it.Section].Items = append(f.Sections[it.Section].Items, FormItem{ItemID: it.ItemID, Pretest: it.Pretest})
 			}
 		}
-		out = append(out, f)
+		e.Forms = append(e.Forms, f)
 	}
-	return out, nil
+	return e, nil
 }
 
 // utcPtr returns a copy of t in UTC, or nil.

@@ -3,9 +3,11 @@ package assess_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/touchstone-assess/touchstone/assess"
@@ -64,6 +66,21 @@ func TestExamStaffAndRetention(t *testing.T) {
 		}
 		if d, err := f.svc.SnapshotRetention(ctx, f.exam.ID); err != nil || d != 30*24*time.Hour {
 			t.Errorf("retention = %v, %v; want 30 days", d, err)
+		}
+		// A snapshot reads the retention with the exam's proctoring policy.
+		policy := assess.ProctoringPolicy{SnapshotSeconds: 45, ReviewAt: 7, Weights: map[string]float64{"no_face": 2}}
+		if _, err := f.svc.SetProctoring(ctx, "pm", f.exam.ID, policy); err != nil {
+			t.Fatal(err)
+		}
+		want, err := f.svc.ProctoringPolicy(ctx, f.exam.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, d, err := f.svc.SnapshotPolicy(ctx, f.exam.ID); err != nil || d != 30*24*time.Hour || !reflect.DeepEqual(got, want) || got.SnapshotSeconds != 45 {
+			t.Errorf("SnapshotPolicy = %+v, %v, %v; want %+v and 30 days", got, d, err, want)
+		}
+		if _, _, err := f.svc.SnapshotPolicy(ctx, uuid.NewString()); !errors.Is(err, assess.ErrNotFound) {
+			t.Errorf("SnapshotPolicy of no exam = %v, want not found", err)
 		}
 		if err := f.svc.SetSnapshotRetention(ctx, "pm", f.exam.ProgramID, 0); !errors.Is(err, valid.ErrInvalid) {
 			t.Errorf("retention 0 = %v, want a field error", err)

@@ -118,6 +118,11 @@ var seeded = map[string]bool{"audit_head": true}
 // gooseTable is goose's record of applied migrations: never dumped.
 const gooseTable = "goose_db_version"
 
+// derived tables are filled by triggers from the others (exam_revisions,
+// the exams' cache tokens): never dumped, refilled as a load inserts the
+// rows they derive from, and no sign that a database holds data.
+var derived = map[string]bool{"exam_revisions": true}
+
 // querier is what catalog and dump queries run on: a connection holding a
 // snapshot, or a load's transaction.
 type querier interface {
@@ -163,7 +168,7 @@ func catalog(ctx context.Context, q querier, d Dialect) ([]Table, error) {
 	refs := map[string][]string{} // table → tables it references
 	var order []string
 	for _, name := range names {
-		if name == gooseTable {
+		if name == gooseTable || derived[name] {
 			continue
 		}
 		t := &Table{Name: name}

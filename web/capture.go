@@ -85,34 +85,40 @@ func refuse(c *fiber.Ctx, status int, code, message string) error {
 // snapshotWait is how long the attempt must wait before its next snapshot:
 // half the exam's interval after the previous one, so that a late timer in
 // the browser is never refused but a script cannot flood storage. The
-// database says when the last snapshot was stored; the shared state then
-// claims the slot atomically, so that concurrent uploads on any instance
-// get one through, not all. A failing shared state is logged and skipped:
-// the database check still holds.
+// shared state claims the slot atomically until the next snapshot is due,
+// so that concurrent uploads on any instance get one through, not all,
+// and an accepted upload costs no read of the database. The database says
+// how long a refused upload must wait, and decides alone when the shared
+// state fails (logged): a snapshot then waits for the previous one's
+// receipt.
 func (s *Server) snapshotWait(c *fiber.Ctx, attemptID string, every time.Duration) (time.Duration, error) {
-	ctx := c.UserContext()
 	gap := every / 2
-	last, ok, err := s.cfg.Snapshots.LastReceived(ctx, attemptID)
-	if err != nil {
-		return 0, err
-	}
-	if ok {
-		if wait := last.Add(gap).Sub(s.cfg.Now()); wait > 0 {
-			return wait, nil
+	if s.cfg.Live != nil {
+		// The claim is never released: it expires when the next snapshot is due.
+		_, err := s.cfg.Live.Lock(c.UserContext(), "snapshot:"+attemptID, gap)
+		switch {
+		case err == nil:
+			return 0, nil
+		case errors.Is(err, kv.ErrLocked):
+			if wait, err := s.lastSnapshotWait(c, attemptID, gap); err != nil || wait > 0 {
+				return wait, err
+			}
+			// Claimed by an upload that has not stored its image yet.
+			return gap, nil
 		}
-	}
-	if s.cfg.Live == nil {
-		return 0, nil
-	}
-	// The claim is never released: it expires when the next snapshot is due.
-	_, err = s.cfg.Live.Lock(ctx, "snapshot:"+attemptID, gap)
-	if errors.Is(err, kv.ErrLocked) {
-		return gap, nil
-	}
-	if err != nil {
 		s.cfg.Logger.Warn("snapshot rate limit: shared state unavailable", "attempt", attemptID, "err", err)
 	}
-	return 0, nil
+	return s.lastSnapshotWait(c, attemptID, gap)
+}
+
+// lastSnapshotWait is how long is left of gap since the attempt's last
+// stored snapshot.
+func (s *Server) lastSnapshotWait(c *fiber.Ctx, attemptID string, gap time.Duration) (time.Duration, error) {
+	last, ok, err := s.cfg.Snapshots.LastReceived(c.UserContext(), attemptID)
+	if err != nil || !ok {
+		return 0, err
+	}
+	return max(0, last.Add(gap).Sub(s.cfg.Now())), nil
 }
 
 // apiPostSnapshot stores a webcam frame of the caller's own attempt, in
@@ -128,7 +134,7 @@ func (s *Server) apiPostSnapshot(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	policy, err := s.cfg.Assess.ProctoringPolicy(ctx, a.ExamID)
+	policy, retention, err := s.cfg.Assess.SnapshotPolicy(ctx, a.ExamID)
 	if err != nil {
 		return err
 	}
@@ -153,10 +159,6 @@ func (s *Server) apiPostSnapshot(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
 		return refuse(c, fiber.StatusTooManyRequests, "rate_limited",
 			"a snapshot was taken moments ago; send the next one in "+strconv.Itoa(secs)+" s")
-	}
-	retention, err := s.cfg.Assess.SnapshotRetention(ctx, a.ExamID)
-	if err != nil {
-		return err
 	}
 	snap, events, err := s.cfg.Snapshots.Put(ctx, proctor.NewSnapshot{AttemptID: a.ID, Kind: proctor.Webcam, Image: img,
 		Faces: q.faces, LookingAway: q.lookingAway, TakenAt: q.takenAt, Retention: retention})

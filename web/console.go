@@ -471,16 +471,19 @@ func (s *Server) notifyConsole(ctx context.Context, a assess.AttemptOwner, event
 		p, err = s.cfg.Assess.ProctoringPolicy(ctx, a.ExamID)
 		policy = &p
 	}
-	var sums map[string]proctor.Summary
-	if err == nil {
+	// The events were just appended: the log knows the counts they made,
+	// unless it has forgotten them since.
+	sum, known := s.cfg.Proctor.Written(a.AttemptID)
+	if err == nil && !known {
+		var sums map[string]proctor.Summary
 		sums, err = s.cfg.Proctor.Summaries(ctx, []string{a.AttemptID})
+		sum = sums[a.AttemptID]
 	}
 	if err != nil {
 		// The console still shows the events; the risk follows on its
 		// next read.
 		s.cfg.Logger.Warn("console: risk not computed", "attempt", a.AttemptID, "err", err)
 	} else {
-		sum := sums[a.AttemptID]
 		risk, reasons := scoreRisk(sum.Counts, policy.Weights)
 		e.Risk, e.Reasons, e.Incidents, e.Counts = &risk, reasons, &sum.Incidents, sum.Counts
 	}

@@ -2,6 +2,7 @@ package proctor
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -86,6 +87,20 @@ func (l *Log) appendTx(tx *gorm.DB, attemptID string, events []Event, now time.T
 // is written. On PostgreSQL it is one statement, atomic on its own, so db
 // need not be a transaction; on SQLite it must be.
 func appendOnto(db *gorm.DB, attemptID string, k knownHead, events []Event, now time.Time) ([]Event, knownHead, bool, error) {
+	return appendOntoWith(db, attemptID, k, events, now, nil)
+}
+
+// alongside is a write that must happen exactly when an append moves the
+// head: on PostgreSQL a data-modifying CTE of the append's one statement,
+// named and reading from head ("snap AS (INSERT … SELECT … FROM head)").
+type alongside struct {
+	cte  string
+	args []any
+}
+
+// appendOntoWith is appendOnto that also makes also's write in the same
+// statement; also is for PostgreSQL only.
+func appendOntoWith(db *gorm.DB, attemptID string, k knownHead, events []Event, now time.Time, also *alongside) ([]Event, knownHead, bool, error) {
 	events = withGap(events, k.heartbeat, now)
 	rows := chainRows(attemptID, events, k.seq, k.hash, now)
 	next := knownHead{seq: k.seq + int64(len(rows)), hash: rows[len(rows)-1].Hash, counts: counted(k.counts, events),
@@ -95,6 +110,11 @@ func appendOnto(db *gorm.DB, attemptID string, k knownHead, events []Event, now 
 		// The head moves and the events go in together, or neither.
 		var values strings.Builder
 		args := move
+		with := ""
+		if also != nil {
+			with = ", " + also.cte
+			args = append(args, also.args...)
+		}
 		for i, r := range rows {
 			if i > 0 {
 				values.WriteString(", ")
@@ -102,7 +122,7 @@ func appendOnto(db *gorm.DB, attemptID string, k knownHead, events []Event, now 
 			values.WriteString("(?::text, ?::text, ?::timestamptz, ?::timestamptz, ?::bigint, ?::text, ?::text)")
 			args = append(args, r.Kind, r.Detail, r.ClientAt, r.ReceivedAt, *r.Seq, r.PrevHash, r.Hash)
 		}
-		res := db.Exec(`WITH head AS (UPDATE proctor_chains SET seq = ?, hash = ?, counts = ? WHERE attempt_id = ? AND seq = ? AND hash = ? RETURNING attempt_id)
+		res := db.Exec(`WITH head AS (UPDATE proctor_chains SET seq = ?, hash = ?, counts = ? WHERE attempt_id = ? AND seq = ? AND hash = ? RETURNING attempt_id)`+with+`
 INSERT INTO proctor_events (attempt_id, kind, detail, client_at, received_at, seq, prev_hash, hash)
 SELECT head.attempt_id, v.kind, v.detail, v.client_at, v.received_at, v.seq, v.prev_hash, v.hash
 FROM head, (VALUES `+values.String()+`) AS v (kind, detail, client_at, received_at, seq, prev_hash, hash)`, args...)
@@ -113,6 +133,9 @@ FROM head, (VALUES `+values.String()+`) AS v (kind, detail, client_at, received_
 			return nil, knownHead{}, false, nil
 		}
 		return storedEvents(rows), next, true, nil
+	}
+	if also != nil {
+		return nil, knownHead{}, false, errors.New("proctor: a write alongside an append needs PostgreSQL")
 	}
 	res := db.Exec("UPDATE proctor_chains SET seq = ?, hash = ?, counts = ? WHERE attempt_id = ? AND seq = ? AND hash = ?", move...)
 	if res.Error != nil {

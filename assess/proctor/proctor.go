@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -369,15 +370,33 @@ func (l *Log) Summaries(ctx context.Context, attemptIDs []string) (map[string]Su
 		if err != nil {
 			return nil, fmt.Errorf("proctor: counts of attempt %s: %w", h.AttemptID, err)
 		}
-		s := Summary{AttemptID: h.AttemptID, Counts: counts}
-		for kind, n := range counts {
-			if !Informational(kind) {
-				s.Incidents += n
-			}
-		}
-		out[h.AttemptID] = s
+		out[h.AttemptID] = summarize(h.AttemptID, counts)
 	}
 	return out, nil
+}
+
+// Written returns the attempt's summary as this Log last appended to its
+// chain, as of that append, without reading the database; false when it
+// remembers none. Right after an append it is the chain's summary at the
+// append's commit.
+func (l *Log) Written(attemptID string) (Summary, bool) {
+	k, ok := l.heads.Get(attemptID)
+	if !ok {
+		return Summary{}, false
+	}
+	// A head's counts are never changed once made; the copy is the
+	// caller's.
+	return summarize(attemptID, maps.Clone(k.counts)), true
+}
+
+func summarize(attemptID string, counts map[string]int) Summary {
+	s := Summary{AttemptID: attemptID, Counts: counts}
+	for kind, n := range counts {
+		if !Informational(kind) {
+			s.Incidents += n
+		}
+	}
+	return s
 }
 
 // Risk scores an attempt's events with weights per kind: the sum of each

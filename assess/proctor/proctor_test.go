@@ -2,12 +2,14 @@ package proctor
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -375,6 +377,18 @@ func TestRecordAcrossLogs(t *testing.T) {
 		clk := &clock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
 		a, b := NewLog(tagged("a"), clk.Now), NewLog(tagged("b"), clk.Now)
 		attempt := newAttempt(t, db)
+		// What a Log wrote last is the chain's summary right after it
+		// wrote (read here by a Log of its own: the tagged ones count).
+		wantWritten := func(l *Log, name string) {
+			t.Helper()
+			sums, err := NewLog(db, clk.Now).Summaries(ctx, []string{attempt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := l.Written(attempt); !ok || !reflect.DeepEqual(got, sums[attempt]) {
+				t.Errorf("%s wrote %+v (known %v); the chain's summary is %+v", name, got, ok, sums[attempt])
+			}
+		}
 		record := func(l *Log, name string, wantReads bool) []Event {
 			t.Helper()
 			before := readsBy(name)
@@ -385,6 +399,7 @@ func TestRecordAcrossLogs(t *testing.T) {
 			if read := readsBy(name) > before; read != wantReads {
 				t.Errorf("%s at %s: read the chain %v, want %v", name, clk.Now().Format(time.TimeOnly), read, wantReads)
 			}
+			wantWritten(l, name)
 			return got
 		}
 		record(a, "a", true) // first append: nothing remembered
@@ -416,12 +431,26 @@ func TestRecordAcrossLogs(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := readsBy("a")
-		if _, _, err := NewSnapshots(a, blobs).Put(ctx, NewSnapshot{AttemptID: attempt, Kind: Webcam,
-			Image: checked(t, testImage(t, "jpeg", 64, 48)), Retention: time.Hour}); err != nil {
+		faces, away, taken := 2, true, clk.Now().Add(-time.Second)
+		snap, found, err := NewSnapshots(a, blobs).Put(ctx, NewSnapshot{AttemptID: attempt, Kind: Webcam,
+			Image: checked(t, testImage(t, "jpeg", 64, 48)), Faces: &faces, LookingAway: &away, TakenAt: &taken, Retention: time.Hour})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if readsBy("a") != before {
 			t.Error("a snapshot read the chain that a remembers")
+		}
+		// As JSON: the same instants, whatever their locations.
+		stored, err := NewSnapshots(b, blobs).Snapshot(ctx, snap.ID)
+		if got, want := asJSON(t, stored), asJSON(t, snap); err != nil || got != want {
+			t.Errorf("stored snapshot %s, %v; want %s", got, err, want)
+		}
+		if kinds := kindsOf(found); !slices.Equal(kinds, []string{SnapshotTaken, MultipleFaces, LookingAway}) {
+			t.Errorf("snapshot recorded %v", kinds)
+		}
+		wantWritten(a, "a")
+		if got, ok := b.Written(attempt); !ok || got.Counts[SnapshotTaken] != 0 {
+			t.Errorf("b, which did not write the snapshot, knows %+v (%v); want its own last write, without it", got, ok)
 		}
 		clk.Add(time.Second)
 		record(a, "a", false)
@@ -429,8 +458,9 @@ func TestRecordAcrossLogs(t *testing.T) {
 		at := time.Date(2026, 12, 4, 8, 59, 58, 123456789, time.UTC) // as the browser said, past microseconds
 		recordAtOnce(t, []*Log{a, b}, attempt, 20, []Event{{Kind: Heartbeat}, {Kind: Copy, Detail: "selection: 'x'", ClientAt: &at}})
 		check, err := a.Verify(ctx, attempt)
-		// Seven heartbeats, a gap, the face check, the snapshot, then 40 × 2.
-		if want := 7 + 1 + 1 + 1 + 80; err != nil || check.Events != want {
+		// Seven heartbeats, a gap, the face check, the snapshot and its
+		// two findings, then 40 × 2.
+		if want := 7 + 1 + 1 + 3 + 80; err != nil || check.Events != want {
 			t.Fatalf("Verify = %+v, %v; want %d events, intact", check, err, want)
 		}
 	})
@@ -444,4 +474,21 @@ func checked(t *testing.T, img []byte) Image {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func kindsOf(events []Event) []string {
+	out := make([]string, len(events))
+	for i, e := range events {
+		out[i] = e.Kind
+	}
+	return out
+}
+
+func asJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

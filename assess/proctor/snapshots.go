@@ -229,6 +229,21 @@ func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event,
 	if err := s.blobs.Put(ctx, key, ct, bytes.NewReader(img), int64(len(img))); err != nil {
 		return Snapshot{}, nil, fmt.Errorf("proctor: store snapshot: %w", err)
 	}
+	if in.Kind == Webcam && s.db.Dialector.Name() == "postgres" {
+		if k, ok := s.log.heads.Get(in.AttemptID); ok {
+			// Onto the head this Log wrote: the row and the append in one
+			// statement, which needs no transaction.
+			events, next, done, err := appendOntoWith(s.db.WithContext(ctx), in.AttemptID, k, findings(row), now, insertAlongside(row))
+			if err != nil {
+				return Snapshot{}, nil, fmt.Errorf("proctor: record snapshot: %w", err)
+			}
+			if done {
+				s.log.heads.Put(in.AttemptID, next)
+				return row.snapshot(), events, nil
+			}
+			s.log.heads.Delete(in.AttemptID) // moved: the slow way
+		}
+	}
 	var events []Event
 	var head knownHead
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -249,6 +264,16 @@ func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event,
 		s.log.heads.Put(in.AttemptID, head)
 	}
 	return row.snapshot(), events, nil
+}
+
+// insertAlongside inserts a webcam snapshot's row when the append of its
+// findings moves its attempt's chain (appendOntoWith, PostgreSQL).
+func insertAlongside(r snapshotRow) *alongside {
+	return &alongside{
+		cte: `snap AS (INSERT INTO proctor_snapshots (id, attempt_id, kind, blob_key, content_type, bytes, sha256, faces, looking_away, taken_at, received_at, delete_after)
+SELECT ?::uuid, head.attempt_id, ?::text, ?::text, ?::text, ?::integer, ?::text, ?::integer, ?::boolean, ?::timestamptz, ?::timestamptz, ?::timestamptz FROM head)`,
+		args: []any{r.ID, r.Kind, r.BlobKey, r.ContentType, r.Bytes, r.SHA256, r.Faces, r.LookingAway, r.TakenAt, r.ReceivedAt, r.DeleteAfter},
+	}
 }
 
 // findings are the events a webcam snapshot records: the snapshot itself,
