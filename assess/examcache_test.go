@@ -13,22 +13,12 @@ import (
 	"github.com/touchstone-assess/touchstone/internal/dbtest"
 )
 
-// countReads counts the statements that read through db from now on.
-func countReads(t *testing.T, db *gorm.DB) *atomic.Int64 {
+// countStatements counts the statements made through db from now on.
+func countStatements(t *testing.T, db *gorm.DB) *atomic.Int64 {
 	t.Helper()
 	var n atomic.Int64
 	count := func(*gorm.DB) { n.Add(1) }
-	name := "test:count-" + t.Name()
-	cb := db.Callback()
-	for _, err := range []error{
-		cb.Query().After("gorm:query").Register(name, count),
-		cb.Row().After("gorm:row").Register(name, count),
-		cb.Raw().After("gorm:raw").Register(name, count),
-	} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	dbtest.OnStatements(t, db, count)
 	return &n
 }
 
@@ -49,7 +39,7 @@ func TestExamRemembersItsPartsUntilTheyChange(t *testing.T) {
 			}
 			return e
 		}
-		reads := countReads(t, db)
+		reads := countStatements(t, db)
 
 		want := exam(f.svc)
 		before := reads.Load()

@@ -46,20 +46,7 @@ func countStatements(b *testing.B, db *gorm.DB) *statementCounter {
 			c.n.Add(1)
 		}
 	}
-	name := "bench:count-" + b.Name()
-	cb := db.Callback()
-	for _, err := range []error{
-		cb.Query().After("gorm:query").Register(name, count),
-		cb.Row().After("gorm:row").Register(name, count),
-		cb.Raw().After("gorm:raw").Register(name, count),
-		cb.Create().After("gorm:create").Register(name, count),
-		cb.Update().After("gorm:update").Register(name, count),
-		cb.Delete().After("gorm:delete").Register(name, count),
-	} {
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
+	dbtest.OnStatements(b, db, count)
 	return c
 }
 

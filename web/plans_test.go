@@ -38,20 +38,7 @@ func recordStatements(t *testing.T, db *gorm.DB) (stop func() []statement) {
 			got = append(got, statement{sql: tx.Statement.SQL.String(), vars: append([]any(nil), tx.Statement.Vars...)})
 		}
 	}
-	name := "test:record-" + t.Name()
-	cb := db.Callback()
-	for _, err := range []error{
-		cb.Query().After("gorm:query").Register(name, record),
-		cb.Row().After("gorm:row").Register(name, record),
-		cb.Raw().After("gorm:raw").Register(name, record),
-		cb.Create().After("gorm:create").Register(name, record),
-		cb.Update().After("gorm:update").Register(name, record),
-		cb.Delete().After("gorm:delete").Register(name, record),
-	} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	dbtest.OnStatements(t, db, record)
 	return func() []statement {
 		mu.Lock()
 		defer mu.Unlock()

@@ -99,3 +99,24 @@ func randomHex(tb testing.TB, n int) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// OnStatements calls fn after every statement made through db from now on
+// (reads, writes and raw SQL; a transaction's BEGIN and COMMIT aside), for
+// tests that count or record them. Each test may register once.
+func OnStatements(tb testing.TB, db *gorm.DB, fn func(tx *gorm.DB)) {
+	tb.Helper()
+	name := "dbtest:statements-" + tb.Name()
+	cb := db.Callback()
+	for _, err := range []error{
+		cb.Query().After("gorm:query").Register(name, fn),
+		cb.Row().After("gorm:row").Register(name, fn),
+		cb.Raw().After("gorm:raw").Register(name, fn),
+		cb.Create().After("gorm:create").Register(name, fn),
+		cb.Update().After("gorm:update").Register(name, fn),
+		cb.Delete().After("gorm:delete").Register(name, fn),
+	} {
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
