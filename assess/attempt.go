@@ -835,7 +835,7 @@ func (s *Service) Submit(ctx context.Context, attemptID, by string) (Result, err
 		if by == "candidate" {
 			actor = a.CandidateID
 		}
-		if err := s.score(ctx, tx, attemptID); err != nil {
+		if err := s.scoreRow(ctx, tx, a, false); err != nil {
 			return err
 		}
 		// Last: the audit log's head stays locked, for every audited
@@ -885,7 +885,7 @@ func (s *Service) settle(ctx context.Context, attemptID string) (Result, error) 
 	if exam.AchievementID == "" {
 		return r, nil
 	}
-	if rv, err := s.Review(ctx, attemptID); err == nil && rv.Status == ReviewPending && exam.Proctoring.HoldCredentials {
+	if r.Review == ReviewPending && exam.Proctoring.HoldCredentials {
 		return r, nil // the credential waits for the review
 	}
 	std, err := s.Standard(ctx, r.StandardID)
@@ -930,7 +930,11 @@ func (s *Service) Result(ctx context.Context, attemptID string) (Result, error) 
 	if a.Passed != nil {
 		r.Passed = *a.Passed
 	}
-	if a.StandardID != nil {
+	switch {
+	case a.StandardID != nil && a.StandardVersion != nil && a.Cut != nil:
+		// Recorded with the decision (a standard's version never changes).
+		r.StandardID, r.StandardVersion = *a.StandardID, *a.StandardVersion
+	case a.StandardID != nil:
 		std, err := s.Standard(ctx, *a.StandardID)
 		if err != nil {
 			return Result{}, err

@@ -207,11 +207,17 @@ func (s *Service) score(ctx context.Context, tx *gorm.DB, attemptID string) erro
 // standard version it was decided by: a re-score (after a rekey) changes
 // the score, never the standard a decision cites.
 func (s *Service) scoreAgainst(ctx context.Context, tx *gorm.DB, attemptID string, cited bool) error {
-	s = s.in(tx)
 	var a attemptRow
 	if err := first(tx, &a, "attempt", attemptID); err != nil {
 		return err
 	}
+	return s.scoreRow(ctx, tx, a, cited)
+}
+
+// scoreRow is scoreAgainst of the attempt's row as read inside tx.
+func (s *Service) scoreRow(ctx context.Context, tx *gorm.DB, a attemptRow, cited bool) error {
+	s = s.in(tx)
+	attemptID := a.ID
 	std, err := standardInForce(tx, a.ExamID, s.now())
 	if cited && a.StandardID != nil {
 		var row standardRow
@@ -297,9 +303,9 @@ func (s *Service) scoreAgainst(ctx context.Context, tx *gorm.DB, attemptID strin
 }
 
 // mark scores each response of an attempt with its item version's current
-// key and records the marks; it returns the responses, their versions and
-// the scores.
-func (s *Service) mark(ctx context.Context, tx *gorm.DB, exam Exam, attemptID string) ([]responseRow, map[string]items.Item, scored, error) {
+// key and records the marks; it returns the responses, what scoring needs
+// of their versions and the scores.
+func (s *Service) mark(ctx context.Context, tx *gorm.DB, exam Exam, attemptID string) ([]responseRow, map[string]items.Scoring, scored, error) {
 	var rows []responseRow
 	if err := tx.Where("attempt_id = ?", attemptID).Order("position").Find(&rows).Error; err != nil {
 		return nil, nil, scored{}, fmt.Errorf("assess: score: %w", err)
@@ -308,7 +314,7 @@ func (s *Service) mark(ctx context.Context, tx *gorm.DB, exam Exam, attemptID st
 	for i, r := range rows {
 		ids[i] = r.ItemVersionID
 	}
-	versions, err := s.items.Versions(ctx, ids)
+	versions, err := s.items.Scorings(ctx, ids)
 	if err != nil {
 		return nil, nil, scored{}, err
 	}

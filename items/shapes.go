@@ -2,7 +2,11 @@ package items
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
+
+	"github.com/google/uuid"
 
 	"github.com/touchstone-assess/touchstone/internal/memo"
 )
@@ -27,6 +31,69 @@ func (s *Store) CandidateContents(ctx context.Context, versionIDs []string) (map
 	return cachedVersions(ctx, s, versionIDs, &s.shapes.views, func(it Item) CandidateContent {
 		return s.shapes.renderer().ForCandidate(it.Content)
 	})
+}
+
+// Scoring is what scoring a response to a version needs: the version's
+// content, key included as last corrected, and the item's latest IRT
+// parameters (nil before a calibration). Its slices are shared: read
+// them, never change them.
+type Scoring struct {
+	Content Content
+	Params  *Params
+}
+
+// scoringAt is a version's Scoring as read at its item's revision.
+type scoringAt struct {
+	revision string
+	Scoring
+}
+
+// Scorings returns, for each version id, what scoring needs of it. Unlike
+// a version's shape, its key (a rekey) and its item's parameters (a
+// calibration) may change; a trigger gives the item a new revision when
+// either does (migration 00017, item_revisions). So a Store reads the
+// versions' revisions, one light statement, and the versions in full only
+// when it holds none of them at that revision. Unknown ids are left out.
+func (s *Store) Scorings(ctx context.Context, versionIDs []string) (map[string]Scoring, error) {
+	versionIDs = slices.DeleteFunc(slices.Clone(versionIDs), func(id string) bool { return uuid.Validate(id) != nil })
+	out := make(map[string]Scoring, len(versionIDs))
+	if len(versionIDs) == 0 {
+		return out, nil
+	}
+	var revs []struct {
+		ID       string
+		Revision string
+	}
+	err := s.db.WithContext(ctx).Table("item_versions v").Select("v.id, COALESCE(r.revision, '') AS revision").
+		Joins("LEFT JOIN item_revisions r ON r.item_id = v.item_id").Where("v.id IN ?", versionIDs).Find(&revs).Error
+	if err != nil {
+		return nil, fmt.Errorf("items: scoring revisions: %w", err)
+	}
+	revision := make(map[string]string, len(revs))
+	var missing []string
+	for _, r := range revs {
+		revision[r.ID] = r.Revision
+		if known, ok := s.shapes.scoring.Get(r.ID); ok && known.revision == r.Revision {
+			out[r.ID] = known.Scoring
+		} else {
+			missing = append(missing, r.ID)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	// Read after the revisions: as new as them or newer, and a newer
+	// revision reads them again.
+	versions, err := s.Versions(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	for id, it := range versions {
+		sc := Scoring{Content: it.Content, Params: it.Params}
+		s.shapes.scoring.Put(id, scoringAt{revision: revision[id], Scoring: sc})
+		out[id] = sc
+	}
+	return out, nil
 }
 
 // cachedVersions returns derive of each version in ids, reading from the
@@ -65,6 +132,7 @@ const maxMemo = 50_000
 type versionCache struct {
 	answers memo.Map[string, Content]
 	views   memo.Map[string, CandidateContent]
+	scoring memo.Map[string, scoringAt]
 
 	once     sync.Once
 	markdown *Renderer
