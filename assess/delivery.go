@@ -94,8 +94,14 @@ func (s *Service) chooseForm(ctx context.Context, exam Exam, candidateID string)
 		N      int
 	}
 	var uses []use
-	if err := s.db.WithContext(ctx).Model(&attemptRow{}).Select("form_id, COUNT(*) AS n").
-		Where("exam_id = ? AND form_id IS NOT NULL", exam.ID).Group("form_id").Find(&uses).Error; err != nil {
+	formIDs := make([]string, len(exam.Forms))
+	for i, f := range exam.Forms {
+		formIDs[i] = f.ID
+	}
+	// Counted as attempts are inserted (migration 00018), not here: a
+	// count of the exam's attempts grew with every candidate.
+	if err := s.db.WithContext(ctx).Table("form_deliveries").Select("form_id, delivered AS n").
+		Where("form_id IN ?", formIDs).Find(&uses).Error; err != nil {
 		return Form{}, fmt.Errorf("assess: form use: %w", err)
 	}
 	used := map[string]int{}

@@ -119,9 +119,10 @@ var seeded = map[string]bool{"audit_head": true}
 const gooseTable = "goose_db_version"
 
 // derived tables are filled by triggers from the others (the cache tokens
-// of exams and items): never dumped, refilled as a load inserts the rows
-// they derive from, and no sign that a database holds data.
-var derived = map[string]bool{"exam_revisions": true, "item_revisions": true}
+// of exams and items, the attempts of each form): never dumped, refilled
+// as a load inserts the rows they derive from, and no sign that a
+// database holds data.
+var derived = map[string]bool{"exam_revisions": true, "item_revisions": true, "form_deliveries": true}
 
 // querier is what catalog and dump queries run on: a connection holding a
 // snapshot, or a load's transaction.
