@@ -22,12 +22,7 @@ func TestProctorCountsMigration(t *testing.T) {
 		if _, err := p.DownTo(ctx, 12); err != nil {
 			t.Fatalf("down to 12: %v", err)
 		}
-		exec := func(q string, args ...any) {
-			t.Helper()
-			if err := db.Exec(q, args...).Error; err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
+		exec := execOn(t, db)
 		const (
 			program   = "00000000-0000-4000-8000-000000000001"
 			exam      = "00000000-0000-4000-8000-000000000002"

@@ -19,12 +19,7 @@ func TestFormDeliveriesMigration(t *testing.T) {
 		if _, err := p.DownTo(ctx, 17); err != nil {
 			t.Fatalf("down to 17: %v", err)
 		}
-		exec := func(q string, args ...any) {
-			t.Helper()
-			if err := db.Exec(q, args...).Error; err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
+		exec := execOn(t, db)
 		const (
 			program = "00000000-0000-4000-8000-000000000001"
 			exam    = "00000000-0000-4000-8000-000000000002"

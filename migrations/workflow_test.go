@@ -13,6 +13,17 @@ import (
 )
 
 // gooseOf returns a goose provider on db, to move it between versions.
+// execOn returns a function that runs a statement on db, failing the test
+// with the statement when it fails.
+func execOn(t *testing.T, db *gorm.DB) func(q string, args ...any) {
+	return func(q string, args ...any) {
+		t.Helper()
+		if err := db.Exec(q, args...).Error; err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
 func gooseOf(t *testing.T, db *gorm.DB) *goose.Provider {
 	t.Helper()
 	sqlDB, err := db.DB()
@@ -40,12 +51,7 @@ func TestItemWorkflowMigration(t *testing.T) {
 		if _, err := p.DownTo(ctx, 3); err != nil {
 			t.Fatalf("down to 3: %v", err)
 		}
-		exec := func(q string, args ...any) {
-			t.Helper()
-			if err := db.Exec(q, args...).Error; err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
+		exec := execOn(t, db)
 		const program = "00000000-0000-4000-8000-000000000001"
 		exec("INSERT INTO programs (id, slug, name, created_at) VALUES (?, 'p', 'P', '2026-01-01 00:00:00+00')", program)
 		ids := map[string]string{
