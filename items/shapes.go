@@ -3,6 +3,7 @@ package items
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 
@@ -19,7 +20,7 @@ import (
 func (s *Store) AnswerShapes(ctx context.Context, versionIDs []string) (map[string]Content, error) {
 	return cachedVersions(ctx, s, versionIDs, &s.shapes.answers, func(it Item) Content {
 		return Content{Kind: it.Content.ItemKind(), Options: it.Content.Options, Targets: it.Content.Targets}
-	})
+	}, nil)
 }
 
 // CandidateContents returns each published version as candidates see it
@@ -30,7 +31,7 @@ func (s *Store) AnswerShapes(ctx context.Context, versionIDs []string) (map[stri
 func (s *Store) CandidateContents(ctx context.Context, versionIDs []string) (map[string]CandidateContent, error) {
 	return cachedVersions(ctx, s, versionIDs, &s.shapes.views, func(it Item) CandidateContent {
 		return s.shapes.renderer().ForCandidate(it.Content)
-	})
+	}, nil)
 }
 
 // Scoring is what scoring a response to a version needs: the version's
@@ -70,39 +71,33 @@ func (s *Store) Scorings(ctx context.Context, versionIDs []string) (map[string]S
 		return nil, fmt.Errorf("items: scoring revisions: %w", err)
 	}
 	revision := make(map[string]string, len(revs))
-	var missing []string
 	for _, r := range revs {
 		revision[r.ID] = r.Revision
-		if known, ok := s.shapes.scoring.Get(r.ID); ok && known.revision == r.Revision {
-			out[r.ID] = known.Scoring
-		} else {
-			missing = append(missing, r.ID)
-		}
 	}
-	if len(missing) == 0 {
-		return out, nil
-	}
-	// Read after the revisions: as new as them or newer, and a newer
-	// revision reads them again.
-	versions, err := s.Versions(ctx, missing)
+	// The versions are read after their revisions: as new as them or
+	// newer, and a newer revision reads them again.
+	known, err := cachedVersions(ctx, s, slices.Collect(maps.Keys(revision)), &s.shapes.scoring,
+		func(it Item) scoringAt {
+			return scoringAt{revision: revision[it.VersionID], Scoring: Scoring{Content: it.Content, Params: it.Params}}
+		},
+		func(id string, v scoringAt) bool { return v.revision == revision[id] })
 	if err != nil {
 		return nil, err
 	}
-	for id, it := range versions {
-		sc := Scoring{Content: it.Content, Params: it.Params}
-		s.shapes.scoring.Put(id, scoringAt{revision: revision[id], Scoring: sc})
-		out[id] = sc
+	for id, v := range known {
+		out[id] = v.Scoring
 	}
 	return out, nil
 }
 
 // cachedVersions returns derive of each version in ids, reading from the
-// database only the versions known does not hold yet.
-func cachedVersions[T any](ctx context.Context, s *Store, ids []string, known *memo.Map[string, T], derive func(Item) T) (map[string]T, error) {
+// database only the versions known does not hold yet, or holds as fresh
+// says they no longer are (nil: what is known stays fresh).
+func cachedVersions[T any](ctx context.Context, s *Store, ids []string, known *memo.Map[string, T], derive func(Item) T, fresh func(id string, v T) bool) (map[string]T, error) {
 	out := make(map[string]T, len(ids))
 	var missing []string
 	for _, id := range ids {
-		if v, ok := known.Get(id); ok {
+		if v, ok := known.Get(id); ok && (fresh == nil || fresh(id, v)) {
 			out[id] = v
 		} else {
 			missing = append(missing, id)
