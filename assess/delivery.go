@@ -44,7 +44,7 @@ func newRow(position int, it items.Item, section string, scored bool) responseRo
 // without forms, its whole pool in order.
 func (s *Service) planFixed(ctx context.Context, exam Exam, candidateID string) (delivery, error) {
 	if len(exam.Forms) == 0 {
-		pool, err := s.items.Current(ctx, exam.ItemIDs)
+		pool, err := s.items.Delivered(ctx, exam.ItemIDs)
 		if err != nil {
 			return delivery{}, err
 		}
@@ -63,7 +63,7 @@ func (s *Service) planFixed(ctx context.Context, exam Exam, candidateID string) 
 	if err != nil {
 		return delivery{}, err
 	}
-	current, err := s.items.Current(ctx, form.ItemIDs())
+	current, err := s.items.Delivered(ctx, form.ItemIDs())
 	if err != nil {
 		return delivery{}, err
 	}

@@ -200,7 +200,7 @@ type Store struct {
 // NewStore returns a Store on db; now is the clock for timestamps.
 func NewStore(db *gorm.DB, now func() time.Time) *Store {
 	return &Store{db: db, now: now, shapes: &versionCache{answers: memo.Map[string, Content]{Max: maxMemo}, views: memo.Map[string, CandidateContent]{Max: maxMemo},
-		scoring: memo.Map[string, scoringAt]{Max: maxMemo}},
+		scoring: memo.Map[string, scoringAt]{Max: maxMemo}, delivered: memo.Map[string, itemAt]{Max: maxMemo}},
 		exposures: &exposureCounter{pending: map[string]int64{}}}
 }
 

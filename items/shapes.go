@@ -90,6 +90,63 @@ func (s *Store) Scorings(ctx context.Context, versionIDs []string) (map[string]S
 	return out, nil
 }
 
+// itemAt is an item at its published version as read at its revision.
+type itemAt struct {
+	revision string
+	Item
+}
+
+// Delivered is Current for delivery, remembered: a Store reads the items'
+// revisions, one light statement, and the items in full only when it
+// holds none of them at that revision (see Scorings). What it returns is
+// current but for Exposures and UpdatedAt, which are as of the last full
+// read: delivery counts do not change an item's revision. Its slices are
+// shared: read them, never change them.
+func (s *Store) Delivered(ctx context.Context, ids []string) ([]Item, error) {
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return uuid.Validate(id) != nil })
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var revs []struct {
+		ID       string
+		Revision string
+	}
+	err := s.db.WithContext(ctx).Table("items i").Select("i.id, COALESCE(r.revision, '') AS revision").
+		Joins("LEFT JOIN item_revisions r ON r.item_id = i.id").Where("i.id IN ?", ids).Find(&revs).Error
+	if err != nil {
+		return nil, fmt.Errorf("items: revisions: %w", err)
+	}
+	revision := make(map[string]string, len(revs))
+	byID := make(map[string]Item, len(revs))
+	var missing []string
+	for _, r := range revs {
+		revision[r.ID] = r.Revision
+		if known, ok := s.shapes.delivered.Get(r.ID); ok && known.revision == r.Revision {
+			byID[r.ID] = known.Item
+		} else {
+			missing = append(missing, r.ID)
+		}
+	}
+	if len(missing) > 0 {
+		// Read after the revisions: as new as them or newer.
+		read, err := s.Current(ctx, missing)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range read {
+			s.shapes.delivered.Put(it.ID, itemAt{revision: revision[it.ID], Item: it})
+			byID[it.ID] = it
+		}
+	}
+	out := make([]Item, 0, len(ids))
+	for _, id := range ids {
+		if it, ok := byID[id]; ok {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
 // cachedVersions returns derive of each version in ids, reading from the
 // database only the versions known does not hold yet, or holds as fresh
 // says they no longer are (nil: what is known stays fresh).
@@ -125,9 +182,10 @@ const maxMemo = 50_000
 // versionCache is what AnswerShapes and CandidateContents remember, shared
 // by a Store and its In copies.
 type versionCache struct {
-	answers memo.Map[string, Content]
-	views   memo.Map[string, CandidateContent]
-	scoring memo.Map[string, scoringAt]
+	answers   memo.Map[string, Content]
+	views     memo.Map[string, CandidateContent]
+	scoring   memo.Map[string, scoringAt]
+	delivered memo.Map[string, itemAt]
 
 	once     sync.Once
 	markdown *Renderer
