@@ -61,18 +61,9 @@ func (s *Store) Scorings(ctx context.Context, versionIDs []string) (map[string]S
 	if len(versionIDs) == 0 {
 		return out, nil
 	}
-	var revs []struct {
-		ID       string
-		Revision string
-	}
-	err := s.db.WithContext(ctx).Table("item_versions v").Select("v.id, COALESCE(r.revision, '') AS revision").
-		Joins("LEFT JOIN item_revisions r ON r.item_id = v.item_id").Where("v.id IN ?", versionIDs).Find(&revs).Error
+	revision, err := s.revisions(ctx, "item_versions", "item_id", versionIDs)
 	if err != nil {
-		return nil, fmt.Errorf("items: scoring revisions: %w", err)
-	}
-	revision := make(map[string]string, len(revs))
-	for _, r := range revs {
-		revision[r.ID] = r.Revision
+		return nil, err
 	}
 	// The versions are read after their revisions: as new as them or
 	// newer, and a newer revision reads them again.
@@ -86,6 +77,24 @@ func (s *Store) Scorings(ctx context.Context, versionIDs []string) (map[string]S
 	}
 	for id, v := range known {
 		out[id] = v.Scoring
+	}
+	return out, nil
+}
+
+// revisions returns the revision of the item of each row of table (items
+// or item_versions) with the given ids, keyed by id; "" for an item whose
+// row and versions never changed. itemColumn names the item's id in table.
+// Unknown ids are left out.
+func (s *Store) revisions(ctx context.Context, table, itemColumn string, ids []string) (map[string]string, error) {
+	var rows []struct{ ID, Revision string }
+	err := s.db.WithContext(ctx).Table(table+" t").Select("t.id, COALESCE(r.revision, '') AS revision").
+		Joins("LEFT JOIN item_revisions r ON r.item_id = t."+itemColumn).Where("t.id IN ?", ids).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("items: revisions: %w", err)
+	}
+	out := make(map[string]string, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.Revision
 	}
 	return out, nil
 }
@@ -107,24 +116,17 @@ func (s *Store) Delivered(ctx context.Context, ids []string) ([]Item, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var revs []struct {
-		ID       string
-		Revision string
-	}
-	err := s.db.WithContext(ctx).Table("items i").Select("i.id, COALESCE(r.revision, '') AS revision").
-		Joins("LEFT JOIN item_revisions r ON r.item_id = i.id").Where("i.id IN ?", ids).Find(&revs).Error
+	revision, err := s.revisions(ctx, "items", "id", ids)
 	if err != nil {
-		return nil, fmt.Errorf("items: revisions: %w", err)
+		return nil, err
 	}
-	revision := make(map[string]string, len(revs))
-	byID := make(map[string]Item, len(revs))
+	byID := make(map[string]Item, len(revision))
 	var missing []string
-	for _, r := range revs {
-		revision[r.ID] = r.Revision
-		if known, ok := s.shapes.delivered.Get(r.ID); ok && known.revision == r.Revision {
-			byID[r.ID] = known.Item
+	for id, rev := range revision {
+		if known, ok := s.shapes.delivered.Get(id); ok && known.revision == rev {
+			byID[id] = known.Item
 		} else {
-			missing = append(missing, r.ID)
+			missing = append(missing, id)
 		}
 	}
 	if len(missing) > 0 {
