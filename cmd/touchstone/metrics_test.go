@@ -59,6 +59,42 @@ func metricsListener(t *testing.T, backend string) {
 	}
 }
 
+// TestProfilesOnTheMetricsListener: the Go runtime's profiles are served
+// beside the metrics, to a request with the token only, never on the app's
+// port, and without the command line (flags can carry a password).
+func TestProfilesOnTheMetricsListener(t *testing.T) {
+	const token = "profile-token-7c21"
+	s := startServerWith(t, "sqlite", map[string]string{"TOUCHSTONE_DEMO": "false",
+		"TOUCHSTONE_METRICS_ADDR": "127.0.0.1:0", "TOUCHSTONE_METRICS_TOKEN": token})
+	base := strings.TrimSuffix(s.MetricsURL, "/metrics")
+	for _, tc := range []struct {
+		name, url, authorization string
+		want                     int
+		body                     string
+	}{
+		{"index without the token", base + "/debug/pprof/", "", http.StatusUnauthorized, ""},
+		{"profile without the token", base + "/debug/pprof/profile?seconds=1", "", http.StatusUnauthorized, ""},
+		{"index", base + "/debug/pprof/", "Bearer " + token, http.StatusOK, "goroutine"},
+		{"goroutines", base + "/debug/pprof/goroutine?debug=1", "Bearer " + token, http.StatusOK, "goroutine profile: total"},
+		{"cpu profile", base + "/debug/pprof/profile?seconds=1", "Bearer " + token, http.StatusOK, ""},
+		{"command line", base + "/debug/pprof/cmdline", "Bearer " + token, http.StatusNotFound, ""},
+		{"the app's port", s.URL + "/debug/pprof/", "Bearer " + token, http.StatusNotFound, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := getWith(t, tc.url, tc.authorization)
+			if status != tc.want {
+				t.Fatalf("got status %d, want %d; body: %.300s", status, tc.want, body)
+			}
+			if !strings.Contains(body, tc.body) {
+				t.Errorf("body lacks %q: %.300s", tc.body, body)
+			}
+			if status == http.StatusOK && strings.Contains(tc.url, "/profile") && len(body) == 0 {
+				t.Error("empty CPU profile")
+			}
+		})
+	}
+}
+
 // getWith fetches url with the Authorization header given (none when empty).
 func getWith(t *testing.T, url, authorization string) (int, string) {
 	t.Helper()

@@ -129,7 +129,7 @@ type Config struct {
 	// Seed makes the candidates' choices reproducible (default 1).
 	Seed uint64
 	// Progress, when set, receives a line every ProgressEvery (default
-	// 10 s) while the run lasts.
+	// 10 s) while the run lasts, with the saves' p99 over that interval.
 	Progress      io.Writer
 	ProgressEvery time.Duration
 }
@@ -425,8 +425,9 @@ func (r *run) progress(ctx context.Context, started time.Time) func() {
 				reqs += e.Count
 				errs += e.ErrorSum
 			}
-			fmt.Fprintf(r.cfg.Progress, "%4.0fs  requests %d  errors %d  saves %d  streams open %d  submitted %d\n",
-				time.Since(started).Seconds(), reqs, errs, r.saves.Load(), r.streamsOpen.Load(), r.completed.Load())
+			fmt.Fprintf(r.cfg.Progress, "%4.0fs  requests %d  errors %d  saves %d (p99 %v)  streams open %d  submitted %d\n",
+				time.Since(started).Seconds(), reqs, errs, r.saves.Load(), r.rec.recentQuantile(EndpointSave, 0.99).Round(time.Millisecond),
+				r.streamsOpen.Load(), r.completed.Load())
 		}
 	}()
 	return func() { close(done); wg.Wait() }

@@ -71,8 +71,10 @@ func (h *histogram) quantile(q float64) time.Duration {
 
 // endpoint is what one endpoint's calls have measured so far.
 type endpoint struct {
-	mu          sync.Mutex
-	hist        *histogram
+	mu   sync.Mutex
+	hist *histogram
+	// recent holds the latencies since the last progress line.
+	recent      *histogram
 	errors      map[string]int64
 	unavailable int64
 }
@@ -103,7 +105,7 @@ func (r *recorder) endpoint(name string) *endpoint {
 	defer r.mu.Unlock()
 	e, ok := r.endpoints[name]
 	if !ok {
-		e = &endpoint{hist: newHistogram(), errors: map[string]int64{}}
+		e = &endpoint{hist: newHistogram(), recent: newHistogram(), errors: map[string]int64{}}
 		r.endpoints[name] = e
 	}
 	return e
@@ -115,6 +117,7 @@ func (r *recorder) observe(name string, d time.Duration, reason string) {
 	e := r.endpoint(name)
 	e.mu.Lock()
 	e.hist.record(d)
+	e.recent.record(d)
 	switch {
 	case reason == "":
 	case r.outages && unavailable(reason):
@@ -123,6 +126,18 @@ func (r *recorder) observe(name string, d time.Duration, reason string) {
 		e.errors[reason]++
 	}
 	e.mu.Unlock()
+}
+
+// recentQuantile returns the q-quantile of an endpoint's latencies since
+// the last call, and starts a new interval.
+func (r *recorder) recentQuantile(name string, q float64) time.Duration {
+	e := r.endpoint(name)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	d := e.recent.quantile(q)
+	clear(e.recent.counts)
+	e.recent.n, e.recent.max = 0, 0
+	return d
 }
 
 // EndpointStats is one endpoint's figures over a run. Latencies are in
