@@ -667,30 +667,38 @@ func (s *Service) ProctoringPolicy(ctx context.Context, examID string) (Proctori
 	return proctoringOf(examID, settings[0])
 }
 
-// SnapshotPolicy returns what storing a webcam snapshot of the exam
-// needs, in one read: its proctoring policy and how long its program
-// keeps proctoring images (SnapshotRetention).
-func (s *Service) SnapshotPolicy(ctx context.Context, examID string) (ProctoringPolicy, time.Duration, error) {
-	if uuid.Validate(examID) != nil {
-		return ProctoringPolicy{}, 0, notFound("exam", examID)
+// SnapshotTarget returns what storing a webcam snapshot of an attempt
+// needs, in one read: the attempt, its exam's proctoring policy and how
+// long the exam's program keeps proctoring images (SnapshotRetention). A
+// candidate's page sends a snapshot every few seconds to a minute, so the
+// three are one statement.
+func (s *Service) SnapshotTarget(ctx context.Context, attemptID string) (Attempt, ProctoringPolicy, time.Duration, error) {
+	if uuid.Validate(attemptID) != nil {
+		return Attempt{}, ProctoringPolicy{}, 0, notFound("attempt", attemptID)
 	}
 	var rows []struct {
-		Settings string
-		Days     int
+		Attempt  attemptRow `gorm:"embedded"`
+		Settings string     `gorm:"column:exam_settings"`
+		Days     int        `gorm:"column:retention_days"`
 	}
-	err := s.db.WithContext(ctx).Raw("SELECT e.settings, p.snapshot_retention_days AS days FROM exams e JOIN programs p ON p.id = e.program_id WHERE e.id = ?", examID).
+	err := s.db.WithContext(ctx).Raw("SELECT a.*, e.settings AS exam_settings, p.snapshot_retention_days AS retention_days "+
+		"FROM attempts a JOIN exams e ON e.id = a.exam_id JOIN programs p ON p.id = e.program_id WHERE a.id = ?", attemptID).
 		Scan(&rows).Error
 	if err != nil {
-		return ProctoringPolicy{}, 0, fmt.Errorf("assess: snapshot policy: %w", err)
+		return Attempt{}, ProctoringPolicy{}, 0, fmt.Errorf("assess: snapshot target: %w", err)
 	}
 	if len(rows) == 0 {
-		return ProctoringPolicy{}, 0, notFound("exam", examID)
+		return Attempt{}, ProctoringPolicy{}, 0, notFound("attempt", attemptID)
 	}
-	if rows[0].Days < 1 {
-		return ProctoringPolicy{}, 0, fmt.Errorf("assess: snapshot retention of exam %s: %w", examID, ErrNotFound)
+	r := rows[0]
+	if r.Days < 1 {
+		return Attempt{}, ProctoringPolicy{}, 0, fmt.Errorf("assess: snapshot retention of exam %s: %w", r.Attempt.ExamID, ErrNotFound)
 	}
-	policy, err := proctoringOf(examID, rows[0].Settings)
-	return policy, time.Duration(rows[0].Days) * 24 * time.Hour, err
+	policy, err := proctoringOf(r.Attempt.ExamID, r.Settings)
+	if err != nil {
+		return Attempt{}, ProctoringPolicy{}, 0, err
+	}
+	return r.Attempt.attempt(), policy, time.Duration(r.Days) * 24 * time.Hour, nil
 }
 
 // proctoringOf reads the proctoring policy from an exam's settings.

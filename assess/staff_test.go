@@ -67,7 +67,8 @@ func TestExamStaffAndRetention(t *testing.T) {
 		if d, err := f.svc.SnapshotRetention(ctx, f.exam.ID); err != nil || d != 30*24*time.Hour {
 			t.Errorf("retention = %v, %v; want 30 days", d, err)
 		}
-		// A snapshot reads the retention with the exam's proctoring policy.
+		// A snapshot reads the attempt with the retention and the exam's
+		// proctoring policy.
 		policy := assess.ProctoringPolicy{SnapshotSeconds: 45, ReviewAt: 7, Weights: map[string]float64{"no_face": 2}}
 		if _, err := f.svc.SetProctoring(ctx, "pm", f.exam.ID, policy); err != nil {
 			t.Fatal(err)
@@ -76,11 +77,25 @@ func TestExamStaffAndRetention(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, d, err := f.svc.SnapshotPolicy(ctx, f.exam.ID); err != nil || d != 30*24*time.Hour || !reflect.DeepEqual(got, want) || got.SnapshotSeconds != 45 {
-			t.Errorf("SnapshotPolicy = %+v, %v, %v; want %+v and 30 days", got, d, err, want)
+		started, err := f.svc.Start(ctx, f.exam.ID, f.candidate)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if _, _, err := f.svc.SnapshotPolicy(ctx, uuid.NewString()); !errors.Is(err, assess.ErrNotFound) {
-			t.Errorf("SnapshotPolicy of no exam = %v, want not found", err)
+		wantAttempt, err := f.svc.Attempt(ctx, started.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, got, d, err := f.svc.SnapshotTarget(ctx, started.ID)
+		if err != nil || d != 30*24*time.Hour || !reflect.DeepEqual(got, want) || got.SnapshotSeconds != 45 {
+			t.Errorf("SnapshotTarget = %+v, %v, %v; want %+v and 30 days", got, d, err, want)
+		}
+		if !reflect.DeepEqual(a, wantAttempt) {
+			t.Errorf("SnapshotTarget's attempt = %+v, want %+v", a, wantAttempt)
+		}
+		for _, id := range []string{uuid.NewString(), "not-an-id"} {
+			if _, _, _, err := f.svc.SnapshotTarget(ctx, id); !errors.Is(err, assess.ErrNotFound) {
+				t.Errorf("SnapshotTarget of no attempt %q = %v, want not found", id, err)
+			}
 		}
 		if err := f.svc.SetSnapshotRetention(ctx, "pm", f.exam.ProgramID, 0); !errors.Is(err, valid.ErrInvalid) {
 			t.Errorf("retention 0 = %v, want a field error", err)

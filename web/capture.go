@@ -126,15 +126,14 @@ func (s *Server) lastSnapshotWait(c *fiber.Ctx, attemptID string, gap time.Durat
 // snapshots.
 func (s *Server) apiPostSnapshot(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	a, err := s.ownAttempt(c)
+	a, policy, retention, err := s.cfg.Assess.SnapshotTarget(ctx, c.Params("id"))
 	if err != nil {
 		return err
+	}
+	if a.CandidateID != currentUser(c).ID {
+		return assess.ErrNotFound // someone else's attempt is not there
 	}
 	q, err := parseSnapshotQuery(c)
-	if err != nil {
-		return err
-	}
-	policy, retention, err := s.cfg.Assess.SnapshotPolicy(ctx, a.ExamID)
 	if err != nil {
 		return err
 	}

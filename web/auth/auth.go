@@ -142,8 +142,13 @@ type Service struct {
 
 // touchInterval is how stale a session's last-seen time may get before a
 // request records it again, so that busy sessions do not write on every
-// request. A session therefore ends up to this much before IdleTimeout.
-const touchInterval = time.Minute
+// request: a twelfth of the idle timeout, from one to five minutes (five
+// for the default hour). A session therefore ends up to this much before
+// IdleTimeout. Each write costs the database a statement per signed-in
+// user per interval, as much as a candidate's answer saves at the default.
+func (s *Service) touchInterval() time.Duration {
+	return min(max(s.IdleTimeout/12, time.Minute), 5*time.Minute, s.IdleTimeout)
+}
 
 // NewService returns a Service on db with rate-limit counters in store.
 func NewService(db *gorm.DB, store kv.Store, now func() time.Time, limits Limits) *Service {
@@ -467,7 +472,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, erro
 	}
 	now := s.now().UTC()
 	hash := hashToken(token)
-	if e, ok := s.cache.get(hash, now); ok && e.lastSeen != nil && now.Sub(*e.lastSeen) < min(touchInterval, s.IdleTimeout) && now.Before(e.sess.ExpiresAt) {
+	if e, ok := s.cache.get(hash, now); ok && e.lastSeen != nil && now.Sub(*e.lastSeen) < s.touchInterval() && now.Before(e.sess.ExpiresAt) {
 		return e.session(), nil
 	}
 	// One query for the session, its user and the user's roles.
@@ -493,7 +498,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, erro
 		return Session{}, ErrUnauthorized
 	}
 	lastSeen := row.LastSeenAt
-	if lastSeen == nil || now.Sub(*lastSeen) >= touchInterval {
+	if lastSeen == nil || now.Sub(*lastSeen) >= s.touchInterval() {
 		if err := s.db.WithContext(ctx).Model(&sessionRow{}).Where("token_hash = ?", row.TokenHash).Update("last_seen_at", now).Error; err != nil {
 			return Session{}, fmt.Errorf("auth: touch session: %w", err)
 		}

@@ -130,27 +130,36 @@ func TestSessionKeptAliveUntilAbsoluteExpiry(t *testing.T) {
 	})
 }
 
-func TestSessionLastSeenWrittenAtMostOnceAMinute(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
-		f := newFixture(t, db)
-		start := f.clock.Now()
-		sess := f.login(t)
-		if got := f.lastSeen(t, sess.Token); !got.Equal(start) {
-			t.Errorf("last seen after login = %s, want %s", got, start)
-		}
-		for range 2 {
+// TestSessionLastSeenWrittenAtMostOnceATwelfthOfTheIdleTimeout: a busy
+// session records its use every five minutes under the default idle hour,
+// every minute under a short idle timeout, and not in between.
+func TestSessionLastSeenWrittenAtMostOnceATwelfthOfTheIdleTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		idle, every time.Duration
+	}{{time.Hour, 5 * time.Minute}, {10 * time.Minute, time.Minute}} {
+		dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+			f := newFixture(t, db)
+			f.auth.IdleTimeout = tc.idle
+			start := f.clock.Now()
+			sess := f.login(t)
+			if got := f.lastSeen(t, sess.Token); !got.Equal(start) {
+				t.Errorf("idle %s: last seen after login = %s, want %s", tc.idle, got, start)
+			}
+			for f.clock.Now().Sub(start) < tc.every-20*time.Second {
+				f.clock.Advance(20 * time.Second)
+				f.wantSignedIn(t, "heartbeat", sess.Token, true)
+			}
+			if got := f.lastSeen(t, sess.Token); !got.Equal(start) {
+				t.Errorf("idle %s: last seen after %s of heartbeats = %s, want %s (no write within %s)",
+					tc.idle, f.clock.Now().Sub(start), got, start, tc.every)
+			}
 			f.clock.Advance(20 * time.Second)
 			f.wantSignedIn(t, "heartbeat", sess.Token, true)
-		}
-		if got := f.lastSeen(t, sess.Token); !got.Equal(start) {
-			t.Errorf("last seen after 40 s of heartbeats = %s, want %s (no write within the minute)", got, start)
-		}
-		f.clock.Advance(20 * time.Second)
-		f.wantSignedIn(t, "heartbeat a minute on", sess.Token, true)
-		if got, want := f.lastSeen(t, sess.Token), start.Add(time.Minute); !got.Equal(want) {
-			t.Errorf("last seen a minute on = %s, want %s", got, want)
-		}
-	})
+			if got, want := f.lastSeen(t, sess.Token), start.Add(tc.every); !got.Equal(want) {
+				t.Errorf("idle %s: last seen %s on = %s, want %s", tc.idle, tc.every, got, want)
+			}
+		})
+	}
 }
 
 // TestSessionFromBeforeIdleTracking: a session opened before last-seen

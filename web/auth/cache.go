@@ -16,7 +16,7 @@ import (
 // bounds how long a logout whose message was lost (the shared store
 // unreachable) goes unnoticed elsewhere.
 const (
-	sessionCacheAge  = 30 * time.Second
+	sessionCacheAge  = time.Minute
 	sessionCacheSize = 200_000
 	// sessionsChannel carries "t:<token hash>" for one ended session and
 	// "u:<user id>" for all of a user's.
