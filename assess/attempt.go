@@ -264,10 +264,7 @@ func (s *Service) Start(ctx context.Context, examID, candidateID string) (Attemp
 	if _, err := s.ApprovedStandard(ctx, examID); err != nil {
 		return Attempt{}, err
 	}
-	if err := s.closeExpiredOf(ctx, candidateID); err != nil {
-		return Attempt{}, err
-	}
-	if open, ok, err := s.openAttempt(ctx, candidateID); err != nil || ok {
+	if open, ok, err := s.openUnexpired(ctx, candidateID); err != nil || ok {
 		if err != nil {
 			return Attempt{}, err
 		}
@@ -366,21 +363,19 @@ func (s *Service) openAttempt(ctx context.Context, candidateID string) (Attempt,
 	return open.attempt(), true, nil
 }
 
-// closeExpiredOf submits the candidate's open attempts that are past their
-// deadline and grace.
-func (s *Service) closeExpiredOf(ctx context.Context, candidateID string) error {
-	var due []string
-	if err := s.db.WithContext(ctx).Model(&attemptRow{}).
-		Where("candidate_id = ? AND status = ? AND deadline < ? AND held_at IS NULL", candidateID, InProgress, s.now().UTC().Add(-s.Grace)).
-		Pluck("id", &due).Error; err != nil {
-		return fmt.Errorf("assess: expired attempts: %w", err)
+// openUnexpired returns the candidate's attempt in progress, if any,
+// after submitting it, as the deadline would, when it is past its
+// deadline and grace (and not held). A candidate has at most one attempt
+// in progress (a unique index), so this is one read when none is overdue.
+func (s *Service) openUnexpired(ctx context.Context, candidateID string) (Attempt, bool, error) {
+	open, ok, err := s.openAttempt(ctx, candidateID)
+	if err != nil || !ok || open.HeldAt != nil || !open.Deadline.Before(s.now().UTC().Add(-s.Grace)) {
+		return open, ok, err
 	}
-	for _, id := range due {
-		if _, err := s.Submit(ctx, id, "deadline"); err != nil && !errors.Is(err, ErrNotDue) {
-			return err
-		}
+	if _, err := s.Submit(ctx, open.ID, "deadline"); err != nil && !errors.Is(err, ErrNotDue) {
+		return Attempt{}, false, err
 	}
-	return nil
+	return s.openAttempt(ctx, candidateID)
 }
 
 // checkEligible asks the Eligible hook whether the candidate holds every
@@ -430,17 +425,30 @@ func (s *Service) AttemptsOf(ctx context.Context, candidateID string) ([]Attempt
 // options of ordering and matching items are shuffled by a seed kept with
 // the attempt, so a reload shows the same order.
 func (s *Service) Questions(ctx context.Context, attemptID string) ([]Question, error) {
-	var a attemptRow
-	if err := first(s.db.WithContext(ctx), &a, "attempt", attemptID); err != nil {
-		return nil, err
+	if uuid.Validate(attemptID) != nil {
+		return nil, notFound("attempt", attemptID)
 	}
-	var rows []responseRow
-	if err := s.db.WithContext(ctx).Where("attempt_id = ?", attemptID).Order("position").Find(&rows).Error; err != nil {
+	// The responses with their attempt's seed: one statement, as every
+	// view of the exam player makes it.
+	var joined []struct {
+		Response    responseRow `gorm:"embedded"`
+		AttemptSeed int64       `gorm:"column:attempt_seed"`
+	}
+	if err := s.db.WithContext(ctx).Table("responses").Select("responses.*, attempts.seed AS attempt_seed").
+		Joins("JOIN attempts ON attempts.id = responses.attempt_id").Where("responses.attempt_id = ?", attemptID).
+		Order("responses.position").Find(&joined).Error; err != nil {
 		return nil, fmt.Errorf("assess: questions: %w", err)
 	}
-	ids := make([]string, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ItemVersionID
+	if len(joined) == 0 {
+		// No attempt, or one with nothing delivered yet.
+		var a attemptRow
+		return nil, first(s.db.WithContext(ctx).Select("id"), &a, "attempt", attemptID)
+	}
+	seed := uint64(joined[0].AttemptSeed)
+	rows := make([]responseRow, len(joined))
+	ids := make([]string, len(joined))
+	for i, j := range joined {
+		rows[i], ids[i] = j.Response, j.Response.ItemVersionID
 	}
 	views, err := s.items.CandidateContents(ctx, ids)
 	if err != nil {
@@ -448,7 +456,10 @@ func (s *Service) Questions(ctx context.Context, attemptID string) ([]Question, 
 	}
 	out := make([]Question, len(rows))
 	for i, r := range rows {
-		out[i] = questionOf(r, views[r.ItemVersionID], uint64(a.Seed))
+		out[i] = questionOf(r, views[r.ItemVersionID], seed)
+		// The page that shows the questions saves answers to them next:
+		// with each item's place known, its first save is one statement.
+		s.slots.Put([2]string{attemptID, r.ItemID}, slot{itemID: r.ItemID, position: r.Position, versionID: r.ItemVersionID})
 	}
 	return out, nil
 }

@@ -110,6 +110,74 @@ func TestSaveAtOnceOnPostgres(t *testing.T) {
 	}
 }
 
+// TestQuestionsTeachTheSaves: once the candidate's page has read the
+// questions, the first save to each of them is one UPDATE with no read;
+// an attempt whose questions this process has not read still pays a read
+// for each item's first save, and a stranger is still refused.
+func TestQuestionsTeachTheSaves(t *testing.T) {
+	db := dbtest.Postgres(t)
+	ctx := context.Background()
+	f := newFixture(t, db)
+	statements := countStatements(t, db) // reads and the slow way's UPDATE; not the batches
+	firstSaves := func(attemptID, candidate string) (viaGORM, batched int64) {
+		t.Helper()
+		before, beforeBatches := statements.Load(), assess.SaveStatements(f.svc)
+		for _, item := range f.exam.ItemIDs {
+			saved, err := f.svc.SaveResponse(ctx, attemptID, item, assess.ResponseUpdate{Answer: &items.Answer{Choice: f.keys[item]}, Seq: 1, Candidate: candidate})
+			if err != nil || !saved.Applied || saved.Seq != 1 {
+				t.Fatalf("first save of %s: %+v, %v", item, saved, err)
+			}
+		}
+		return statements.Load() - before, assess.SaveStatements(f.svc) - beforeBatches
+	}
+
+	// A first sitting reads the items' answer shapes, which every later
+	// save finds in memory.
+	warm := newCandidate(t, db, 400)
+	first, err := f.svc.Start(ctx, f.exam.ID, warm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstSaves(first.ID, warm)
+
+	viewer := newCandidate(t, db, 401)
+	viewed, err := f.svc.Start(ctx, f.exam.ID, viewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Questions(ctx, viewed.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.SaveResponse(ctx, viewed.ID, f.exam.ItemIDs[0], assess.ResponseUpdate{Answer: &items.Answer{Choice: f.keys[f.exam.ItemIDs[0]]},
+		Seq: 1, Candidate: newCandidate(t, db, 402)}); !errors.Is(err, assess.ErrNotFound) {
+		t.Errorf("a stranger's save after the questions were read: %v, want ErrNotFound", err)
+	}
+	if via, batched := firstSaves(viewed.ID, viewer); via != 0 || batched != int64(len(f.exam.ItemIDs)) {
+		t.Errorf("first saves after the questions: %d statements through GORM and %d batches, want 0 and %d", via, batched, len(f.exam.ItemIDs))
+	}
+
+	unseen := newCandidate(t, db, 403)
+	other, err := f.svc.Start(ctx, f.exam.ID, unseen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if via, batched := firstSaves(other.ID, unseen); via != 2*int64(len(f.exam.ItemIDs)) || batched != 0 {
+		t.Errorf("first saves without the questions: %d statements through GORM and %d batches, want %d (a read and an UPDATE each) and 0",
+			via, batched, 2*len(f.exam.ItemIDs))
+	}
+	for _, a := range []assess.Attempt{viewed, other} {
+		qs, err := f.svc.Questions(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range qs {
+			if q.Answer == nil || q.Answer.Choice != f.keys[q.ItemID] || q.Seq != 1 {
+				t.Errorf("attempt %s item %s stored %+v seq %d, want the key at seq 1", a.ID, q.ItemID, q.Answer, q.Seq)
+			}
+		}
+	}
+}
+
 // TestSavesTogetherOnPostgres: saves that arrive together are written in
 // shared statements, and each gets exactly its own outcome: out-of-order
 // sequence numbers, a flag that keeps the answer, a cleared answer, a
