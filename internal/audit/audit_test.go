@@ -112,3 +112,28 @@ func TestConcurrentAppendsKeepOneChain(t *testing.T) {
 		}
 	})
 }
+
+// TestAppendHoldsTheHeadForTwoStatementsOnPostgres: every appender of the
+// deployment waits on the head while another holds it, so on PostgreSQL an
+// append is two statements (take the place; write the entry and move the
+// head), and the chain they write verifies like the other dialect's.
+func TestAppendHoldsTheHeadForTwoStatementsOnPostgres(t *testing.T) {
+	db := dbtest.Postgres(t)
+	appendN(t, db, 2)
+	var statements int
+	dbtest.OnStatements(t, db, func(*gorm.DB) { statements++ })
+	appendN(t, db, 1)
+	if statements != 2 {
+		t.Errorf("an append made %d statements, want 2", statements)
+	}
+	if err := audit.Verify(db); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	got, err := audit.List(db, "item:0", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].At.IsZero() || got[1].At.IsZero() || got[0].Hash == got[1].Hash {
+		t.Fatalf("List(item:0) = %+v, want two distinct entries", got)
+	}
+}
