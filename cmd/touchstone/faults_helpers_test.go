@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/touchstone-assess/touchstone/migrations"
 )
 
 // childArgsEnv, when set in the environment of the test binary, makes it
@@ -125,8 +127,91 @@ func (s *server) launchProcess(t *testing.T) {
 		b, _ := os.ReadFile(logFile.Name())
 		t.Fatalf("server process exited before listening: %v\n%s", err, tail(string(b), 40))
 	case <-time.After(3 * time.Minute):
+		s.explainStuckStart(t, cmd, logFile.Name(), exited)
 		t.Fatal("server process did not start within 3 minutes")
 	}
+}
+
+// explainStuckStart logs what a server that does not start is doing: the
+// goroutines of the product's code (SIGQUIT makes the Go runtime print
+// them and exit) and, on PostgreSQL, the cluster's busy backends and
+// waiting locks — a start that hangs on a lock says so, one that is only
+// slow shows where.
+func (s *server) explainStuckStart(t *testing.T, cmd *exec.Cmd, logName string, exited chan error) {
+	t.Helper()
+	if url := s.env["TOUCHSTONE_DATABASE_URL"]; url != "" {
+		t.Logf("PostgreSQL while the server starts:\n%s", postgresActivity(url))
+	}
+	_ = cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case err := <-exited:
+		exited <- err // for the cleanup's stop
+	case <-time.After(10 * time.Second):
+	}
+	b, err := os.ReadFile(logName)
+	if err != nil {
+		return
+	}
+	var ours []string
+	for _, g := range strings.Split(string(b), "\n\n") {
+		if strings.HasPrefix(g, "goroutine ") && strings.Contains(g, "touchstone-assess/touchstone/") {
+			ours = append(ours, briefStack(g))
+		}
+	}
+	t.Logf("%d goroutines of the server in the product's code:\n%s", len(ours), tail(strings.Join(ours, "\n\n"), 200))
+}
+
+// briefStack shortens a goroutine of a Go runtime dump to its header, the
+// names of the frames it is blocked in and the product's own frames with
+// their lines.
+func briefStack(g string) string {
+	lines := strings.Split(g, "\n")
+	out := []string{lines[0]}
+	for i := 1; i+1 < len(lines); i += 2 {
+		fn := lines[i]
+		if cut := strings.LastIndex(fn, "("); cut > 0 && strings.HasSuffix(fn, ")") {
+			fn = fn[:cut]
+		}
+		switch {
+		case strings.Contains(fn, "touchstone-assess/touchstone/"):
+			file, _, _ := strings.Cut(strings.TrimSpace(lines[i+1]), " ")
+			out = append(out, "  "+strings.TrimPrefix(fn, "github.com/touchstone-assess/touchstone/")+" "+filepath.Base(file))
+		case i < 8:
+			out = append(out, "  "+fn)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// postgresActivity describes the cluster's non-idle backends and its
+// ungranted locks, or why it could not.
+func postgresActivity(url string) string {
+	db, err := migrations.Connect(url)
+	if err != nil {
+		return err.Error()
+	}
+	defer migrations.Close(db)
+	var rows []struct {
+		Datname, State, WaitEventType, WaitEvent, Query string
+		Seconds                                         float64
+	}
+	err = db.Raw(`SELECT coalesce(datname, '') AS datname, coalesce(state, '') AS state,
+		coalesce(wait_event_type, '') AS wait_event_type, coalesce(wait_event, '') AS wait_event,
+		left(query, 160) AS query, coalesce(extract(epoch FROM now() - query_start), 0) AS seconds
+		FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND coalesce(state, '') NOT IN ('', 'idle')
+		ORDER BY query_start LIMIT 40`).Scan(&rows).Error
+	if err != nil {
+		return err.Error()
+	}
+	var waiting, total int64
+	db.Raw("SELECT count(*) FROM pg_locks WHERE NOT granted").Scan(&waiting)
+	db.Raw("SELECT count(*) FROM pg_stat_activity").Scan(&total)
+	var out strings.Builder
+	fmt.Fprintf(&out, "%d backends, %d locks waiting; busy:\n", total, waiting)
+	for _, r := range rows {
+		fmt.Fprintf(&out, "  %s %s %s/%s %.1fs %s\n", r.Datname, r.State, r.WaitEventType, r.WaitEvent, r.Seconds, r.Query)
+	}
+	return out.String()
 }
 
 // Kill ends a server started by launchProcess with SIGKILL, as a crash
