@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/touchstone-assess/touchstone/internal/audit"
 	"github.com/touchstone-assess/touchstone/internal/valid"
@@ -818,8 +819,14 @@ type DomainScore struct {
 // always wins.
 func (s *Service) Submit(ctx context.Context, attemptID, by string) (Result, error) {
 	now := s.now().UTC()
+	// The call that closes the attempt keeps what it read and scored for
+	// the screening and the credential; the others read them as stored.
+	var closed *decided
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		q := tx.Model(&attemptRow{}).Where("id = ? AND status = ? AND held_at IS NULL", attemptID, InProgress)
+		closed = nil
+		// The closed row comes back with the statement that closes it.
+		var a attemptRow
+		q := tx.Model(&a).Clauses(clause.Returning{}).Where("id = ? AND status = ? AND held_at IS NULL", attemptID, InProgress)
 		if by == "deadline" {
 			q = q.Where("deadline < ?", now.Add(-s.Grace))
 		}
@@ -827,11 +834,10 @@ func (s *Service) Submit(ctx context.Context, attemptID, by string) (Result, err
 		if res.Error != nil {
 			return fmt.Errorf("assess: submit: %w", res.Error)
 		}
-		var a attemptRow
-		if err := first(tx, &a, "attempt", attemptID); err != nil {
-			return err
-		}
 		if res.RowsAffected == 0 {
+			if err := first(tx, &a, "attempt", attemptID); err != nil {
+				return err
+			}
 			switch {
 			case a.Status != InProgress:
 				return nil // already submitted: fall through to the stored result
@@ -846,9 +852,11 @@ func (s *Service) Submit(ctx context.Context, attemptID, by string) (Result, err
 		if by == "candidate" {
 			actor = a.CandidateID
 		}
-		if err := s.scoreRow(ctx, tx, a, false); err != nil {
+		d, err := s.scoreRow(ctx, tx, a, false)
+		if err != nil {
 			return err
 		}
+		closed = &decided{decision: d}
 		// Last: the audit log's head stays locked, for every audited
 		// decision of the deployment, until this transaction ends.
 		return audit.Append(tx, audit.Entry{Actor: actor, Action: "attempt.submit", Subject: "attempt:" + attemptID,
@@ -857,10 +865,24 @@ func (s *Service) Submit(ctx context.Context, attemptID, by string) (Result, err
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.screenAttempt(ctx, attemptID); err != nil {
+	if closed == nil {
+		if err := s.screenAttempt(ctx, attemptID); err != nil {
+			return Result{}, err
+		}
+		return s.settle(ctx, attemptID, nil)
+	}
+	if closed.review, err = s.screen(ctx, closed.row.attempt(), closed.exam); err != nil {
 		return Result{}, err
 	}
-	return s.settle(ctx, attemptID)
+	return s.settle(ctx, attemptID, closed)
+}
+
+// decided is what the submit that closed an attempt knows of it when it
+// settles it: the scoring's decision and the status of the attempt's
+// proctoring review ("" for none).
+type decided struct {
+	decision
+	review string
 }
 
 // screenAttempt sends a submitted attempt to review when its proctoring
@@ -879,18 +901,25 @@ func (s *Service) screenAttempt(ctx context.Context, attemptID string) error {
 }
 
 // settle returns the stored result of a submitted attempt and, for a pass
-// without its credential, calls OnPass and records the credential id.
-func (s *Service) settle(ctx context.Context, attemptID string) (Result, error) {
-	r, err := s.Result(ctx, attemptID)
+// without its credential, calls OnPass and records the credential id. The
+// submit that closed the attempt passes what it knows (known); other
+// callers pass nil and settle reads it.
+func (s *Service) settle(ctx context.Context, attemptID string, known *decided) (Result, error) {
+	var a attemptRow
+	var review *string
+	if known != nil {
+		a, review = known.row, &known.review
+	} else if err := first(s.db.WithContext(ctx), &a, "attempt", attemptID); err != nil {
+		return Result{}, err
+	}
+	r, err := s.resultOf(ctx, a, review)
 	if err != nil || !r.Passed || r.CredentialID != "" || s.OnPass == nil {
 		return r, err
 	}
-	a, err := s.Attempt(ctx, attemptID)
-	if err != nil {
-		return Result{}, err
-	}
-	exam, err := s.Exam(ctx, a.ExamID)
-	if err != nil {
+	var exam Exam
+	if known != nil {
+		exam = known.exam
+	} else if exam, err = s.Exam(ctx, a.ExamID); err != nil {
 		return Result{}, err
 	}
 	if exam.AchievementID == "" {
@@ -899,20 +928,27 @@ func (s *Service) settle(ctx context.Context, attemptID string) (Result, error) 
 	if r.Review == ReviewPending && exam.Proctoring.HoldCredentials {
 		return r, nil // the credential waits for the review
 	}
-	std, err := s.Standard(ctx, r.StandardID)
-	if err != nil {
+	var std Standard
+	if known != nil && known.std.ID == r.StandardID {
+		std = known.std
+	} else if std, err = s.Standard(ctx, r.StandardID); err != nil {
 		return Result{}, err
 	}
 	credID, err := s.OnPass(ctx, Pass{AttemptID: a.ID, CandidateID: a.CandidateID, ExamID: a.ExamID,
-		AchievementID: exam.AchievementID, Score: r.Score, Standard: std, SubmittedAt: r.SubmittedAt, Result: r, FormID: a.FormID})
+		AchievementID: exam.AchievementID, Score: r.Score, Standard: std, SubmittedAt: r.SubmittedAt, Result: r, FormID: a.attempt().FormID})
 	if err != nil {
 		return Result{}, fmt.Errorf("assess: issue credential: %w", err)
 	}
-	if err := s.db.WithContext(ctx).Model(&attemptRow{}).Where("id = ? AND credential_id IS NULL", attemptID).
-		Update("credential_id", credID).Error; err != nil {
-		return Result{}, fmt.Errorf("assess: record credential: %w", err)
+	res := s.db.WithContext(ctx).Model(&attemptRow{}).Where("id = ? AND credential_id IS NULL", attemptID).
+		Update("credential_id", credID)
+	if res.Error != nil {
+		return Result{}, fmt.Errorf("assess: record credential: %w", res.Error)
 	}
-	// A concurrent settle may have recorded its id first; the stored one wins.
+	if res.RowsAffected == 1 {
+		r.CredentialID = credID
+		return r, nil
+	}
+	// A concurrent settle recorded its id first; the stored one wins.
 	return s.Result(ctx, attemptID)
 }
 
@@ -923,13 +959,21 @@ func (s *Service) Result(ctx context.Context, attemptID string) (Result, error) 
 	if err := first(s.db.WithContext(ctx), &a, "attempt", attemptID); err != nil {
 		return Result{}, err
 	}
+	return s.resultOf(ctx, a, nil)
+}
+
+// resultOf is Result of an attempt's row as read, with the status of its
+// review when the caller knows it (nil: read it).
+func (s *Service) resultOf(ctx context.Context, a attemptRow, review *string) (Result, error) {
 	if a.Status != Submitted || a.Score == nil {
-		return Result{}, fmt.Errorf("%w: attempt %s is not scored", ErrConflict, attemptID)
+		return Result{}, fmt.Errorf("%w: attempt %s is not scored", ErrConflict, a.ID)
 	}
 	r := Result{AttemptID: a.ID, ExamID: a.ExamID, CandidateID: a.CandidateID, Mode: a.attempt().Mode, Score: *a.Score,
 		SubmittedBy: a.SubmittedBy, Theta: a.Theta, ThetaSE: a.ThetaSE, ThetaCut: a.ThetaCut,
 		Terminated: a.TerminatedAt != nil, TerminationReason: a.TermReason, Invalidated: a.InvalidatedAt != nil}
-	if rv, err := s.Review(ctx, a.ID); err == nil {
+	if review != nil {
+		r.Review = *review
+	} else if rv, err := s.Review(ctx, a.ID); err == nil {
 		r.Review = rv.Status
 	}
 	if a.MaxScore != nil {
@@ -1021,7 +1065,7 @@ func (s *Service) SubmitExpired(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("assess: unissued passes: %w", err)
 	}
 	for _, id := range unissued {
-		if _, err := s.settle(ctx, id); err != nil {
+		if _, err := s.settle(ctx, id, nil); err != nil {
 			return 0, err
 		}
 	}

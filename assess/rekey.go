@@ -80,7 +80,7 @@ func (s *Service) Rekey(ctx context.Context, actor, versionID string, corrected 
 			}
 		}
 		if r.After.Passed && !r.Before.Passed {
-			if _, err := s.settle(ctx, r.After.AttemptID); err != nil {
+			if _, err := s.settle(ctx, r.After.AttemptID, nil); err != nil {
 				return out, err
 			}
 		}

@@ -154,30 +154,31 @@ func (s *Service) SetProctoring(ctx context.Context, actor, examID string, p Pro
 
 // screen computes a submitted attempt's risk with the Risk hook and the
 // exam's weights, and opens its review when the risk reaches the policy's
-// threshold. It reports whether the attempt's credential must wait.
-func (s *Service) screen(ctx context.Context, a Attempt, exam Exam) (hold bool, err error) {
+// threshold. It returns the status of the attempt's review, "" for none.
+func (s *Service) screen(ctx context.Context, a Attempt, exam Exam) (review string, err error) {
 	rv, err := s.Review(ctx, a.ID)
 	switch {
 	case err == nil:
-		return rv.Status == ReviewPending && exam.Proctoring.HoldCredentials, nil
+		return rv.Status, nil
 	case !errors.Is(err, ErrNotFound):
-		return false, err
+		return "", err
 	}
 	p := exam.Proctoring
 	if p.ReviewAt <= 0 || s.Risk == nil {
-		return false, nil
+		return "", nil
 	}
 	risk, reasons, err := s.Risk(ctx, a.ID, p.Weights)
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	if risk < p.ReviewAt {
-		return false, nil
+		return "", nil
 	}
-	if _, err := s.openReview(ctx, "system:risk", a.ID, risk, reasons); err != nil {
-		return false, err
+	rv, err = s.openReview(ctx, "system:risk", a.ID, risk, reasons)
+	if err != nil {
+		return "", err
 	}
-	return p.HoldCredentials, nil
+	return rv.Status, nil
 }
 
 // OpenReview sends a submitted attempt to review on a reviewer's or
@@ -294,7 +295,7 @@ func (s *Service) DecideReview(ctx context.Context, actor, attemptID, decision, 
 			}
 		}
 	} else if decision != ReviewInvalidated {
-		if _, err := s.settle(ctx, attemptID); err != nil { // a held credential is issued now
+		if _, err := s.settle(ctx, attemptID, nil); err != nil { // a held credential is issued now
 			return Review{}, err
 		}
 	}

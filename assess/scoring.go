@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/touchstone-assess/touchstone/internal/valid"
 	"github.com/touchstone-assess/touchstone/items"
@@ -211,11 +212,21 @@ func (s *Service) scoreAgainst(ctx context.Context, tx *gorm.DB, attemptID strin
 	if err := first(tx, &a, "attempt", attemptID); err != nil {
 		return err
 	}
-	return s.scoreRow(ctx, tx, a, cited)
+	_, err := s.scoreRow(ctx, tx, a, cited)
+	return err
+}
+
+// decision is what scoring an attempt read and wrote, for a submit to go
+// on with: the attempt's row as scored, its exam and the standard that
+// decided it.
+type decision struct {
+	row  attemptRow
+	exam Exam
+	std  Standard
 }
 
 // scoreRow is scoreAgainst of the attempt's row as read inside tx.
-func (s *Service) scoreRow(ctx context.Context, tx *gorm.DB, a attemptRow, cited bool) error {
+func (s *Service) scoreRow(ctx context.Context, tx *gorm.DB, a attemptRow, cited bool) (decision, error) {
 	s = s.in(tx)
 	attemptID := a.ID
 	std, err := standardInForce(tx, a.ExamID, s.now())
@@ -226,15 +237,15 @@ func (s *Service) scoreRow(ctx context.Context, tx *gorm.DB, a attemptRow, cited
 		}
 	}
 	if err != nil {
-		return err
+		return decision{}, err
 	}
 	exam, err := s.Exam(ctx, a.ExamID)
 	if err != nil {
-		return err
+		return decision{}, err
 	}
 	rows, versions, sc, err := s.mark(ctx, tx, exam, attemptID)
 	if err != nil {
-		return err
+		return decision{}, err
 	}
 
 	// θ from the scored items, when every one is calibrated.
@@ -258,7 +269,7 @@ func (s *Service) scoreRow(ctx context.Context, tx *gorm.DB, a attemptRow, cited
 		est := psychometrics.ThetaEAP(bank, resp, psychometrics.Quadrature{})
 		theta, thetaSE = &est.Theta, &est.SE
 		if tc, ok, err := s.thetaCut(ctx, exam, std); err != nil {
-			return err
+			return decision{}, err
 		} else if ok {
 			thetaCut = &tc
 		}
@@ -294,12 +305,14 @@ func (s *Service) scoreRow(ctx context.Context, tx *gorm.DB, a attemptRow, cited
 	}
 	domains, _ := json.Marshal(sc.domains)
 	scaleJSON, _ := json.Marshal(scale)
-	return tx.Model(&attemptRow{}).Where("id = ?", attemptID).Updates(map[string]any{
+	var after attemptRow // as scored: the statement returns it
+	err = tx.Model(&after).Clauses(clause.Returning{}).Where("id = ?", attemptID).Updates(map[string]any{
 		"score": sc.total, "max_score": sc.max, "passed": passed && a.TerminatedAt == nil, // a terminated attempt never passes
 		"standard_id": std.ID, "standard_version": std.Version, "domain_scores": string(domains),
 		"theta": theta, "theta_se": thetaSE, "theta_cut": thetaCut, "cut": rawCut,
 		"scaled_score": scaled, "scaled_cut": scaledCut, "scale": string(scaleJSON),
 	}).Error
+	return decision{row: after, exam: exam, std: std}, err
 }
 
 // mark scores each response of an attempt with its item version's current

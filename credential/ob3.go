@@ -41,7 +41,9 @@ type Achievement struct {
 // (ScaleName from ScaleMin to ScaleMax); for an exam reported in raw points
 // the scale is 0 … the form's maximum and ScaleName is empty.
 type Standard struct {
-	ID                     string // URL of the standard's public description
+	// ID is the URL of the standard's public description; when it is
+	// empty, Issue names the standard's place on the achievement's page.
+	ID                     string
 	Version                int
 	Method                 string // e.g. "modified Angoff"
 	Panelists              int

@@ -247,13 +247,16 @@ func (s *Service) Progress(ctx context.Context, recipientID string) ([]PathwayPr
 // completePathways issues every certificate whose rule the recipient's
 // valid credentials now meet and that they do not hold yet.
 func (s *Service) completePathways(ctx context.Context, recipientID, email string) error {
-	has, err := s.held(ctx, recipientID)
-	if err != nil {
-		return err
-	}
 	var pathways []pathwayRow
 	if err := s.db.WithContext(ctx).Order("created_at, id").Find(&pathways).Error; err != nil {
 		return fmt.Errorf("credential: pathways: %w", err)
+	}
+	if len(pathways) == 0 {
+		return nil
+	}
+	has, err := s.held(ctx, recipientID)
+	if err != nil {
+		return err
 	}
 	for _, p := range pathways {
 		if has[p.AchievementID] {

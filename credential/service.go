@@ -160,6 +160,7 @@ type Service struct {
 	issued  func()          // called after each credential stored; never nil
 
 	signedLists sync.Map // status list content hash → signed list credential (JSON)
+	listUse     listUse
 }
 
 // Option configures a Service.
@@ -565,6 +566,11 @@ func (s *Service) issue(ctx context.Context, req IssueRequest) (Credential, erro
 	if err != nil {
 		return Credential{}, err
 	}
+	if req.Standard != nil && req.Standard.ID == "" {
+		st := *req.Standard
+		st.ID = fmt.Sprintf("%s#standard-v%d", achievement.ID, st.Version) // the achievement's page lists its standards
+		req.Standard = &st
+	}
 	now := s.now().UTC().Truncate(time.Second)
 	var validUntil *time.Time
 	if arow.ValidityDays > 0 {
@@ -644,10 +650,11 @@ func (s *Service) issue(ctx context.Context, req IssueRequest) (Credential, erro
 			}
 			return Credential{}, fmt.Errorf("credential: store: %w", err)
 		}
-		if created {
-			s.issued()
+		if !created {
+			return s.byKey(ctx, req.Key) // the other request's credential
 		}
-		return s.byKey(ctx, req.Key)
+		s.issued()
+		return s.toCredential(row), nil
 	}
 }
 

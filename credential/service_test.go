@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -408,5 +409,67 @@ func TestStatusIndexesAreDistinct(t *testing.T) {
 			t.Fatalf("status entry %s used twice", k)
 		}
 		seen[k] = true
+	}
+}
+
+// A status list takes new credentials until half its entries are in use;
+// then a new list opens. Each instance reads its open list and counts its
+// use at most once a minute and adds its own draws, so another instance's
+// credentials are seen at the next count: a list overshoots by what others
+// issue in that minute, never more.
+func TestStatusListsRollOverWhenHalfFull(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		a := newFixture(t, db)
+		b := &fixture{db: db, clock: a.clock, email: a.email, candidate: a.candidate, issuerID: a.issuerID, others: a.others}
+		b.svc = credential.NewService(db, a.clock.Now, testBaseURL, testSigningKey())
+		list := func(c credential.Credential) string {
+			return doc(t, c)["credentialStatus"].(map[string]any)["statusListCredential"].(string)
+		}
+		first := list(a.issue(t, "a:1", a.others[0], 600))
+		// Eight entries: full enough at four.
+		if err := db.Exec("UPDATE status_lists SET length = 8").Error; err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			if got := list(b.issue(t, fmt.Sprintf("b:%d", i), b.others[1], 600)); got != first {
+				t.Fatalf("instance B's credential %d went to %s, want the open list %s", i+1, got, first)
+			}
+		}
+		// Four in use; A counted one a moment ago and has not counted since.
+		if got := list(a.issue(t, "a:2", a.others[2], 600)); got != first {
+			t.Fatalf("within the minute A's count stands: its credential went to %s, want %s", got, first)
+		}
+		a.clock.Advance(61 * time.Second)
+		second := list(a.issue(t, "a:3", a.others[0], 600))
+		if second == first {
+			t.Fatalf("after a recount of a list with 5 of 8 entries in use, A still issued into it")
+		}
+		if got := list(b.issue(t, "b:4", b.others[1], 600)); got != second {
+			t.Fatalf("B issued into %s, want the new open list %s", got, second)
+		}
+	})
+}
+
+// A standard without an id is cited at its place on the achievement's page.
+func TestIssueNamesTheStandardOnTheAchievementPage(t *testing.T) {
+	f := newFixture(t, dbtest.SQLite(t))
+	st := testStandard()
+	st.ID = ""
+	score := 640.0
+	c, err := f.svc.Issue(context.Background(), credential.IssueRequest{Key: "attempt:no-standard-id", AchievementID: f.badge,
+		RecipientID: f.candidate, RecipientEmail: f.email, Score: &score, Standard: st, Actor: "system:test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := testBaseURL + "/achievements/abg#standard-v2"
+	var cited []string
+	for _, e := range doc(t, c)["evidence"].([]any) {
+		cited = append(cited, e.(map[string]any)["id"].(string))
+	}
+	if !slices.Contains(cited, want) {
+		t.Errorf("evidence cites %v, want the standard at %s", cited, want)
+	}
+	if st.ID != "" {
+		t.Errorf("Issue changed the caller's standard: id %q", st.ID)
 	}
 }

@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -88,26 +90,28 @@ func SuspensionEntry(revocation map[string]any) map[string]any {
 // retries with a new slot when the insert conflicts.
 func (s *Service) allocateSlot(ctx context.Context, issuerID string) (statusSlot, error) {
 	db := s.db.WithContext(ctx)
-	var list statusListRow
-	err := db.Where("issuer_id = ?", issuerID).Order("created_at DESC, id").First(&list).Error
-	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
-		return statusSlot{}, fmt.Errorf("credential: status list: %w", err)
-	}
-	if err == nil {
-		var used int64
-		if err := db.Model(&credentialRow{}).Where("status_list_id = ?", list.ID).Count(&used).Error; err != nil {
-			return statusSlot{}, fmt.Errorf("credential: status list use: %w", err)
+	list, used, ok := s.listUse.get(issuerID, s.now())
+	if !ok {
+		err := db.Where("issuer_id = ?", issuerID).Order("created_at DESC, id").First(&list).Error
+		switch {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			used = math.MaxInt64 // none yet: open one
+		case err != nil:
+			return statusSlot{}, fmt.Errorf("credential: status list: %w", err)
+		default:
+			if err := db.Model(&credentialRow{}).Where("status_list_id = ?", list.ID).Count(&used).Error; err != nil {
+				return statusSlot{}, fmt.Errorf("credential: status list use: %w", err)
+			}
 		}
-		if float64(used) >= listFill*float64(list.Length) {
-			err = gorm.ErrRecordNotFound
-		}
 	}
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	if float64(used) >= listFill*float64(list.Length) {
 		list = statusListRow{ID: uuid.NewString(), IssuerID: issuerID, Length: status.MinEntries, CreatedAt: s.now().UTC()}
 		if err := db.Create(&list).Error; err != nil {
 			return statusSlot{}, fmt.Errorf("credential: new status list: %w", err)
 		}
+		used = 0
 	}
+	s.listUse.set(issuerID, list, used, s.now(), !ok)
 	for range 64 {
 		n, err := rand.Int(rand.Reader, big.NewInt(int64(list.Length)))
 		if err != nil {
@@ -119,10 +123,68 @@ func (s *Service) allocateSlot(ctx context.Context, issuerID string) (statusSlot
 			return statusSlot{}, fmt.Errorf("credential: status index: %w", err)
 		}
 		if taken == 0 {
+			s.listUse.add(issuerID, list.ID)
 			return statusSlot{ListID: list.ID, Index: i}, nil
 		}
 	}
 	return statusSlot{}, fmt.Errorf("credential: no free index found in status list %s", list.ID)
+}
+
+// listUse remembers each issuer's open list and how many of its entries
+// were in use when last counted, plus those this process has drawn since:
+// reading the list and counting its credentials on every issue would read
+// every credential of the list. What other instances draw, and a list
+// another instance opens, show at the next read, a minute later at most:
+// a list fills a little past listFill at worst (by what the other
+// instances issue in that minute), far from the point where drawing a
+// free index gets slow.
+type listUse struct {
+	mu      sync.Mutex
+	issuers map[string]openList
+}
+
+type openList struct {
+	list   statusListRow
+	used   int64
+	readAt time.Time
+}
+
+// listReread is how long an issuer's open list and its count are trusted.
+const listReread = time.Minute
+
+func (u *listUse) get(issuerID string, now time.Time) (statusListRow, int64, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	o, ok := u.issuers[issuerID]
+	if !ok || now.Sub(o.readAt) >= listReread || now.Before(o.readAt) {
+		return statusListRow{}, 0, false
+	}
+	return o.list, o.used, true
+}
+
+// set records the issuer's open list; read says whether it was just read
+// (and counted), which restarts the minute it is trusted for.
+func (u *listUse) set(issuerID string, list statusListRow, used int64, now time.Time, read bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.issuers == nil {
+		u.issuers = map[string]openList{}
+	}
+	o := u.issuers[issuerID]
+	if read || o.list.ID != list.ID {
+		o.readAt = now
+	}
+	o.list, o.used = list, used
+	u.issuers[issuerID] = o
+}
+
+func (u *listUse) add(issuerID, listID string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if o, ok := u.issuers[issuerID]; ok && o.list.ID == listID {
+		o.used++
+		u.issuers[issuerID] = o
+	}
 }
 
 // StatusListCredential returns the signed BitstringStatusListCredential of

@@ -22,25 +22,21 @@ import (
 // the same credential.
 func OnPass(creds *credential.Service, users *auth.Service) func(context.Context, assess.Pass) (string, error) {
 	return func(ctx context.Context, p assess.Pass) (string, error) {
-		candidate, err := users.User(ctx, p.CandidateID)
-		if err != nil {
-			return "", err
-		}
-		achievement, err := creds.Achievement(ctx, p.AchievementID)
-		if err != nil {
-			return "", err
-		}
 		std := p.Standard
+		people, err := users.Identities(ctx, p.CandidateID, std.ApprovedBy)
+		if err != nil {
+			return "", err
+		}
+		candidate, ok := people[p.CandidateID]
+		if !ok {
+			return "", fmt.Errorf("%w: user %s", auth.ErrNotFound, p.CandidateID)
+		}
 		var approvedAt time.Time
 		if std.ApprovedAt != nil {
 			approvedAt = *std.ApprovedAt
 		}
-		approver := ""
-		if u, err := users.User(ctx, std.ApprovedBy); err == nil {
-			approver = u.Name
-		}
+		approver := people[std.ApprovedBy].Name // none when the account is gone
 		score, st := reported(p)
-		st.ID = fmt.Sprintf("%s#standard-v%d", achievement.ID, std.Version) // the achievement's page lists its standards
 		st.Version, st.Method, st.Panelists = std.Version, std.Method, std.Panelists
 		st.Reliability, st.DecisionConsistency = std.Reliability, std.DecisionConsistency
 		st.ClassificationAccuracy = std.ClassificationAccuracy

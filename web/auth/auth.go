@@ -367,6 +367,24 @@ func (s *Service) User(ctx context.Context, id string) (User, error) {
 	return s.user(ctx, "id = ?", id)
 }
 
+// Identity is who an account is, without its roles.
+type Identity struct{ ID, Email, Name string }
+
+// Identities returns the identity of each account among ids that exists,
+// by id, in one read: what a credential or a notice needs of the people
+// it names.
+func (s *Service) Identities(ctx context.Context, ids ...string) (map[string]Identity, error) {
+	var rows []userRow
+	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("auth: identities: %w", err)
+	}
+	out := make(map[string]Identity, len(rows))
+	for _, r := range rows {
+		out[r.ID] = Identity{ID: r.ID, Email: r.Email, Name: r.Name}
+	}
+	return out, nil
+}
+
 // UserByEmail returns an account by email address.
 func (s *Service) UserByEmail(ctx context.Context, email string) (User, error) {
 	return s.user(ctx, "email = ?", strings.ToLower(email))
