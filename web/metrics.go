@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"net/http"
 	"strconv"
@@ -54,6 +55,13 @@ func NewMetrics() *Metrics {
 	m.registry.MustRegister(m.requests, m.answersSaved, m.credentialsIssued, m.eventsIngested,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// WatchPool adds the database connection pool's figures (go_sql_…: open,
+// in use, idle, and the requests that waited for a connection and how
+// long): the queue every request that needs the database stands in.
+func (m *Metrics) WatchPool(db *sql.DB) {
+	m.registry.MustRegister(collectors.NewDBStatsCollector(db, "touchstone"))
 }
 
 // CredentialIssued counts one credential issued. The credential service

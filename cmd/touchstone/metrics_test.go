@@ -50,6 +50,7 @@ func metricsListener(t *testing.T, backend string) {
 			for _, want := range []string{
 				`touchstone_http_request_duration_seconds_count{method="GET",route="/healthz",status="2xx"} 1`,
 				"touchstone_attempts_in_progress 0", "touchstone_credentials_issued_total 0", "go_goroutines", "process_cpu_seconds_total",
+				`go_sql_in_use_connections{db_name="touchstone"}`, `go_sql_wait_duration_seconds_total{db_name="touchstone"}`,
 			} {
 				if !strings.Contains(body, want) {
 					t.Errorf("metrics lack %s", want)

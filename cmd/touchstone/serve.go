@@ -89,6 +89,9 @@ func wire(ctx context.Context, cfg config, baseURL string) (*services, error) {
 		return nil, err
 	}
 	s := &services{db: db, kv: store, blobs: blobs, metrics: web.NewMetrics()}
+	if sqlDB, err := db.DB(); err == nil {
+		s.metrics.WatchPool(sqlDB)
+	}
 	s.auth = auth.NewService(db, store, now, auth.Limits{})
 	if cfg.SessionIdle > 0 {
 		s.auth.IdleTimeout = cfg.SessionIdle
