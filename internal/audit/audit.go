@@ -76,6 +76,10 @@ func Append(tx *gorm.DB, e Entry) error {
 	if e.At.IsZero() {
 		return errors.New("audit: entry without time")
 	}
+	at := e.At.UTC().Truncate(time.Microsecond)
+	if tx.Dialector.Name() == "postgres" {
+		return appendPostgres(tx, Record{At: at, Actor: e.Actor, Action: e.Action, Subject: e.Subject, Before: before, After: after})
+	}
 	// Taking the next place returns the head in the same statement; the
 	// row lock it takes serializes appenders until the caller commits.
 	var h head
@@ -86,28 +90,40 @@ func Append(tx *gorm.DB, e Entry) error {
 		return errors.New("audit: head row missing")
 	}
 	r := Record{
-		Seq: h.Seq, At: e.At.UTC().Truncate(time.Microsecond),
-		Actor: e.Actor, Action: e.Action, Subject: e.Subject,
+		Seq: h.Seq, At: at, Actor: e.Actor, Action: e.Action, Subject: e.Subject,
 		Before: before, After: after, PrevHash: h.Hash,
 	}
 	r.Hash = r.digest()
-	if tx.Dialector.Name() == "postgres" {
-		// The entry and the head's new hash in one statement: every other
-		// appender of the deployment waits on the head until this
-		// transaction commits, so each round trip here is theirs too.
-		err := tx.Exec("WITH entry AS (INSERT INTO audit_log (seq, at, actor, action, subject, before, after, prev_hash, hash) "+
-			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING hash) UPDATE audit_head SET hash = (SELECT hash FROM entry) WHERE id = 1",
-			r.Seq, r.At, r.Actor, r.Action, r.Subject, r.Before, r.After, r.PrevHash, r.Hash).Error
-		if err != nil {
-			return fmt.Errorf("audit: append: %w", err)
-		}
-		return nil
-	}
 	if err := tx.Create(&r).Error; err != nil {
 		return fmt.Errorf("audit: append: %w", err)
 	}
 	if err := tx.Model(&head{}).Where("id = 1").Update("hash", r.Hash).Error; err != nil {
 		return fmt.Errorf("audit: advance head: %w", err)
+	}
+	return nil
+}
+
+// appendPostgres appends r in one statement: it locks the head, writes the
+// entry chained to it and moves the head. Every appender of the deployment
+// waits on the head until this transaction commits, so each round trip
+// made while holding it is everyone's; the hash is computed by the
+// database (sha256 of the same lines digest writes: the place and the
+// previous hash, which only the database knows here, then r's fields,
+// passed ready).
+func appendPostgres(tx *gorm.DB, r Record) error {
+	var placed []struct{ Seq int64 }
+	err := tx.Raw(`WITH head AS (SELECT seq + 1 AS seq, hash AS prev FROM audit_head WHERE id = 1 FOR UPDATE),
+entry AS (INSERT INTO audit_log (seq, at, actor, action, subject, before, after, prev_hash, hash)
+	SELECT seq, ?, ?, ?, ?, ?, ?, prev, encode(sha256(convert_to(
+		length(prev) || ':' || prev || E'\n' || length(seq::text) || ':' || seq::text || E'\n' || ?, 'UTF8')), 'hex')
+	FROM head RETURNING seq, hash)
+UPDATE audit_head SET seq = entry.seq, hash = entry.hash FROM entry WHERE audit_head.id = 1 RETURNING audit_head.seq`,
+		r.At, r.Actor, r.Action, r.Subject, r.Before, r.After, r.fieldLines()).Find(&placed).Error
+	if err != nil {
+		return fmt.Errorf("audit: append: %w", err)
+	}
+	if len(placed) != 1 {
+		return errors.New("audit: head row missing")
 	}
 	return nil
 }
@@ -123,18 +139,26 @@ func encode(v any) (string, error) {
 // digest is SHA-256 over the previous hash and every field, each on its own
 // line with its length, so that no two different entries share an input.
 func (r Record) digest() string {
+	sum := sha256.Sum256([]byte(lines(r.PrevHash, strconv.FormatInt(r.Seq, 10)) + r.fieldLines()))
+	return hex.EncodeToString(sum[:])
+}
+
+// fieldLines are the lines of digest after the previous hash and the place.
+func (r Record) fieldLines() string {
+	return lines(r.At.UTC().Format(time.RFC3339Nano), r.Actor, r.Action, r.Subject, r.Before, r.After)
+}
+
+// lines writes each field as its length in bytes, a colon, the field and a
+// newline.
+func lines(fields ...string) string {
 	var b strings.Builder
-	for _, f := range []string{
-		r.PrevHash, strconv.FormatInt(r.Seq, 10), r.At.UTC().Format(time.RFC3339Nano),
-		r.Actor, r.Action, r.Subject, r.Before, r.After,
-	} {
+	for _, f := range fields {
 		b.WriteString(strconv.Itoa(len(f)))
 		b.WriteByte(':')
 		b.WriteString(f)
 		b.WriteByte('\n')
 	}
-	sum := sha256.Sum256([]byte(b.String()))
-	return hex.EncodeToString(sum[:])
+	return b.String()
 }
 
 // Verify walks the whole log and returns ErrBroken (wrapped, naming the
