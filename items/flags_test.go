@@ -132,6 +132,9 @@ func TestFlags(t *testing.T) {
 		if fmt.Sprint(trail) != fmt.Sprint(want) {
 			t.Errorf("audit trail:\n got %q\nwant %q", trail, want)
 		}
+		if n, err := audit.Chain(context.Background(), db); err != nil || n == 0 && db.Dialector.Name() == "postgres" {
+			t.Errorf("placing the entries: %d placed, %v", n, err)
+		}
 		if err := audit.Verify(db); err != nil {
 			t.Errorf("audit chain: %v", err)
 		}

@@ -33,7 +33,7 @@ line two', '[]', 'A', '2026-03-01 10:00:00+00', '{"key": "A", "kind": "single_ch
 		`INSERT INTO attempts (id, exam_id, candidate_id, status, started_at, deadline, passed) VALUES ('00000000-0000-4000-8000-000000000006', '00000000-0000-4000-8000-000000000005', '00000000-0000-4000-8000-000000000001', 'submitted', '2026-03-01 10:00:00+00', '2026-03-01 10:10:00+00', false)`,
 		`INSERT INTO proctor_events (attempt_id, kind, received_at) VALUES ('00000000-0000-4000-8000-000000000006', 'blur', '2026-03-01 10:01:00+00')`,
 		`INSERT INTO proctor_events (attempt_id, kind, received_at) VALUES ('00000000-0000-4000-8000-000000000006', 'focus', '2026-03-01 10:02:00+00')`,
-		`INSERT INTO audit_log (seq, at, actor, action, subject, prev_hash, hash) VALUES (1, '2026-03-01 10:00:00+00', 'a', 'b', 'c', '', 'h')`,
+		`INSERT INTO audit_log (seq, pos, at, actor, action, subject, prev_hash, hash) VALUES (1, 1, '2026-03-01 10:00:00+00', 'a', 'b', 'c', '', 'h')`,
 		`UPDATE audit_head SET seq = 1, hash = 'h'`,
 	}
 	for _, s := range stmts {

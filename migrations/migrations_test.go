@@ -44,7 +44,7 @@ func TestBothDialectsReachTheSameVersion(t *testing.T) {
 
 func TestAuditLogIsAppendOnly(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
-		if err := db.Exec(`INSERT INTO audit_log (seq, at, actor, action, subject, prev_hash, hash) VALUES (1, ?, 'a', 'b', 'c', '', 'h')`, "2026-01-01 00:00:00+00").Error; err != nil {
+		if err := db.Exec(`INSERT INTO audit_log (seq, pos, at, actor, action, subject, prev_hash, hash) VALUES (1, 1, ?, 'a', 'b', 'c', '', 'h')`, "2026-01-01 00:00:00+00").Error; err != nil {
 			t.Fatalf("insert: %v", err)
 		}
 		if err := db.Exec(`UPDATE audit_log SET actor = 'x'`).Error; err == nil {
@@ -52,6 +52,25 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 		}
 		if err := db.Exec(`DELETE FROM audit_log`).Error; err == nil {
 			t.Error("DELETE FROM audit_log succeeded, want an error")
+		}
+
+		// An entry written unplaced may be placed once, as it is.
+		if err := db.Exec(`INSERT INTO audit_log (seq, at, actor, action, subject) VALUES (2, ?, 'a', 'b', 'c')`, "2026-01-01 00:00:00+00").Error; err != nil {
+			t.Fatalf("insert unplaced: %v", err)
+		}
+		for _, bad := range []string{
+			`UPDATE audit_log SET pos = 2, prev_hash = 'h', hash = 'i', actor = 'x' WHERE seq = 2`,
+			`UPDATE audit_log SET pos = 2, prev_hash = 'h' WHERE seq = 2`,
+		} {
+			if err := db.Exec(bad).Error; err == nil {
+				t.Errorf("%s succeeded, want an error", bad)
+			}
+		}
+		if err := db.Exec(`UPDATE audit_log SET pos = 2, prev_hash = 'h', hash = 'i' WHERE seq = 2`).Error; err != nil {
+			t.Fatalf("placing an entry: %v", err)
+		}
+		if err := db.Exec(`UPDATE audit_log SET pos = 3, prev_hash = 'h', hash = 'j' WHERE seq = 2`).Error; err == nil {
+			t.Error("placing an entry twice succeeded, want an error")
 		}
 	})
 }

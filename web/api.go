@@ -398,12 +398,16 @@ func (s *Server) apiAudit(c *fiber.Ctx) error {
 		}
 		chain = "broken"
 	}
+	unplaced, err := s.cfg.Audit.Unplaced(c.UserContext())
+	if err != nil {
+		return err
+	}
 	out := make([]fiber.Map, len(records))
 	for i, r := range records {
-		out[i] = fiber.Map{"seq": r.Seq, "at": r.At, "actor": r.Actor, "action": r.Action, "subject": r.Subject,
-			"before": json.RawMessage(orNull(r.Before)), "after": json.RawMessage(orNull(r.After)), "hash": r.Hash}
+		out[i] = fiber.Map{"seq": r.Seq, "pos": r.Pos, "at": r.At, "actor": r.Actor, "action": r.Action, "subject": r.Subject,
+			"before": json.RawMessage(orNull(r.Before)), "after": json.RawMessage(orNull(r.After)), "hash": orNil(r.Hash)}
 	}
-	return c.JSON(fiber.Map{"chain": chain, "entries": out})
+	return c.JSON(fiber.Map{"chain": chain, "unplaced": unplaced, "entries": out})
 }
 
 func orNull(s string) string {

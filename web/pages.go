@@ -711,8 +711,9 @@ type auditRow struct {
 }
 
 type auditData struct {
-	Chain   string // "intact" or "broken"
-	Entries []auditRow
+	Chain    string // "intact" or "broken"
+	Unplaced int64  // entries written but not yet placed in the chain
+	Entries  []auditRow
 }
 
 func (s *Server) auditChain(ctx context.Context) (string, error) {
@@ -734,6 +735,9 @@ func (s *Server) pageAudit(c *fiber.Ctx) error {
 	}
 	d := auditData{}
 	if d.Chain, err = s.auditChain(ctx); err != nil {
+		return err
+	}
+	if d.Unplaced, err = s.cfg.Audit.Unplaced(ctx); err != nil {
 		return err
 	}
 	names := s.names(ctx)

@@ -597,6 +597,11 @@ func restoreArchive(ctx context.Context, r io.Reader, db *gorm.DB, openStore fun
 	if res.version, err = migrations.Up(ctx, db); err != nil {
 		return res, fmt.Errorf("restore: the data is restored, but migrating it up failed: %w", err)
 	}
+	// A backup of PostgreSQL may hold entries written but not yet placed in
+	// the chain.
+	if _, err := audit.Chain(ctx, db); err != nil {
+		return res, fmt.Errorf("restore: the data is restored, but placing its newest audit entries failed: %w", err)
+	}
 	if err := audit.Verify(db.WithContext(ctx)); err != nil {
 		return res, fmt.Errorf("restore: the data is restored, but its audit log does not verify: %w", err)
 	}

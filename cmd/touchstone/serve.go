@@ -152,6 +152,9 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		return err
 	}
 	defer svc.close()
+	// On PostgreSQL, audit entries are placed in the chain after their
+	// decisions commit; every instance runs a chainer, and they take turns.
+	go audit.RunChainer(ctx, svc.db, 200*time.Millisecond, func(err error) { logger.Error("audit chainer", "err", err) })
 
 	if cfg.Demo {
 		if err := loadDemo(ctx, cfg, svc, stdout); err != nil {

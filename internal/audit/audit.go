@@ -3,10 +3,18 @@
 // changing an item, issuing or revoking a credential).
 //
 // Append writes in the caller's transaction, so an entry exists exactly when
-// the change it describes was committed. Each entry's hash covers the
-// previous entry's hash, so editing or removing an entry breaks the chain,
-// and Verify finds the break. The database refuses UPDATE and DELETE on the
-// log (a trigger in both dialects).
+// the change it describes was committed. Each entry's hash covers its place
+// in the chain and the previous entry's hash, so editing or removing an
+// entry breaks the chain, and Verify finds the break. The database refuses
+// DELETE on the log and any UPDATE but the one that places an entry (a
+// trigger in both dialects).
+//
+// On SQLite, where writers take turns anyway, an entry is placed as it is
+// written. On PostgreSQL, where every decision of the deployment would wait
+// on the chain's head until the decision before it commits, an entry is
+// written unplaced and Chain places the committed entries in batches, after
+// their transactions: RunChainer does so in every server, a fraction of a
+// second behind the decisions.
 package audit
 
 import (
@@ -37,22 +45,30 @@ type Entry struct {
 	At      time.Time
 }
 
-// Record is an entry as stored.
+// Record is an entry as stored. Seq is the order of writing; Pos the place
+// in the chain, PrevHash and Hash the links: all three are empty until the
+// entry is placed.
 type Record struct {
 	Seq      int64     `gorm:"column:seq;primaryKey"`
+	Pos      *int64    `gorm:"column:pos"`
 	At       time.Time `gorm:"column:at"`
 	Actor    string    `gorm:"column:actor"`
 	Action   string    `gorm:"column:action"`
 	Subject  string    `gorm:"column:subject"`
 	Before   string    `gorm:"column:before"`
 	After    string    `gorm:"column:after"`
-	PrevHash string    `gorm:"column:prev_hash"`
-	Hash     string    `gorm:"column:hash"`
+	PrevHash string    `gorm:"column:prev_hash;default:null"`
+	Hash     string    `gorm:"column:hash;default:null"`
 }
+
+// Placed reports whether r has its place in the chain.
+func (r Record) Placed() bool { return r.Pos != nil }
 
 // TableName is the table Record lives in.
 func (Record) TableName() string { return "audit_log" }
 
+// head is the chain's last placed entry: its place (the column is named
+// seq) and its hash.
 type head struct {
 	ID   int    `gorm:"column:id;primaryKey"`
 	Seq  int64  `gorm:"column:seq"`
@@ -61,9 +77,10 @@ type head struct {
 
 func (head) TableName() string { return "audit_head" }
 
-// Append adds e to the log inside tx, which must be a transaction: the
-// update of the chain head serializes concurrent appenders on both
-// PostgreSQL (row lock) and SQLite (write lock).
+// Append adds e to the log inside tx, which must be a transaction. On
+// PostgreSQL the entry is written unplaced, taking no lock that another
+// decision waits on; on SQLite it is placed at once, the head's update
+// serializing appenders under SQLite's write lock.
 func Append(tx *gorm.DB, e Entry) error {
 	before, err := encode(e.Before)
 	if err != nil {
@@ -76,56 +93,138 @@ func Append(tx *gorm.DB, e Entry) error {
 	if e.At.IsZero() {
 		return errors.New("audit: entry without time")
 	}
-	at := e.At.UTC().Truncate(time.Microsecond)
+	r := Record{At: e.At.UTC().Truncate(time.Microsecond), Actor: e.Actor, Action: e.Action, Subject: e.Subject, Before: before, After: after}
 	if tx.Dialector.Name() == "postgres" {
-		return appendPostgres(tx, Record{At: at, Actor: e.Actor, Action: e.Action, Subject: e.Subject, Before: before, After: after})
+		err := tx.Exec(`INSERT INTO audit_log (at, actor, action, subject, before, after) VALUES (?, ?, ?, ?, ?, ?)`,
+			r.At, r.Actor, r.Action, r.Subject, r.Before, r.After).Error
+		if err != nil {
+			return fmt.Errorf("audit: append: %w", err)
+		}
+		return nil
 	}
-	// Taking the next place returns the head in the same statement; the
-	// row lock it takes serializes appenders until the caller commits.
-	var h head
-	if err := tx.Raw("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash").Find(&h).Error; err != nil {
-		return fmt.Errorf("audit: lock head: %w", err)
+	h, err := takeHead(tx)
+	if err != nil {
+		return err
 	}
-	if h.Seq == 0 {
-		return errors.New("audit: head row missing")
-	}
-	r := Record{
-		Seq: h.Seq, At: at, Actor: e.Actor, Action: e.Action, Subject: e.Subject,
-		Before: before, After: after, PrevHash: h.Hash,
-	}
+	pos := h.Seq + 1
+	r.Pos, r.PrevHash = &pos, h.Hash
 	r.Hash = r.digest()
-	if err := tx.Create(&r).Error; err != nil {
+	// Seq is the order of writing: entries restored unplaced from a
+	// PostgreSQL backup may have taken places out of it.
+	err = tx.Exec(`INSERT INTO audit_log (seq, pos, at, actor, action, subject, before, after, prev_hash, hash)
+		VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		pos, r.At, r.Actor, r.Action, r.Subject, r.Before, r.After, r.PrevHash, r.Hash).Error
+	if err != nil {
 		return fmt.Errorf("audit: append: %w", err)
 	}
-	if err := tx.Model(&head{}).Where("id = 1").Update("hash", r.Hash).Error; err != nil {
+	return moveHead(tx, pos, r.Hash)
+}
+
+// takeHead locks the chain's head until tx ends (a row lock on PostgreSQL,
+// the write lock on SQLite) and returns it.
+func takeHead(tx *gorm.DB) (head, error) {
+	var heads []head
+	if err := tx.Raw("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING id, seq, hash").Find(&heads).Error; err != nil {
+		return head{}, fmt.Errorf("audit: lock head: %w", err)
+	}
+	if len(heads) != 1 {
+		return head{}, errors.New("audit: head row missing")
+	}
+	return heads[0], nil
+}
+
+func moveHead(tx *gorm.DB, pos int64, hash string) error {
+	if err := tx.Exec("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", pos, hash).Error; err != nil {
 		return fmt.Errorf("audit: advance head: %w", err)
 	}
 	return nil
 }
 
-// appendPostgres appends r in one statement: it locks the head, writes the
-// entry chained to it and moves the head. Every appender of the deployment
-// waits on the head until this transaction commits, so each round trip
-// made while holding it is everyone's; the hash is computed by the
-// database (sha256 of the same lines digest writes: the place and the
-// previous hash, which only the database knows here, then r's fields,
-// passed ready).
-func appendPostgres(tx *gorm.DB, r Record) error {
-	var placed []struct{ Seq int64 }
-	err := tx.Raw(`WITH head AS (SELECT seq + 1 AS seq, hash AS prev FROM audit_head WHERE id = 1 FOR UPDATE),
-entry AS (INSERT INTO audit_log (seq, at, actor, action, subject, before, after, prev_hash, hash)
-	SELECT seq, ?, ?, ?, ?, ?, ?, prev, encode(sha256(convert_to(
-		length(prev) || ':' || prev || E'\n' || length(seq::text) || ':' || seq::text || E'\n' || ?, 'UTF8')), 'hex')
-	FROM head RETURNING seq, hash)
-UPDATE audit_head SET seq = entry.seq, hash = entry.hash FROM entry WHERE audit_head.id = 1 RETURNING audit_head.seq`,
-		r.At, r.Actor, r.Action, r.Subject, r.Before, r.After, r.fieldLines()).Find(&placed).Error
-	if err != nil {
-		return fmt.Errorf("audit: append: %w", err)
+// chainBatch is how many entries one transaction of Chain places.
+const chainBatch = 500
+
+// Chain places every committed entry not yet placed, in the order they were
+// written, and returns how many it placed. Chainers on several servers take
+// turns on the head.
+func Chain(ctx context.Context, db *gorm.DB) (int, error) {
+	placed := 0
+	for {
+		n, err := chainOnce(db.WithContext(ctx))
+		placed += n
+		if err != nil || n < chainBatch {
+			return placed, err
+		}
 	}
-	if len(placed) != 1 {
-		return errors.New("audit: head row missing")
+}
+
+func chainOnce(db *gorm.DB) (int, error) {
+	var n int
+	err := db.Transaction(func(tx *gorm.DB) error {
+		h, err := takeHead(tx)
+		if err != nil {
+			return err
+		}
+		var rows []Record
+		if err := tx.Where("hash IS NULL").Order("seq").Limit(chainBatch).Find(&rows).Error; err != nil {
+			return fmt.Errorf("audit: read unplaced entries: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		values := make([]string, len(rows))
+		args := make([]any, 0, 4*len(rows))
+		for i := range rows {
+			r := &rows[i]
+			pos := h.Seq + 1
+			r.Pos, r.PrevHash = &pos, h.Hash
+			r.Hash = r.digest()
+			h.Seq, h.Hash = pos, r.Hash
+			values[i] = "(CAST(? AS bigint), CAST(? AS bigint), ?, ?)"
+			args = append(args, r.Seq, pos, r.PrevHash, r.Hash)
+		}
+		// The VALUES list's columns are column1… in both dialects.
+		err = tx.Exec(`UPDATE audit_log SET pos = v.column2, prev_hash = v.column3, hash = v.column4
+			FROM (VALUES `+strings.Join(values, ", ")+`) AS v WHERE audit_log.seq = v.column1`, args...).Error
+		if err != nil {
+			return fmt.Errorf("audit: place entries: %w", err)
+		}
+		n = len(rows)
+		return moveHead(tx, h.Seq, h.Hash)
+	})
+	return n, err
+}
+
+// RunChainer places entries every interval until ctx ends, reporting
+// failures to logf. It is for PostgreSQL, where Append leaves them
+// unplaced; on SQLite it returns at once.
+func RunChainer(ctx context.Context, db *gorm.DB, every time.Duration, logf func(error)) {
+	if db.Dialector.Name() != "postgres" {
+		return
 	}
-	return nil
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		// The check reads the partial index of unplaced entries, so an
+		// idle deployment costs one light statement a tick.
+		var unplaced []int64
+		if err := db.WithContext(ctx).Raw("SELECT seq FROM audit_log WHERE hash IS NULL LIMIT 1").Scan(&unplaced).Error; err != nil {
+			if ctx.Err() == nil {
+				logf(fmt.Errorf("audit: look for unplaced entries: %w", err))
+			}
+			continue
+		}
+		if len(unplaced) == 0 {
+			continue
+		}
+		if _, err := Chain(ctx, db); err != nil && ctx.Err() == nil {
+			logf(err)
+		}
+	}
 }
 
 func encode(v any) (string, error) {
@@ -136,16 +235,13 @@ func encode(v any) (string, error) {
 	return string(b), err
 }
 
-// digest is SHA-256 over the previous hash and every field, each on its own
-// line with its length, so that no two different entries share an input.
+// digest is SHA-256 over the previous hash, the place and every field,
+// each on its own line with its length, so that no two different entries
+// share an input.
 func (r Record) digest() string {
-	sum := sha256.Sum256([]byte(lines(r.PrevHash, strconv.FormatInt(r.Seq, 10)) + r.fieldLines()))
+	sum := sha256.Sum256([]byte(lines(r.PrevHash, strconv.FormatInt(*r.Pos, 10),
+		r.At.UTC().Format(time.RFC3339Nano), r.Actor, r.Action, r.Subject, r.Before, r.After)))
 	return hex.EncodeToString(sum[:])
-}
-
-// fieldLines are the lines of digest after the previous hash and the place.
-func (r Record) fieldLines() string {
-	return lines(r.At.UTC().Format(time.RFC3339Nano), r.Actor, r.Action, r.Subject, r.Before, r.After)
 }
 
 // lines writes each field as its length in bytes, a colon, the field and a
@@ -161,37 +257,49 @@ func lines(fields ...string) string {
 	return b.String()
 }
 
-// Verify walks the whole log and returns ErrBroken (wrapped, naming the
-// first bad entry) when an entry's hash or link does not hold, or when the
-// head does not point at the last entry.
+// Verify walks the chain in its order and returns ErrBroken (wrapped,
+// naming the first bad place) when an entry's hash or link does not hold,
+// a place is missing, or the head does not point at the last entry.
+// Entries not yet placed are not part of the chain yet (see Unplaced).
 func Verify(db *gorm.DB) error {
-	var records []Record
 	prev := ""
-	var seq int64
-	err := db.Order("seq").FindInBatches(&records, 1000, func(_ *gorm.DB, _ int) error {
+	var pos int64
+	for {
+		var records []Record
+		if err := db.Where("pos > ?", pos).Order("pos").Limit(1000).Find(&records).Error; err != nil {
+			return fmt.Errorf("audit: read the chain: %w", err)
+		}
 		for _, r := range records {
-			seq++
-			if r.Seq != seq {
-				return fmt.Errorf("%w: entry %d missing", ErrBroken, seq)
+			pos++
+			if *r.Pos != pos {
+				return fmt.Errorf("%w: entry %d missing", ErrBroken, pos)
 			}
 			if r.PrevHash != prev || r.digest() != r.Hash {
-				return fmt.Errorf("%w: entry %d altered", ErrBroken, r.Seq)
+				return fmt.Errorf("%w: entry %d altered", ErrBroken, pos)
 			}
 			prev = r.Hash
 		}
-		return nil
-	}).Error
-	if err != nil {
-		return err
+		if len(records) < 1000 {
+			break
+		}
 	}
 	var h head
 	if err := db.First(&h, 1).Error; err != nil {
 		return fmt.Errorf("audit: read head: %w", err)
 	}
-	if h.Seq != seq || h.Hash != prev {
-		return fmt.Errorf("%w: head at %d, log ends at %d", ErrBroken, h.Seq, seq)
+	if h.Seq != pos || h.Hash != prev {
+		return fmt.Errorf("%w: head at %d, chain ends at %d", ErrBroken, h.Seq, pos)
 	}
 	return nil
+}
+
+// Unplaced counts the entries written but not yet placed in the chain.
+func Unplaced(db *gorm.DB) (int64, error) {
+	var n int64
+	if err := db.Model(&Record{}).Where("hash IS NULL").Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("audit: count unplaced entries: %w", err)
+	}
+	return n, nil
 }
 
 // List returns the newest entries first, at most limit, optionally only
@@ -222,3 +330,6 @@ func (r *Reader) List(ctx context.Context, subject string, limit int) ([]Record,
 
 // Verify is Verify on the reader's database.
 func (r *Reader) Verify(ctx context.Context) error { return Verify(r.db.WithContext(ctx)) }
+
+// Unplaced is Unplaced on the reader's database.
+func (r *Reader) Unplaced(ctx context.Context) (int64, error) { return Unplaced(r.db.WithContext(ctx)) }

@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -27,6 +28,18 @@ func appendN(t *testing.T, db *gorm.DB, n int) {
 		if err != nil {
 			t.Fatalf("append %d: %v", i, err)
 		}
+	}
+	place(t, db)
+}
+
+// place runs the chainer once and checks that nothing is left unplaced.
+func place(t *testing.T, db *gorm.DB) {
+	t.Helper()
+	if _, err := audit.Chain(context.Background(), db); err != nil {
+		t.Fatalf("Chain: %v", err)
+	}
+	if n, err := audit.Unplaced(db); err != nil || n != 0 {
+		t.Fatalf("Unplaced after Chain = %d, %v; want 0", n, err)
 	}
 }
 
@@ -78,11 +91,17 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		if err := db.Exec(drop).Error; err != nil {
 			t.Fatal(err)
 		}
-		if err := db.Exec("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2").Error; err != nil {
-			t.Fatal(err)
-		}
-		if err := audit.Verify(db); !errors.Is(err, audit.ErrBroken) {
-			t.Fatalf("Verify after tampering = %v, want ErrBroken", err)
+		for _, tamper := range []string{
+			"UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2",
+			// Taking an entry out of the chain leaves a hole in it.
+			"UPDATE audit_log SET actor = 'a', pos = NULL, prev_hash = NULL, hash = NULL WHERE seq = 2",
+		} {
+			if err := db.Exec(tamper).Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := audit.Verify(db); !errors.Is(err, audit.ErrBroken) {
+				t.Fatalf("Verify after %s = %v, want ErrBroken", tamper, err)
+			}
 		}
 	})
 }
@@ -107,41 +126,138 @@ func TestConcurrentAppendsKeepOneChain(t *testing.T) {
 				t.Fatalf("append: %v", err)
 			}
 		}
+		place(t, db)
 		if err := audit.Verify(db); err != nil {
 			t.Fatalf("Verify after concurrent appends: %v", err)
+		}
+		if got, _ := audit.List(db, "", 100); len(got) != 20 {
+			t.Fatalf("%d entries, want 20", len(got))
 		}
 	})
 }
 
-// TestAppendHoldsTheHeadForOneStatementOnPostgres: every appender of the
-// deployment waits on the head while another holds it, so on PostgreSQL an
-// append is one statement (take the place, write the entry, move the head),
-// and the chain it writes, hashed by the database, verifies like the other
-// dialect's.
-func TestAppendHoldsTheHeadForOneStatementOnPostgres(t *testing.T) {
+// TestAppendTakesNoTurnOnPostgres: on PostgreSQL an append is one INSERT
+// that waits for no other decision, even one whose transaction is still
+// open, and entries are placed in the order their transactions committed,
+// whatever order they were written in.
+func TestAppendTakesNoTurnOnPostgres(t *testing.T) {
 	db := dbtest.Postgres(t)
 	appendN(t, db, 2)
+
+	first := db.Begin()
+	if err := audit.Append(first, audit.Entry{Actor: "a", Action: "x", Subject: "first", At: t0}); err != nil {
+		t.Fatal(err)
+	}
 	var statements int
 	dbtest.OnStatements(t, db, func(*gorm.DB) { statements++ })
-	appendN(t, db, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return audit.Append(tx, audit.Entry{Actor: "a", Action: "x", Subject: "second", At: t0})
+	})
+	if err != nil {
+		t.Fatalf("an append beside an open one: %v", err)
+	}
 	if statements != 1 {
 		t.Errorf("an append made %d statements, want 1", statements)
+	}
+	if n, err := audit.Chain(ctx, db); err != nil || n != 1 {
+		t.Fatalf("Chain with the first append still open placed %d, %v; want 1", n, err)
+	}
+	if err := first.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	place(t, db)
+	if err := audit.Verify(db); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	for subject, want := range map[string]int64{"second": 3, "first": 4} {
+		got, err := audit.List(db, subject, 10)
+		if err != nil || len(got) != 1 || !got[0].Placed() || *got[0].Pos != want {
+			t.Fatalf("List(%s) = %+v, %v; want one entry placed at %d", subject, got, err, want)
+		}
+	}
+}
+
+// TestChainerPlacesWhatIsWritten: the loop every PostgreSQL server runs
+// places entries shortly after they commit.
+func TestChainerPlacesWhatIsWritten(t *testing.T) {
+	db := dbtest.Postgres(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		audit.RunChainer(ctx, db, 10*time.Millisecond, func(err error) { t.Errorf("chainer: %v", err) })
+	}()
+	defer func() { cancel(); <-done }()
+	for i := 0; i < 5; i++ {
+		if err := db.Transaction(func(tx *gorm.DB) error {
+			return audit.Append(tx, audit.Entry{Actor: "a", Action: "x", Subject: fmt.Sprint(i), At: t0})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := audit.Unplaced(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d entries still unplaced after 10 s", n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if err := audit.Verify(db); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	got, err := audit.List(db, "item:0", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || got[0].At.IsZero() || got[1].At.IsZero() || got[0].Hash == got[1].Hash {
-		t.Fatalf("List(item:0) = %+v, want two distinct entries", got)
-	}
 }
 
-// The hash of an entry is the same whoever computes it (Go on SQLite, the
-// database on PostgreSQL) for any text: several bytes to a character,
-// empty fields, newlines and colons inside a field.
+// TestRestoredUnplacedEntriesAreChained: a backup taken on PostgreSQL may
+// hold entries not yet placed; restored into either dialect, Chain places
+// them and later appends follow them.
+func TestRestoredUnplacedEntriesAreChained(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		appendN(t, db, 2)
+		for _, seq := range []int{7, 5} {
+			if err := db.Exec(`INSERT INTO audit_log (seq, at, actor, action, subject) VALUES (?, ?, 'a', 'x', ?)`,
+				seq, t0, fmt.Sprint("restored-", seq)).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if db.Dialector.Name() == "postgres" { // what a load does after inserting rows
+			if err := db.Exec(`SELECT setval(pg_get_serial_sequence('audit_log', 'seq'), 8, false)`).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := audit.Unplaced(db); err != nil || n != 2 {
+			t.Fatalf("Unplaced = %d, %v; want 2", n, err)
+		}
+		place(t, db)
+		appendN(t, db, 1)
+		if err := audit.Verify(db); err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+		got, err := audit.List(db, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var order []string
+		for _, r := range got {
+			order = append(order, fmt.Sprintf("%d@%d", r.Seq, *r.Pos))
+		}
+		if fmt.Sprint(order) != "[8@5 7@4 5@3 2@2 1@1]" {
+			t.Fatalf("entries (seq@pos, newest first) %v, want [8@5 7@4 5@3 2@2 1@1]", order)
+		}
+	})
+}
+
+// The hash of an entry holds for any text read back from either database:
+// several bytes to a character, empty fields, newlines and colons inside a
+// field.
 func TestChainHoldsForAnyText(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		for i, e := range []audit.Entry{
@@ -153,6 +269,7 @@ func TestChainHoldsForAnyText(t *testing.T) {
 				t.Fatalf("append %d: %v", i, err)
 			}
 		}
+		place(t, db)
 		if err := audit.Verify(db); err != nil {
 			t.Fatalf("Verify: %v", err)
 		}
