@@ -57,8 +57,8 @@ type Record struct {
 	Subject  string    `gorm:"column:subject"`
 	Before   string    `gorm:"column:before"`
 	After    string    `gorm:"column:after"`
-	PrevHash string    `gorm:"column:prev_hash;default:null"`
-	Hash     string    `gorm:"column:hash;default:null"`
+	PrevHash string    `gorm:"column:prev_hash"`
+	Hash     string    `gorm:"column:hash"`
 }
 
 // Placed reports whether r has its place in the chain.
