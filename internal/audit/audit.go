@@ -261,36 +261,69 @@ func lines(fields ...string) string {
 // naming the first bad place) when an entry's hash or link does not hold,
 // a place is missing, or the head does not point at the last entry.
 // Entries not yet placed are not part of the chain yet (see Unplaced).
+//
+// Entries are placed while Verify reads, so it reads the head first and
+// the chain up to it: the head and the entries behind it commit together.
+// Entries beyond a head that has not moved since are a break.
 func Verify(db *gorm.DB) error {
-	prev := ""
-	var pos int64
+	var end head // how far the chain has been verified
 	for {
-		var records []Record
-		if err := db.Where("pos > ?", pos).Order("pos").Limit(1000).Find(&records).Error; err != nil {
+		h, err := readHead(db)
+		if err != nil {
+			return err
+		}
+		if end, err = walk(db, end, h.Seq); err != nil {
+			return err
+		}
+		if end.Seq != h.Seq || end.Hash != h.Hash {
+			return fmt.Errorf("%w: head at %d, chain ends at %d", ErrBroken, h.Seq, end.Seq)
+		}
+		var beyond []int64
+		if err := db.Model(&Record{}).Where("pos > ?", h.Seq).Limit(1).Pluck("pos", &beyond).Error; err != nil {
 			return fmt.Errorf("audit: read the chain: %w", err)
 		}
-		for _, r := range records {
-			pos++
-			if *r.Pos != pos {
-				return fmt.Errorf("%w: entry %d missing", ErrBroken, pos)
-			}
-			if r.PrevHash != prev || r.digest() != r.Hash {
-				return fmt.Errorf("%w: entry %d altered", ErrBroken, pos)
-			}
-			prev = r.Hash
+		if len(beyond) == 0 {
+			return nil
 		}
-		if len(records) < 1000 {
-			break
+		if now, err := readHead(db); err != nil {
+			return err
+		} else if now.Seq == h.Seq {
+			return fmt.Errorf("%w: entry %d beyond the head at %d", ErrBroken, beyond[0], h.Seq)
 		}
 	}
+}
+
+func readHead(db *gorm.DB) (head, error) {
 	var h head
 	if err := db.First(&h, 1).Error; err != nil {
-		return fmt.Errorf("audit: read head: %w", err)
+		return head{}, fmt.Errorf("audit: read head: %w", err)
 	}
-	if h.Seq != pos || h.Hash != prev {
-		return fmt.Errorf("%w: head at %d, chain ends at %d", ErrBroken, h.Seq, pos)
+	return head{Seq: h.Seq, Hash: h.Hash}, nil
+}
+
+// walk verifies the entries placed after from, up to place last, and
+// returns the last one verified.
+func walk(db *gorm.DB, from head, last int64) (head, error) {
+	for from.Seq < last {
+		var records []Record
+		if err := db.Where("pos > ? AND pos <= ?", from.Seq, last).Order("pos").Limit(1000).Find(&records).Error; err != nil {
+			return from, fmt.Errorf("audit: read the chain: %w", err)
+		}
+		if len(records) == 0 {
+			break
+		}
+		for _, r := range records {
+			pos := from.Seq + 1
+			if *r.Pos != pos {
+				return from, fmt.Errorf("%w: entry %d missing", ErrBroken, pos)
+			}
+			if r.PrevHash != from.Hash || r.digest() != r.Hash {
+				return from, fmt.Errorf("%w: entry %d altered", ErrBroken, pos)
+			}
+			from = head{Seq: pos, Hash: r.Hash}
+		}
 	}
-	return nil
+	return from, nil
 }
 
 // Unplaced counts the entries written but not yet placed in the chain.

@@ -179,6 +179,61 @@ func TestAppendTakesNoTurnOnPostgres(t *testing.T) {
 	}
 }
 
+// TestVerifyWhilePlacing: entries are placed while Verify reads the chain,
+// and an intact chain reads as intact whenever Verify looks.
+func TestVerifyWhilePlacing(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		appendN(t, db, 3)
+		stop := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					done <- nil
+					return
+				default:
+				}
+				err := db.Transaction(func(tx *gorm.DB) error {
+					return audit.Append(tx, audit.Entry{Actor: "a", Action: "x", Subject: fmt.Sprint(i), At: t0})
+				})
+				if err == nil {
+					_, err = audit.Chain(context.Background(), db)
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+		for i := 0; i < 50; i++ {
+			if err := audit.Verify(db); err != nil {
+				close(stop)
+				<-done
+				t.Fatalf("Verify %d while entries are placed: %v", i, err)
+			}
+		}
+		close(stop)
+		if err := <-done; err != nil {
+			t.Fatalf("appending: %v", err)
+		}
+	})
+}
+
+// TestVerifyFindsEntriesBeyondTheHead: an entry written placed after the
+// last one, the head left as it was, is a break.
+func TestVerifyFindsEntriesBeyondTheHead(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		appendN(t, db, 2)
+		if err := db.Exec(`INSERT INTO audit_log (seq, pos, at, actor, action, subject, prev_hash, hash) VALUES (100, 3, ?, 'a', 'x', 'forged', 'h', 'i')`, t0).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := audit.Verify(db); !errors.Is(err, audit.ErrBroken) {
+			t.Fatalf("Verify with an entry beyond the head = %v, want ErrBroken", err)
+		}
+	})
+}
+
 // TestChainerPlacesWhatIsWritten: the loop every PostgreSQL server runs
 // places entries shortly after they commit.
 func TestChainerPlacesWhatIsWritten(t *testing.T) {
