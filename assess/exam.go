@@ -681,7 +681,7 @@ func (s *Service) SnapshotTarget(ctx context.Context, attemptID string) (Attempt
 		Settings string     `gorm:"column:exam_settings"`
 		Days     int        `gorm:"column:retention_days"`
 	}
-	err := s.db.WithContext(ctx).Raw("SELECT a.*, e.settings AS exam_settings, p.snapshot_retention_days AS retention_days "+
+	err := s.db.WithContext(ctx).Raw("SELECT "+attemptColumns+", e.settings AS exam_settings, p.snapshot_retention_days AS retention_days "+
 		"FROM attempts a JOIN exams e ON e.id = a.exam_id JOIN programs p ON p.id = e.program_id WHERE a.id = ?", attemptID).
 		Scan(&rows).Error
 	if err != nil {

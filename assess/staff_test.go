@@ -92,6 +92,17 @@ func TestExamStaffAndRetention(t *testing.T) {
 		if !reflect.DeepEqual(a, wantAttempt) {
 			t.Errorf("SnapshotTarget's attempt = %+v, want %+v", a, wantAttempt)
 		}
+		// Held, with time added: the columns that say whether a snapshot is
+		// taken are read too.
+		if _, err := f.svc.AddTime(ctx, "proctor", started.ID, 5*time.Minute, "a slow start"); err != nil {
+			t.Fatal(err)
+		}
+		if wantAttempt, err = f.svc.Hold(ctx, "proctor", started.ID, "a check"); err != nil || wantAttempt.HeldAt == nil || wantAttempt.Added == 0 {
+			t.Fatalf("Hold = %+v, %v", wantAttempt, err)
+		}
+		if a, _, _, err = f.svc.SnapshotTarget(ctx, started.ID); err != nil || !reflect.DeepEqual(a, wantAttempt) {
+			t.Errorf("SnapshotTarget's held attempt = %+v, %v; want %+v", a, err, wantAttempt)
+		}
 		for _, id := range []string{uuid.NewString(), "not-an-id"} {
 			if _, _, _, err := f.svc.SnapshotTarget(ctx, id); !errors.Is(err, assess.ErrNotFound) {
 				t.Errorf("SnapshotTarget of no attempt %q = %v, want not found", id, err)

@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"net/http"
 	"reflect"
 	"slices"
 	"sync"
@@ -247,6 +248,74 @@ func TestCheckImage(t *testing.T) {
 	}
 }
 
+// TestCheckImageRefusesEveryTruncation cuts a JPEG and a PNG at every
+// length: no prefix is a whole image.
+func TestCheckImageRefusesEveryTruncation(t *testing.T) {
+	for _, format := range []string{"jpeg", "png"} {
+		img := testImage(t, format, 40, 30)
+		for n := 1; n < len(img); n++ {
+			if _, err := CheckImage(img[:n]); err == nil {
+				t.Fatalf("%s cut to %d of %d bytes was taken", format, n, len(img))
+			}
+		}
+	}
+}
+
+func TestCheckImageStructure(t *testing.T) {
+	jpg, pngImg := testImage(t, "jpeg", 64, 48), testImage(t, "png", 32, 32)
+	changed := func(img []byte, change func([]byte) []byte) []byte {
+		return change(append([]byte{}, img...))
+	}
+	// The PNG's first IDAT chunk: its data starts 8 bytes after its length.
+	idat := bytes.Index(pngImg, []byte("IDAT")) + 4
+	// The JPEG's scan: its entropy-coded data follows the SOS segment.
+	sos := bytes.Index(jpg, []byte{0xFF, 0xDA})
+	scan := sos + 2 + (int(jpg[sos+2])<<8 | int(jpg[sos+3]))
+	cases := []struct {
+		name string
+		img  []byte
+		ok   bool
+	}{
+		{"jpeg with bytes after its end", append(append([]byte{}, jpg...), "trailer"...), true},
+		{"jpeg whose end marker is gone", jpg[:len(jpg)-2], false},
+		{"jpeg whose scan is cut short but ended (pixels are not decoded)", changed(jpg, func(b []byte) []byte { return append(b[:scan+len(b[scan:])/2], 0xFF, 0xD9) }), true},
+		{"jpeg with a segment longer than the file", changed(jpg, func(b []byte) []byte { b[4], b[5] = 0xFF, 0xF0; return b }), false},
+		{"jpeg with data where a marker belongs", changed(jpg, func(b []byte) []byte { return append(b[:2], append([]byte{0x12}, b[2:]...)...) }), false},
+		{"png with a byte of image data changed", changed(pngImg, func(b []byte) []byte { b[idat+2] ^= 0x40; return b }), false},
+		{"png without its end", pngImg[:len(pngImg)-12], false},
+		{"png with bytes after its end", append(append([]byte{}, pngImg...), "trailer"...), false},
+		{"png without image data", changed(pngImg, func(b []byte) []byte { return append(b[:idat-8], b[len(b)-12:]...) }), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := CheckImage(tc.img)
+			var fe *valid.Error
+			switch {
+			case tc.ok && err != nil:
+				t.Fatalf("CheckImage = %v; want the image taken", err)
+			case !tc.ok && (!errors.As(err, &fe) || fe.Field != "image"):
+				t.Fatalf("CheckImage = %v; want a field error on image", err)
+			}
+		})
+	}
+}
+
+// FuzzCheckImage feeds CheckImage's structure walkers arbitrary bytes
+// behind a valid header: they must refuse or take them, never panic, and
+// whatever they take has the type its content shows.
+func FuzzCheckImage(f *testing.F) {
+	f.Add(testImage(f, "jpeg", 16, 8))
+	f.Add(testImage(f, "png", 16, 8))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		img, err := CheckImage(b)
+		if err != nil {
+			return
+		}
+		if img.Type() != http.DetectContentType(b) {
+			t.Fatalf("taken as %s, content shows %s", img.Type(), http.DetectContentType(b))
+		}
+	})
+}
 func TestSnapshotsStoreFlagAndPurge(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := t.Context()
@@ -491,4 +560,24 @@ func asJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// BenchmarkCheckImage checks a player-sized webcam frame (640 × 480), and
+// for scale decodes it as CheckImage once did.
+func BenchmarkCheckImage(b *testing.B) {
+	jpg := testImage(b, "jpeg", 640, 480)
+	b.Run("check", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := CheckImage(jpg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("full-decode", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := image.Decode(bytes.NewReader(jpg)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -7,11 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"image"
-	_ "image/jpeg" // the decoders of ImageTypes
-	_ "image/png"
 	"io"
-	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -126,59 +122,6 @@ type Snapshots struct {
 // them in log's database and chains.
 func NewSnapshots(log *Log, blobs blob.Store) *Snapshots {
 	return &Snapshots{db: log.db, log: log, blobs: blobs, now: log.now}
-}
-
-// Image is an upload that CheckImage found to be a whole JPEG or PNG
-// image. Snapshots take only these, so that an image is decoded once
-// however many layers look at it.
-type Image struct {
-	data        []byte
-	contentType string
-}
-
-// Type is the image's type judged by its content: image/jpeg or image/png.
-func (i Image) Type() string { return i.contentType }
-
-// CheckImage returns img as an Image, of the type its content shows — JPEG
-// or PNG — after checking that it is whole: its header first, so that
-// dimensions over MaxImageDimension (a pixel flood: a small file that
-// would decode to gigabytes) are refused before any pixel is decoded,
-// then every pixel, so that a truncated or corrupt image is refused too.
-// Anything else is a field error on "image".
-func CheckImage(img []byte) (Image, error) {
-	ct, err := imageType(img)
-	if err != nil {
-		return Image{}, err
-	}
-	return Image{data: img, contentType: ct}, nil
-}
-
-func imageType(img []byte) (string, error) {
-	if len(img) == 0 {
-		return "", valid.Errorf("image", "is empty")
-	}
-	if len(img) > MaxImageBytes {
-		return "", valid.Errorf("image", "is larger than %d bytes", MaxImageBytes)
-	}
-	ct := http.DetectContentType(img)
-	ok := false
-	for _, t := range ImageTypes {
-		ok = ok || ct == t
-	}
-	if !ok {
-		return "", valid.Errorf("image", "must be a JPEG or PNG image, not %s", ct)
-	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(img))
-	if err != nil || "image/"+format != ct {
-		return "", valid.Errorf("image", "is not a valid %s image", ct)
-	}
-	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > MaxImageDimension || cfg.Height > MaxImageDimension {
-		return "", valid.Errorf("image", "must be from 1 to %d pixels wide and high, not %d×%d", MaxImageDimension, cfg.Width, cfg.Height)
-	}
-	if _, _, err := image.Decode(bytes.NewReader(img)); err != nil {
-		return "", valid.Errorf("image", "is not a whole %s image: it is truncated or corrupt", ct)
-	}
-	return ct, nil
 }
 
 // Put checks and stores an image, records it, and — for a webcam frame —
