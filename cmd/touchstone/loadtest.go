@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 
 	"github.com/touchstone-assess/touchstone/cmd/touchstone/loadtest"
 )
@@ -36,6 +38,7 @@ func runLoadtest(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	var cfg loadtest.Config
 	var jsonOut, quiet bool
+	var cpuProfile string
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "the server's base URL, or several instances' separated by commas (requests go to each in turn)")
 	fs.StringVar(&cfg.Mode, "mode", loadtest.ModePaced, "paced (candidates at the player's pace) or saturate (workers save back to back)")
 	fs.IntVar(&cfg.Candidates, "candidates", 10, "candidates in a paced run (load accounts first-account…)")
@@ -60,6 +63,7 @@ func runLoadtest(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the candidates' choices")
 	fs.BoolVar(&jsonOut, "json", false, "write the report as JSON")
 	fs.BoolVar(&quiet, "quiet", false, "no progress lines")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file: its share of the machine is part of every figure measured on one")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -76,6 +80,17 @@ func runLoadtest(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if !jsonOut && !quiet {
 		cfg.Progress = stdout
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return fmt.Errorf("loadtest: --cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("loadtest: --cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rep, err := loadtest.Run(ctx, cfg)
 	if err != nil {

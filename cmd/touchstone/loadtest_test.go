@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -129,5 +131,25 @@ func TestLoadtestFlags(t *testing.T) {
 	err := run(context.Background(), []string{"loadtest", "setup", "--candidates", "3"}, func(string) string { return "" }, &out)
 	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "database-url: required") {
 		t.Errorf("setup without a database: got %v, want an error naming --database-url", err)
+	}
+}
+
+// TestLoadtestCPUProfile: --cpuprofile writes the tool's own profile even
+// when the run fails, and a file it cannot create is an error naming it.
+func TestLoadtestCPUProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "loadtest.pprof")
+	// Nothing listens on port 1: the run fails at the first sign-in.
+	err := run(context.Background(), []string{"loadtest", "--url", "http://127.0.0.1:1", "--candidates", "1", "--cpuprofile", path},
+		func(string) string { return "" }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "sign in") {
+		t.Fatalf("run against no server: %v, want a sign-in failure", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("profile %q: %v, %d bytes; want a gzipped pprof profile", path, err, len(b))
+	}
+	err = run(context.Background(), []string{"loadtest", "--cpuprofile", filepath.Join(path, "no", "such", "dir")}, func(string) string { return "" }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--cpuprofile") {
+		t.Errorf("a profile that cannot be created: %v, want an error naming --cpuprofile", err)
 	}
 }
