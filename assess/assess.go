@@ -140,7 +140,7 @@ func NewService(db *gorm.DB, bank *items.Store, now func() time.Time) *Service {
 		runs: newRunTracker(), owners: &memo.Map[string, AttemptOwner]{Max: 200_000}, slots: &memo.Map[[2]string, slot]{Max: 500_000},
 		examParts: &memo.Map[string, examParts]{Max: 10_000}}
 	if sqlDB, err := db.DB(); err == nil && db.Dialector.Name() == "postgres" {
-		s.saves = &saveBatcher{db: sqlDB}
+		s.saves = newSaveBatcher(sqlDB)
 	}
 	return s
 }

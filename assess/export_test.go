@@ -3,7 +3,7 @@ package assess
 import "database/sql"
 
 // SaveStatements is how many batch UPDATEs s has written (PostgreSQL).
-func SaveStatements(s *Service) int64 { return s.saves.statements.Load() }
+func SaveStatements(s *Service) int64 { return s.saves.writer.Batches() }
 
 // FailSaveBatches makes every batch of saves fail from now on, as a batch
 // that loses a deadlock to another instance's does: its statement runs on

@@ -4,35 +4,20 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/touchstone-assess/touchstone/internal/groupcommit"
 )
 
-// Group commit of answer saves on PostgreSQL.
+// Group commit of answer saves on PostgreSQL (internal/groupcommit): saves
+// that arrive while others are being written go together, as one UPDATE
+// over arrays of their changes in one commit. Every save is acknowledged
+// only after the commit that holds it, as before.
 //
-// Under load most of a save's cost is the database's per statement and per
-// commit, not the row. Saves that arrive while others are being written
-// therefore wait for them and then go together, as one UPDATE over arrays
-// of their changes in one commit: an idle server writes each save at once,
-// a busy one writes several per round trip. Every save is acknowledged only
-// after the commit that holds it, as before.
-//
-// There is no background goroutine: the first save to find a free lane
-// writes its batch, and when it is done hands the lane to the oldest save
-// still waiting, which writes the next batch with everything queued by then.
-
-// saveLanes is how many batches a process writes at once, saveBatchMax the
-// most saves in one. One lane: with more, batches are smaller, and the
-// database spends on planning each batch nearly what it spends on running
-// it: on the 2-core machine of README → Performance, 32 workers saving
-// back to back got nearly twice the saves per second through one lane as
-// through four.
-const (
-	saveLanes    = 1
-	saveBatchMax = 64
-)
+// One lane: with more, batches are smaller, and the database spends on
+// planning each batch nearly what it spends on running it: on the 2-core
+// machine of README → Performance, 32 workers saving back to back got
+// nearly twice the saves per second through one lane as through four.
 
 // saveRow is one save's change for the batch UPDATE: what saveAtOnce would
 // have written on its own.
@@ -52,143 +37,33 @@ type saveRow struct {
 	openUntil  time.Time // the deadline must be at or after this: now less the grace
 }
 
-// queuedSave is a save waiting for its batch. done receives its outcome,
-// and before it, when the save is handed a lane (leading), a lead message:
-// two at most, which its buffer holds.
-type queuedSave struct {
-	row     saveRow
-	leading bool // guarded by the batcher's mu
-	done    chan saveOutcome
+// savedRow is a batched save's outcome: whether the row was updated, and
+// the seq it now holds when it was.
+type savedRow struct {
+	applied bool
+	seq     int64
 }
 
-type saveOutcome struct {
-	lead    bool  // take the lane: write batches until this save is written
-	applied bool  // the row was updated; seq is what it now holds
-	seq     int64 //
-	err     error
-}
-
-// saveBatcher gathers concurrent saves into batches (see above).
+// saveBatcher writes concurrent saves in batches.
 type saveBatcher struct {
-	db *sql.DB
+	db     *sql.DB
+	writer groupcommit.Writer[saveKey, saveRow, savedRow]
+}
 
-	mu      sync.Mutex
-	waiting []*queuedSave
-	busy    int // lanes held
-
-	statements atomic.Int64 // batches written, for tests
+func newSaveBatcher(db *sql.DB) *saveBatcher {
+	b := &saveBatcher{db: db}
+	b.writer = groupcommit.Writer[saveKey, saveRow, savedRow]{
+		Key:   func(r saveRow) saveKey { return saveKey{r.attemptID, r.position} },
+		Write: b.update,
+	}
+	return b
 }
 
 // save writes row, together with whatever other saves are waiting, and
 // reports whether it was applied and the seq the response now holds.
 func (b *saveBatcher) save(ctx context.Context, row saveRow) (applied bool, seq int64, err error) {
-	q := &queuedSave{row: row, done: make(chan saveOutcome, 2)}
-	b.mu.Lock()
-	b.waiting = append(b.waiting, q)
-	if b.busy < saveLanes {
-		b.busy++
-		q.leading = true
-	}
-	lead := q.leading
-	b.mu.Unlock()
-	if !lead {
-		select {
-		case o := <-q.done:
-			if !o.lead {
-				return o.applied, o.seq, o.err
-			}
-		case <-ctx.Done():
-			if b.abandon(q) {
-				// A batch may still write it: the caller learns only that
-				// it gave up, as with any statement cut short.
-				return false, 0, ctx.Err()
-			}
-			<-q.done // the lane was handed to it meanwhile: it must write
-		}
-	}
-	for {
-		batch, taken := b.take(q)
-		b.write(ctx, batch)
-		if taken {
-			break
-		}
-	}
-	o := <-q.done // from its own batch, or from another lane's
-	b.handOn()
-	return o.applied, o.seq, o.err
-}
-
-// abandon removes q, whose caller gives up, from the waiting, unless a
-// lane was handed to it; it reports whether it did.
-func (b *saveBatcher) abandon(q *queuedSave) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if q.leading {
-		return false
-	}
-	b.waiting = slices.DeleteFunc(b.waiting, func(w *queuedSave) bool { return w == q })
-	return true
-}
-
-// take removes the next batch from the waiting: the oldest saves, at most
-// one per response (a later save of the same response goes in a later
-// batch, so that one statement never updates a row twice). It reports
-// whether q is no longer waiting.
-func (b *saveBatcher) take(q *queuedSave) (batch []*queuedSave, taken bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	seen := make(map[saveKey]bool, min(len(b.waiting), saveBatchMax))
-	batch = make([]*queuedSave, 0, min(len(b.waiting), saveBatchMax))
-	rest := b.waiting[:0]
-	taken = true
-	for _, w := range b.waiting {
-		k := saveKey{w.row.attemptID, w.row.position}
-		if len(batch) == saveBatchMax || seen[k] {
-			rest = append(rest, w)
-			taken = taken && w != q
-			continue
-		}
-		seen[k] = true
-		batch = append(batch, w)
-	}
-	clear(b.waiting[len(rest):])
-	b.waiting = rest
-	return batch, taken
-}
-
-// handOn gives the lane to the oldest waiting save that holds none, or
-// frees it.
-func (b *saveBatcher) handOn() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, w := range b.waiting {
-		if !w.leading {
-			w.leading = true
-			w.done <- saveOutcome{lead: true}
-			return
-		}
-	}
-	b.busy--
-}
-
-// write runs one batch and answers each of its saves. The statement runs
-// to its end even when the writer's own request is cancelled: the other
-// saves in it are not the writer's to give up.
-func (b *saveBatcher) write(ctx context.Context, batch []*queuedSave) {
-	if len(batch) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	updated, err := b.update(ctx, batch)
-	b.statements.Add(1)
-	for i, q := range batch {
-		o := saveOutcome{err: err}
-		if err == nil {
-			o.seq, o.applied = updated[i]
-		}
-		q.done <- o
-	}
+	o, err := b.writer.Do(ctx, row)
+	return o.applied, o.seq, err
 }
 
 // saveKey names a response: a batch holds one save of each at most.
@@ -220,9 +95,9 @@ WHERE r.attempt_id = v.attempt_id::uuid AND r.position = v.position AND a.id = r
   AND (v.seq = 0 OR r.seq < v.seq)
 RETURNING v.i, r.seq`
 
-// update runs batchSaveSQL for batch and returns, by their index in
-// batch, the saves it applied, with the seq each response now holds.
-func (b *saveBatcher) update(ctx context.Context, batch []*queuedSave) (map[int]int64, error) {
+// update runs batchSaveSQL for batch and returns each save's outcome by
+// its index in batch.
+func (b *saveBatcher) update(ctx context.Context, batch []saveRow) ([]savedRow, error) {
 	n := len(batch)
 	var (
 		attempts, candidates   = make([]string, n), make([]string, n)
@@ -234,8 +109,7 @@ func (b *saveBatcher) update(ctx context.Context, batch []*queuedSave) (map[int]
 		seconds                = make([]*float64, n)
 		nows, openUntil        = make([]time.Time, n), make([]time.Time, n)
 	)
-	for i, q := range batch {
-		r := q.row
+	for i, r := range batch {
 		attempts[i], positions[i], candidates[i], seqs[i] = r.attemptID, int64(r.position), r.candidate, r.seq
 		setAnswers[i], answers[i], answerJSON[i] = r.setAnswer, r.answer, r.answerJSON
 		setFlagged[i], flagged[i], seconds[i] = r.setFlagged, r.flagged, r.seconds
@@ -247,13 +121,13 @@ func (b *saveBatcher) update(ctx context.Context, batch []*queuedSave) (map[int]
 		return nil, fmt.Errorf("assess: save responses: %w", err)
 	}
 	defer rows.Close()
-	updated := make(map[int]int64, n)
+	updated := make([]savedRow, n)
 	for rows.Next() {
 		var i, seq int64
 		if err := rows.Scan(&i, &seq); err != nil {
 			return nil, fmt.Errorf("assess: save responses: %w", err)
 		}
-		updated[int(i)-1] = seq // ordinality counts from 1
+		updated[i-1] = savedRow{applied: true, seq: seq} // ordinality counts from 1
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("assess: save responses: %w", err)

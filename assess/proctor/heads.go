@@ -18,9 +18,10 @@ import (
 // last wrote for each attempt, with the last heartbeat and the counts of
 // each kind, and appends onto it: an UPDATE that moves the head only if it
 // is still the one remembered, with the INSERT (on PostgreSQL the two are
-// one statement, needing no transaction). When another instance moved it,
-// the UPDATE changes nothing and the append takes the slow way, which
-// reads the chain afresh.
+// one statement, needing no transaction, which Record shares with the
+// appends of other attempts that arrive meanwhile: batch.go). When another
+// instance moved it, the UPDATE changes nothing and the append takes the
+// slow way, which reads the chain afresh.
 
 // knownHead is an attempt's chain as this Log last wrote it.
 type knownHead struct {
@@ -101,10 +102,8 @@ type alongside struct {
 // appendOntoWith is appendOnto that also makes also's write in the same
 // statement; also is for PostgreSQL only.
 func appendOntoWith(db *gorm.DB, attemptID string, k knownHead, events []Event, now time.Time, also *alongside) ([]Event, knownHead, bool, error) {
-	events = withGap(events, k.heartbeat, now)
-	rows := chainRows(attemptID, events, k.seq, k.hash, now)
-	next := knownHead{seq: k.seq + int64(len(rows)), hash: rows[len(rows)-1].Hash, counts: counted(k.counts, events),
-		heartbeat: lastBeat(events, k.heartbeat, now)}
+	a := extend(attemptID, k, events, now)
+	rows, next := a.rows, a.next
 	move := []any{next.seq, next.hash, next.countsJSON(), attemptID, k.seq, k.hash}
 	if db.Dialector.Name() == "postgres" {
 		// The head moves and the events go in together, or neither.

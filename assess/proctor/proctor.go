@@ -132,10 +132,19 @@ type Log struct {
 	now func() time.Time
 	// heads are the chains' heads this Log last wrote (see appendTx).
 	heads memo.Map[string, knownHead]
+	// appends batches appends onto remembered heads on PostgreSQL
+	// (batch.go); nil elsewhere.
+	appends *appendBatcher
 }
 
 // NewLog returns a Log on db.
-func NewLog(db *gorm.DB, now func() time.Time) *Log { return &Log{db: db, now: now} }
+func NewLog(db *gorm.DB, now func() time.Time) *Log {
+	l := &Log{db: db, now: now}
+	if sqlDB, err := db.DB(); err == nil && db.Dialector.Name() == "postgres" {
+		l.appends = newAppendBatcher(sqlDB)
+	}
+	return l
+}
 
 // Record stores events a page reported for one attempt, appended to its
 // chain in one transaction, and returns them as stored. A heartbeat after
@@ -153,16 +162,19 @@ func (l *Log) Record(ctx context.Context, attemptID string, events []Event) ([]E
 		return nil, nil
 	}
 	now := l.now().UTC().Truncate(time.Microsecond)
-	if k, ok := l.heads.Get(attemptID); ok && l.db.Dialector.Name() == "postgres" {
-		out, next, done, err := appendOnto(l.db.WithContext(ctx), attemptID, k, events, now)
-		if err != nil {
+	if k, ok := l.heads.Get(attemptID); ok && l.appends != nil {
+		a := extend(attemptID, k, events, now)
+		moved, err := l.appends.writer.Do(ctx, a)
+		if err != nil && ctx.Err() != nil {
 			return nil, err
 		}
-		if done {
-			l.heads.Put(attemptID, next)
-			return out, nil
+		if moved {
+			l.heads.Put(attemptID, a.next)
+			return storedEvents(a.rows), nil
 		}
-		l.heads.Delete(attemptID) // moved: the slow way
+		// Moved by someone else, or a failed batch (a deadlock with
+		// another instance's, say): the slow way, alone.
+		l.heads.Delete(attemptID)
 	}
 	var out []Event
 	var next knownHead

@@ -2,6 +2,7 @@ package proctor
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"image"
@@ -13,6 +14,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,6 +133,125 @@ func TestEventChainConcurrentAppends(t *testing.T) {
 			t.Fatalf("Verify = %+v, %v; want %d events, intact", check, err, writers*each*2)
 		}
 	})
+}
+
+// TestRecordSharesStatementsAcrossAttempts records for many attempts at
+// once through one Log, some of whose remembered heads another Log has
+// moved: on PostgreSQL the appends share statements, and on both backends
+// every chain holds all its events in order.
+func TestRecordSharesStatementsAcrossAttempts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := t.Context()
+		clk := &clock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
+		log, other := NewLog(db, clk.Now), NewLog(db, clk.Now)
+		const attempts, moved, rounds = 24, 4, 5
+		ids := make([]string, attempts)
+		for i := range ids {
+			ids[i] = newAttempt(t, db)
+			if _, err := log.Record(ctx, ids[i], []Event{{Kind: Heartbeat}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var statements atomic.Int64 // through GORM: the slow way's, not the batches'
+		dbtest.OnStatements(t, db, func(*gorm.DB) { statements.Add(1) })
+		for _, id := range ids[:moved] {
+			if _, err := other.Record(ctx, id, []Event{{Kind: FocusLost}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		slowWay := statements.Swap(0) // the statements of moved appends the slow way
+		var before int64
+		if log.appends != nil {
+			before = log.appends.writer.Batches()
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, attempts*rounds)
+		for _, id := range ids {
+			wg.Go(func() {
+				for range rounds {
+					_, err := log.Record(ctx, id, []Event{{Kind: Heartbeat}, {Kind: Copy, Detail: id}})
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent record: %v", err)
+			}
+		}
+		if log.appends != nil {
+			if n := log.appends.writer.Batches() - before; n >= attempts*rounds {
+				t.Errorf("%d statements for %d appends: want them shared", n, attempts*rounds)
+			}
+			// Only the appends onto the heads the other Log moved went
+			// the slow way: a stale head fails no batch.
+			if n := statements.Load(); n != slowWay {
+				t.Errorf("%d statements the slow way, want %d: those of %d appends", n, slowWay, moved)
+			}
+		}
+		sums, err := log.Summaries(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range ids {
+			want := 1 + 2*rounds
+			if i < moved {
+				want++
+			}
+			check, err := log.Verify(ctx, id)
+			if err != nil || check.Events != want {
+				t.Errorf("attempt %d: Verify = %+v, %v; want %d events, intact", i, check, err, want)
+			}
+			events, err := log.Events(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j, e := range events {
+				if e.Seq != int64(j+1) {
+					t.Errorf("attempt %d: event %d in the order received has seq %d", i, j+1, e.Seq)
+					break
+				}
+				if e.Kind == Copy && e.Detail != id {
+					t.Errorf("attempt %d: event %d is another attempt's: %q", i, j+1, e.Detail)
+				}
+			}
+			if c := sums[id].Counts; c[Heartbeat] != 1+rounds || c[Copy] != rounds {
+				t.Errorf("attempt %d: counts %v, want %d heartbeats and %d copies", i, c, 1+rounds, rounds)
+			}
+			if got, ok := log.Written(id); !ok || !reflect.DeepEqual(got, sums[id]) {
+				t.Errorf("attempt %d: the Log wrote %+v (%v), the chain's summary is %+v", i, got, ok, sums[id])
+			}
+		}
+	})
+}
+
+// TestRecordAfterAFailedBatch: when a batch's statement fails (a deadlock
+// with another instance's, say), each of its appends takes the slow way
+// and is recorded once.
+func TestRecordAfterAFailedBatch(t *testing.T) {
+	db := dbtest.Postgres(t)
+	ctx := t.Context()
+	log := NewLog(db, time.Now)
+	a := newAttempt(t, db)
+	for range 2 {
+		if _, err := log.Record(ctx, a, []Event{{Kind: Heartbeat}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closed, err := sql.Open("pgx", "postgres://127.0.0.1:1/none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	log.appends.db = closed
+	if _, err := log.Record(ctx, a, []Event{{Kind: Paste}}); err != nil {
+		t.Fatalf("Record with every batch failing: %v", err)
+	}
+	if check, err := log.Verify(ctx, a); err != nil || check.Events != 3 {
+		t.Errorf("Verify = %+v, %v; want 3 events, intact", check, err)
+	}
 }
 
 // recordAtOnce records events each times through every log at once, one

@@ -1,0 +1,129 @@
+package proctor
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/touchstone-assess/touchstone/internal/groupcommit"
+)
+
+// Every candidate's page reports events every few seconds, most of them a
+// lone heartbeat, and on PostgreSQL each append onto a remembered head is
+// a statement and a commit of its own. Appends of different attempts that
+// arrive while others are being written therefore go together
+// (internal/groupcommit): one statement moves every head that is still
+// the one remembered and inserts the events of those that moved. An
+// append whose head had moved changes nothing, as alone, and takes the
+// slow way.
+
+// chainAppend is one attempt's append onto a remembered head: the head it
+// builds on, the events as they will be stored, and the head they make.
+type chainAppend struct {
+	attemptID string
+	from      knownHead
+	rows      []eventRow
+	next      knownHead
+}
+
+// extend prepares the append of events onto k, with a HeartbeatGap before
+// them when they hold a heartbeat after a silence longer than
+// HeartbeatGapAfter.
+func extend(attemptID string, k knownHead, events []Event, now time.Time) chainAppend {
+	events = withGap(events, k.heartbeat, now)
+	rows := chainRows(attemptID, events, k.seq, k.hash, now)
+	next := knownHead{seq: k.seq + int64(len(rows)), hash: rows[len(rows)-1].Hash, counts: counted(k.counts, events),
+		heartbeat: lastBeat(events, k.heartbeat, now)}
+	return chainAppend{attemptID: attemptID, from: k, rows: rows, next: next}
+}
+
+// appendBatcher writes concurrent appends onto remembered heads in
+// batches, on PostgreSQL.
+type appendBatcher struct {
+	db     *sql.DB
+	writer groupcommit.Writer[string, chainAppend, bool]
+}
+
+func newAppendBatcher(db *sql.DB) *appendBatcher {
+	b := &appendBatcher{db: db}
+	b.writer = groupcommit.Writer[string, chainAppend, bool]{
+		Key:   func(a chainAppend) string { return a.attemptID },
+		Write: b.write,
+	}
+	return b
+}
+
+// batchAppendSQL moves each head that is still the one its append builds
+// on and inserts the events of the appends whose head moved, in their
+// order; it returns the attempts whose head moved, as they were given.
+const batchAppendSQL = `WITH v AS (
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+    AS v(attempt_id, seq, hash, counts, from_seq, from_hash)
+), head AS (
+  UPDATE proctor_chains AS c SET seq = v.seq, hash = v.hash, counts = v.counts
+  FROM v WHERE c.attempt_id = v.attempt_id::uuid AND c.seq = v.from_seq AND c.hash = v.from_hash
+  RETURNING v.attempt_id
+), inserted AS (
+  INSERT INTO proctor_events (attempt_id, kind, detail, client_at, received_at, seq, prev_hash, hash)
+  SELECT e.attempt_id::uuid, e.kind, e.detail, e.client_at, e.received_at, e.seq, e.prev_hash, e.hash
+  FROM unnest($7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::bigint[], $13::text[], $14::text[])
+    WITH ORDINALITY AS e(attempt_id, kind, detail, client_at, received_at, seq, prev_hash, hash, i)
+  WHERE e.attempt_id IN (SELECT attempt_id FROM head)
+  ORDER BY e.i
+)
+SELECT attempt_id FROM head`
+
+// write runs batchAppendSQL for batch and reports, by index in batch,
+// whether each append's head moved. The heads are listed in the order of
+// their attempts' ids, which is the order in which PostgreSQL locks
+// them, so that two instances' batches never wait on each other in a
+// circle.
+func (b *appendBatcher) write(ctx context.Context, batch []chainAppend) ([]bool, error) {
+	sorted := slices.Clone(batch)
+	slices.SortFunc(sorted, func(x, y chainAppend) int { return strings.Compare(x.attemptID, y.attemptID) })
+	var (
+		n                         = len(sorted)
+		attempts, hashes, counts  = make([]string, n), make([]string, n), make([]string, n)
+		seqs, fromSeqs            = make([]int64, n), make([]int64, n)
+		fromHashes                = make([]string, n)
+		eAttempts, kinds, details []string
+		clientAt                  []*time.Time
+		receivedAt                []time.Time
+		eSeqs                     []int64
+		prevHashes, eHashes       []string
+	)
+	for i, a := range sorted {
+		attempts[i], seqs[i], hashes[i], counts[i] = a.attemptID, a.next.seq, a.next.hash, a.next.countsJSON()
+		fromSeqs[i], fromHashes[i] = a.from.seq, a.from.hash
+		for _, r := range a.rows {
+			eAttempts, kinds, details = append(eAttempts, r.AttemptID), append(kinds, r.Kind), append(details, r.Detail)
+			clientAt, receivedAt, eSeqs = append(clientAt, r.ClientAt), append(receivedAt, r.ReceivedAt), append(eSeqs, *r.Seq)
+			prevHashes, eHashes = append(prevHashes, r.PrevHash), append(eHashes, r.Hash)
+		}
+	}
+	rows, err := b.db.QueryContext(ctx, batchAppendSQL, attempts, seqs, hashes, counts, fromSeqs, fromHashes,
+		eAttempts, kinds, details, clientAt, receivedAt, eSeqs, prevHashes, eHashes)
+	if err != nil {
+		return nil, fmt.Errorf("proctor: record: %w", err)
+	}
+	defer rows.Close()
+	moved := make(map[string]bool, n)
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("proctor: record: %w", err)
+		}
+		moved[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("proctor: record: %w", err)
+	}
+	out := make([]bool, len(batch))
+	for i, a := range batch {
+		out[i] = moved[a.attemptID]
+	}
+	return out, nil
+}
