@@ -103,8 +103,17 @@ type alongside struct {
 // statement; also is for PostgreSQL only.
 func appendOntoWith(db *gorm.DB, attemptID string, k knownHead, events []Event, now time.Time, also *alongside) ([]Event, knownHead, bool, error) {
 	a := extend(attemptID, k, events, now)
-	rows, next := a.rows, a.next
-	move := []any{next.seq, next.hash, next.countsJSON(), attemptID, k.seq, k.hash}
+	moved, err := a.writeOnto(db, also)
+	if err != nil || !moved {
+		return nil, knownHead{}, false, err
+	}
+	return storedEvents(a.rows), a.next, true, nil
+}
+
+// writeOnto writes a if the chain's head still is the one a builds on, and
+// reports whether it did (see appendOntoWith).
+func (a chainAppend) writeOnto(db *gorm.DB, also *alongside) (bool, error) {
+	move := []any{a.next.seq, a.next.hash, a.next.countsJSON(), a.attemptID, a.from.seq, a.from.hash}
 	if db.Dialector.Name() == "postgres" {
 		// The head moves and the events go in together, or neither.
 		var values strings.Builder
@@ -114,7 +123,7 @@ func appendOntoWith(db *gorm.DB, attemptID string, k knownHead, events []Event, 
 			with = ", " + also.cte
 			args = append(args, also.args...)
 		}
-		for i, r := range rows {
+		for i, r := range a.rows {
 			if i > 0 {
 				values.WriteString(", ")
 			}
@@ -126,27 +135,24 @@ INSERT INTO proctor_events (attempt_id, kind, detail, client_at, received_at, se
 SELECT head.attempt_id, v.kind, v.detail, v.client_at, v.received_at, v.seq, v.prev_hash, v.hash
 FROM head, (VALUES `+values.String()+`) AS v (kind, detail, client_at, received_at, seq, prev_hash, hash)`, args...)
 		if res.Error != nil {
-			return nil, knownHead{}, false, fmt.Errorf("proctor: record: %w", res.Error)
+			return false, fmt.Errorf("proctor: record: %w", res.Error)
 		}
-		if res.RowsAffected == 0 {
-			return nil, knownHead{}, false, nil
-		}
-		return storedEvents(rows), next, true, nil
+		return res.RowsAffected > 0, nil
 	}
 	if also != nil {
-		return nil, knownHead{}, false, errors.New("proctor: a write alongside an append needs PostgreSQL")
+		return false, errors.New("proctor: a write alongside an append needs PostgreSQL")
 	}
 	res := db.Exec("UPDATE proctor_chains SET seq = ?, hash = ?, counts = ? WHERE attempt_id = ? AND seq = ? AND hash = ?", move...)
 	if res.Error != nil {
-		return nil, knownHead{}, false, fmt.Errorf("proctor: advance chain: %w", res.Error)
+		return false, fmt.Errorf("proctor: advance chain: %w", res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return nil, knownHead{}, false, nil
+		return false, nil
 	}
-	if err := db.Create(&rows).Error; err != nil {
-		return nil, knownHead{}, false, fmt.Errorf("proctor: record: %w", err)
+	if err := db.Create(&a.rows).Error; err != nil {
+		return false, fmt.Errorf("proctor: record: %w", err)
 	}
-	return storedEvents(rows), next, true, nil
+	return true, nil
 }
 
 // withGap puts a HeartbeatGap before events when they hold a heartbeat

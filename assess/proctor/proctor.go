@@ -141,7 +141,7 @@ type Log struct {
 func NewLog(db *gorm.DB, now func() time.Time) *Log {
 	l := &Log{db: db, now: now}
 	if sqlDB, err := db.DB(); err == nil && db.Dialector.Name() == "postgres" {
-		l.appends = newAppendBatcher(sqlDB)
+		l.appends = newAppendBatcher(db, sqlDB)
 	}
 	return l
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -12,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -19,6 +21,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 
 	"github.com/touchstone-assess/touchstone/internal/audit"
@@ -152,14 +155,18 @@ func TestRecordSharesStatementsAcrossAttempts(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var statements atomic.Int64 // through GORM: the slow way's, not the batches'
-		dbtest.OnStatements(t, db, func(*gorm.DB) { statements.Add(1) })
+		// Reads: the slow way reads the chain, appends onto a remembered
+		// head only write.
+		var statements atomic.Int64
+		if err := db.Callback().Query().After("gorm:query").Register("test:reads", func(*gorm.DB) { statements.Add(1) }); err != nil {
+			t.Fatal(err)
+		}
 		for _, id := range ids[:moved] {
 			if _, err := other.Record(ctx, id, []Event{{Kind: FocusLost}}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		slowWay := statements.Swap(0) // the statements of moved appends the slow way
+		slowWay := statements.Swap(0) // the reads of moved appends the slow way
 		var before int64
 		if log.appends != nil {
 			before = log.appends.writer.Batches()
@@ -188,7 +195,7 @@ func TestRecordSharesStatementsAcrossAttempts(t *testing.T) {
 			// Only the appends onto the heads the other Log moved went
 			// the slow way: a stale head fails no batch.
 			if n := statements.Load(); n != slowWay {
-				t.Errorf("%d statements the slow way, want %d: those of %d appends", n, slowWay, moved)
+				t.Errorf("%d reads of the chain, want %d: those of %d appends the slow way", n, slowWay, moved)
 			}
 		}
 		sums, err := log.Summaries(ctx, ids)
@@ -234,23 +241,39 @@ func TestRecordAfterAFailedBatch(t *testing.T) {
 	db := dbtest.Postgres(t)
 	ctx := t.Context()
 	log := NewLog(db, time.Now)
-	a := newAttempt(t, db)
-	for range 2 {
-		if _, err := log.Record(ctx, a, []Event{{Kind: Heartbeat}}); err != nil {
+	ids := make([]string, 4)
+	for i := range ids {
+		ids[i] = newAttempt(t, db)
+		if _, err := log.Record(ctx, ids[i], []Event{{Kind: Heartbeat}}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// Batches of one and larger ones alike run on a closed pool.
 	closed, err := sql.Open("pgx", "postgres://127.0.0.1:1/none")
 	if err != nil {
 		t.Fatal(err)
 	}
 	closed.Close()
-	log.appends.db = closed
-	if _, err := log.Record(ctx, a, []Event{{Kind: Paste}}); err != nil {
-		t.Fatalf("Record with every batch failing: %v", err)
+	gclosed, err := gorm.Open(postgres.New(postgres.Config{Conn: closed}), &gorm.Config{DisableAutomaticPing: true})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if check, err := log.Verify(ctx, a); err != nil || check.Events != 3 {
-		t.Errorf("Verify = %+v, %v; want 3 events, intact", check, err)
+	log.appends.db, log.appends.gdb = closed, gclosed
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() {
+			for range 3 {
+				if _, err := log.Record(ctx, id, []Event{{Kind: Paste}}); err != nil {
+					t.Errorf("Record with every batch failing: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if check, err := log.Verify(ctx, id); err != nil || check.Events != 4 {
+			t.Errorf("Verify = %+v, %v; want 4 events, intact", check, err)
+		}
 	}
 }
 
@@ -701,4 +724,38 @@ func BenchmarkCheckImage(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkRecordOnPostgres records a heartbeat for each of 8 attempts per
+// core at once, as candidates' pages do, with and without batches (each
+// append alone, as many at once as there are attempts).
+func BenchmarkRecordOnPostgres(b *testing.B) {
+	db := dbtest.Postgres(b)
+	for _, batched := range []bool{false, true} {
+		b.Run(fmt.Sprintf("batched=%v", batched), func(b *testing.B) {
+			log := NewLog(db, time.Now)
+			if !batched {
+				log.appends.writer.Lanes, log.appends.writer.Max = 1000, 1
+			}
+			var next atomic.Int64
+			ids := make([]string, 8*runtime.GOMAXPROCS(0))
+			for i := range ids {
+				ids[i] = newAttempt(b, db)
+				if _, err := log.Record(b.Context(), ids[i], []Event{{Kind: Heartbeat}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				id := ids[next.Add(1)-1]
+				for pb.Next() {
+					if _, err := log.Record(b.Context(), id, []Event{{Kind: Heartbeat}}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
 }
