@@ -171,23 +171,10 @@ func TestRecordSharesStatementsAcrossAttempts(t *testing.T) {
 		if log.appends != nil {
 			before = log.appends.writer.Batches()
 		}
-		var wg sync.WaitGroup
-		errs := make(chan error, attempts*rounds)
-		for _, id := range ids {
-			wg.Go(func() {
-				for range rounds {
-					_, err := log.Record(ctx, id, []Event{{Kind: Heartbeat}, {Kind: Copy, Detail: id}})
-					errs <- err
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatalf("concurrent record: %v", err)
-			}
-		}
+		atOnce(t, len(ids), rounds, func(i int) error {
+			_, err := log.Record(ctx, ids[i], []Event{{Kind: Heartbeat}, {Kind: Copy, Detail: ids[i]}})
+			return err
+		})
 		if log.appends != nil {
 			if n := log.appends.writer.Batches() - before; n >= attempts*rounds {
 				t.Errorf("%d statements for %d appends: want them shared", n, attempts*rounds)
@@ -281,17 +268,24 @@ func TestRecordAfterAFailedBatch(t *testing.T) {
 // goroutine a log, and fails t on any error.
 func recordAtOnce(t *testing.T, logs []*Log, attemptID string, each int, events []Event) {
 	t.Helper()
+	atOnce(t, len(logs), each, func(i int) error {
+		_, err := logs[i].Record(t.Context(), attemptID, events)
+		return err
+	})
+}
+
+// atOnce calls record(i) each times in goroutine i of n, all at once, and
+// fails t on any error.
+func atOnce(t *testing.T, n, each int, record func(i int) error) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, len(logs)*each)
-	for _, l := range logs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	errs := make(chan error, n*each)
+	for i := range n {
+		wg.Go(func() {
 			for range each {
-				_, err := l.Record(t.Context(), attemptID, events)
-				errs <- err
+				errs <- record(i)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
