@@ -78,6 +78,10 @@ type Config struct {
 	Metrics *Metrics
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// StreamPing is how long a live stream stays silent before the server
+	// pings it; 0: 25 s, half the 60-second idle timeout of common proxies
+	// and load balancers.
+	StreamPing time.Duration
 }
 
 // Server is the web layer: a Fiber app and what its handlers share.
@@ -109,6 +113,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
+	}
+	if cfg.StreamPing <= 0 {
+		cfg.StreamPing = defaultStreamPing
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	s := &Server{cfg: cfg, secure: strings.HasPrefix(cfg.BaseURL, "https://"), streams: make(chan struct{})}

@@ -30,8 +30,15 @@ const streamLife = 5 * time.Minute
 // streamWriteWindow is how long one write to a stream may take: each
 // write extends the connection's deadline by it, so a long stream outlives
 // the server's write timeout while a browser that stops reading is still
-// cut off. Pings every ten seconds keep writes, and proxies, going.
+// cut off.
 const streamWriteWindow = 30 * time.Second
+
+// defaultStreamPing is Config.StreamPing's default. A stream pings only
+// when nothing else was written for that long, since each ping costs a
+// write on the server and a wake-up in the browser: a ping every ten
+// seconds, whatever was sent, made as many writes as all the candidates'
+// proctoring events together in the load test.
+const defaultStreamPing = 25 * time.Second
 
 // liveEvent is what a candidate's page learns of a proctor's action.
 type liveEvent struct {
@@ -183,7 +190,7 @@ func (s *Server) serveStream(c *fiber.Ctx, msgs <-chan []byte, cancel func()) er
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("X-Accel-Buffering", "no") // no proxy buffering of the stream
-	stop := s.streams
+	stop, silence := s.streams, s.cfg.StreamPing
 	conn := c.Context().Conn()
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer cancel()
@@ -195,8 +202,8 @@ func (s *Server) serveStream(c *fiber.Ctx, msgs <-chan []byte, cancel func()) er
 		}
 		end := time.NewTimer(streamLife)
 		defer end.Stop()
-		ping := time.NewTicker(10 * time.Second)
-		defer ping.Stop()
+		idle := time.NewTimer(silence)
+		defer idle.Stop()
 		// The first event tells the page the stream is open, so that it
 		// re-reads what it shows and misses nothing from before.
 		fmt.Fprint(w, "retry: 1000\nevent: open\ndata: {}\n\n")
@@ -207,7 +214,7 @@ func (s *Server) serveStream(c *fiber.Ctx, msgs <-chan []byte, cancel func()) er
 			select {
 			case m := <-msgs:
 				fmt.Fprintf(w, "data: %s\n\n", m)
-			case <-ping.C:
+			case <-idle.C:
 				fmt.Fprint(w, ": ping\n\n")
 			case <-end.C:
 				return
@@ -217,6 +224,7 @@ func (s *Server) serveStream(c *fiber.Ctx, msgs <-chan []byte, cancel func()) er
 			if flush() != nil {
 				return // the browser went away
 			}
+			idle.Reset(silence)
 		}
 	})
 	return nil

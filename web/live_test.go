@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -186,5 +187,85 @@ func TestLiveControlRoles(t *testing.T) {
 		}
 		wantAPIStatus(t, apiCall(t, f, apiReq("GET", "/api/v1/attempts/"+a.ID+"/messages", f.Token(t, f.Users.Candidate2), nil)), http.StatusNotFound)
 		wantAPIStatus(t, apiCall(t, f, apiReq("POST", "/api/v1/attempts/"+a.ID+"/time", f.Token(t, f.Users.Proctor), map[string]any{"minutes": 0, "reason": "x"})), http.StatusUnprocessableEntity)
+	})
+}
+
+// TestStreamPingsOnlyWhenSilent: a stream pings after StreamPing with
+// nothing written, never while messages keep it busy.
+func TestStreamPingsOnlyWhenSilent(t *testing.T) {
+	const silence = 800 * time.Millisecond
+	eachAPIFixture(t, func(t *testing.T, f *webtest.Fixture) {
+		srv := f.Instance(t, kv.NewMemory(time.Now), func(c *web.Config) { c.StreamPing = silence })
+		base := listen(t, srv)
+		cand := f.NewUser(t, "", "Pinged Candidate", "candidate")
+		token := f.Token(t, cand)
+		a := apiStart(t, f, token)
+
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/attempts/"+a.ID+"/live", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		type line struct {
+			text string
+			at   time.Time
+		}
+		lines := make(chan line, 256)
+		go func() {
+			defer close(lines)
+			sc := bufio.NewScanner(resp.Body)
+			for sc.Scan() {
+				if sc.Text() != "" {
+					lines <- line{sc.Text(), time.Now()}
+				}
+			}
+		}()
+		next := func(within time.Duration) line {
+			t.Helper()
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatal("the stream ended")
+				}
+				return l
+			case <-time.After(within):
+				t.Fatalf("nothing on the stream within %s", within)
+			}
+			return line{}
+		}
+		for l := next(5 * time.Second); l.text != "event: open"; l = next(5 * time.Second) {
+		}
+		if l := next(time.Second); l.text != "data: {}" {
+			t.Fatalf("open event's data: %q", l.text)
+		}
+		// Silent: a ping, no sooner than StreamPing after the open event.
+		opened := time.Now()
+		if l := next(5 * time.Second); l.text != ": ping" || l.at.Sub(opened) < silence*3/4 {
+			t.Fatalf("after %s of silence: %q, want a ping", l.at.Sub(opened), l.text)
+		}
+		// Busy for three times StreamPing: messages, no ping.
+		proctor := f.Token(t, f.Users.Proctor)
+		busyUntil := time.Now().Add(3 * silence)
+		for i := 0; time.Now().Before(busyUntil); i++ {
+			post := webtest.NewRequest("POST", base+"/api/v1/attempts/"+a.ID+"/messages", map[string]string{"body": fmt.Sprintf("Message %d", i)})
+			post.RequestURI = ""
+			post.Header.Set("Authorization", "Bearer "+proctor)
+			r, err := http.DefaultClient.Do(post)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Body.Close()
+			if r.StatusCode != http.StatusOK {
+				t.Fatalf("message %d: %d", i, r.StatusCode)
+			}
+			if l := next(5 * time.Second); l.text == ": ping" {
+				t.Fatalf("a ping %s into a busy stream", time.Since(busyUntil.Add(-3*silence)))
+			}
+			time.Sleep(silence / 10)
+		}
 	})
 }

@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"runtime/pprof"
+	"time"
 
 	"github.com/touchstone-assess/touchstone/cmd/touchstone/loadtest"
 )
@@ -16,19 +18,25 @@ const loadtestUsage = `usage:
   touchstone loadtest setup --database-url URL --candidates N [--exam TITLE --snapshot-seconds 30]
   touchstone loadtest --url URL --candidates N [--ramp 5m --duration 10m …] [--database-url URL]
   touchstone loadtest --mode saturate --workers C --duration 30s --url URL --database-url URL [--pgbench]
+  touchstone loadtest floor [--addr 127.0.0.1:8081 --ping 25s]
 
 setup creates the load accounts (load-000001@loadtest.invalid, …) with one
 shared password, hashed once. The run simulates candidates against the
 server; start the server with TOUCHSTONE_TRUSTED_PROXIES=127.0.0.1 so that
 each candidate's X-Forwarded-For address counts for the login limits.
 The command exits 1 when any request failed or an acknowledged answer is
-not in the database.
+not in the database. floor serves the run's requests with fixed answers
+and no work behind them: a run against it measures what the machine
+spends on HTTP alone.
 `
 
 // runLoadtest runs `touchstone loadtest [setup] [flags]`.
 func runLoadtest(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) > 0 && args[0] == "setup" {
 		return loadtestSetup(ctx, args[1:], stdout)
+	}
+	if len(args) > 0 && args[0] == "floor" {
+		return loadtestFloor(ctx, args[1:], stdout)
 	}
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stdout)
@@ -158,4 +166,33 @@ func loadtestSetup(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "exam %q takes a webcam snapshot every %d s\n", res.Exam, cfg.SnapshotSeconds)
 	}
 	return nil
+}
+
+// loadtestFloor runs `touchstone loadtest floor`.
+func loadtestFloor(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("loadtest floor", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprint(stdout, loadtestUsage, "\nflags of floor:\n")
+		fs.PrintDefaults()
+	}
+	var cfg loadtest.FloorConfig
+	addr := fs.String("addr", "127.0.0.1:8081", "address to listen on")
+	fs.DurationVar(&cfg.Ping, "ping", 25*time.Second, "how long an event stream stays silent before a ping, as the server's")
+	fs.IntVar(&cfg.SnapshotSeconds, "snapshot-seconds", 30, "webcam snapshot interval of the floor's exam")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError(err.Error())
+	}
+	if fs.NArg() > 0 {
+		return usageError(fmt.Sprintf("loadtest floor: unexpected argument %q", fs.Arg(0)))
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("loadtest floor: %w", err)
+	}
+	fmt.Fprintf(stdout, "floor: answering the load tool at http://%s (exam %q) until interrupted\n", ln.Addr(), loadtest.FloorExam)
+	return loadtest.ServeFloor(ctx, ln, cfg)
 }

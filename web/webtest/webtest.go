@@ -238,16 +238,20 @@ func New(tb testing.TB, db *gorm.DB) *Fixture {
 
 // Instance returns a server over the fixture's services and database —
 // another instance of the same deployment — whose live updates go
-// through live.
-func (f *Fixture) Instance(tb testing.TB, live kv.Store) *web.Server {
+// through live, with options applied to its configuration.
+func (f *Fixture) Instance(tb testing.TB, live kv.Store, options ...func(*web.Config)) *web.Server {
 	tb.Helper()
-	srv, err := web.New(web.Config{
+	cfg := web.Config{
 		Auth: f.Auth, Items: f.Bank, Assess: f.Assess, Proctor: f.Proctoring, Snapshots: f.Snapshots, Blobs: f.Blobs,
 		Credentials: f.Credentials, Audit: f.Audit, IssuerID: f.IssuerID, BaseURL: BaseURL, Now: f.Clock.Now, Live: live,
 		Ready:   func(context.Context) error { return f.ReadyErr },
 		Metrics: f.Metrics,
 		Logger:  slog.New(slog.NewTextHandler(logWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}
+	for _, o := range options {
+		o(&cfg)
+	}
+	srv, err := web.New(cfg)
 	if err != nil {
 		tb.Fatalf("webtest: server: %v", err)
 	}

@@ -206,7 +206,7 @@ func (c *client) login(ctx context.Context, email, password string) error {
 
 // stream holds the attempt's server-sent event stream open as the
 // player's EventSource does, calling onOpen at each "open" event, until
-// the server ends it (it does every 25 s) or ctx is done. It returns
+// the server ends it (after five minutes) or ctx is done. It returns
 // whether the stream opened.
 func (c *client) stream(ctx context.Context, path string, onOpen func()) (bool, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.next()+path, nil)

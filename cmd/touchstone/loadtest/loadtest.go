@@ -223,8 +223,8 @@ type Report struct {
 	// Completed counts candidates who submitted.
 	Completed int64 `json:"completed"`
 	// StreamsOpened counts server-sent event streams opened (the server
-	// ends each after 25 s and the player reopens it); StreamsPeak is the
-	// most open at once.
+	// ends each after five minutes and the player reopens it);
+	// StreamsPeak is the most open at once.
 	StreamsOpened int64 `json:"streams_opened"`
 	StreamsPeak   int64 `json:"streams_peak"`
 	// Disconnects counts candidates who dropped off mid-exam; Resumed
@@ -333,7 +333,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		DisablePathNormalizing: true}
 	defer r.http.CloseIdleConnections()
 	// One connection per open stream, kept for the stream's reopening
-	// 25 s later, so that thousands of candidates do not use up the
+	// when the server ends it, so that thousands of candidates do not use up the
 	// machine's ephemeral ports with connections in TIME_WAIT.
 	st := &http.Transport{MaxIdleConnsPerHost: max(cfg.Candidates, cfg.Workers), IdleConnTimeout: time.Minute, DisableCompression: true}
 	defer st.CloseIdleConnections()

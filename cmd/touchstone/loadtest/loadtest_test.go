@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"math/rand/v2"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -161,5 +162,40 @@ func TestPgbenchUpdatesTheScratchTable(t *testing.T) {
 	var left int64
 	if err := db.Raw("SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'loadtest_bench_%' AND table_schema = current_schema()").Scan(&left).Error; err != nil || left != 0 {
 		t.Errorf("scratch tables left: %d (%v)", left, err)
+	}
+}
+
+// TestRunAgainstTheFloor: a paced run against the floor server calls every
+// endpoint of a candidate's exam, with no error and every candidate done.
+func TestRunAgainstTheFloor(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- ServeFloor(ctx, ln, FloorConfig{Ping: 100 * time.Millisecond, SnapshotSeconds: 1}) }()
+	rep, err := Run(context.Background(), Config{URL: "http://" + ln.Addr().String(), Candidates: 6, Duration: 2 * time.Second,
+		SaveEvery: 200 * time.Millisecond, EventEvery: 100 * time.Millisecond, SnapshotEvery: 500 * time.Millisecond,
+		Disconnect: 0.5, Offline: 200 * time.Millisecond, Live: true})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("floor: %v", err)
+	}
+	if !rep.OK() || rep.Completed != 6 || rep.Exam != FloorExam {
+		t.Fatalf("run: %d errors, problems %v, %d of 6 submitted, exam %q", rep.Errors, rep.Problems, rep.Completed, rep.Exam)
+	}
+	calls := map[string]int64{}
+	for _, e := range rep.Endpoints {
+		calls[e.Name] = e.Count
+	}
+	for _, e := range []string{EndpointLogin, EndpointStart, EndpointView, EndpointSave, EndpointEvents, EndpointSnapshot,
+		EndpointLive, EndpointMessages, EndpointResume, EndpointSubmit} {
+		if calls[e] == 0 {
+			t.Errorf("no %s call in the run: %v", e, calls)
+		}
 	}
 }
