@@ -66,17 +66,19 @@ type floor struct {
 	answers sync.Map
 }
 
-// floorAnswers are the sequence numbers of an attempt's latest answers.
+// floorAnswers are an attempt's deadline, an hour after it was first
+// seen, and the sequence numbers of its latest answers.
 type floorAnswers struct {
-	mu  sync.Mutex
-	seq map[string]int64 // by item id
+	deadline time.Time
+	mu       sync.Mutex
+	seq      map[string]int64 // by item id
 }
 
 func (f *floor) answersOf(attemptID string) *floorAnswers {
 	if a, ok := f.answers.Load(attemptID); ok {
 		return a.(*floorAnswers)
 	}
-	a, _ := f.answers.LoadOrStore(attemptID, &floorAnswers{seq: map[string]int64{}})
+	a, _ := f.answers.LoadOrStore(attemptID, &floorAnswers{deadline: time.Now().Add(time.Hour), seq: map[string]int64{}})
 	return a.(*floorAnswers)
 }
 
@@ -130,8 +132,8 @@ func (f *floor) serve(c *fasthttp.RequestCtx) {
 }
 
 // attempt is an attempt as GET /api/v1/attempts/{id} shows it: in
-// progress, an hour left, every item a choice among four options with the
-// sequence number of its latest answer.
+// progress until its deadline, every item a choice among four options
+// with the sequence number of its latest answer.
 func (f *floor) attempt(id string) []byte {
 	type option struct {
 		ID string `json:"id"`
@@ -145,6 +147,7 @@ func (f *floor) attempt(id string) []byte {
 		Seq     int64   `json:"seq"`
 		Content content `json:"content"`
 	}
+	a := f.answersOf(id)
 	now := time.Now().UTC()
 	v := struct {
 		ID               string    `json:"id"`
@@ -156,9 +159,8 @@ func (f *floor) attempt(id string) []byte {
 		Proctoring       struct {
 			SnapshotSeconds int `json:"snapshot_seconds"`
 		} `json:"proctoring"`
-	}{ID: id, Status: "in_progress", Deadline: now.Add(time.Hour), ServerTime: now, RemainingSeconds: 3600}
+	}{ID: id, Status: "in_progress", Deadline: a.deadline.UTC(), ServerTime: now, RemainingSeconds: int(a.deadline.Sub(now) / time.Second)}
 	v.Proctoring.SnapshotSeconds = f.cfg.SnapshotSeconds
-	a := f.answersOf(id)
 	a.mu.Lock()
 	for i := range floorItems {
 		itemID := fmt.Sprintf("item-%02d", i+1)
