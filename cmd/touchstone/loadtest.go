@@ -38,12 +38,7 @@ func runLoadtest(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) > 0 && args[0] == "floor" {
 		return loadtestFloor(ctx, args[1:], stdout)
 	}
-	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	fs.Usage = func() {
-		fmt.Fprint(stdout, loadtestUsage, "\nflags of a run:\n")
-		fs.PrintDefaults()
-	}
+	fs := loadtestFlags("loadtest", "a run", stdout)
 	var cfg loadtest.Config
 	var jsonOut, quiet bool
 	var cpuProfile string
@@ -72,14 +67,8 @@ func runLoadtest(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&jsonOut, "json", false, "write the report as JSON")
 	fs.BoolVar(&quiet, "quiet", false, "no progress lines")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file: its share of the machine is part of every figure measured on one")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError(err.Error())
-	}
-	if fs.NArg() > 0 {
-		return usageError(fmt.Sprintf("loadtest: unexpected argument %q", fs.Arg(0)))
+	if help, err := parseLoadtestFlags(fs, args); help || err != nil {
+		return err
 	}
 	for name, n := range map[string]int{"candidates": cfg.Candidates, "workers": cfg.Workers, "first-account": cfg.FirstAccount, "max-conns": cfg.MaxConns} {
 		if n < 1 {
@@ -131,12 +120,7 @@ func lost(r loadtest.Report) int {
 
 // loadtestSetup runs `touchstone loadtest setup`.
 func loadtestSetup(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("loadtest setup", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	fs.Usage = func() {
-		fmt.Fprint(stdout, loadtestUsage, "\nflags of setup:\n")
-		fs.PrintDefaults()
-	}
+	fs := loadtestFlags("loadtest setup", "setup", stdout)
 	var cfg loadtest.SetupConfig
 	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "the server's database (postgres://… or the SQLite file); required")
 	fs.IntVar(&cfg.Candidates, "candidates", 0, "how many load accounts; required")
@@ -145,14 +129,8 @@ func loadtestSetup(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&cfg.BcryptCost, "bcrypt-cost", 0, "cost of its hash (default: the product's, 12); lower only to measure everything but logins")
 	fs.StringVar(&cfg.Exam, "exam", "", "with --snapshot-seconds: the exam (title or id) whose candidates send webcam snapshots")
 	fs.IntVar(&cfg.SnapshotSeconds, "snapshot-seconds", 0, "make --exam take a webcam snapshot this often (10 to 600)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError(err.Error())
-	}
-	if fs.NArg() > 0 {
-		return usageError(fmt.Sprintf("loadtest setup: unexpected argument %q", fs.Arg(0)))
+	if help, err := parseLoadtestFlags(fs, args); help || err != nil {
+		return err
 	}
 	if (cfg.Exam == "") != (cfg.SnapshotSeconds == 0) {
 		return usageError("loadtest setup: --exam and --snapshot-seconds go together")
@@ -170,24 +148,13 @@ func loadtestSetup(ctx context.Context, args []string, stdout io.Writer) error {
 
 // loadtestFloor runs `touchstone loadtest floor`.
 func loadtestFloor(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("loadtest floor", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	fs.Usage = func() {
-		fmt.Fprint(stdout, loadtestUsage, "\nflags of floor:\n")
-		fs.PrintDefaults()
-	}
+	fs := loadtestFlags("loadtest floor", "floor", stdout)
 	var cfg loadtest.FloorConfig
 	addr := fs.String("addr", "127.0.0.1:8081", "address to listen on")
 	fs.DurationVar(&cfg.Ping, "ping", 25*time.Second, "how long an event stream stays silent before a ping, as the server's")
 	fs.IntVar(&cfg.SnapshotSeconds, "snapshot-seconds", 30, "webcam snapshot interval of the floor's exam")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError(err.Error())
-	}
-	if fs.NArg() > 0 {
-		return usageError(fmt.Sprintf("loadtest floor: unexpected argument %q", fs.Arg(0)))
+	if help, err := parseLoadtestFlags(fs, args); help || err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -195,4 +162,31 @@ func loadtestFloor(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "floor: answering the load tool at http://%s (exam %q) until interrupted\n", ln.Addr(), loadtest.FloorExam)
 	return loadtest.ServeFloor(ctx, ln, cfg)
+}
+
+// loadtestFlags is the flag set of `touchstone <name>`, whose usage shows
+// the commands and then the flags of section.
+func loadtestFlags(name, section string, stdout io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprint(stdout, loadtestUsage, "\nflags of "+section+":\n")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseLoadtestFlags parses args into fs; help is set when they asked for
+// the usage, which has been shown.
+func parseLoadtestFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, usageError(err.Error())
+	}
+	if fs.NArg() > 0 {
+		return false, usageError(fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0)))
+	}
+	return false, nil
 }
