@@ -58,28 +58,29 @@ func ServeFloor(ctx context.Context, ln net.Listener, cfg FloorConfig) error {
 }
 
 type floor struct {
-	cfg      FloorConfig
-	stop     <-chan struct{}
-	attempts atomic.Int64
-	// answers holds each attempt's *floorAnswers: the player checks, after
-	// a disconnection, that the attempt holds what was acknowledged.
-	answers sync.Map
+	cfg     FloorConfig
+	stop    <-chan struct{}
+	started atomic.Int64
+	// attempts holds each attempt's *floorAttempt: the player checks,
+	// after a disconnection, that the attempt holds what was acknowledged
+	// and the time it had left.
+	attempts sync.Map
 }
 
-// floorAnswers are an attempt's deadline, an hour after it was first
-// seen, and the sequence numbers of its latest answers.
-type floorAnswers struct {
+// floorAttempt is an attempt's deadline, an hour after it was first seen,
+// and the sequence numbers of its latest answers.
+type floorAttempt struct {
 	deadline time.Time
 	mu       sync.Mutex
 	seq      map[string]int64 // by item id
 }
 
-func (f *floor) answersOf(attemptID string) *floorAnswers {
-	if a, ok := f.answers.Load(attemptID); ok {
-		return a.(*floorAnswers)
+func (f *floor) attempt(id string) *floorAttempt {
+	if a, ok := f.attempts.Load(id); ok {
+		return a.(*floorAttempt)
 	}
-	a, _ := f.answers.LoadOrStore(attemptID, &floorAnswers{deadline: time.Now().Add(time.Hour), seq: map[string]int64{}})
-	return a.(*floorAnswers)
+	a, _ := f.attempts.LoadOrStore(id, &floorAttempt{deadline: time.Now().Add(time.Hour), seq: map[string]int64{}})
+	return a.(*floorAttempt)
 }
 
 func (f *floor) serve(c *fasthttp.RequestCtx) {
@@ -96,11 +97,11 @@ func (f *floor) serve(c *fasthttp.RequestCtx) {
 			`,"standard":{"id":"floor"},"policy":{"prerequisites":[]}}]`)
 	case path == "/api/v1/exams/floor/attempts" && c.IsPost():
 		c.SetStatusCode(fasthttp.StatusCreated)
-		c.SetBody(f.attempt("floor-" + strconv.FormatInt(f.attempts.Add(1), 10)))
+		c.SetBody(f.view("floor-" + strconv.FormatInt(f.started.Add(1), 10)))
 	case !isAttempt || id == "":
 		c.Error(`{"error":"not found"}`, fasthttp.StatusNotFound)
 	case sub == "" && get:
-		c.SetBody(f.attempt(id))
+		c.SetBody(f.view(id))
 	case strings.HasPrefix(sub, "responses/") && c.IsPut():
 		var in struct {
 			Seq int64 `json:"seq"`
@@ -109,7 +110,7 @@ func (f *floor) serve(c *fasthttp.RequestCtx) {
 			c.Error(`{"error":"bad body"}`, fasthttp.StatusBadRequest)
 			return
 		}
-		a := f.answersOf(id)
+		a := f.attempt(id)
 		a.mu.Lock()
 		item := strings.TrimPrefix(sub, "responses/")
 		a.seq[item] = max(a.seq[item], in.Seq)
@@ -131,10 +132,10 @@ func (f *floor) serve(c *fasthttp.RequestCtx) {
 	}
 }
 
-// attempt is an attempt as GET /api/v1/attempts/{id} shows it: in
+// view is an attempt as GET /api/v1/attempts/{id} shows it: in
 // progress until its deadline, every item a choice among four options
 // with the sequence number of its latest answer.
-func (f *floor) attempt(id string) []byte {
+func (f *floor) view(id string) []byte {
 	type option struct {
 		ID string `json:"id"`
 	}
@@ -147,7 +148,7 @@ func (f *floor) attempt(id string) []byte {
 		Seq     int64   `json:"seq"`
 		Content content `json:"content"`
 	}
-	a := f.answersOf(id)
+	a := f.attempt(id)
 	now := time.Now().UTC()
 	v := struct {
 		ID               string    `json:"id"`
