@@ -44,6 +44,12 @@ type savedRow struct {
 	seq     int64
 }
 
+// saveLinger is how long a save waits for others to share its statement
+// when saves are coming close together: a small part of answer-save's
+// latency budget, for a statement and a commit shared by several under
+// load.
+const saveLinger = 2 * time.Millisecond
+
 // saveBatcher writes concurrent saves in batches.
 type saveBatcher struct {
 	db     *sql.DB
@@ -53,8 +59,9 @@ type saveBatcher struct {
 func newSaveBatcher(db *sql.DB) *saveBatcher {
 	b := &saveBatcher{db: db}
 	b.writer = groupcommit.Writer[saveKey, saveRow, savedRow]{
-		Key:   func(r saveRow) saveKey { return saveKey{r.attemptID, r.position} },
-		Write: b.update,
+		Linger: saveLinger,
+		Key:    func(r saveRow) saveKey { return saveKey{r.attemptID, r.position} },
+		Write:  b.update,
 	}
 	return b
 }

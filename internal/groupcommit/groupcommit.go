@@ -10,7 +10,9 @@
 // There is no background goroutine: the first request to find a free lane
 // writes its batch, and when it is done hands the lane to the oldest
 // request still waiting, which writes the next batch with everything
-// queued by then.
+// queued by then. A Writer may also linger: while requests keep finding
+// every lane busy, the one that finds a lane free waits a moment for
+// company first.
 package groupcommit
 
 import (
@@ -25,6 +27,12 @@ import (
 // DefaultMax is the most requests in one batch of a Writer whose Max is
 // zero.
 const DefaultMax = 64
+
+// CrowdMemory is how long a Writer that lingers goes on lingering after a
+// request last found every lane busy: long enough to span the gaps between
+// batches under load, short enough that a server past its peak soon
+// writes each request at once again.
+const CrowdMemory = time.Second
 
 // WriteTimeout bounds the statement of one batch. It runs to its end even
 // when the request of the caller writing it is cancelled: the other
@@ -42,15 +50,24 @@ type Writer[K comparable, T, R any] struct {
 	Lanes int
 	// Max is the most requests in one batch; zero is DefaultMax.
 	Max int
+	// Linger is how long a request that finds a free lane waits for others
+	// before it writes, when some request found every lane busy less than
+	// CrowdMemory ago: under load a batch then holds several requests
+	// where it would hold one, and the database's cost per statement and
+	// per commit is shared, while an idle server, or a caller that sends
+	// one request after another, still has each written at once. Zero
+	// never waits.
+	Linger time.Duration
 	// Key names what a request changes.
 	Key func(T) K
 	// Write writes a batch in one commit and returns each request's
 	// result by its index in the batch; an error is every request's.
 	Write func(ctx context.Context, batch []T) ([]R, error)
 
-	mu      sync.Mutex
-	waiting []*queued[T, R]
-	busy    int // lanes held
+	mu          sync.Mutex
+	waiting     []*queued[T, R]
+	busy        int       // lanes held
+	lastCrowded time.Time // when a request last found every lane busy, when Linger is set
 
 	batches atomic.Int64
 }
@@ -76,6 +93,7 @@ type outcome[R any] struct {
 // may still write the request, as with any statement cut short.
 func (w *Writer[K, T, R]) Do(ctx context.Context, item T) (R, error) {
 	q := &queued[T, R]{item: item, done: make(chan outcome[R], 2)}
+	linger := false
 	w.mu.Lock()
 	w.waiting = append(w.waiting, q)
 	if w.busy < max(w.Lanes, 1) {
@@ -83,7 +101,19 @@ func (w *Writer[K, T, R]) Do(ctx context.Context, item T) (R, error) {
 		q.leading = true
 	}
 	lead := q.leading
+	if w.Linger > 0 {
+		now := time.Now()
+		if !lead {
+			w.lastCrowded = now
+		}
+		linger = lead && now.Sub(w.lastCrowded) < CrowdMemory
+	}
 	w.mu.Unlock()
+	if linger {
+		// Company is likely: wait for it, whatever ctx says, as the lane
+		// is this request's to write.
+		time.Sleep(w.Linger)
+	}
 	if !lead {
 		select {
 		case o := <-q.done:

@@ -153,3 +153,80 @@ func TestWriterRefusesAShortAnswer(t *testing.T) {
 		t.Error("a Write that returned no result for the request: no error")
 	}
 }
+
+// recording is a Writer that records its batches and answers at once,
+// except that its first batch waits for release to be closed.
+func recording(linger time.Duration) (w *groupcommit.Writer[int, int, int], batches func() [][]int, release chan struct{}) {
+	var mu sync.Mutex
+	var written [][]int
+	release = make(chan struct{})
+	w = &groupcommit.Writer[int, int, int]{Key: identity, Linger: linger,
+		Write: func(ctx context.Context, batch []int) ([]int, error) {
+			mu.Lock()
+			written = append(written, slices.Clone(batch))
+			first := len(written) == 1
+			mu.Unlock()
+			if first {
+				<-release
+			}
+			return make([]int, len(batch)), nil
+		}}
+	return w, func() [][]int {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(written)
+	}, release
+}
+
+func TestWriterWritesRequestsOneAfterAnotherAtOnce(t *testing.T) {
+	w, batches, release := recording(time.Hour)
+	close(release)
+	done := make(chan error)
+	go func() {
+		for v := range 3 {
+			if _, err := w.Do(context.Background(), v); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if want := [][]int{{0}, {1}, {2}}; err != nil || !slices.EqualFunc(batches(), want, slices.Equal) {
+			t.Fatalf("Do = %v, batches %v; want %v", err, batches(), want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a request with no other in sight waited for company")
+	}
+}
+
+func TestWriterLingersUnderLoad(t *testing.T) {
+	w, batches, release := recording(2 * time.Second)
+	var wg sync.WaitGroup
+	do := func(v int) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := w.Do(context.Background(), v); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	// 2 finds the lane busy with 1: the writer is crowded.
+	do(1)
+	waitFor(t, func() bool { return len(batches()) == 1 })
+	do(2)
+	waitFor(t, func() bool { return groupcommit.Waiting(w) == 1 })
+	close(release)
+	wg.Wait()
+	// So the next request to find the lane free waits for the two after it.
+	for i, v := range []int{3, 4, 5} {
+		do(v)
+		waitFor(t, func() bool { return groupcommit.Waiting(w) == i+1 })
+	}
+	wg.Wait()
+	if got, want := batches(), [][]int{{1}, {2}, {3, 4, 5}}; !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("batches = %v, want %v", got, want)
+	}
+}
