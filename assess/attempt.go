@@ -195,12 +195,6 @@ func (r responseRow) answer() *items.Answer {
 	return nil
 }
 
-// attemptColumns are the columns attempt reads: what a read that wants an
-// Attempt, not its scores, selects (prefixed with its alias, a.).
-var attemptColumns = "a.id, a.exam_id, a.candidate_id, a.status, a.mode, a.started_at, a.deadline, a.submitted_at, a.submitted_by, " +
-	"a.simulated, a.time_multiplier, a.break_allowance_seconds, a.break_used_seconds, a.paused_at, a.cat_done, a.held_at, " +
-	"a.added_seconds, a.terminated_at, a.termination_reason, a.form_id"
-
 func (r attemptRow) attempt() Attempt {
 	a := Attempt{ID: r.ID, ExamID: r.ExamID, CandidateID: r.CandidateID, Status: r.Status, Mode: r.Mode,
 		StartedAt: r.StartedAt, Deadline: r.Deadline, SubmittedAt: r.SubmittedAt, SubmittedBy: r.SubmittedBy, Simulated: r.Simulated,

@@ -77,6 +77,10 @@ func TestExamStaffAndRetention(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := f.svc.SetAccommodation(ctx, "pm", assess.Accommodation{ExamID: f.exam.ID, CandidateID: f.candidate,
+			ExtraBreak: 10 * time.Minute, Note: "approved request 3"}); err != nil {
+			t.Fatal(err)
+		}
 		started, err := f.svc.Start(ctx, f.exam.ID, f.candidate)
 		if err != nil {
 			t.Fatal(err)
@@ -85,26 +89,51 @@ func TestExamStaffAndRetention(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, got, d, err := f.svc.SnapshotTarget(ctx, started.ID)
-		if err != nil || d != 30*24*time.Hour || !reflect.DeepEqual(got, want) || got.SnapshotSeconds != 45 {
-			t.Errorf("SnapshotTarget = %+v, %v, %v; want %+v and 30 days", got, d, err, want)
+		target, err := f.svc.SnapshotTarget(ctx, started.ID)
+		if err != nil || target.Retention != 30*24*time.Hour || !reflect.DeepEqual(target.Policy, want) || target.Policy.SnapshotSeconds != 45 {
+			t.Errorf("SnapshotTarget = %+v, %v; want %+v and 30 days", target, err, want)
 		}
-		if !reflect.DeepEqual(a, wantAttempt) {
-			t.Errorf("SnapshotTarget's attempt = %+v, want %+v", a, wantAttempt)
+		sameAttempt := func(target assess.SnapshotTarget, a assess.Attempt) {
+			t.Helper()
+			if target.Owner != a.Owner() || target.Status != a.Status {
+				t.Errorf("SnapshotTarget's attempt = %+v, %q; want %+v, %q", target.Owner, target.Status, a.Owner(), a.Status)
+			}
+			for _, at := range []time.Time{a.StartedAt, a.Deadline.Add(-time.Minute), a.Deadline.Add(time.Hour)} {
+				got, want := target.Timing(at), a.Timing(at)
+				if !got.Deadline.Equal(want.Deadline) || got.Remaining != want.Remaining || got.Paused != want.Paused ||
+					got.Held != want.Held || got.BreakLeft != want.BreakLeft {
+					t.Errorf("SnapshotTarget's timing at %v = %+v, want %+v", at, got, want)
+				}
+			}
 		}
-		// Held, with time added: the columns that say whether a snapshot is
-		// taken are read too.
+		sameAttempt(target, wantAttempt)
+		// Held with time added, then resumed and on a break: the columns that say
+		// whether a snapshot is taken are read too.
 		if _, err := f.svc.AddTime(ctx, "proctor", started.ID, 5*time.Minute, "a slow start"); err != nil {
 			t.Fatal(err)
 		}
 		if wantAttempt, err = f.svc.Hold(ctx, "proctor", started.ID, "a check"); err != nil || wantAttempt.HeldAt == nil || wantAttempt.Added == 0 {
 			t.Fatalf("Hold = %+v, %v", wantAttempt, err)
 		}
-		if a, _, _, err = f.svc.SnapshotTarget(ctx, started.ID); err != nil || !reflect.DeepEqual(a, wantAttempt) {
-			t.Errorf("SnapshotTarget's held attempt = %+v, %v; want %+v", a, err, wantAttempt)
+		if target, err = f.svc.SnapshotTarget(ctx, started.ID); err != nil {
+			t.Fatal(err)
 		}
+		sameAttempt(target, wantAttempt)
+		if !target.Timing(time.Now()).Held {
+			t.Errorf("SnapshotTarget of a held attempt: not held")
+		}
+		if _, err := f.svc.Resume(ctx, "proctor", started.ID); err != nil {
+			t.Fatal(err)
+		}
+		if wantAttempt, err = f.svc.Break(ctx, started.ID, true); err != nil || wantAttempt.PausedAt == nil {
+			t.Fatalf("Break = %+v, %v", wantAttempt, err)
+		}
+		if target, err = f.svc.SnapshotTarget(ctx, started.ID); err != nil {
+			t.Fatal(err)
+		}
+		sameAttempt(target, wantAttempt)
 		for _, id := range []string{uuid.NewString(), "not-an-id"} {
-			if _, _, _, err := f.svc.SnapshotTarget(ctx, id); !errors.Is(err, assess.ErrNotFound) {
+			if _, err := f.svc.SnapshotTarget(ctx, id); !errors.Is(err, assess.ErrNotFound) {
 				t.Errorf("SnapshotTarget of no attempt %q = %v, want not found", id, err)
 			}
 		}

@@ -126,10 +126,11 @@ func (s *Server) lastSnapshotWait(c *fiber.Ctx, attemptID string, gap time.Durat
 // snapshots.
 func (s *Server) apiPostSnapshot(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	a, policy, retention, err := s.cfg.Assess.SnapshotTarget(ctx, c.Params("id"))
+	target, err := s.cfg.Assess.SnapshotTarget(ctx, c.Params("id"))
 	if err != nil {
 		return err
 	}
+	a := target.Owner
 	if a.CandidateID != currentUser(c).ID {
 		return assess.ErrNotFound // someone else's attempt is not there
 	}
@@ -137,19 +138,19 @@ func (s *Server) apiPostSnapshot(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	every := time.Duration(policy.SnapshotSeconds) * time.Second
+	every := time.Duration(target.Policy.SnapshotSeconds) * time.Second
 	if every <= 0 || s.cfg.Snapshots == nil {
 		return refuse(c, fiber.StatusConflict, "snapshots_disabled", "this exam takes no webcam snapshots")
 	}
 	now := s.cfg.Now()
-	if t := a.Timing(now); a.Status != assess.InProgress || (!t.Held && !t.Paused && now.After(t.Deadline.Add(s.cfg.Assess.Grace))) {
+	if t := target.Timing(now); target.Status != assess.InProgress || (!t.Held && !t.Paused && now.After(t.Deadline.Add(s.cfg.Assess.Grace))) {
 		return assess.ErrClosed
 	}
 	img, err := snapshotImage(c)
 	if err != nil {
 		return err
 	}
-	wait, err := s.snapshotWait(c, a.ID, every)
+	wait, err := s.snapshotWait(c, a.AttemptID, every)
 	if err != nil {
 		return err
 	}
@@ -159,12 +160,12 @@ func (s *Server) apiPostSnapshot(c *fiber.Ctx) error {
 		return refuse(c, fiber.StatusTooManyRequests, "rate_limited",
 			"a snapshot was taken moments ago; send the next one in "+strconv.Itoa(secs)+" s")
 	}
-	snap, events, err := s.cfg.Snapshots.Put(ctx, proctor.NewSnapshot{AttemptID: a.ID, Kind: proctor.Webcam, Image: img,
-		Faces: q.faces, LookingAway: q.lookingAway, TakenAt: q.takenAt, Retention: retention})
+	snap, events, err := s.cfg.Snapshots.Put(ctx, proctor.NewSnapshot{AttemptID: a.AttemptID, Kind: proctor.Webcam, Image: img,
+		Faces: q.faces, LookingAway: q.lookingAway, TakenAt: q.takenAt, Retention: target.Retention})
 	if err != nil {
 		return err
 	}
-	s.notifyConsole(ctx, a.Owner(), events, &snap, &policy)
+	s.notifyConsole(ctx, a, events, &snap, &target.Policy)
 	flags := []string{}
 	for _, e := range events {
 		if e.Kind != proctor.SnapshotTaken {
