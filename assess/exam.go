@@ -673,11 +673,13 @@ func (s *Service) ProctoringPolicy(ctx context.Context, examID string) (Proctori
 // (SnapshotRetention).
 type SnapshotTarget struct {
 	Owner     AttemptOwner
-	Status    string
 	Policy    ProctoringPolicy
 	Retention time.Duration
 	clock     Attempt // the fields Timing reads, and no other
 }
+
+// Status is the attempt's status.
+func (t SnapshotTarget) Status() string { return t.clock.Status }
 
 // Timing is the attempt's Timing at now.
 func (t SnapshotTarget) Timing(now time.Time) Timing { return t.clock.Timing(now) }
@@ -723,7 +725,6 @@ func (s *Service) SnapshotTarget(ctx context.Context, attemptID string) (Snapsho
 	}
 	return SnapshotTarget{
 		Owner:     AttemptOwner{AttemptID: r.ID, CandidateID: r.CandidateID, ExamID: r.ExamID},
-		Status:    r.Status,
 		Policy:    policy,
 		Retention: time.Duration(r.Days) * 24 * time.Hour,
 		clock: Attempt{Status: r.Status, Deadline: r.Deadline, PausedAt: r.PausedAt, HeldAt: r.HeldAt,

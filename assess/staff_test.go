@@ -95,8 +95,8 @@ func TestExamStaffAndRetention(t *testing.T) {
 		}
 		sameAttempt := func(target assess.SnapshotTarget, a assess.Attempt) {
 			t.Helper()
-			if target.Owner != a.Owner() || target.Status != a.Status {
-				t.Errorf("SnapshotTarget's attempt = %+v, %q; want %+v, %q", target.Owner, target.Status, a.Owner(), a.Status)
+			if target.Owner != a.Owner() || target.Status() != a.Status {
+				t.Errorf("SnapshotTarget's attempt = %+v, %q; want %+v, %q", target.Owner, target.Status(), a.Owner(), a.Status)
 			}
 			for _, at := range []time.Time{a.StartedAt, a.Deadline.Add(-time.Minute), a.Deadline.Add(time.Hour)} {
 				got, want := target.Timing(at), a.Timing(at)

@@ -143,7 +143,7 @@ func (s *Server) apiPostSnapshot(c *fiber.Ctx) error {
 		return refuse(c, fiber.StatusConflict, "snapshots_disabled", "this exam takes no webcam snapshots")
 	}
 	now := s.cfg.Now()
-	if t := target.Timing(now); target.Status != assess.InProgress || (!t.Held && !t.Paused && now.After(t.Deadline.Add(s.cfg.Assess.Grace))) {
+	if t := target.Timing(now); target.Status() != assess.InProgress || (!t.Held && !t.Paused && now.After(t.Deadline.Add(s.cfg.Assess.Grace))) {
 		return assess.ErrClosed
 	}
 	img, err := snapshotImage(c)

@@ -154,33 +154,18 @@ func TestWriterRefusesAShortAnswer(t *testing.T) {
 	}
 }
 
-// recording is a Writer that records its batches and answers at once,
-// except that its first batch waits for release to be closed.
-func recording(linger time.Duration) (w *groupcommit.Writer[int, int, int], batches func() [][]int, release chan struct{}) {
-	var mu sync.Mutex
-	var written [][]int
-	release = make(chan struct{})
-	w = &groupcommit.Writer[int, int, int]{Key: identity, Linger: linger,
-		Write: func(ctx context.Context, batch []int) ([]int, error) {
-			mu.Lock()
-			written = append(written, slices.Clone(batch))
-			first := len(written) == 1
-			mu.Unlock()
-			if first {
-				<-release
-			}
-			return make([]int, len(batch)), nil
-		}}
-	return w, func() [][]int {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(written)
-	}, release
+// written returns the batches g has written so far.
+func (g *gated) written() [][]int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.batches)
 }
 
 func TestWriterWritesRequestsOneAfterAnotherAtOnce(t *testing.T) {
-	w, batches, release := recording(time.Hour)
-	close(release)
+	g := newGated(0, identity)
+	g.writer.Linger = time.Hour
+	close(g.release)
+	w, batches := &g.writer, g.written
 	done := make(chan error)
 	go func() {
 		for v := range 3 {
@@ -202,7 +187,9 @@ func TestWriterWritesRequestsOneAfterAnotherAtOnce(t *testing.T) {
 }
 
 func TestWriterLingersUnderLoad(t *testing.T) {
-	w, batches, release := recording(2 * time.Second)
+	g := newGated(0, identity)
+	g.writer.Linger = 2 * time.Second
+	w, batches := &g.writer, g.written
 	var wg sync.WaitGroup
 	do := func(v int) {
 		wg.Add(1)
@@ -218,7 +205,7 @@ func TestWriterLingersUnderLoad(t *testing.T) {
 	waitFor(t, func() bool { return len(batches()) == 1 })
 	do(2)
 	waitFor(t, func() bool { return groupcommit.Waiting(w) == 1 })
-	close(release)
+	close(g.release)
 	wg.Wait()
 	// So the next request to find the lane free waits for the two after it.
 	for i, v := range []int{3, 4, 5} {
