@@ -18,9 +18,9 @@ import (
 // a statement and a commit of its own. Appends of different attempts that
 // arrive while others are being written therefore go together
 // (internal/groupcommit): one statement moves every head that is still
-// the one remembered and inserts the events of those that moved. An
-// append whose head had moved changes nothing, as alone, and takes the
-// slow way.
+// the one remembered and inserts the events of those that moved, with the
+// rows of the webcam snapshots whose findings they are. An append whose
+// head had moved changes nothing, as alone, and takes the slow way.
 
 // chainAppend is one attempt's append onto a remembered head: the head it
 // builds on, the events as they will be stored, and the head they make.
@@ -29,6 +29,17 @@ type chainAppend struct {
 	from      knownHead
 	rows      []eventRow
 	next      knownHead
+	// snapshot is the webcam snapshot whose findings the events are,
+	// recorded exactly when the head moves; nil for a page's events.
+	snapshot *snapshotRow
+}
+
+// alongside is the write that goes with a's append: its snapshot's row.
+func (a chainAppend) alongside() *alongside {
+	if a.snapshot == nil {
+		return nil
+	}
+	return insertAlongside(*a.snapshot)
 }
 
 // extend prepares the append of events onto k, with a HeartbeatGap before
@@ -71,22 +82,41 @@ func newAppendBatcher(gdb *gorm.DB, db *sql.DB) *appendBatcher {
 // batchAppendSQL moves each head that is still the one its append builds
 // on and inserts the events of the appends whose head moved, in their
 // order; it returns the attempts whose head moved, as they were given.
-const batchAppendSQL = `WITH v AS (
+const batchAppendSQL = batchAppendHeads + batchAppendEvents + batchAppendMoved
+
+// batchAppendSnapshotsSQL is batchAppendSQL that also inserts the webcam
+// snapshots of the appends whose head moved. Batches without a snapshot
+// keep the shorter statement, which PostgreSQL plans for less.
+const batchAppendSnapshotsSQL = batchAppendHeads + batchAppendEvents + batchAppendSnapshots + batchAppendMoved
+
+const (
+	batchAppendHeads = `WITH v AS (
   SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[])
     AS v(attempt_id, seq, hash, counts, from_seq, from_hash)
 ), head AS (
   UPDATE proctor_chains AS c SET seq = v.seq, hash = v.hash, counts = v.counts
   FROM v WHERE c.attempt_id = v.attempt_id::uuid AND c.seq = v.from_seq AND c.hash = v.from_hash
   RETURNING v.attempt_id
-), inserted AS (
+)`
+	batchAppendEvents = `, inserted AS (
   INSERT INTO proctor_events (attempt_id, kind, detail, client_at, received_at, seq, prev_hash, hash)
   SELECT e.attempt_id::uuid, e.kind, e.detail, e.client_at, e.received_at, e.seq, e.prev_hash, e.hash
   FROM unnest($7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::bigint[], $13::text[], $14::text[])
     WITH ORDINALITY AS e(attempt_id, kind, detail, client_at, received_at, seq, prev_hash, hash, i)
   WHERE e.attempt_id IN (SELECT attempt_id FROM head)
   ORDER BY e.i
-)
+)`
+	batchAppendSnapshots = `, snaps AS (
+  INSERT INTO proctor_snapshots (id, attempt_id, kind, blob_key, content_type, bytes, sha256, faces, looking_away, taken_at, received_at, delete_after)
+  SELECT s.id::uuid, s.attempt_id::uuid, s.kind, s.blob_key, s.content_type, s.bytes, s.sha256, s.faces, s.looking_away, s.taken_at, s.received_at, s.delete_after
+  FROM unnest($15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::integer[], $21::text[], $22::integer[], $23::boolean[],
+              $24::timestamptz[], $25::timestamptz[], $26::timestamptz[])
+    AS s(id, attempt_id, kind, blob_key, content_type, bytes, sha256, faces, looking_away, taken_at, received_at, delete_after)
+  WHERE s.attempt_id IN (SELECT attempt_id FROM head)
+)`
+	batchAppendMoved = `
 SELECT attempt_id FROM head`
+)
 
 // write runs batchAppendSQL for batch and reports, by index in batch,
 // whether each append's head moved. The heads are listed in the order of
@@ -97,7 +127,7 @@ func (b *appendBatcher) write(ctx context.Context, batch []chainAppend) ([]bool,
 	if len(batch) == 1 {
 		// Alone, an append's own statement costs PostgreSQL about two
 		// thirds of the batch's, most of which is planning.
-		moved, err := batch[0].writeOnto(b.gdb.WithContext(ctx), nil)
+		moved, err := batch[0].writeOnto(b.gdb.WithContext(ctx), batch[0].alongside())
 		return []bool{moved}, err
 	}
 	sorted := slices.Clone(batch)
@@ -122,8 +152,12 @@ func (b *appendBatcher) write(ctx context.Context, batch []chainAppend) ([]bool,
 			prevHashes, eHashes = append(prevHashes, r.PrevHash), append(eHashes, r.Hash)
 		}
 	}
-	rows, err := b.db.QueryContext(ctx, batchAppendSQL, attempts, seqs, hashes, counts, fromSeqs, fromHashes,
-		eAttempts, kinds, details, clientAt, receivedAt, eSeqs, prevHashes, eHashes)
+	query, args := batchAppendSQL, []any{attempts, seqs, hashes, counts, fromSeqs, fromHashes,
+		eAttempts, kinds, details, clientAt, receivedAt, eSeqs, prevHashes, eHashes}
+	if snaps := snapshotColumns(sorted); snaps != nil {
+		query, args = batchAppendSnapshotsSQL, append(args, snaps...)
+	}
+	rows, err := b.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("proctor: record: %w", err)
 	}
@@ -144,4 +178,31 @@ func (b *appendBatcher) write(ctx context.Context, batch []chainAppend) ([]bool,
 		out[i] = moved[a.attemptID]
 	}
 	return out, nil
+}
+
+// snapshotColumns are the arrays of batchAppendSnapshotsSQL for the
+// snapshots of batch, nil when it holds none.
+func snapshotColumns(batch []chainAppend) []any {
+	var (
+		ids, attempts, kinds, keys, types, sums []string
+		sizes                                   []int
+		faces                                   []*int
+		away                                    []*bool
+		taken                                   []*time.Time
+		received, deleteAfter                   []time.Time
+	)
+	for _, a := range batch {
+		r := a.snapshot
+		if r == nil {
+			continue
+		}
+		ids, attempts, kinds, keys = append(ids, r.ID), append(attempts, a.attemptID), append(kinds, r.Kind), append(keys, r.BlobKey)
+		types, sizes, sums = append(types, r.ContentType), append(sizes, r.Bytes), append(sums, r.SHA256)
+		faces, away, taken = append(faces, r.Faces), append(away, r.LookingAway), append(taken, r.TakenAt)
+		received, deleteAfter = append(received, r.ReceivedAt), append(deleteAfter, r.DeleteAfter)
+	}
+	if ids == nil {
+		return nil
+	}
+	return []any{ids, attempts, kinds, keys, types, sizes, sums, faces, away, taken, received, deleteAfter}
 }

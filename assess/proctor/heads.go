@@ -88,7 +88,12 @@ func (l *Log) appendTx(tx *gorm.DB, attemptID string, events []Event, now time.T
 // is written. On PostgreSQL it is one statement, atomic on its own, so db
 // need not be a transaction; on SQLite it must be.
 func appendOnto(db *gorm.DB, attemptID string, k knownHead, events []Event, now time.Time) ([]Event, knownHead, bool, error) {
-	return appendOntoWith(db, attemptID, k, events, now, nil)
+	a := extend(attemptID, k, events, now)
+	moved, err := a.writeOnto(db, nil)
+	if err != nil || !moved {
+		return nil, knownHead{}, false, err
+	}
+	return storedEvents(a.rows), a.next, true, nil
 }
 
 // alongside is a write that must happen exactly when an append moves the
@@ -99,19 +104,9 @@ type alongside struct {
 	args []any
 }
 
-// appendOntoWith is appendOnto that also makes also's write in the same
-// statement; also is for PostgreSQL only.
-func appendOntoWith(db *gorm.DB, attemptID string, k knownHead, events []Event, now time.Time, also *alongside) ([]Event, knownHead, bool, error) {
-	a := extend(attemptID, k, events, now)
-	moved, err := a.writeOnto(db, also)
-	if err != nil || !moved {
-		return nil, knownHead{}, false, err
-	}
-	return storedEvents(a.rows), a.next, true, nil
-}
-
 // writeOnto writes a if the chain's head still is the one a builds on, and
-// reports whether it did (see appendOntoWith).
+// reports whether it did (see appendOnto), with also's write in the same
+// statement; also is for PostgreSQL only.
 func (a chainAppend) writeOnto(db *gorm.DB, also *alongside) (bool, error) {
 	move := []any{a.next.seq, a.next.hash, a.next.countsJSON(), a.attemptID, a.from.seq, a.from.hash}
 	if db.Dialector.Name() == "postgres" {

@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -541,6 +542,107 @@ func TestSnapshotsStoreFlagAndPurge(t *testing.T) {
 		}
 		if _, _, err := snaps.Open(ctx, "not-a-uuid"); !errors.Is(err, ErrSnapshotNotFound) {
 			t.Errorf("Open(bad id) = %v, want ErrSnapshotNotFound", err)
+		}
+	})
+}
+
+// TestSnapshotsShareStatementsWithEvents puts webcam snapshots of many
+// attempts at once, while their pages report events, through one Log,
+// some of whose remembered heads another Log has moved: on PostgreSQL a
+// snapshot's row and findings share statements with other attempts'
+// appends, and on both backends every snapshot is recorded once, with its
+// image and its findings in its attempt's chain.
+func TestSnapshotsShareStatementsWithEvents(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := t.Context()
+		clk := &clock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
+		blobs, err := blob.NewLocal(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		log, other := NewLog(db, clk.Now), NewLog(db, clk.Now)
+		snaps := NewSnapshots(log, blobs)
+		const attempts, moved, rounds = 16, 3, 3
+		ids := make([]string, attempts)
+		for i := range ids {
+			ids[i] = newAttempt(t, db)
+			if _, err := log.Record(ctx, ids[i], []Event{{Kind: Heartbeat}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, id := range ids[:moved] {
+			if _, err := other.Record(ctx, id, []Event{{Kind: FocusLost}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		img := checked(t, testImage(t, "jpeg", 32, 24))
+		noFace := 0
+		var mu sync.Mutex
+		taken := map[string][]string{} // attempt → snapshot ids, as acknowledged
+		snapshot := func(id string) error {
+			s, events, err := snaps.Put(ctx, NewSnapshot{AttemptID: id, Kind: Webcam, Image: img, Faces: &noFace, Retention: time.Hour})
+			if err != nil {
+				return err
+			}
+			if got := kindsOf(events); !equal(got, []string{SnapshotTaken, NoFace}) || !strings.Contains(events[0].Detail, s.ID) {
+				return fmt.Errorf("snapshot %s recorded %v (%q), want its %s and %s", s.ID, got, events[0].Detail, SnapshotTaken, NoFace)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			taken[id] = append(taken[id], s.ID)
+			return nil
+		}
+		// Snapshots alone, then with a page's events on each attempt.
+		var before int64
+		if log.appends != nil {
+			before = log.appends.writer.Batches()
+		}
+		atOnce(t, attempts, rounds, func(i int) error { return snapshot(ids[i]) })
+		if log.appends != nil {
+			if n := log.appends.writer.Batches() - before; n == 0 || n >= attempts*rounds-moved {
+				t.Errorf("%d statements for %d snapshots onto remembered heads: want them shared", n, attempts*rounds-moved)
+			}
+		}
+		atOnce(t, 2*attempts, rounds, func(i int) error {
+			if i >= attempts {
+				_, err := log.Record(ctx, ids[i-attempts], []Event{{Kind: Copy}})
+				return err
+			}
+			return snapshot(ids[i])
+		})
+		for i, id := range ids {
+			list, err := snaps.OfAttempt(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stored []string
+			for _, s := range list {
+				stored = append(stored, s.ID)
+				if _, body, err := snaps.Open(ctx, s.ID); err != nil {
+					t.Errorf("attempt %d: snapshot %s has no image: %v", i, s.ID, err)
+				} else {
+					body.Close()
+				}
+			}
+			slices.Sort(stored)
+			want := slices.Sorted(slices.Values(taken[id]))
+			if !slices.Equal(stored, want) {
+				t.Errorf("attempt %d: snapshots stored %v, acknowledged %v", i, stored, want)
+			}
+			wantEvents := 1 + 5*rounds
+			if i < moved {
+				wantEvents++
+			}
+			if check, err := log.Verify(ctx, id); err != nil || check.Events != wantEvents {
+				t.Errorf("attempt %d: Verify = %+v, %v; want %d events, intact", i, check, err, wantEvents)
+			}
+			sums, err := log.Summaries(ctx, []string{id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := sums[id].Counts; c[SnapshotTaken] != 2*rounds || c[NoFace] != 2*rounds || c[Copy] != rounds {
+				t.Errorf("attempt %d: counts %v, want %d snapshots and faceless frames, %d copies", i, c, 2*rounds, rounds)
+			}
 		}
 	})
 }

@@ -172,19 +172,23 @@ func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event,
 	if err := s.blobs.Put(ctx, key, ct, bytes.NewReader(img), int64(len(img))); err != nil {
 		return Snapshot{}, nil, fmt.Errorf("proctor: store snapshot: %w", err)
 	}
-	if in.Kind == Webcam && s.db.Dialector.Name() == "postgres" {
+	if in.Kind == Webcam && s.log.appends != nil {
 		if k, ok := s.log.heads.Get(in.AttemptID); ok {
-			// Onto the head this Log wrote: the row and the append in one
-			// statement, which needs no transaction.
-			events, next, done, err := appendOntoWith(s.db.WithContext(ctx), in.AttemptID, k, findings(row), now, insertAlongside(row))
-			if err != nil {
+			// Onto the head this Log wrote: the row goes in with the
+			// append, which shares its statement with the appends of other
+			// attempts that arrive meanwhile (batch.go).
+			a := extend(in.AttemptID, k, findings(row), now)
+			a.snapshot = &row
+			moved, err := s.log.appends.writer.Do(ctx, a)
+			if err != nil && ctx.Err() != nil {
 				return Snapshot{}, nil, fmt.Errorf("proctor: record snapshot: %w", err)
 			}
-			if done {
-				s.log.heads.Put(in.AttemptID, next)
-				return row.snapshot(), events, nil
+			if moved {
+				s.log.heads.Put(in.AttemptID, a.next)
+				return row.snapshot(), storedEvents(a.rows), nil
 			}
-			s.log.heads.Delete(in.AttemptID) // moved: the slow way
+			// Moved by someone else, or a failed batch: the slow way.
+			s.log.heads.Delete(in.AttemptID)
 		}
 	}
 	var events []Event
@@ -210,7 +214,7 @@ func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event,
 }
 
 // insertAlongside inserts a webcam snapshot's row when the append of its
-// findings moves its attempt's chain (appendOntoWith, PostgreSQL).
+// findings moves its attempt's chain (chainAppend.writeOnto, PostgreSQL).
 func insertAlongside(r snapshotRow) *alongside {
 	return &alongside{
 		cte: `snap AS (INSERT INTO proctor_snapshots (id, attempt_id, kind, blob_key, content_type, bytes, sha256, faces, looking_away, taken_at, received_at, delete_after)
