@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/touchstone-assess/touchstone/internal/groupcommit"
@@ -79,10 +81,42 @@ type saveKey struct {
 	position  int
 }
 
-// batchSaveSQL is saveAtOnce's UPDATE over arrays, a row per save. Each
-// condition is the single save's; a save whose conditions fail updates
-// nothing and returns no row.
-const batchSaveSQL = `UPDATE responses AS r SET
+// saveSQL returns saveAtOnce's UPDATE for a batch of n saves: a row of
+// values per save, numbered from 1 (i). Each condition is the single
+// save's; a save whose conditions fail updates nothing and returns no row.
+//
+// A statement per batch size, not one over arrays: PostgreSQL soon keeps
+// one plan for each, as their rows are counted in the text, where it
+// planned every batch over arrays afresh, at three times the cost of
+// running it.
+func saveSQL(n int) string {
+	if q, ok := saveStatements.Load(n); ok {
+		return q.(string)
+	}
+	var q strings.Builder
+	q.WriteString("UPDATE responses AS r SET " + saveChanges + "\nFROM (VALUES ")
+	for i := range n {
+		if i > 0 {
+			q.WriteString(",\n  ")
+		}
+		p := 12 * i
+		fmt.Fprintf(&q, "($%d::text, $%d::int, $%d::text, $%d::bigint, $%d::bool, $%d::text, $%d::text, "+
+			"$%d::bool, $%d::bool, $%d::double precision, $%d::timestamptz, $%d::timestamptz, %d::bigint)",
+			p+1, p+2, p+3, p+4, p+5, p+6, p+7, p+8, p+9, p+10, p+11, p+12, i+1)
+	}
+	q.WriteString(")\n  AS v(attempt_id, position, candidate, seq, set_answer, answer, answer_json, set_flagged, flagged, seconds, now, open_until, i),\n" +
+		"  attempts AS a\nWHERE " + saveConditions + "\nRETURNING v.i, r.seq")
+	saveStatements.Store(n, q.String())
+	return q.String()
+}
+
+// saveStatements holds saveSQL's statements by batch size.
+var saveStatements sync.Map
+
+// saveChanges and saveConditions are a save's changes to its row v and
+// the conditions under which they apply, as saveAtOnce's.
+const (
+	saveChanges = `
   answer = CASE WHEN v.set_answer THEN v.answer ELSE r.answer END,
   answer_json = CASE WHEN v.set_answer THEN v.answer_json ELSE r.answer_json END,
   answered_at = CASE WHEN v.set_answer THEN v.now ELSE r.answered_at END,
@@ -90,51 +124,34 @@ const batchSaveSQL = `UPDATE responses AS r SET
   seconds = CASE WHEN v.seconds IS NULL THEN r.seconds
     WHEN r.seconds IS NULL OR r.seconds < LEAST(v.seconds, EXTRACT(EPOCH FROM a.deadline - a.started_at)::double precision)
     THEN LEAST(v.seconds, EXTRACT(EPOCH FROM a.deadline - a.started_at)::double precision) ELSE r.seconds END,
-  seq = CASE WHEN v.seq > 0 THEN v.seq ELSE r.seq END
-FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::bool[], $6::text[], $7::text[],
-            $8::bool[], $9::bool[], $10::double precision[], $11::timestamptz[], $12::timestamptz[]) WITH ORDINALITY
-  AS v(attempt_id, position, candidate, seq, set_answer, answer, answer_json, set_flagged, flagged, seconds, now, open_until, i),
-  attempts AS a
-WHERE r.attempt_id = v.attempt_id::uuid AND r.position = v.position AND a.id = r.attempt_id
+  seq = CASE WHEN v.seq > 0 THEN v.seq ELSE r.seq END`
+	saveConditions = `r.attempt_id = v.attempt_id::uuid AND r.position = v.position AND a.id = r.attempt_id
   AND a.status = 'in_progress' AND a.held_at IS NULL AND a.paused_at IS NULL
   AND a.deadline >= v.open_until AND a.mode <> 'cat'
   AND (v.candidate = '' OR a.candidate_id = v.candidate::uuid)
-  AND (v.seq = 0 OR r.seq < v.seq)
-RETURNING v.i, r.seq`
+  AND (v.seq = 0 OR r.seq < v.seq)`
+)
 
-// update runs batchSaveSQL for batch and returns each save's outcome by
-// its index in batch.
+// update runs saveSQL for batch and returns each save's outcome by its
+// index in batch.
 func (b *saveBatcher) update(ctx context.Context, batch []saveRow) ([]savedRow, error) {
-	n := len(batch)
-	var (
-		attempts, candidates   = make([]string, n), make([]string, n)
-		positions              = make([]int64, n)
-		seqs                   = make([]int64, n)
-		setAnswers, setFlagged = make([]bool, n), make([]bool, n)
-		flagged                = make([]bool, n)
-		answers, answerJSON    = make([]*string, n), make([]*string, n)
-		seconds                = make([]*float64, n)
-		nows, openUntil        = make([]time.Time, n), make([]time.Time, n)
-	)
-	for i, r := range batch {
-		attempts[i], positions[i], candidates[i], seqs[i] = r.attemptID, int64(r.position), r.candidate, r.seq
-		setAnswers[i], answers[i], answerJSON[i] = r.setAnswer, r.answer, r.answerJSON
-		setFlagged[i], flagged[i], seconds[i] = r.setFlagged, r.flagged, r.seconds
-		nows[i], openUntil[i] = r.now, r.openUntil
+	args := make([]any, 0, 12*len(batch))
+	for _, r := range batch {
+		args = append(args, r.attemptID, r.position, r.candidate, r.seq, r.setAnswer, r.answer, r.answerJSON,
+			r.setFlagged, r.flagged, r.seconds, r.now, r.openUntil)
 	}
-	rows, err := b.db.QueryContext(ctx, batchSaveSQL, attempts, positions, candidates, seqs, setAnswers, answers, answerJSON,
-		setFlagged, flagged, seconds, nows, openUntil)
+	rows, err := b.db.QueryContext(ctx, saveSQL(len(batch)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("assess: save responses: %w", err)
 	}
 	defer rows.Close()
-	updated := make([]savedRow, n)
+	updated := make([]savedRow, len(batch))
 	for rows.Next() {
 		var i, seq int64
 		if err := rows.Scan(&i, &seq); err != nil {
 			return nil, fmt.Errorf("assess: save responses: %w", err)
 		}
-		updated[i-1] = savedRow{applied: true, seq: seq} // ordinality counts from 1
+		updated[i-1] = savedRow{applied: true, seq: seq} // i counts from 1
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("assess: save responses: %w", err)
