@@ -648,15 +648,30 @@ func (s *Service) Exam(ctx context.Context, id string) (Exam, error) {
 	return s.loadExam(ctx, rows[0])
 }
 
+// policyMemory is how long ProctoringPolicy answers from memory. A change
+// made through this Service is seen by every read after it; one made on
+// another instance reaches the live console's risk scores this much later
+// at most.
+const policyMemory = 5 * time.Second
+
+// readPolicy is an exam's proctoring policy as read at a moment.
+type readPolicy struct {
+	policy ProctoringPolicy
+	read   time.Time
+}
+
 // ProctoringPolicy returns an exam's proctoring policy, as Exam(ctx,
-// id).Proctoring, from the exam's row alone: the live console needs it for
-// every batch of events a candidate's page sends.
+// id).Proctoring, from the exam's row alone, as read less than
+// policyMemory ago: the live console needs it for every batch of events
+// with an incident that a candidate's page sends.
 func (s *Service) ProctoringPolicy(ctx context.Context, examID string) (ProctoringPolicy, error) {
+	if r, ok := s.policies.Get(examID); ok && s.now().Sub(r.read) < policyMemory {
+		return r.policy, nil
+	}
 	if uuid.Validate(examID) != nil {
 		return ProctoringPolicy{}, notFound("exam", examID)
 	}
-	// The settings alone: every snapshot and every batch of incidents
-	// reads the policy.
+	read, changes := s.now(), s.policyChanges.Load()
 	var settings []string
 	if err := s.db.WithContext(ctx).Model(&examRow{}).Where("id = ?", examID).Limit(1).Pluck("settings", &settings).Error; err != nil {
 		return ProctoringPolicy{}, fmt.Errorf("assess: exam: %w", err)
@@ -664,7 +679,15 @@ func (s *Service) ProctoringPolicy(ctx context.Context, examID string) (Proctori
 	if len(settings) == 0 {
 		return ProctoringPolicy{}, notFound("exam", examID)
 	}
-	return proctoringOf(examID, settings[0])
+	p, err := proctoringOf(examID, settings[0])
+	if err != nil {
+		return ProctoringPolicy{}, err
+	}
+	if s.policyChanges.Load() == changes {
+		// No change was made meanwhile that this read may have missed.
+		s.policies.Put(examID, readPolicy{policy: p, read: read})
+	}
+	return p, nil
 }
 
 // SnapshotTarget is what storing a webcam snapshot of an attempt needs to

@@ -142,3 +142,41 @@ func TestExamStaffAndRetention(t *testing.T) {
 		}
 	})
 }
+
+// TestProctoringPolicyFromMemory: the live console's reads of an exam's
+// proctoring policy come from memory for a moment. A change made through
+// the same Service is read at once; another instance's memory lasts five
+// seconds at most.
+func TestProctoringPolicyFromMemory(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := t.Context()
+		f := newFixture(t, db)
+		other := assess.NewService(db, f.bank, f.clock.Now) // another instance
+		first := assess.ProctoringPolicy{SnapshotSeconds: 30, Weights: map[string]float64{"copy": 1}}
+		if _, err := f.svc.SetProctoring(ctx, "pm", f.exam.ID, first); err != nil {
+			t.Fatal(err)
+		}
+		read := func(svc *assess.Service, want assess.ProctoringPolicy, when string) {
+			t.Helper()
+			got, err := svc.ProctoringPolicy(ctx, f.exam.ID)
+			if err != nil || got.SnapshotSeconds != want.SnapshotSeconds || !reflect.DeepEqual(got.Weights, want.Weights) {
+				t.Errorf("%s: ProctoringPolicy = %+v, %v; want %+v", when, got, err, want)
+			}
+		}
+		read(f.svc, first, "after the first change")
+		read(other, first, "on another instance")
+
+		second := assess.ProctoringPolicy{SnapshotSeconds: 60, Weights: map[string]float64{"copy": 5}}
+		if _, err := f.svc.SetProctoring(ctx, "pm", f.exam.ID, second); err != nil {
+			t.Fatal(err)
+		}
+		read(f.svc, second, "right after the second change")
+		read(other, first, "on another instance right after the second change")
+		f.clock.Advance(5 * time.Second)
+		read(other, second, "on another instance five seconds later")
+
+		if _, err := f.svc.ProctoringPolicy(ctx, uuid.NewString()); !errors.Is(err, assess.ErrNotFound) {
+			t.Errorf("ProctoringPolicy of no exam = %v, want ErrNotFound", err)
+		}
+	})
+}
