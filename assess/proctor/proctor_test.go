@@ -455,16 +455,24 @@ func FuzzCheckImage(f *testing.F) {
 		}
 	})
 }
+
+// snapshotsIn returns a Log on db and Snapshots that keep its images in a
+// new directory, and that store.
+func snapshotsIn(t *testing.T, db *gorm.DB, clk *clock) (*Log, *Snapshots, *blob.Local) {
+	t.Helper()
+	blobs, err := blob.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := NewLog(db, clk.Now)
+	return log, NewSnapshots(log, blobs), blobs
+}
+
 func TestSnapshotsStoreFlagAndPurge(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := t.Context()
 		clk := &clock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
-		blobs, err := blob.NewLocal(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		log := NewLog(db, clk.Now)
-		snaps := NewSnapshots(log, blobs)
+		log, snaps, blobs := snapshotsIn(t, db, clk)
 		a := newAttempt(t, db)
 		img := testImage(t, "jpeg", 64, 48)
 		zero, two, away := 0, 2, true
@@ -556,12 +564,8 @@ func TestSnapshotsShareStatementsWithEvents(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := t.Context()
 		clk := &clock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
-		blobs, err := blob.NewLocal(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		log, other := NewLog(db, clk.Now), NewLog(db, clk.Now)
-		snaps := NewSnapshots(log, blobs)
+		log, snaps, _ := snapshotsIn(t, db, clk)
+		other := NewLog(db, clk.Now)
 		const attempts, moved, rounds = 16, 3, 3
 		ids := make([]string, attempts)
 		for i := range ids {
