@@ -162,19 +162,8 @@ func (l *Log) Record(ctx context.Context, attemptID string, events []Event) ([]E
 		return nil, nil
 	}
 	now := l.now().UTC().Truncate(time.Microsecond)
-	if k, ok := l.heads.Get(attemptID); ok && l.appends != nil {
-		a := extend(attemptID, k, events, now)
-		moved, err := l.appends.writer.Do(ctx, a)
-		if err != nil && ctx.Err() != nil {
-			return nil, err
-		}
-		if moved {
-			l.heads.Put(attemptID, a.next)
-			return storedEvents(a.rows), nil
-		}
-		// Moved by someone else, or a failed batch (a deadlock with
-		// another instance's, say): the slow way, alone.
-		l.heads.Delete(attemptID)
+	if stored, ok, err := l.appendOntoKnown(ctx, attemptID, events, nil, now); ok || err != nil {
+		return stored, err
 	}
 	var out []Event
 	var next knownHead
@@ -188,6 +177,35 @@ func (l *Log) Record(ctx context.Context, attemptID string, events []Event) ([]E
 	}
 	l.heads.Put(attemptID, next)
 	return out, nil
+}
+
+// appendOntoKnown appends events, with a webcam snapshot's row when snap
+// is set, onto the head this Log last wrote for the attempt, through the
+// writer that shares one statement among the appends that arrive
+// together (batch.go). ok is false when there is no such head or writer,
+// or when the head had moved by then — by someone else, or in a failed
+// batch (a deadlock with another instance's, say): the caller then takes
+// the slow way, alone, which reads the chain afresh.
+func (l *Log) appendOntoKnown(ctx context.Context, attemptID string, events []Event, snap *snapshotRow, now time.Time) (stored []Event, ok bool, err error) {
+	if l.appends == nil {
+		return nil, false, nil
+	}
+	k, known := l.heads.Get(attemptID)
+	if !known {
+		return nil, false, nil
+	}
+	a := extend(attemptID, k, events, now)
+	a.snapshot = snap
+	moved, err := l.appends.writer.Do(ctx, a)
+	if err != nil && ctx.Err() != nil {
+		return nil, false, err
+	}
+	if !moved {
+		l.heads.Delete(attemptID)
+		return nil, false, nil
+	}
+	l.heads.Put(attemptID, a.next)
+	return storedEvents(a.rows), true, nil
 }
 
 // appendChain adds events of any kind to the attempt's chain inside tx,

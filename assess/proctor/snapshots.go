@@ -172,23 +172,14 @@ func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event,
 	if err := s.blobs.Put(ctx, key, ct, bytes.NewReader(img), int64(len(img))); err != nil {
 		return Snapshot{}, nil, fmt.Errorf("proctor: store snapshot: %w", err)
 	}
-	if in.Kind == Webcam && s.log.appends != nil {
-		if k, ok := s.log.heads.Get(in.AttemptID); ok {
-			// Onto the head this Log wrote: the row goes in with the
-			// append, which shares its statement with the appends of other
-			// attempts that arrive meanwhile (batch.go).
-			a := extend(in.AttemptID, k, findings(row), now)
-			a.snapshot = &row
-			moved, err := s.log.appends.writer.Do(ctx, a)
-			if err != nil && ctx.Err() != nil {
-				return Snapshot{}, nil, fmt.Errorf("proctor: record snapshot: %w", err)
-			}
-			if moved {
-				s.log.heads.Put(in.AttemptID, a.next)
-				return row.snapshot(), storedEvents(a.rows), nil
-			}
-			// Moved by someone else, or a failed batch: the slow way.
-			s.log.heads.Delete(in.AttemptID)
+	if in.Kind == Webcam {
+		// The row goes in with the append of its findings.
+		events, ok, err := s.log.appendOntoKnown(ctx, in.AttemptID, findings(row), &row, now)
+		if err != nil {
+			return Snapshot{}, nil, fmt.Errorf("proctor: record snapshot: %w", err)
+		}
+		if ok {
+			return row.snapshot(), events, nil
 		}
 	}
 	var events []Event
