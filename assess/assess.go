@@ -130,11 +130,12 @@ type Service struct {
 	slots  *memo.Map[[2]string, slot]
 	// examParts remembers each exam's parts at its latest revision.
 	examParts *memo.Map[string, examParts]
-	// policies remembers each exam's proctoring policy for a moment
-	// (ProctoringPolicy); policyChanges counts the changes made through
-	// this Service, so that a read that may have missed one is not kept.
-	policies      *memo.Map[string, readPolicy]
-	policyChanges *atomic.Uint64
+	// rules remembers each exam's proctoring rules for a moment
+	// (proctoringRules); rulesChanges counts the changes to them made
+	// through this Service, each of which makes every remembered one
+	// stale. Pointers: a Service is copied for each transaction.
+	rules        *memo.Map[string, proctoringRules]
+	rulesChanges *atomic.Uint64
 	// saves batches answer saves on PostgreSQL; nil elsewhere, and inside
 	// a transaction.
 	saves *saveBatcher
@@ -144,7 +145,7 @@ type Service struct {
 func NewService(db *gorm.DB, bank *items.Store, now func() time.Time) *Service {
 	s := &Service{db: db, items: bank, now: now, render: items.NewRenderer(), Seed: rand.Uint64, Grace: 2 * time.Second,
 		runs: newRunTracker(), owners: &memo.Map[string, AttemptOwner]{Max: 200_000}, slots: &memo.Map[[2]string, slot]{Max: 500_000},
-		examParts: &memo.Map[string, examParts]{Max: 10_000}, policies: &memo.Map[string, readPolicy]{Max: 10_000}, policyChanges: new(atomic.Uint64)}
+		examParts: &memo.Map[string, examParts]{Max: 10_000}, rules: &memo.Map[string, proctoringRules]{Max: 10_000}, rulesChanges: new(atomic.Uint64)}
 	if sqlDB, err := db.DB(); err == nil && db.Dialector.Name() == "postgres" {
 		s.saves = newSaveBatcher(sqlDB)
 	}

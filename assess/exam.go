@@ -648,46 +648,69 @@ func (s *Service) Exam(ctx context.Context, id string) (Exam, error) {
 	return s.loadExam(ctx, rows[0])
 }
 
-// policyMemory is how long ProctoringPolicy answers from memory. A change
-// made through this Service is seen by every read after it; one made on
-// another instance reaches the live console's risk scores this much later
-// at most.
-const policyMemory = 5 * time.Second
+// rulesMemory is how long an exam's proctoring rules are answered from
+// memory (ProctoringPolicy, SnapshotTarget). A change made through this
+// Service is seen by every read after it; one made on another instance
+// reaches the live console's risk scores and the snapshots this much
+// later at most.
+const rulesMemory = 5 * time.Second
 
-// readPolicy is an exam's proctoring policy as read at a moment.
-type readPolicy struct {
-	policy ProctoringPolicy
-	read   time.Time
+// proctoringRules are what proctoring an attempt of an exam follows: the
+// exam's policy and how long its program keeps images (0 when the
+// program's row holds no period), as read at a moment, before the
+// rulesChanges'th change made through the Service.
+type proctoringRules struct {
+	policy    ProctoringPolicy
+	retention time.Duration
+	read      time.Time
+	changes   uint64
 }
 
-// ProctoringPolicy returns an exam's proctoring policy, as Exam(ctx,
-// id).Proctoring, from the exam's row alone, as read less than
-// policyMemory ago: the live console needs it for every batch of events
-// with an incident that a candidate's page sends.
-func (s *Service) ProctoringPolicy(ctx context.Context, examID string) (ProctoringPolicy, error) {
-	if r, ok := s.policies.Get(examID); ok && s.now().Sub(r.read) < policyMemory {
-		return r.policy, nil
+// proctoringRules returns an exam's proctoring rules, as read less than
+// rulesMemory ago and since the last change made through s: the live
+// console needs them for every batch of events with an incident that a
+// candidate's page sends, and a candidate's page sends a snapshot every
+// few seconds to a minute.
+func (s *Service) proctoringRules(ctx context.Context, examID string) (proctoringRules, error) {
+	changes := s.rulesChanges.Load()
+	if r, ok := s.rules.Get(examID); ok && r.changes == changes && s.now().Sub(r.read) < rulesMemory {
+		return r, nil
 	}
 	if uuid.Validate(examID) != nil {
-		return ProctoringPolicy{}, notFound("exam", examID)
+		return proctoringRules{}, notFound("exam", examID)
 	}
-	read, changes := s.now(), s.policyChanges.Load()
-	var settings []string
-	if err := s.db.WithContext(ctx).Model(&examRow{}).Where("id = ?", examID).Limit(1).Pluck("settings", &settings).Error; err != nil {
-		return ProctoringPolicy{}, fmt.Errorf("assess: exam: %w", err)
+	// changes was counted before the read, so a change made meanwhile
+	// makes the rules read here stale at once.
+	read := s.now()
+	var rows []struct {
+		Settings string `gorm:"column:settings"`
+		Days     int    `gorm:"column:retention_days"`
 	}
-	if len(settings) == 0 {
-		return ProctoringPolicy{}, notFound("exam", examID)
-	}
-	p, err := proctoringOf(examID, settings[0])
+	err := s.db.WithContext(ctx).Raw("SELECT e.settings, p.snapshot_retention_days AS retention_days "+
+		"FROM exams e JOIN programs p ON p.id = e.program_id WHERE e.id = ?", examID).Scan(&rows).Error
 	if err != nil {
-		return ProctoringPolicy{}, err
+		return proctoringRules{}, fmt.Errorf("assess: exam: %w", err)
 	}
-	if s.policyChanges.Load() == changes {
-		// No change was made meanwhile that this read may have missed.
-		s.policies.Put(examID, readPolicy{policy: p, read: read})
+	if len(rows) == 0 {
+		return proctoringRules{}, notFound("exam", examID)
 	}
-	return p, nil
+	p, err := proctoringOf(examID, rows[0].Settings)
+	if err != nil {
+		return proctoringRules{}, err
+	}
+	r := proctoringRules{policy: p, retention: time.Duration(max(rows[0].Days, 0)) * 24 * time.Hour, read: read, changes: changes}
+	s.rules.Put(examID, r)
+	return r, nil
+}
+
+// rulesChanged makes every exam's remembered proctoring rules stale.
+func (s *Service) rulesChanged() { s.rulesChanges.Add(1) }
+
+// ProctoringPolicy returns an exam's proctoring policy, as Exam(ctx,
+// id).Proctoring, from the exam's row alone, remembered for rulesMemory.
+func (s *Service) ProctoringPolicy(ctx context.Context, examID string) (ProctoringPolicy, error) {
+	r, err := s.proctoringRules(ctx, examID)
+	return r.policy, err
 }
 
 // SnapshotTarget is what storing a webcam snapshot of an attempt needs to
@@ -707,10 +730,12 @@ func (t SnapshotTarget) Status() string { return t.clock.Status }
 // Timing is the attempt's Timing at now.
 func (t SnapshotTarget) Timing(now time.Time) Timing { return t.clock.Timing(now) }
 
-// SnapshotTarget reads what storing a webcam snapshot of an attempt needs
-// in one statement. A candidate's page sends a snapshot every few seconds
-// to a minute, so it reads the columns it needs and no more: under load
-// most of a read's cost in the server is per column scanned.
+// SnapshotTarget reads what storing a webcam snapshot of an attempt
+// needs: the attempt's owner and clock, in one read of its row, and the
+// exam's rules, from memory (proctoringRules). A candidate's page sends a
+// snapshot every few seconds to a minute, so it reads the columns it
+// needs and no more: under load most of a read's cost in the server is
+// per column scanned.
 func (s *Service) SnapshotTarget(ctx context.Context, attemptID string) (SnapshotTarget, error) {
 	if uuid.Validate(attemptID) != nil {
 		return SnapshotTarget{}, notFound("attempt", attemptID)
@@ -725,12 +750,9 @@ func (s *Service) SnapshotTarget(ctx context.Context, attemptID string) (Snapsho
 		HeldAt         *time.Time `gorm:"column:held_at"`
 		BreakAllowance int        `gorm:"column:break_allowance_seconds"`
 		BreakUsed      int        `gorm:"column:break_used_seconds"`
-		Settings       string     `gorm:"column:exam_settings"`
-		Days           int        `gorm:"column:retention_days"`
 	}
-	err := s.db.WithContext(ctx).Raw("SELECT a.id, a.exam_id, a.candidate_id, a.status, a.deadline, a.paused_at, a.held_at, "+
-		"a.break_allowance_seconds, a.break_used_seconds, e.settings AS exam_settings, p.snapshot_retention_days AS retention_days "+
-		"FROM attempts a JOIN exams e ON e.id = a.exam_id JOIN programs p ON p.id = e.program_id WHERE a.id = ?", attemptID).
+	err := s.db.WithContext(ctx).Raw("SELECT id, exam_id, candidate_id, status, deadline, paused_at, held_at, "+
+		"break_allowance_seconds, break_used_seconds FROM attempts WHERE id = ?", attemptID).
 		Scan(&rows).Error
 	if err != nil {
 		return SnapshotTarget{}, fmt.Errorf("assess: snapshot target: %w", err)
@@ -739,17 +761,17 @@ func (s *Service) SnapshotTarget(ctx context.Context, attemptID string) (Snapsho
 		return SnapshotTarget{}, notFound("attempt", attemptID)
 	}
 	r := rows[0]
-	if r.Days < 1 {
-		return SnapshotTarget{}, fmt.Errorf("assess: snapshot retention of exam %s: %w", r.ExamID, ErrNotFound)
-	}
-	policy, err := proctoringOf(r.ExamID, r.Settings)
+	rules, err := s.proctoringRules(ctx, r.ExamID)
 	if err != nil {
 		return SnapshotTarget{}, err
 	}
+	if rules.retention <= 0 {
+		return SnapshotTarget{}, fmt.Errorf("assess: snapshot retention of exam %s: %w", r.ExamID, ErrNotFound)
+	}
 	return SnapshotTarget{
 		Owner:     AttemptOwner{AttemptID: r.ID, CandidateID: r.CandidateID, ExamID: r.ExamID},
-		Policy:    policy,
-		Retention: time.Duration(r.Days) * 24 * time.Hour,
+		Policy:    rules.policy,
+		Retention: rules.retention,
 		clock: Attempt{Status: r.Status, Deadline: r.Deadline, PausedAt: r.PausedAt, HeldAt: r.HeldAt,
 			BreakAllowance: time.Duration(r.BreakAllowance) * time.Second, BreakUsed: time.Duration(r.BreakUsed) * time.Second},
 	}, nil

@@ -146,8 +146,7 @@ func (s *Service) SetProctoring(ctx context.Context, actor, examID string, p Pro
 		return audit.Append(tx, audit.Entry{Actor: actor, Action: "exam.proctoring", Subject: "exam:" + examID,
 			Before: before.Proctoring, After: p, At: s.now().UTC()})
 	})
-	s.policyChanges.Add(1) // whether or not the change committed
-	s.policies.Delete(examID)
+	s.rulesChanged() // whether or not the change committed
 	if err != nil {
 		return Exam{}, err
 	}

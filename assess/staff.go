@@ -128,6 +128,7 @@ func (s *Service) SetSnapshotRetention(ctx context.Context, actor, programID str
 	if days < 1 || days > 3650 {
 		return valid.Errorf("snapshot_retention_days", "must be from 1 to 3650")
 	}
+	defer s.rulesChanged() // whether or not the change committed
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec("UPDATE programs SET snapshot_retention_days = ? WHERE id = ?", days, programID)
 		if res.Error != nil {

@@ -143,10 +143,10 @@ func TestExamStaffAndRetention(t *testing.T) {
 	})
 }
 
-// TestProctoringPolicyFromMemory: the live console's reads of an exam's
-// proctoring policy come from memory for a moment. A change made through
-// the same Service is read at once; another instance's memory lasts five
-// seconds at most.
+// TestProctoringPolicyFromMemory: the live console's and the snapshots'
+// reads of an exam's proctoring policy and retention come from memory for
+// a moment. A change made through the same Service is read at once;
+// another instance's memory lasts five seconds at most.
 func TestProctoringPolicyFromMemory(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := t.Context()
@@ -178,5 +178,33 @@ func TestProctoringPolicyFromMemory(t *testing.T) {
 		if _, err := f.svc.ProctoringPolicy(ctx, uuid.NewString()); !errors.Is(err, assess.ErrNotFound) {
 			t.Errorf("ProctoringPolicy of no exam = %v, want ErrNotFound", err)
 		}
+
+		// A snapshot's retention period is remembered with the policy.
+		started, err := f.svc.Start(ctx, f.exam.ID, f.candidate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		retention := func(svc *assess.Service, days int, when string) {
+			t.Helper()
+			target, err := svc.SnapshotTarget(ctx, started.ID)
+			if err != nil || target.Retention != time.Duration(days)*24*time.Hour || target.Policy.SnapshotSeconds != second.SnapshotSeconds {
+				t.Errorf("%s: SnapshotTarget = %v, %+v, %v; want %d days and %+v", when, target.Retention, target.Policy, err, days, second)
+			}
+		}
+		if err := f.svc.SetSnapshotRetention(ctx, "pm", f.exam.ProgramID, 30); err != nil {
+			t.Fatal(err)
+		}
+		retention(f.svc, 30, "after the first change of retention")
+		retention(other, 90, "on another instance that read the default a moment ago")
+		f.clock.Advance(5 * time.Second)
+		retention(other, 30, "on another instance five seconds later")
+		retention(f.svc, 30, "on the first instance five seconds later")
+		if err := other.SetSnapshotRetention(ctx, "pm", f.exam.ProgramID, 45); err != nil {
+			t.Fatal(err)
+		}
+		retention(other, 45, "right after the instance's own change")
+		retention(f.svc, 30, "right after another instance's change")
+		f.clock.Advance(5 * time.Second)
+		retention(f.svc, 45, "five seconds after another instance's change")
 	})
 }
