@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +117,7 @@ func TestLoadtestFlags(t *testing.T) {
 	}{
 		{[]string{"loadtest", "--candidates", "0"}, "--candidates 0"},
 		{[]string{"loadtest", "--disconnect", "1.5"}, "--disconnect: 1.5"},
+		{[]string{"loadtest", "--procs", "-1"}, "--procs -1"},
 		{[]string{"loadtest", "--url", "127.0.0.1:8080"}, "--url:"},
 		{[]string{"loadtest", "--mode", "saturate", "--pgbench", "--database-url", "data/touchstone.db"}, "--pgbench: needs --database-url"},
 		{[]string{"loadtest", "--save-every", "often"}, "save-every"},
@@ -136,13 +138,18 @@ func TestLoadtestFlags(t *testing.T) {
 
 // TestLoadtestCPUProfile: --cpuprofile writes the tool's own profile even
 // when the run fails, and a file it cannot create is an error naming it.
+// The run gives back the CPUs it took (--procs).
 func TestLoadtestCPUProfile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "loadtest.pprof")
+	procs := runtime.GOMAXPROCS(0)
 	// Nothing listens on port 1: the run fails at the first sign-in.
 	err := run(context.Background(), []string{"loadtest", "--url", "http://127.0.0.1:1", "--candidates", "1", "--cpuprofile", path},
 		func(string) string { return "" }, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "sign in") {
 		t.Fatalf("run against no server: %v, want a sign-in failure", err)
+	}
+	if got := runtime.GOMAXPROCS(0); got != procs {
+		t.Errorf("GOMAXPROCS after a run = %d, want %d as before it", got, procs)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
