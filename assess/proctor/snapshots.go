@@ -128,8 +128,8 @@ func NewSnapshots(log *Log, blobs blob.Store) *Snapshots {
 // appends a SnapshotTaken event (naming it and its SHA-256, so the image is
 // covered by the attempt's chain) and the face check's findings to the
 // attempt's events. The blob is written first: a failure after it leaves
-// an unrecorded blob for the retention sweep, never a record without its
-// image.
+// a blob that no record names, never a record without its image. Purge
+// works from the records, so nothing deletes such a blob yet.
 func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event, error) {
 	switch in.Kind {
 	case Webcam:
