@@ -222,6 +222,63 @@ func TestRecordSharesStatementsAcrossAttempts(t *testing.T) {
 	})
 }
 
+// TestFirstEventsShareStatements: on PostgreSQL an attempt's first events
+// start its chain with one insert and go in the statements shared with
+// other attempts, reading nothing; on both backends each chain holds them
+// intact.
+func TestFirstEventsShareStatements(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := t.Context()
+		log := NewLog(db, time.Now)
+		const attempts = 24
+		ids := make([]string, attempts)
+		for i := range ids {
+			ids[i] = newAttempt(t, db)
+		}
+		var reads atomic.Int64
+		if err := db.Callback().Query().After("gorm:query").Register("test:first-reads", func(*gorm.DB) { reads.Add(1) }); err != nil {
+			t.Fatal(err)
+		}
+		var before int64
+		if log.appends != nil {
+			before = log.appends.writer.Batches()
+		}
+		atOnce(t, attempts, 1, func(i int) error {
+			_, err := log.Record(ctx, ids[i], []Event{{Kind: Heartbeat}, {Kind: FocusLost, Detail: ids[i]}})
+			return err
+		})
+		if log.appends != nil {
+			if n := reads.Load(); n != 0 {
+				t.Errorf("first events read the chain %d times, want none", n)
+			}
+			if n := log.appends.writer.Batches() - before; n == 0 || n >= attempts {
+				t.Errorf("%d statements for the first events of %d attempts: want them shared", n, attempts)
+			}
+		}
+		if err := db.Callback().Query().Remove("test:first-reads"); err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range ids {
+			check, err := log.Verify(ctx, id)
+			if err != nil || check.Events != 2 {
+				t.Errorf("attempt %d: Verify = %+v, %v; want 2 events, intact", i, check, err)
+			}
+			if got, ok := log.Written(id); !ok || got.Counts[Heartbeat] != 1 || got.Counts[FocusLost] != 1 {
+				t.Errorf("attempt %d: the Log wrote %+v (%v), want a heartbeat and a lost focus", i, got, ok)
+			}
+		}
+		// A chain another Log started is not started again: its head is
+		// read afresh, and the events go on after it.
+		other := NewLog(db, time.Now)
+		if _, err := other.Record(ctx, ids[0], []Event{{Kind: Copy}}); err != nil {
+			t.Fatal(err)
+		}
+		if check, err := log.Verify(ctx, ids[0]); err != nil || check.Events != 3 {
+			t.Errorf("after another Log's append: Verify = %+v, %v; want 3 events, intact", check, err)
+		}
+	})
+}
+
 // TestRecordAfterAFailedBatch: when a batch's statement fails (a deadlock
 // with another instance's, say), each of its appends takes the slow way
 // and is recorded once.
@@ -715,7 +772,9 @@ func TestRecordAcrossLogs(t *testing.T) {
 			wantWritten(l, name)
 			return got
 		}
-		record(a, "a", true) // first append: nothing remembered
+		// The first append starts the chain: on PostgreSQL with one insert
+		// and no read, elsewhere the slow way.
+		record(a, "a", a.appends == nil)
 		clk.Add(40 * time.Second)
 		record(a, "a", false) // its own head
 		clk.Add(40 * time.Second)
