@@ -348,6 +348,9 @@ func (s *Service) Start(ctx context.Context, examID, candidateID string) (Attemp
 		}
 		return Attempt{}, err
 	}
+	// The page's first proctoring events follow at once and are checked
+	// against the owner: known now, it need not be read.
+	s.owners.Put(out.ID, AttemptOwner{AttemptID: out.ID, CandidateID: candidateID, ExamID: examID})
 	return out.attempt(), nil
 }
 
