@@ -42,9 +42,16 @@ type services struct {
 }
 
 func (s *services) close() {
+	// Counts written behind go in before the database closes.
+	_ = s.items.FlushExposures(context.Background())
 	_ = s.kv.Close()
 	migrations.Close(s.db)
 }
+
+// exposuresBehind is how long after a start its items' exposure counts
+// are written: a ramp of starts then adds its counts in a statement a
+// second instead of a transaction a start.
+const exposuresBehind = time.Second
 
 // wire opens the database and shared state and builds every service.
 func wire(ctx context.Context, cfg config, baseURL string) (*services, error) {
@@ -97,6 +104,7 @@ func wire(ctx context.Context, cfg config, baseURL string) (*services, error) {
 		s.auth.IdleTimeout = cfg.SessionIdle
 	}
 	s.items = items.NewStore(db, now)
+	s.items.WriteExposuresBehind(exposuresBehind)
 	s.assess = assess.NewService(db, s.items, now)
 	s.proctor = proctor.NewLog(db, now)
 	s.snapshots = proctor.NewSnapshots(s.proctor, blobs)
