@@ -649,7 +649,7 @@ func (s *Service) Exam(ctx context.Context, id string) (Exam, error) {
 }
 
 // rulesMemory is how long an exam's proctoring rules are answered from
-// memory (ProctoringPolicy, SnapshotTarget). A change made through this
+// memory (ProctoringPolicy, SnapshotRules). A change made through this
 // Service is seen by every read after it; one made on another instance
 // reaches the live console's risk scores and the snapshots this much
 // later at most.
@@ -713,15 +713,46 @@ func (s *Service) ProctoringPolicy(ctx context.Context, examID string) (Proctori
 	return r.policy, err
 }
 
-// SnapshotTarget is what storing a webcam snapshot of an attempt needs to
-// know: whose attempt it is, whether it is open, its exam's proctoring
+// SnapshotRules are what storing a webcam snapshot of an attempt follows,
+// whatever the attempt's state: whose attempt it is, its exam's proctoring
 // policy and how long the exam's program keeps proctoring images
 // (SnapshotRetention).
-type SnapshotTarget struct {
+type SnapshotRules struct {
 	Owner     AttemptOwner
 	Policy    ProctoringPolicy
 	Retention time.Duration
-	clock     Attempt // the fields Timing reads, and no other
+}
+
+// SnapshotRules returns an attempt's SnapshotRules from memory once they
+// were read: the owner never changes (AttemptOwner) and the exam's rules
+// are remembered for a moment (proctoringRules). A candidate's page sends
+// a snapshot every few seconds to a minute; whether the attempt still
+// takes one is checked where the snapshot is recorded
+// (proctor.NewSnapshot), or read with SnapshotTarget.
+func (s *Service) SnapshotRules(ctx context.Context, attemptID string) (SnapshotRules, error) {
+	owner, err := s.AttemptOwner(ctx, attemptID)
+	if err != nil {
+		return SnapshotRules{}, err
+	}
+	return s.snapshotRules(ctx, owner)
+}
+
+func (s *Service) snapshotRules(ctx context.Context, owner AttemptOwner) (SnapshotRules, error) {
+	rules, err := s.proctoringRules(ctx, owner.ExamID)
+	if err != nil {
+		return SnapshotRules{}, err
+	}
+	if rules.retention <= 0 {
+		return SnapshotRules{}, fmt.Errorf("assess: snapshot retention of exam %s: %w", owner.ExamID, ErrNotFound)
+	}
+	return SnapshotRules{Owner: owner, Policy: rules.policy, Retention: rules.retention}, nil
+}
+
+// SnapshotTarget is an attempt's SnapshotRules with its clock, which says
+// whether it is open.
+type SnapshotTarget struct {
+	SnapshotRules
+	clock Attempt // the fields Timing reads, and no other
 }
 
 // Status is the attempt's status.
@@ -730,10 +761,9 @@ func (t SnapshotTarget) Status() string { return t.clock.Status }
 // Timing is the attempt's Timing at now.
 func (t SnapshotTarget) Timing(now time.Time) Timing { return t.clock.Timing(now) }
 
-// SnapshotTarget reads what storing a webcam snapshot of an attempt
-// needs: the attempt's owner and clock, in one read of its row, and the
-// exam's rules, from memory (proctoringRules). A candidate's page sends a
-// snapshot every few seconds to a minute, so it reads the columns it
+// SnapshotTarget reads an attempt's clock, in one read of its row, with
+// its SnapshotRules: it is what decides a snapshot that the statement
+// recording it could not (a held attempt's, say). It reads the columns it
 // needs and no more: under load most of a read's cost in the server is
 // per column scanned.
 func (s *Service) SnapshotTarget(ctx context.Context, attemptID string) (SnapshotTarget, error) {
@@ -761,17 +791,11 @@ func (s *Service) SnapshotTarget(ctx context.Context, attemptID string) (Snapsho
 		return SnapshotTarget{}, notFound("attempt", attemptID)
 	}
 	r := rows[0]
-	rules, err := s.proctoringRules(ctx, r.ExamID)
+	rules, err := s.snapshotRules(ctx, AttemptOwner{AttemptID: r.ID, CandidateID: r.CandidateID, ExamID: r.ExamID})
 	if err != nil {
 		return SnapshotTarget{}, err
 	}
-	if rules.retention <= 0 {
-		return SnapshotTarget{}, fmt.Errorf("assess: snapshot retention of exam %s: %w", r.ExamID, ErrNotFound)
-	}
-	return SnapshotTarget{
-		Owner:     AttemptOwner{AttemptID: r.ID, CandidateID: r.CandidateID, ExamID: r.ExamID},
-		Policy:    rules.policy,
-		Retention: rules.retention,
+	return SnapshotTarget{SnapshotRules: rules,
 		clock: Attempt{Status: r.Status, Deadline: r.Deadline, PausedAt: r.PausedAt, HeldAt: r.HeldAt,
 			BreakAllowance: time.Duration(r.BreakAllowance) * time.Second, BreakUsed: time.Duration(r.BreakUsed) * time.Second},
 	}, nil

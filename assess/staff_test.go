@@ -107,6 +107,14 @@ func TestExamStaffAndRetention(t *testing.T) {
 			}
 		}
 		sameAttempt(target, wantAttempt)
+		// The rules alone come from memory: no statement.
+		reads := countStatements(t, db)
+		if rules, err := f.svc.SnapshotRules(ctx, started.ID); err != nil || !reflect.DeepEqual(rules, target.SnapshotRules) {
+			t.Errorf("SnapshotRules = %+v, %v; want %+v", rules, err, target.SnapshotRules)
+		}
+		if n := reads.Load(); n != 0 {
+			t.Errorf("SnapshotRules of a started attempt made %d statements, want none", n)
+		}
 		// Held with time added, then resumed and on a break: the columns that say
 		// whether a snapshot is taken are read too.
 		if _, err := f.svc.AddTime(ctx, "proctor", started.ID, 5*time.Minute, "a slow start"); err != nil {
@@ -135,6 +143,9 @@ func TestExamStaffAndRetention(t *testing.T) {
 		for _, id := range []string{uuid.NewString(), "not-an-id"} {
 			if _, err := f.svc.SnapshotTarget(ctx, id); !errors.Is(err, assess.ErrNotFound) {
 				t.Errorf("SnapshotTarget of no attempt %q = %v, want not found", id, err)
+			}
+			if _, err := f.svc.SnapshotRules(ctx, id); !errors.Is(err, assess.ErrNotFound) {
+				t.Errorf("SnapshotRules of no attempt %q = %v, want not found", id, err)
 			}
 		}
 		if err := f.svc.SetSnapshotRetention(ctx, "pm", f.exam.ProgramID, 0); !errors.Is(err, valid.ErrInvalid) {

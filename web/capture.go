@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"math"
 	"mime"
@@ -111,6 +112,19 @@ func (s *Server) snapshotWait(c *fiber.Ctx, attemptID string, every time.Duratio
 	return s.lastSnapshotWait(c, attemptID, gap)
 }
 
+// snapshotOpen reads whether the attempt takes a webcam frame at now: in
+// progress, and held, on a break, or within its deadline and the grace.
+func (s *Server) snapshotOpen(ctx context.Context, attemptID string, now time.Time) error {
+	target, err := s.cfg.Assess.SnapshotTarget(ctx, attemptID)
+	if err != nil {
+		return err
+	}
+	if t := target.Timing(now); target.Status() != assess.InProgress || (!t.Held && !t.Paused && now.After(t.Deadline.Add(s.cfg.Assess.Grace))) {
+		return assess.ErrClosed
+	}
+	return nil
+}
+
 // lastSnapshotWait is how long is left of gap since the attempt's last
 // stored snapshot.
 func (s *Server) lastSnapshotWait(c *fiber.Ctx, attemptID string, gap time.Duration) (time.Duration, error) {
@@ -123,10 +137,13 @@ func (s *Server) lastSnapshotWait(c *fiber.Ctx, attemptID string, gap time.Durat
 
 // apiPostSnapshot stores a webcam frame of the caller's own attempt, in
 // progress (held too: the proctor wants to see), of an exam that takes
-// snapshots.
+// snapshots. Whose attempt it is and the exam's rules come from memory;
+// whether it is still open is a condition of the statement that records
+// the frame, and only when that statement does not is the attempt read
+// (snapshotOpen).
 func (s *Server) apiPostSnapshot(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	target, err := s.cfg.Assess.SnapshotTarget(ctx, c.Params("id"))
+	target, err := s.cfg.Assess.SnapshotRules(ctx, c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -143,9 +160,6 @@ func (s *Server) apiPostSnapshot(c *fiber.Ctx) error {
 		return refuse(c, fiber.StatusConflict, "snapshots_disabled", "this exam takes no webcam snapshots")
 	}
 	now := s.cfg.Now()
-	if t := target.Timing(now); target.Status() != assess.InProgress || (!t.Held && !t.Paused && now.After(t.Deadline.Add(s.cfg.Assess.Grace))) {
-		return assess.ErrClosed
-	}
 	img, err := snapshotImage(c)
 	if err != nil {
 		return err
@@ -161,7 +175,9 @@ func (s *Server) apiPostSnapshot(c *fiber.Ctx) error {
 			"a snapshot was taken moments ago; send the next one in "+strconv.Itoa(secs)+" s")
 	}
 	snap, events, err := s.cfg.Snapshots.Put(ctx, proctor.NewSnapshot{AttemptID: a.AttemptID, Kind: proctor.Webcam, Image: img,
-		Faces: q.faces, LookingAway: q.lookingAway, TakenAt: q.takenAt, Retention: target.Retention})
+		Faces: q.faces, LookingAway: q.lookingAway, TakenAt: q.takenAt, Retention: target.Retention,
+		OpenUntil: now.Add(-s.cfg.Assess.Grace),
+		Admit:     func(ctx context.Context) error { return s.snapshotOpen(ctx, a.AttemptID, now) }})
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,24 @@ type chainAppend struct {
 	// snapshot is the webcam snapshot whose findings the events are,
 	// recorded exactly when the head moves; nil for a page's events.
 	snapshot *snapshotRow
+	// openUntil, when set, moves the head only while the attempt takes
+	// snapshots (openAttemptSQL).
+	openUntil time.Time
+}
+
+// openAttemptSQL is the condition on attempt a under which a webcam frame
+// is recorded without reading it first: in progress, neither held nor on
+// a break, and not past the deadline less the grace, a parameter. Held
+// and paused attempts take frames too, but their clock is the server's to
+// read (NewSnapshot.Admit).
+const openAttemptSQL = `a.status = 'in_progress' AND a.held_at IS NULL AND a.paused_at IS NULL AND a.deadline >= `
+
+// openUntilArg is a's openUntil as a statement's argument: NULL when unset.
+func (a chainAppend) openUntilArg() *time.Time {
+	if a.openUntil.IsZero() {
+		return nil
+	}
+	return &a.openUntil
 }
 
 // alongside is the write that goes with a's append: its snapshot's row.
@@ -87,7 +105,7 @@ const batchAppendSQL = batchAppendHeads + batchAppendEvents + batchAppendMoved
 // batchAppendSnapshotsSQL is batchAppendSQL that also inserts the webcam
 // snapshots of the appends whose head moved. Batches without a snapshot
 // keep the shorter statement, which PostgreSQL plans for less.
-const batchAppendSnapshotsSQL = batchAppendHeads + batchAppendEvents + batchAppendSnapshots + batchAppendMoved
+const batchAppendSnapshotsSQL = batchAppendOpenHeads + batchAppendEvents + batchAppendSnapshots + batchAppendMoved
 
 const (
 	batchAppendHeads = `WITH v AS (
@@ -96,6 +114,17 @@ const (
 ), head AS (
   UPDATE proctor_chains AS c SET seq = v.seq, hash = v.hash, counts = v.counts
   FROM v WHERE c.attempt_id = v.attempt_id::uuid AND c.seq = v.from_seq AND c.hash = v.from_hash
+  RETURNING v.attempt_id
+)`
+	// batchAppendOpenHeads is batchAppendHeads where a head with an
+	// open_until moves only while its attempt takes snapshots.
+	batchAppendOpenHeads = `WITH v AS (
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $27::timestamptz[])
+    AS v(attempt_id, seq, hash, counts, from_seq, from_hash, open_until)
+), head AS (
+  UPDATE proctor_chains AS c SET seq = v.seq, hash = v.hash, counts = v.counts
+  FROM v WHERE c.attempt_id = v.attempt_id::uuid AND c.seq = v.from_seq AND c.hash = v.from_hash
+    AND (v.open_until IS NULL OR EXISTS (SELECT 1 FROM attempts a WHERE a.id = c.attempt_id AND ` + openAttemptSQL + `v.open_until))
   RETURNING v.attempt_id
 )`
 	batchAppendEvents = `, inserted AS (
@@ -155,7 +184,11 @@ func (b *appendBatcher) write(ctx context.Context, batch []chainAppend) ([]bool,
 	query, args := batchAppendSQL, []any{attempts, seqs, hashes, counts, fromSeqs, fromHashes,
 		eAttempts, kinds, details, clientAt, receivedAt, eSeqs, prevHashes, eHashes}
 	if snaps := snapshotColumns(sorted); snaps != nil {
-		query, args = batchAppendSnapshotsSQL, append(args, snaps...)
+		openUntil := make([]*time.Time, n)
+		for i, a := range sorted {
+			openUntil[i] = a.openUntilArg()
+		}
+		query, args = batchAppendSnapshotsSQL, append(append(args, snaps...), openUntil)
 	}
 	rows, err := b.db.QueryContext(ctx, query, args...)
 	if err != nil {

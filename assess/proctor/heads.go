@@ -106,10 +106,16 @@ type alongside struct {
 
 // writeOnto writes a if the chain's head still is the one a builds on, and
 // reports whether it did (see appendOnto), with also's write in the same
-// statement; also is for PostgreSQL only.
+// statement and only while a's attempt is open when a.openUntil is set;
+// both are for PostgreSQL only.
 func (a chainAppend) writeOnto(db *gorm.DB, also *alongside) (bool, error) {
 	move := []any{a.next.seq, a.next.hash, a.next.countsJSON(), a.attemptID, a.from.seq, a.from.hash}
 	if db.Dialector.Name() == "postgres" {
+		open := ""
+		if until := a.openUntilArg(); until != nil {
+			open = " AND EXISTS (SELECT 1 FROM attempts a WHERE a.id = proctor_chains.attempt_id AND " + openAttemptSQL + "?)"
+			move = append(move, until)
+		}
 		// The head moves and the events go in together, or neither.
 		var values strings.Builder
 		args := move
@@ -125,7 +131,7 @@ func (a chainAppend) writeOnto(db *gorm.DB, also *alongside) (bool, error) {
 			values.WriteString("(?::text, ?::text, ?::timestamptz, ?::timestamptz, ?::bigint, ?::text, ?::text)")
 			args = append(args, r.Kind, r.Detail, r.ClientAt, r.ReceivedAt, *r.Seq, r.PrevHash, r.Hash)
 		}
-		res := db.Exec(`WITH head AS (UPDATE proctor_chains SET seq = ?, hash = ?, counts = ? WHERE attempt_id = ? AND seq = ? AND hash = ? RETURNING attempt_id)`+with+`
+		res := db.Exec(`WITH head AS (UPDATE proctor_chains SET seq = ?, hash = ?, counts = ? WHERE attempt_id = ? AND seq = ? AND hash = ?`+open+` RETURNING attempt_id)`+with+`
 INSERT INTO proctor_events (attempt_id, kind, detail, client_at, received_at, seq, prev_hash, hash)
 SELECT head.attempt_id, v.kind, v.detail, v.client_at, v.received_at, v.seq, v.prev_hash, v.hash
 FROM head, (VALUES `+values.String()+`) AS v (kind, detail, client_at, received_at, seq, prev_hash, hash)`, args...)
@@ -134,8 +140,8 @@ FROM head, (VALUES `+values.String()+`) AS v (kind, detail, client_at, received_
 		}
 		return res.RowsAffected > 0, nil
 	}
-	if also != nil {
-		return false, errors.New("proctor: a write alongside an append needs PostgreSQL")
+	if also != nil || !a.openUntil.IsZero() {
+		return false, errors.New("proctor: a write alongside an append, or its condition, needs PostgreSQL")
 	}
 	res := db.Exec("UPDATE proctor_chains SET seq = ?, hash = ?, counts = ? WHERE attempt_id = ? AND seq = ? AND hash = ?", move...)
 	if res.Error != nil {

@@ -162,7 +162,7 @@ func (l *Log) Record(ctx context.Context, attemptID string, events []Event) ([]E
 		return nil, nil
 	}
 	now := l.now().UTC().Truncate(time.Microsecond)
-	if stored, ok, err := l.appendOntoKnown(ctx, attemptID, events, nil, now); ok || err != nil {
+	if stored, ok, err := l.appendOntoKnown(ctx, attemptID, events, nil, time.Time{}, now); ok || err != nil {
 		return stored, err
 	}
 	var out []Event
@@ -180,7 +180,8 @@ func (l *Log) Record(ctx context.Context, attemptID string, events []Event) ([]E
 }
 
 // appendOntoKnown appends events, with a webcam snapshot's row when snap
-// is set, onto the head this Log last wrote for the attempt, through the
+// is set (only while the attempt is open, when openUntil is set: see
+// NewSnapshot), onto the head this Log last wrote for the attempt, through the
 // writer that shares one statement among the appends that arrive
 // together (batch.go). An attempt without a chain yet gets an empty one
 // first (startChain), whose head is then known. ok is false when there is
@@ -188,7 +189,7 @@ func (l *Log) Record(ctx context.Context, attemptID string, events []Event) ([]E
 // or when the head had moved by then — by someone else, or in a failed
 // batch (a deadlock with another instance's, say): the caller then takes
 // the slow way, alone, which reads the chain afresh.
-func (l *Log) appendOntoKnown(ctx context.Context, attemptID string, events []Event, snap *snapshotRow, now time.Time) (stored []Event, ok bool, err error) {
+func (l *Log) appendOntoKnown(ctx context.Context, attemptID string, events []Event, snap *snapshotRow, openUntil, now time.Time) (stored []Event, ok bool, err error) {
 	if l.appends == nil {
 		return nil, false, nil
 	}
@@ -201,7 +202,7 @@ func (l *Log) appendOntoKnown(ctx context.Context, attemptID string, events []Ev
 		k = knownHead{counts: map[string]int{}}
 	}
 	a := extend(attemptID, k, events, now)
-	a.snapshot = snap
+	a.snapshot, a.openUntil = snap, openUntil
 	moved, err := l.appends.writer.Do(ctx, a)
 	if err != nil && ctx.Err() != nil {
 		return nil, false, err

@@ -2,6 +2,7 @@ package proctor
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -704,6 +705,73 @@ func TestSnapshotsShareStatementsWithEvents(t *testing.T) {
 			if c := sums[id].Counts; c[SnapshotTaken] != 2*rounds || c[NoFace] != 2*rounds || c[Copy] != rounds {
 				t.Errorf("attempt %d: counts %v, want %d snapshots and faceless frames, %d copies", i, c, 2*rounds, rounds)
 			}
+		}
+	})
+}
+
+// TestSnapshotsOnlyWhileOpen: a webcam frame with OpenUntil is recorded
+// without asking Admit while its attempt is plainly open (on PostgreSQL;
+// elsewhere Admit always decides), and through Admit when the attempt is
+// held or past its deadline: recorded when Admit agrees, and when it
+// refuses, not recorded and its image deleted.
+func TestSnapshotsOnlyWhileOpen(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := t.Context()
+		clk := &clock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
+		log, snaps, blobs := snapshotsIn(t, db, clk)
+		a := newAttempt(t, db) // in progress until 10:00
+		img := checked(t, testImage(t, "jpeg", 32, 24))
+		var asked int
+		put := func(verdict error) error {
+			_, _, err := snaps.Put(ctx, NewSnapshot{AttemptID: a, Kind: Webcam, Image: img, Retention: time.Hour,
+				OpenUntil: clk.Now().Add(-time.Minute),
+				Admit:     func(context.Context) error { asked++; return verdict }})
+			return err
+		}
+		want := func(when string, recorded, wantAsked int) {
+			t.Helper()
+			if asked != wantAsked {
+				t.Errorf("%s: Admit asked %d times, want %d", when, asked, wantAsked)
+			}
+			list, err := snaps.OfAttempt(ctx, a)
+			if err != nil || len(list) != recorded {
+				t.Errorf("%s: %d snapshots recorded (%v), want %d", when, len(list), err, recorded)
+			}
+			stored, err := blobs.List(ctx, "", time.Time{})
+			if err != nil || len(stored) != recorded {
+				t.Errorf("%s: %d images stored (%v), want %d", when, len(stored), err, recorded)
+			}
+		}
+		fast := log.appends != nil
+		for range 2 {
+			if err := put(nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if fast {
+			want("open", 2, 0)
+		} else {
+			want("open", 2, 2)
+		}
+		base := asked
+		if err := db.Exec("UPDATE attempts SET held_at = ? WHERE id = ?", clk.Now(), a).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := put(nil); err != nil {
+			t.Fatal(err)
+		}
+		want("held", 3, base+1)
+		if err := db.Exec("UPDATE attempts SET held_at = NULL WHERE id = ?", a).Error; err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(time.Hour + 2*time.Minute) // past the deadline and the minute of grace
+		closed := errors.New("closed")
+		if err := put(closed); !errors.Is(err, closed) {
+			t.Errorf("Put past the deadline = %v, want Admit's refusal", err)
+		}
+		want("past the deadline", 3, base+2)
+		if check, err := log.Verify(ctx, a); err != nil || check.Events != 3 {
+			t.Errorf("Verify = %+v, %v; want 3 events, intact", check, err)
 		}
 	})
 }

@@ -107,6 +107,15 @@ type NewSnapshot struct {
 	TakenAt     *time.Time
 	// Retention is how long the image is kept: the program's period.
 	Retention time.Duration
+	// OpenUntil, when set, records a webcam frame only while its attempt
+	// takes one: in the statement that records it on PostgreSQL, when the
+	// attempt is in progress, neither held nor on a break, and its
+	// deadline is not before OpenUntil (now less the grace). When that
+	// statement does not record it (the attempt is held, say, or another
+	// instance moved its chain), Admit decides, reading the attempt; an
+	// error from Admit is Put's, and the image is deleted.
+	OpenUntil time.Time
+	Admit     func(context.Context) error
 }
 
 // Snapshots stores images through a blob store and records them, with
@@ -129,7 +138,8 @@ func NewSnapshots(log *Log, blobs blob.Store) *Snapshots {
 // covered by the attempt's chain) and the face check's findings to the
 // attempt's events. The blob is written first: a failure after it leaves
 // a blob that no record names, never a record without its image. Purge
-// works from the records, so nothing deletes such a blob yet.
+// works from the records, so nothing deletes such a blob yet; a frame
+// that Admit refuses, certainly unrecorded, is deleted at once.
 func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event, error) {
 	switch in.Kind {
 	case Webcam:
@@ -174,12 +184,18 @@ func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event,
 	}
 	if in.Kind == Webcam {
 		// The row goes in with the append of its findings.
-		events, ok, err := s.log.appendOntoKnown(ctx, in.AttemptID, findings(row), &row, now)
+		events, ok, err := s.log.appendOntoKnown(ctx, in.AttemptID, findings(row), &row, in.OpenUntil, now)
 		if err != nil {
 			return Snapshot{}, nil, fmt.Errorf("proctor: record snapshot: %w", err)
 		}
 		if ok {
 			return row.snapshot(), events, nil
+		}
+		if in.Admit != nil {
+			if err := in.Admit(ctx); err != nil {
+				_ = s.blobs.Delete(context.WithoutCancel(ctx), key) // a failure leaves it unrecorded, as above
+				return Snapshot{}, nil, err
+			}
 		}
 	}
 	var events []Event
