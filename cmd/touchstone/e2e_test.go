@@ -38,6 +38,7 @@ type server struct {
 	addr string
 	stop func() // stops the process and waits for it; nil once stopped
 	kill func() // kills a process started by launchProcess
+	pid  int    // the process started by launchProcess
 }
 
 // startServer runs the real program on a free port with the demo loaded.

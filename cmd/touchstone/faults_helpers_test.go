@@ -76,6 +76,7 @@ func (s *server) launchProcess(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start the server process: %v", err)
 	}
+	s.pid = cmd.Process.Pid
 	exited := make(chan error, 1)
 	urls := make(chan string, 1)
 	go func() {

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"syscall"
+	"time"
+)
+
+// patientListener retries an accept that failed for want of resources (no
+// file descriptor or memory left) or because the connection was aborted
+// before it was taken, as net/http's server does. fasthttp takes every
+// such error for permanent and stops serving: a server at its open-files
+// limit, as one holding an event stream for each of thousands of
+// candidates can be, exited with every exam in it. Waiting instead lets
+// the connections that end free descriptors, and the next accept succeeds.
+type patientListener struct {
+	net.Listener
+	logger *slog.Logger
+}
+
+// maxAcceptWait bounds the wait between retries.
+const maxAcceptWait = time.Second
+
+func (l patientListener) Accept() (net.Conn, error) {
+	var wait time.Duration
+	for {
+		c, err := l.Listener.Accept()
+		if err == nil || !transientAcceptError(err) {
+			return c, err
+		}
+		if wait == 0 {
+			l.logger.Error("accepting connections: waiting for resources", "err", err)
+			wait = 5 * time.Millisecond
+		} else {
+			wait = min(2*wait, maxAcceptWait)
+		}
+		time.Sleep(wait)
+	}
+}
+
+// transientAcceptError reports whether an accept that failed with err may
+// succeed later, once connections end.
+func transientAcceptError(err error) bool {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return false
+}
