@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -18,24 +19,27 @@ import (
 type patientListener struct {
 	net.Listener
 	logger *slog.Logger
+	logged atomic.Int64 // when the condition was last logged, in Unix nanoseconds
 }
 
 // maxAcceptWait bounds the wait between retries.
 const maxAcceptWait = time.Second
 
-func (l patientListener) Accept() (net.Conn, error) {
+// acceptLogEvery spaces the log lines of a server that stays at its limit.
+const acceptLogEvery = 10 * time.Second
+
+func (l *patientListener) Accept() (net.Conn, error) {
 	var wait time.Duration
 	for {
 		c, err := l.Listener.Accept()
 		if err == nil || !transientAcceptError(err) {
 			return c, err
 		}
-		if wait == 0 {
+		now, last := time.Now().UnixNano(), l.logged.Load()
+		if now-last >= int64(acceptLogEvery) && l.logged.CompareAndSwap(last, now) {
 			l.logger.Error("accepting connections: waiting for resources", "err", err)
-			wait = 5 * time.Millisecond
-		} else {
-			wait = min(2*wait, maxAcceptWait)
 		}
+		wait = min(max(2*wait, 5*time.Millisecond), maxAcceptWait)
 		time.Sleep(wait)
 	}
 }

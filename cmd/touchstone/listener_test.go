@@ -1,14 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -33,17 +34,25 @@ func (f *fakeListener) Accept() (net.Conn, error) {
 }
 
 func TestPatientListenerWaitsOutTransientErrors(t *testing.T) {
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var logged bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logged, nil))
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
 	emfile := &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
-	l := patientListener{Listener: &fakeListener{errs: []error{emfile, emfile, syscall.ECONNABORTED}, conn: a}, logger: logger}
-	if c, err := l.Accept(); err != nil || c != a {
-		t.Errorf("after three transient failures Accept = %v, %v; want the connection", c, err)
+	l := &patientListener{Listener: &fakeListener{errs: []error{emfile, emfile, syscall.ECONNABORTED}, conn: a}, logger: logger}
+	for range 2 {
+		if c, err := l.Accept(); err != nil || c != a {
+			t.Errorf("after transient failures Accept = %v, %v; want the connection", c, err)
+		}
+		l.Listener.(*fakeListener).errs = []error{emfile}
+	}
+	// A server that stays at its limit does not log each accept.
+	if n := strings.Count(logged.String(), "waiting for resources"); n != 1 {
+		t.Errorf("%d log lines for two accepts at the limit, want 1:\n%s", n, logged.String())
 	}
 	for _, err := range []error{net.ErrClosed, errors.New("something else")} {
-		l := patientListener{Listener: &fakeListener{errs: []error{err}, conn: a}, logger: logger}
+		l := &patientListener{Listener: &fakeListener{errs: []error{err}, conn: a}, logger: logger}
 		if c, got := l.Accept(); !errors.Is(got, err) || c != nil {
 			t.Errorf("Accept after %v = %v, %v; want that error at once", err, c, got)
 		}

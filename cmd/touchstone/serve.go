@@ -209,7 +209,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 
 	fmt.Fprintf(stdout, "Touchstone is running at %s\n", baseURL)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.App().Listener(patientListener{Listener: ln, logger: logger}) }()
+	go func() { errc <- srv.App().Listener(&patientListener{Listener: ln, logger: logger}) }()
 	select {
 	case err := <-errc:
 		return err
