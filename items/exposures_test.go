@@ -13,7 +13,37 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/touchstone-assess/touchstone/internal/dbtest"
+	"github.com/touchstone-assess/touchstone/items"
 )
+
+// threeItems makes a Store with three items, and returns their ids.
+func threeItems(t *testing.T, db *gorm.DB) (*items.Store, []string) {
+	t.Helper()
+	store, program := newStore(t, db)
+	var ids []string
+	for range 3 {
+		it, err := store.Create(context.Background(), "system", program, singleChoice())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, it.ID)
+	}
+	return store, ids
+}
+
+// exposuresOf reads the items' exposure counts.
+func exposuresOf(t *testing.T, store *items.Store, ids []string) []int64 {
+	t.Helper()
+	var out []int64
+	for _, id := range ids {
+		it, err := store.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, it.Exposures)
+	}
+	return out
+}
 
 // TestExposuresInBatches holds the first writer of exposures in its
 // statement while other starts count theirs: they return at once, the
@@ -23,15 +53,7 @@ import (
 func TestExposuresInBatches(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
-		store, program := newStore(t, db)
-		var ids []string
-		for range 3 {
-			it, err := store.Create(ctx, "system", program, singleChoice())
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids = append(ids, it.ID)
-		}
+		store, ids := threeItems(t, db)
 
 		var (
 			writes  atomic.Int64
@@ -80,17 +102,7 @@ func TestExposuresInBatches(t *testing.T) {
 			t.Errorf("%d statements for %d starts, want 2: the first batch and the one that waited", n, others+1)
 		}
 		want := []int64{1 + others, 1 + others, 1}
-		exposures := func() []int64 {
-			var out []int64
-			for _, id := range ids {
-				it, err := store.Get(ctx, id)
-				if err != nil {
-					t.Fatal(err)
-				}
-				out = append(out, it.Exposures)
-			}
-			return out
-		}
+		exposures := func() []int64 { return exposuresOf(t, store, ids) }
 		if got := exposures(); !slices.Equal(got, want) {
 			t.Errorf("exposures %v, want %v", got, want)
 		}
@@ -132,27 +144,8 @@ func TestExposuresInBatches(t *testing.T) {
 func TestExposuresWrittenBehind(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
-		store, program := newStore(t, db)
-		var ids []string
-		for range 3 {
-			it, err := store.Create(ctx, "system", program, singleChoice())
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids = append(ids, it.ID)
-		}
-		exposures := func() []int64 {
-			t.Helper()
-			var out []int64
-			for _, id := range ids {
-				it, err := store.Get(ctx, id)
-				if err != nil {
-					t.Fatal(err)
-				}
-				out = append(out, it.Exposures)
-			}
-			return out
-		}
+		store, ids := threeItems(t, db)
+		exposures := func() []int64 { return exposuresOf(t, store, ids) }
 		var writes atomic.Int64
 		var failing atomic.Bool
 		err := db.Callback().Update().Before("gorm:update").Register("test:behind", func(tx *gorm.DB) {
