@@ -113,6 +113,21 @@ func dumpTables(t *testing.T, dbURL string) map[string]string {
 	return out
 }
 
+// exposureSum is the sum of the items' exposure counts in a database.
+func exposureSum(t *testing.T, dbURL string) int64 {
+	t.Helper()
+	db, err := migrations.Connect(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer migrations.Close(db)
+	var sum int64
+	if err := db.Raw("SELECT COALESCE(SUM(exposure_count), 0) FROM items").Scan(&sum).Error; err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
 // blobFiles returns every blob of the local store in dir: key → type and bytes.
 func blobFiles(t *testing.T, dir string) map[string]string {
 	t.Helper()
@@ -152,7 +167,20 @@ func TestBackupAndRestoreRoundTrip(t *testing.T) {
 			ctx := context.Background()
 			start := time.Now()
 			s := startServer(t, backend)
+			srcDB := s.env["TOUCHSTONE_DATABASE_URL"]
+			if srcDB == "" {
+				srcDB = filepath.Join(s.env["TOUCHSTONE_DATA_DIR"], "touchstone.db")
+			}
+			exposures := exposureSum(t, srcDB)
 			credID := passWithSnapshot(t, s)
+			// The server writes the start's exposure counts behind, a
+			// moment later; the backup is to hold them, as it holds
+			// everything written before it.
+			for deadline := time.Now().Add(30 * time.Second); exposureSum(t, srcDB) == exposures; time.Sleep(100 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("30 s after the start, its exposure counts are not written")
+				}
+			}
 			token := s.login(t, "candidate@example.com")
 			var doc json.RawMessage
 			if st := s.call(t, "GET", "/api/v1/credentials/"+credID, token, nil, &doc); st != http.StatusOK {
@@ -179,10 +207,6 @@ func TestBackupAndRestoreRoundTrip(t *testing.T) {
 				t.Fatalf("archive: %v, mode %v; want 0600 (it holds private keys)", err, fi.Mode())
 			}
 			s.Stop()
-			srcDB := s.env["TOUCHSTONE_DATABASE_URL"]
-			if srcDB == "" {
-				srcDB = filepath.Join(s.env["TOUCHSTONE_DATA_DIR"], "touchstone.db")
-			}
 			want := dumpTables(t, srcDB)
 
 			// Restore into a new data directory and a new database: for
