@@ -16,3 +16,6 @@ func FailSaveBatches(s *Service) error {
 	s.saves.db = closed
 	return closed.Close()
 }
+
+// SaveSQL is the batch UPDATE of n saves.
+func SaveSQL(n int) string { return saveSQL(n) }

@@ -33,16 +33,24 @@ type chainAppend struct {
 	// recorded exactly when the head moves; nil for a page's events.
 	snapshot *snapshotRow
 	// openUntil, when set, moves the head only while the attempt takes
-	// snapshots (openAttemptSQL).
+	// snapshots (openAttempt).
 	openUntil time.Time
 }
 
-// openAttemptSQL is the condition on attempt a under which a webcam frame
-// is recorded without reading it first: in progress, neither held nor on
-// a break, and not past the deadline less the grace, a parameter. Held
-// and paused attempts take frames too, but their clock is the server's to
-// read (NewSnapshot.Admit).
-const openAttemptSQL = `a.status = 'in_progress' AND a.held_at IS NULL AND a.paused_at IS NULL AND a.deadline >= `
+// openAttempt is the condition under which a webcam frame is recorded
+// without reading its attempt first: the attempt whose id is attemptID is
+// in progress, neither held nor on a break, and not past the deadline less
+// the grace (until). Held and paused attempts take frames too, but their
+// clock is the server's to read (NewSnapshot.Admit).
+//
+// The attempt is read by its id alone, as a scalar subquery PostgreSQL
+// does not turn into a join: the other terms stay out of its WHERE so that
+// no statistics can make an index on them, such as the one of open
+// attempts, look cheaper than the primary key (TestAppendPlanNeedsNoStatistics).
+func openAttempt(attemptID, until string) string {
+	return `(SELECT a.status = 'in_progress' AND a.held_at IS NULL AND a.paused_at IS NULL AND a.deadline >= ` + until +
+		` FROM attempts a WHERE a.id = ` + attemptID + `) IS TRUE`
+}
 
 // openUntilArg is a's openUntil as a statement's argument: NULL when unset.
 func (a chainAppend) openUntilArg() *time.Time {
@@ -105,7 +113,7 @@ const batchAppendSQL = batchAppendHeads + batchAppendEvents + batchAppendMoved
 // batchAppendSnapshotsSQL is batchAppendSQL that also inserts the webcam
 // snapshots of the appends whose head moved. Batches without a snapshot
 // keep the shorter statement, which PostgreSQL plans for less.
-const batchAppendSnapshotsSQL = batchAppendOpenHeads + batchAppendEvents + batchAppendSnapshots + batchAppendMoved
+var batchAppendSnapshotsSQL = batchAppendOpenHeads + batchAppendEvents + batchAppendSnapshots + batchAppendMoved
 
 const (
 	batchAppendHeads = `WITH v AS (
@@ -113,18 +121,7 @@ const (
     AS v(attempt_id, seq, hash, counts, from_seq, from_hash)
 ), head AS (
   UPDATE proctor_chains AS c SET seq = v.seq, hash = v.hash, counts = v.counts
-  FROM v WHERE c.attempt_id = v.attempt_id::uuid AND c.seq = v.from_seq AND c.hash = v.from_hash
-  RETURNING v.attempt_id
-)`
-	// batchAppendOpenHeads is batchAppendHeads where a head with an
-	// open_until moves only while its attempt takes snapshots.
-	batchAppendOpenHeads = `WITH v AS (
-  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $27::timestamptz[])
-    AS v(attempt_id, seq, hash, counts, from_seq, from_hash, open_until)
-), head AS (
-  UPDATE proctor_chains AS c SET seq = v.seq, hash = v.hash, counts = v.counts
-  FROM v WHERE c.attempt_id = v.attempt_id::uuid AND c.seq = v.from_seq AND c.hash = v.from_hash
-    AND (v.open_until IS NULL OR EXISTS (SELECT 1 FROM attempts a WHERE a.id = c.attempt_id AND ` + openAttemptSQL + `v.open_until))
+  FROM v WHERE c.attempt_id = ANY($1::text[]::uuid[]) AND c.attempt_id = v.attempt_id::uuid AND c.seq = v.from_seq AND c.hash = v.from_hash
   RETURNING v.attempt_id
 )`
 	batchAppendEvents = `, inserted AS (
@@ -146,6 +143,23 @@ const (
 	batchAppendMoved = `
 SELECT attempt_id FROM head`
 )
+
+// batchAppendOpenHeads is batchAppendHeads where a head with an
+// open_until moves only while its attempt takes snapshots.
+//
+// Both find their chains by the batch's ids (ANY) as well as by the join:
+// PostgreSQL then reads them from the primary key, where without it a plan
+// kept from a table of a few thousand chains hashed the whole table for
+// every batch.
+var batchAppendOpenHeads = `WITH v AS (
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $27::timestamptz[])
+    AS v(attempt_id, seq, hash, counts, from_seq, from_hash, open_until)
+), head AS (
+  UPDATE proctor_chains AS c SET seq = v.seq, hash = v.hash, counts = v.counts
+  FROM v WHERE c.attempt_id = ANY($1::text[]::uuid[]) AND c.attempt_id = v.attempt_id::uuid AND c.seq = v.from_seq AND c.hash = v.from_hash
+    AND (v.open_until IS NULL OR ` + openAttempt("c.attempt_id", "v.open_until") + `)
+  RETURNING v.attempt_id
+)`
 
 // write runs batchAppendSQL for batch and reports, by index in batch,
 // whether each append's head moved. The heads are listed in the order of

@@ -113,7 +113,7 @@ func (a chainAppend) writeOnto(db *gorm.DB, also *alongside) (bool, error) {
 	if db.Dialector.Name() == "postgres" {
 		open := ""
 		if until := a.openUntilArg(); until != nil {
-			open = " AND EXISTS (SELECT 1 FROM attempts a WHERE a.id = proctor_chains.attempt_id AND " + openAttemptSQL + "?)"
+			open = " AND " + openAttempt("proctor_chains.attempt_id", "?")
 			move = append(move, until)
 		}
 		// The head moves and the events go in together, or neither.
