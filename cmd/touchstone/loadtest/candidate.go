@@ -196,6 +196,8 @@ func (r *run) takeExam(ctx context.Context, i int) {
 	if k == nil {
 		return
 	}
+	r.inExam.up()
+	defer r.inExam.down()
 	cfg := r.cfg
 	end := time.Now().Add(cfg.Duration)
 	var streamDone sync.WaitGroup
@@ -460,9 +462,7 @@ func (k *candidate) listen(ctx context.Context) {
 		opened, err := k.c.stream(ctx, "/api/v1/attempts/"+k.att.ID+"/live", func() {
 			counted = true
 			r.streamsOpened.Add(1)
-			n := r.streamsOpen.Add(1)
-			for p := r.streamsPeak.Load(); n > p && !r.streamsPeak.CompareAndSwap(p, n); p = r.streamsPeak.Load() {
-			}
+			r.openStreams.up()
 			go func() {
 				var a attemptView
 				_ = k.c.callJSON(ctx, EndpointView, http.MethodGet, "/api/v1/attempts/"+k.att.ID, nil, http.StatusOK, &a)
@@ -470,7 +470,7 @@ func (k *candidate) listen(ctx context.Context) {
 			}()
 		})
 		if counted {
-			r.streamsOpen.Add(-1)
+			r.openStreams.down()
 		}
 		wait := time.Second
 		if opened && err == nil {

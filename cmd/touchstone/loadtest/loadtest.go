@@ -227,6 +227,10 @@ type Report struct {
 	// StreamsPeak is the most open at once.
 	StreamsOpened int64 `json:"streams_opened"`
 	StreamsPeak   int64 `json:"streams_peak"`
+	// InExamPeak is the most candidates in the exam at once, between
+	// their start and their submission: the run's concurrency, which is
+	// below Candidates when the ramp is longer than the time in the exam.
+	InExamPeak int64 `json:"in_exam_peak"`
 	// Disconnects counts candidates who dropped off mid-exam; Resumed
 	// those who came back and found their attempt as they left it.
 	Disconnects int64 `json:"disconnects"`
@@ -292,11 +296,23 @@ type run struct {
 	problems []string
 	mu       sync.Mutex
 
-	streamsOpen, streamsPeak, streamsOpened atomic.Int64
-	disconnects, resumed, completed         atomic.Int64
-	saves                                   atomic.Int64
-	snapshotsOff                            atomic.Bool
+	openStreams, inExam             gauge // streams open; candidates between start and submit
+	streamsOpened                   atomic.Int64
+	disconnects, resumed, completed atomic.Int64
+	saves                           atomic.Int64
+	snapshotsOff                    atomic.Bool
 }
+
+// gauge counts what is open now and remembers the most open at once.
+type gauge struct{ now, peak atomic.Int64 }
+
+func (g *gauge) up() {
+	n := g.now.Add(1)
+	for p := g.peak.Load(); n > p && !g.peak.CompareAndSwap(p, n); p = g.peak.Load() {
+	}
+}
+
+func (g *gauge) down() { g.now.Add(-1) }
 
 func (r *run) problem(format string, args ...any) {
 	r.mu.Lock()
@@ -362,7 +378,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	elapsed := time.Since(started)
 
 	rep := Report{Mode: cfg.Mode, URL: cfg.URL, Exam: exam.Title, ExamID: exam.ID, Candidates: n, Elapsed: elapsed.Seconds(),
-		Endpoints: r.rec.stats(elapsed), StreamsOpened: r.streamsOpened.Load(), StreamsPeak: r.streamsPeak.Load(),
+		Endpoints: r.rec.stats(elapsed), StreamsOpened: r.streamsOpened.Load(), StreamsPeak: r.openStreams.peak.Load(), InExamPeak: r.inExam.peak.Load(),
 		Disconnects: r.disconnects.Load(), Resumed: r.resumed.Load(),
 		Completed: r.completed.Load(), SnapshotsOff: r.snapshotsOff.Load()}
 	for _, e := range rep.Endpoints {
@@ -425,9 +441,9 @@ func (r *run) progress(ctx context.Context, started time.Time) func() {
 				reqs += e.Count
 				errs += e.ErrorSum
 			}
-			fmt.Fprintf(r.cfg.Progress, "%4.0fs  requests %d  errors %d  saves %d (p99 %v)  streams open %d  submitted %d\n",
+			fmt.Fprintf(r.cfg.Progress, "%4.0fs  requests %d  errors %d  saves %d (p99 %v)  in the exam %d  streams open %d  submitted %d\n",
 				time.Since(started).Seconds(), reqs, errs, r.saves.Load(), r.rec.recentQuantile(EndpointSave, 0.99).Round(time.Millisecond),
-				r.streamsOpen.Load(), r.completed.Load())
+				r.inExam.now.Load(), r.openStreams.now.Load(), r.completed.Load())
 		}
 	}()
 	return func() { close(done); wg.Wait() }

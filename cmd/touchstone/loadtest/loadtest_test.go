@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -188,6 +189,9 @@ func TestRunAgainstTheFloor(t *testing.T) {
 	if !rep.OK() || rep.Completed != 6 || rep.Exam != FloorExam {
 		t.Fatalf("run: %d errors, problems %v, %d of 6 submitted, exam %q", rep.Errors, rep.Problems, rep.Completed, rep.Exam)
 	}
+	if rep.InExamPeak != 6 {
+		t.Errorf("at most %d candidates in the exam at once, want all 6 (no ramp)", rep.InExamPeak)
+	}
 	calls := map[string]int64{}
 	for _, e := range rep.Endpoints {
 		calls[e.Name] = e.Count
@@ -197,5 +201,41 @@ func TestRunAgainstTheFloor(t *testing.T) {
 		if calls[e] == 0 {
 			t.Errorf("no %s call in the run: %v", e, calls)
 		}
+	}
+}
+
+// TestConcurrencyFollowsTheRamp: a ramp longer than the time in the exam
+// never has every candidate in it at once, and the report says how many
+// were: the figure a claim of concurrent candidates rests on.
+func TestConcurrencyFollowsTheRamp(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- ServeFloor(ctx, ln, FloorConfig{Ping: 100 * time.Millisecond, SnapshotSeconds: 1}) }()
+	// Starts 600 ms apart, 300 ms in the exam each.
+	rep, err := Run(context.Background(), Config{URL: "http://" + ln.Addr().String(), Candidates: 6,
+		Ramp: 3600 * time.Millisecond, Duration: 300 * time.Millisecond, SaveEvery: 100 * time.Millisecond, Live: false})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("floor: %v", err)
+	}
+	if !rep.OK() || rep.Completed != 6 {
+		t.Fatalf("run: %d errors, problems %v, %d of 6 submitted", rep.Errors, rep.Problems, rep.Completed)
+	}
+	if rep.InExamPeak < 1 || rep.InExamPeak > 2 {
+		t.Errorf("at most %d candidates in the exam at once, want 1 or 2 of 6", rep.InExamPeak)
+	}
+	var text strings.Builder
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("at most %d in the exam at once", rep.InExamPeak); !strings.Contains(text.String(), want) {
+		t.Errorf("report does not say %q:\n%s", want, text.String())
 	}
 }

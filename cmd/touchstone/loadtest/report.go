@@ -42,6 +42,9 @@ func (r Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "  during the outage: %d calls found the server unavailable (not errors: --outages)\n", r.Unavailable)
 	}
 	fmt.Fprintf(w, "\nacknowledged saves: %.1f/s; submitted: %d", r.SavesPerSecond, r.Completed)
+	if r.InExamPeak > 0 {
+		fmt.Fprintf(w, "; at most %d in the exam at once", r.InExamPeak)
+	}
 	if r.StreamsOpened > 0 {
 		fmt.Fprintf(w, "; event streams: %d opened, at most %d open at once", r.StreamsOpened, r.StreamsPeak)
 	}
