@@ -24,14 +24,7 @@ func TestSavePlanNeedsNoStatistics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
-		"ALTER TABLE attempts SET (autovacuum_enabled = off)",
-		"ALTER TABLE responses SET (autovacuum_enabled = off)",
-	} {
-		if err := db.Exec(q).Error; err != nil {
-			t.Fatal(err)
-		}
-	}
+	dbtest.HoldStatistics(t, db, "attempts", "responses")
 	dbtest.CloneAttempt(t, db, a.ID, 3000)
 
 	const batch = 8
@@ -50,15 +43,6 @@ func TestSavePlanNeedsNoStatistics(t *testing.T) {
 	}
 	check("never analyzed")
 
-	for _, q := range []string{
-		"UPDATE attempts SET status = 'submitted'",
-		"ANALYZE attempts",
-		"ANALYZE responses",
-		"UPDATE attempts SET status = 'in_progress'",
-	} {
-		if err := db.Exec(q).Error; err != nil {
-			t.Fatal(err)
-		}
-	}
+	dbtest.AnalyzeWithNoAttemptOpen(t, db, "attempts", "responses")
 	check("analyzed while none was in progress")
 }

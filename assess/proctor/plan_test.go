@@ -22,14 +22,7 @@ func TestAppendPlanNeedsNoStatistics(t *testing.T) {
 	if _, err := NewLog(db, time.Now).Record(t.Context(), a, []Event{{Kind: Heartbeat}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
-		"ALTER TABLE attempts SET (autovacuum_enabled = off)",
-		"ALTER TABLE proctor_chains SET (autovacuum_enabled = off)",
-	} {
-		if err := db.Exec(q).Error; err != nil {
-			t.Fatal(err)
-		}
-	}
+	dbtest.HoldStatistics(t, db, "attempts", "proctor_chains")
 	dbtest.CloneAttempt(t, db, a, 3000)
 
 	plans := map[string]struct {
@@ -55,15 +48,6 @@ func TestAppendPlanNeedsNoStatistics(t *testing.T) {
 		}
 	}
 	check("never analyzed")
-	for _, q := range []string{
-		"UPDATE attempts SET status = 'submitted'",
-		"ANALYZE attempts",
-		"ANALYZE proctor_chains",
-		"UPDATE attempts SET status = 'in_progress'",
-	} {
-		if err := db.Exec(q).Error; err != nil {
-			t.Fatal(err)
-		}
-	}
+	dbtest.AnalyzeWithNoAttemptOpen(t, db, "attempts", "proctor_chains")
 	check("analyzed while none was in progress")
 }

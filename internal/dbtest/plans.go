@@ -130,3 +130,31 @@ func ByPrimaryKey(scans []string, table string) bool {
 	}
 	return len(scans) > 0
 }
+
+// HoldStatistics turns autovacuum off for tables on PostgreSQL, so that
+// their statistics stay as the test leaves them: none until it analyzes.
+func HoldStatistics(tb testing.TB, db *gorm.DB, tables ...string) {
+	tb.Helper()
+	for _, t := range tables {
+		if err := db.Exec("ALTER TABLE " + t + " SET (autovacuum_enabled = off)").Error; err != nil {
+			tb.Fatalf("hold statistics of %s: %v", t, err)
+		}
+	}
+}
+
+// AnalyzeWithNoAttemptOpen analyzes tables while every attempt is
+// submitted, then reopens the attempts: statistics that say no attempt is
+// in progress, as those of a long history taken between testing windows.
+func AnalyzeWithNoAttemptOpen(tb testing.TB, db *gorm.DB, tables ...string) {
+	tb.Helper()
+	qs := []string{"UPDATE attempts SET status = 'submitted' WHERE status = 'in_progress'"}
+	for _, t := range tables {
+		qs = append(qs, "ANALYZE "+t)
+	}
+	qs = append(qs, "UPDATE attempts SET status = 'in_progress' WHERE status = 'submitted'")
+	for _, q := range qs {
+		if err := db.Exec(q).Error; err != nil {
+			tb.Fatalf("%s: %v", q, err)
+		}
+	}
+}

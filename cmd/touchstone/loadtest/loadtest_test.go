@@ -166,9 +166,9 @@ func TestPgbenchUpdatesTheScratchTable(t *testing.T) {
 	}
 }
 
-// TestRunAgainstTheFloor: a paced run against the floor server calls every
-// endpoint of a candidate's exam, with no error and every candidate done.
-func TestRunAgainstTheFloor(t *testing.T) {
+// runAgainstFloor runs cfg against a floor server of its own.
+func runAgainstFloor(t *testing.T, cfg Config) Report {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -176,9 +176,8 @@ func TestRunAgainstTheFloor(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- ServeFloor(ctx, ln, FloorConfig{Ping: 100 * time.Millisecond, SnapshotSeconds: 1}) }()
-	rep, err := Run(context.Background(), Config{URL: "http://" + ln.Addr().String(), Candidates: 6, Duration: 2 * time.Second,
-		SaveEvery: 200 * time.Millisecond, EventEvery: 100 * time.Millisecond, SnapshotEvery: 500 * time.Millisecond,
-		Disconnect: 0.5, Offline: 200 * time.Millisecond, Live: true})
+	cfg.URL = "http://" + ln.Addr().String()
+	rep, err := Run(context.Background(), cfg)
 	cancel()
 	if err != nil {
 		t.Fatal(err)
@@ -186,6 +185,15 @@ func TestRunAgainstTheFloor(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatalf("floor: %v", err)
 	}
+	return rep
+}
+
+// TestRunAgainstTheFloor: a paced run against the floor server calls every
+// endpoint of a candidate's exam, with no error and every candidate done.
+func TestRunAgainstTheFloor(t *testing.T) {
+	rep := runAgainstFloor(t, Config{Candidates: 6, Duration: 2 * time.Second,
+		SaveEvery: 200 * time.Millisecond, EventEvery: 100 * time.Millisecond, SnapshotEvery: 500 * time.Millisecond,
+		Disconnect: 0.5, Offline: 200 * time.Millisecond, Live: true})
 	if !rep.OK() || rep.Completed != 6 || rep.Exam != FloorExam {
 		t.Fatalf("run: %d errors, problems %v, %d of 6 submitted, exam %q", rep.Errors, rep.Problems, rep.Completed, rep.Exam)
 	}
@@ -208,23 +216,9 @@ func TestRunAgainstTheFloor(t *testing.T) {
 // never has every candidate in it at once, and the report says how many
 // were: the figure a claim of concurrent candidates rests on.
 func TestConcurrencyFollowsTheRamp(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- ServeFloor(ctx, ln, FloorConfig{Ping: 100 * time.Millisecond, SnapshotSeconds: 1}) }()
 	// Starts 600 ms apart, 300 ms in the exam each.
-	rep, err := Run(context.Background(), Config{URL: "http://" + ln.Addr().String(), Candidates: 6,
+	rep := runAgainstFloor(t, Config{Candidates: 6,
 		Ramp: 3600 * time.Millisecond, Duration: 300 * time.Millisecond, SaveEvery: 100 * time.Millisecond, Live: false})
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := <-served; err != nil {
-		t.Fatalf("floor: %v", err)
-	}
 	if !rep.OK() || rep.Completed != 6 {
 		t.Fatalf("run: %d errors, problems %v, %d of 6 submitted", rep.Errors, rep.Problems, rep.Completed)
 	}
