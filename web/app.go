@@ -54,7 +54,7 @@ type Config struct {
 	Snapshots   *proctor.Snapshots
 	Credentials *credential.Service
 	Audit       *audit.Reader
-	// Blobs stores files: proctoring snapshots, ID photos. It may be nil
+	// Blobs stores files: the photos taken at check-in. It may be nil
 	// where no route serves files (tests of other pages).
 	Blobs    blob.Store
 	IssuerID string

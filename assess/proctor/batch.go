@@ -133,11 +133,11 @@ const (
   ORDER BY e.i
 )`
 	batchAppendSnapshots = `, snaps AS (
-  INSERT INTO proctor_snapshots (id, attempt_id, kind, blob_key, content_type, bytes, sha256, faces, looking_away, taken_at, received_at, delete_after)
-  SELECT s.id::uuid, s.attempt_id::uuid, s.kind, s.blob_key, s.content_type, s.bytes, s.sha256, s.faces, s.looking_away, s.taken_at, s.received_at, s.delete_after
+  INSERT INTO proctor_snapshots (id, attempt_id, kind, blob_key, content_type, bytes, sha256, faces, looking_away, taken_at, received_at, delete_after, image)
+  SELECT s.id::uuid, s.attempt_id::uuid, s.kind, s.blob_key, s.content_type, s.bytes, s.sha256, s.faces, s.looking_away, s.taken_at, s.received_at, s.delete_after, s.image
   FROM unnest($15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::integer[], $21::text[], $22::integer[], $23::boolean[],
-              $24::timestamptz[], $25::timestamptz[], $26::timestamptz[])
-    AS s(id, attempt_id, kind, blob_key, content_type, bytes, sha256, faces, looking_away, taken_at, received_at, delete_after)
+              $24::timestamptz[], $25::timestamptz[], $26::timestamptz[], $28::bytea[])
+    AS s(id, attempt_id, kind, blob_key, content_type, bytes, sha256, faces, looking_away, taken_at, received_at, delete_after, image)
   WHERE s.attempt_id IN (SELECT attempt_id FROM head)
 )`
 	batchAppendMoved = `
@@ -202,7 +202,7 @@ func (b *appendBatcher) write(ctx context.Context, batch []chainAppend) ([]bool,
 		for i, a := range sorted {
 			openUntil[i] = a.openUntilArg()
 		}
-		query, args = batchAppendSnapshotsSQL, append(append(args, snaps...), openUntil)
+		query, args = batchAppendSnapshotsSQL, append(append(args, snaps[:len(snaps)-1]...), openUntil, snaps[len(snaps)-1])
 	}
 	rows, err := b.db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -228,7 +228,8 @@ func (b *appendBatcher) write(ctx context.Context, batch []chainAppend) ([]bool,
 }
 
 // snapshotColumns are the arrays of batchAppendSnapshotsSQL for the
-// snapshots of batch, nil when it holds none.
+// snapshots of batch ($15 to $26, then the images, $28), nil when it
+// holds none.
 func snapshotColumns(batch []chainAppend) []any {
 	var (
 		ids, attempts, kinds, keys, types, sums []string
@@ -237,6 +238,7 @@ func snapshotColumns(batch []chainAppend) []any {
 		away                                    []*bool
 		taken                                   []*time.Time
 		received, deleteAfter                   []time.Time
+		images                                  [][]byte
 	)
 	for _, a := range batch {
 		r := a.snapshot
@@ -247,9 +249,10 @@ func snapshotColumns(batch []chainAppend) []any {
 		types, sizes, sums = append(types, r.ContentType), append(sizes, r.Bytes), append(sums, r.SHA256)
 		faces, away, taken = append(faces, r.Faces), append(away, r.LookingAway), append(taken, r.TakenAt)
 		received, deleteAfter = append(received, r.ReceivedAt), append(deleteAfter, r.DeleteAfter)
+		images = append(images, r.Image)
 	}
 	if ids == nil {
 		return nil
 	}
-	return []any{ids, attempts, kinds, keys, types, sizes, sums, faces, away, taken, received, deleteAfter}
+	return []any{ids, attempts, kinds, keys, types, sizes, sums, faces, away, taken, received, deleteAfter, images}
 }

@@ -30,7 +30,7 @@ func TestAppendPlanNeedsNoStatistics(t *testing.T) {
 		args int
 	}{
 		"events":                {batchAppendSQL, 14},
-		"events with snapshots": {batchAppendSnapshotsSQL, 27},
+		"events with snapshots": {batchAppendSnapshotsSQL, 28},
 	}
 	check := func(statistics string) {
 		t.Helper()

@@ -514,6 +514,18 @@ func FuzzCheckImage(f *testing.F) {
 	})
 }
 
+// framesKept counts the webcam frames of an attempt whose image its
+// record keeps.
+func framesKept(t *testing.T, db *gorm.DB, attemptID string) int {
+	t.Helper()
+	var n int64
+	if err := db.Raw("SELECT COUNT(*) FROM proctor_snapshots WHERE attempt_id = ? AND image IS NOT NULL AND blob_key = ''", attemptID).
+		Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
+}
+
 // snapshotsIn returns a Log on db and Snapshots that keep its images in a
 // new directory, and that store.
 func snapshotsIn(t *testing.T, db *gorm.DB, clk *clock) (*Log, *Snapshots, *blob.Local) {
@@ -577,6 +589,9 @@ func TestSnapshotsStoreFlagAndPurge(t *testing.T) {
 		if err != nil || latest[a].ID != ids[3] {
 			t.Errorf("Latest = %v, %v; want snapshot %s", latest, err, ids[3])
 		}
+		if n := framesKept(t, db, a); n != 4 {
+			t.Errorf("%d images kept in their records, want 4", n)
+		}
 
 		// A day later the images are deleted; the records stay.
 		clk.Add(24 * time.Hour)
@@ -587,9 +602,11 @@ func TestSnapshotsStoreFlagAndPurge(t *testing.T) {
 		if _, _, err := snaps.Open(ctx, ids[0]); !errors.Is(err, ErrSnapshotDeleted) {
 			t.Errorf("Open after purge = %v, want ErrSnapshotDeleted", err)
 		}
-		left, err := blobs.List(ctx, "", time.Time{})
-		if err != nil || len(left) != 0 {
-			t.Errorf("blobs after purge: %v, %v; want none", left, err)
+		if n := framesKept(t, db, a); n != 0 {
+			t.Errorf("%d images kept after the purge, want none", n)
+		}
+		if files, err := blobs.List(ctx, "", time.Time{}); err != nil || len(files) != 0 {
+			t.Errorf("webcam frames in the blob store: %v, %v", files, err)
 		}
 		list, err := snaps.OfAttempt(ctx, a)
 		if err != nil || len(list) != 4 || list[0].DeletedAt == nil {
@@ -713,7 +730,7 @@ func TestSnapshotsShareStatementsWithEvents(t *testing.T) {
 // without asking Admit while its attempt is plainly open (on PostgreSQL;
 // elsewhere Admit always decides), and through Admit when the attempt is
 // held or past its deadline: recorded when Admit agrees, and when it
-// refuses, not recorded and its image deleted.
+// refuses, not recorded and its image kept nowhere.
 func TestSnapshotsOnlyWhileOpen(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := t.Context()
@@ -737,9 +754,11 @@ func TestSnapshotsOnlyWhileOpen(t *testing.T) {
 			if err != nil || len(list) != recorded {
 				t.Errorf("%s: %d snapshots recorded (%v), want %d", when, len(list), err, recorded)
 			}
-			stored, err := blobs.List(ctx, "", time.Time{})
-			if err != nil || len(stored) != recorded {
-				t.Errorf("%s: %d images stored (%v), want %d", when, len(stored), err, recorded)
+			if n := framesKept(t, db, a); n != recorded {
+				t.Errorf("%s: %d images kept, want %d", when, n, recorded)
+			}
+			if files, err := blobs.List(ctx, "", time.Time{}); err != nil || len(files) != 0 {
+				t.Errorf("%s: webcam frames in the blob store: %v, %v", when, files, err)
 			}
 		}
 		fast := log.appends != nil

@@ -76,7 +76,17 @@ type snapshotRow struct {
 	ReceivedAt  time.Time  `gorm:"column:received_at"`
 	DeleteAfter time.Time  `gorm:"column:delete_after"`
 	DeletedAt   *time.Time `gorm:"column:deleted_at"`
+	// Image is a webcam frame's bytes, kept in its record (BlobKey is
+	// then ""); nil for a check-in photo, which is in the blob store, and
+	// once retention has deleted the frame. Only Open reads it: listings
+	// select recordColumns.
+	Image []byte `gorm:"column:image"`
 }
+
+// recordColumns are a snapshot's columns but its image, for listings: an
+// attempt's frames are megabytes that a list of records does not need.
+var recordColumns = []string{"id", "attempt_id", "checkin_id", "kind", "blob_key", "content_type", "bytes", "sha256",
+	"faces", "looking_away", "taken_at", "received_at", "delete_after", "deleted_at"}
 
 func (snapshotRow) TableName() string { return "proctor_snapshots" }
 
@@ -118,8 +128,13 @@ type NewSnapshot struct {
 	Admit     func(context.Context) error
 }
 
-// Snapshots stores images through a blob store and records them, with
-// what their face checks found, in a Log's chains.
+// Snapshots stores images and records them, with what their face checks
+// found, in a Log's chains. A webcam frame, some tens of kilobytes every
+// half minute of every attempt, is kept in its record and written by the
+// statement that records it (on PostgreSQL, with other attempts' events:
+// batch.go): one commit for both, where a file of its own cost a create,
+// two fsyncs and a rename, and every instance of a deployment can serve
+// it. Check-in photos, larger and few, go to the blob store.
 type Snapshots struct {
 	db    *gorm.DB
 	log   *Log
@@ -136,10 +151,10 @@ func NewSnapshots(log *Log, blobs blob.Store) *Snapshots {
 // Put checks and stores an image, records it, and — for a webcam frame —
 // appends a SnapshotTaken event (naming it and its SHA-256, so the image is
 // covered by the attempt's chain) and the face check's findings to the
-// attempt's events. The blob is written first: a failure after it leaves
-// a blob that no record names, never a record without its image. Purge
-// works from the records, so nothing deletes such a blob yet; a frame
-// that Admit refuses, certainly unrecorded, is deleted at once.
+// attempt's events. A frame goes in with its record. A check-in photo's
+// blob is written first: a failure after it leaves a blob that no record
+// names, never a record without its image. Purge works from the records,
+// so nothing deletes such a blob yet.
 func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event, error) {
 	switch in.Kind {
 	case Webcam:
@@ -165,22 +180,18 @@ func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event,
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	id := uuid.NewString()
-	owner := "attempt-" + in.AttemptID
-	if in.CheckinID != "" {
-		owner = "checkin-" + in.CheckinID
-	}
-	key := "proctoring/" + owner + "/" + id + extension(ct)
 	sum := sha256.Sum256(img)
-	row := snapshotRow{ID: id, Kind: in.Kind, BlobKey: key, ContentType: ct, Bytes: len(img),
+	row := snapshotRow{ID: id, Kind: in.Kind, ContentType: ct, Bytes: len(img),
 		SHA256: hex.EncodeToString(sum[:]), Faces: in.Faces, LookingAway: in.LookingAway, TakenAt: micro(in.TakenAt),
 		ReceivedAt: now, DeleteAfter: now.Add(in.Retention)}
-	if in.AttemptID != "" {
-		row.AttemptID = &in.AttemptID
+	if in.Kind == Webcam {
+		row.AttemptID, row.Image = &in.AttemptID, img
 	} else {
 		row.CheckinID = &in.CheckinID
-	}
-	if err := s.blobs.Put(ctx, key, ct, bytes.NewReader(img), int64(len(img))); err != nil {
-		return Snapshot{}, nil, fmt.Errorf("proctor: store snapshot: %w", err)
+		row.BlobKey = "proctoring/checkin-" + in.CheckinID + "/" + id + extension(ct)
+		if err := s.blobs.Put(ctx, row.BlobKey, ct, bytes.NewReader(img), int64(len(img))); err != nil {
+			return Snapshot{}, nil, fmt.Errorf("proctor: store snapshot: %w", err)
+		}
 	}
 	if in.Kind == Webcam {
 		// The row goes in with the append of its findings.
@@ -193,7 +204,6 @@ func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event,
 		}
 		if in.Admit != nil {
 			if err := in.Admit(ctx); err != nil {
-				_ = s.blobs.Delete(context.WithoutCancel(ctx), key) // a failure leaves it unrecorded, as above
 				return Snapshot{}, nil, err
 			}
 		}
@@ -224,9 +234,9 @@ func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event,
 // findings moves its attempt's chain (chainAppend.writeOnto, PostgreSQL).
 func insertAlongside(r snapshotRow) *alongside {
 	return &alongside{
-		cte: `snap AS (INSERT INTO proctor_snapshots (id, attempt_id, kind, blob_key, content_type, bytes, sha256, faces, looking_away, taken_at, received_at, delete_after)
-SELECT ?::uuid, head.attempt_id, ?::text, ?::text, ?::text, ?::integer, ?::text, ?::integer, ?::boolean, ?::timestamptz, ?::timestamptz, ?::timestamptz FROM head)`,
-		args: []any{r.ID, r.Kind, r.BlobKey, r.ContentType, r.Bytes, r.SHA256, r.Faces, r.LookingAway, r.TakenAt, r.ReceivedAt, r.DeleteAfter},
+		cte: `snap AS (INSERT INTO proctor_snapshots (id, attempt_id, kind, blob_key, content_type, bytes, sha256, faces, looking_away, taken_at, received_at, delete_after, image)
+SELECT ?::uuid, head.attempt_id, ?::text, ?::text, ?::text, ?::integer, ?::text, ?::integer, ?::boolean, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::bytea FROM head)`,
+		args: []any{r.ID, r.Kind, r.BlobKey, r.ContentType, r.Bytes, r.SHA256, r.Faces, r.LookingAway, r.TakenAt, r.ReceivedAt, r.DeleteAfter, r.Image},
 	}
 }
 
@@ -265,7 +275,7 @@ func (s *Snapshots) Snapshot(ctx context.Context, id string) (Snapshot, error) {
 		return Snapshot{}, ErrSnapshotNotFound
 	}
 	var row snapshotRow
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	err := s.db.WithContext(ctx).Select(recordColumns).Where("id = ?", id).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Snapshot{}, ErrSnapshotNotFound
 	}
@@ -292,6 +302,9 @@ func (s *Snapshots) Open(ctx context.Context, id string) (Snapshot, io.ReadClose
 	if row.DeletedAt != nil {
 		return row.snapshot(), nil, ErrSnapshotDeleted
 	}
+	if row.BlobKey == "" {
+		return row.snapshot(), io.NopCloser(bytes.NewReader(row.Image)), nil
+	}
 	body, _, err := s.blobs.Get(ctx, row.BlobKey)
 	if err != nil {
 		return row.snapshot(), nil, fmt.Errorf("proctor: open snapshot: %w", err)
@@ -311,7 +324,7 @@ func (s *Snapshots) OfCheckin(ctx context.Context, checkinID string) ([]Snapshot
 
 func (s *Snapshots) list(ctx context.Context, where string, id string) ([]Snapshot, error) {
 	var rows []snapshotRow
-	if err := s.db.WithContext(ctx).Where(where, id).Order("received_at, id").Find(&rows).Error; err != nil {
+	if err := s.db.WithContext(ctx).Select(recordColumns).Where(where, id).Order("received_at, id").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("proctor: snapshots: %w", err)
 	}
 	out := make([]Snapshot, len(rows))
@@ -348,7 +361,7 @@ func (s *Snapshots) Latest(ctx context.Context, attemptIDs []string) (map[string
 	// Deleted images are left out here, not in the query: "deleted_at IS
 	// NULL" there let PostgreSQL, short of statistics, AND the retention
 	// index into the plan and read every kept snapshot of every attempt.
-	err := s.db.WithContext(ctx).Where("attempt_id IN ?", attemptIDs).
+	err := s.db.WithContext(ctx).Select(recordColumns).Where("attempt_id IN ?", attemptIDs).
 		Where("received_at = (SELECT MAX(p.received_at) FROM proctor_snapshots p WHERE p.attempt_id = proctor_snapshots.attempt_id)").
 		Find(&rows).Error
 	if err != nil {
@@ -375,7 +388,7 @@ func (s *Snapshots) Purge(ctx context.Context) (int, error) {
 	n := 0
 	for {
 		var rows []snapshotRow
-		err := s.db.WithContext(ctx).Where("deleted_at IS NULL AND delete_after < ?", now).
+		err := s.db.WithContext(ctx).Select(recordColumns).Where("deleted_at IS NULL AND delete_after < ?", now).
 			Order("delete_after").Limit(200).Find(&rows).Error
 		if err != nil {
 			return n, fmt.Errorf("proctor: purge: %w", err)
@@ -385,13 +398,16 @@ func (s *Snapshots) Purge(ctx context.Context) (int, error) {
 		}
 		ids := make([]string, len(rows))
 		for i, r := range rows {
-			if err := s.blobs.Delete(ctx, r.BlobKey); err != nil {
-				return n, fmt.Errorf("proctor: purge %s: %w", r.ID, err)
+			if r.BlobKey != "" {
+				if err := s.blobs.Delete(ctx, r.BlobKey); err != nil {
+					return n, fmt.Errorf("proctor: purge %s: %w", r.ID, err)
+				}
 			}
 			ids[i] = r.ID
 		}
 		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			if err := tx.Model(&snapshotRow{}).Where("id IN ?", ids).Update("deleted_at", now).Error; err != nil {
+			err := tx.Model(&snapshotRow{}).Where("id IN ?", ids).Updates(map[string]any{"deleted_at": now, "image": nil}).Error
+			if err != nil {
 				return err
 			}
 			return audit.Append(tx, audit.Entry{Actor: "system:retention", Action: "proctoring.purge",

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"image"
@@ -46,22 +47,54 @@ func testPNG(t *testing.T) []byte {
 	return b.Bytes()
 }
 
-// passWithSnapshot has the candidate pass Pivot Tables with a webcam
-// snapshot taken on the way, and returns the credential's id.
+// passWithSnapshot has the candidate pass Pivot Tables with a photo of
+// their ID taken at a check-in (a file in the blob store) and a webcam
+// snapshot taken on the way (kept in its record), and returns the
+// credential's id.
 func passWithSnapshot(t *testing.T, s *server) string {
 	t.Helper()
 	manager := s.login(t, "manager@example.com")
 	token := s.login(t, "candidate@example.com")
 	e := s.exam(t, token, "Pivot Tables")
-	if st := s.call(t, "PUT", "/api/v1/exams/"+e.ID+"/proctoring", manager, map[string]any{"snapshot_seconds": 30}, nil); st != http.StatusOK {
-		t.Fatalf("set proctoring: status %d", st)
+	policy := func(checkIn bool) {
+		body := map[string]any{"snapshot_seconds": 30, "check_in": checkIn}
+		if st := s.call(t, "PUT", "/api/v1/exams/"+e.ID+"/proctoring", manager, body, nil); st != http.StatusOK {
+			t.Fatalf("set proctoring: status %d", st)
+		}
 	}
+	// A check-in with a photo, then none required, so that the start
+	// needs no proctor to admit the candidate.
+	policy(true)
+	var ci struct {
+		ID string `json:"id"`
+	}
+	if st := s.call(t, "POST", "/api/v1/exams/"+e.ID+"/checkins", token, nil, &ci); st != http.StatusOK {
+		t.Fatalf("open check-in: status %d", st)
+	}
+	upload(t, s, "/api/v1/checkins/"+ci.ID+"/photos?kind=id_photo", token)
+	policy(false)
 	keys := s.keys(t, e.ID)
 	var a attempt
 	if st := s.call(t, "POST", "/api/v1/exams/"+e.ID+"/attempts", token, nil, &a); st != http.StatusCreated {
 		t.Fatalf("start: status %d", st)
 	}
-	req, err := http.NewRequest("POST", s.URL+"/api/v1/attempts/"+a.ID+"/snapshots?faces=1", bytes.NewReader(testPNG(t)))
+	upload(t, s, "/api/v1/attempts/"+a.ID+"/snapshots?faces=1", token)
+	for _, it := range a.Items {
+		if st := s.call(t, "PUT", "/api/v1/attempts/"+a.ID+"/responses/"+it.ID, token, map[string]string{"answer": keys[it.ID]}, nil); st != http.StatusOK {
+			t.Fatalf("answer: status %d", st)
+		}
+	}
+	var res result
+	if st := s.call(t, "POST", "/api/v1/attempts/"+a.ID+"/submit", token, nil, &res); st != http.StatusOK || !res.Passed || res.CredentialID == nil {
+		t.Fatalf("submit: status %d, %+v; want a pass with a credential", st, res)
+	}
+	return *res.CredentialID
+}
+
+// upload posts testPNG to path as the holder of token.
+func upload(t *testing.T, s *server, path, token string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", s.URL+path, bytes.NewReader(testPNG(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,18 +107,8 @@ func passWithSnapshot(t *testing.T, s *server) string {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		t.Fatalf("snapshot: status %d: %s", resp.StatusCode, body)
+		t.Fatalf("upload to %s: status %d: %s", path, resp.StatusCode, body)
 	}
-	for _, it := range a.Items {
-		if st := s.call(t, "PUT", "/api/v1/attempts/"+a.ID+"/responses/"+it.ID, token, map[string]string{"answer": keys[it.ID]}, nil); st != http.StatusOK {
-			t.Fatalf("answer: status %d", st)
-		}
-	}
-	var res result
-	if st := s.call(t, "POST", "/api/v1/attempts/"+a.ID+"/submit", token, nil, &res); st != http.StatusOK || !res.Passed || res.CredentialID == nil {
-		t.Fatalf("submit: status %d, %+v; want a pass with a credential", st, res)
-	}
-	return *res.CredentialID
 }
 
 // dumpTables returns every table of the database at dbURL as JSON Lines.
@@ -244,9 +267,12 @@ func TestBackupAndRestoreRoundTrip(t *testing.T) {
 			if rows < 1000 {
 				t.Errorf("the deployment had %d rows: the demo should give far more", rows)
 			}
+			if !strings.Contains(want["proctor_snapshots"], base64.StdEncoding.EncodeToString(testPNG(t))) {
+				t.Error("the webcam frame is not in the records of proctor_snapshots")
+			}
 			srcBlobs, dstBlobs := blobFiles(t, filepath.Join(s.env["TOUCHSTONE_DATA_DIR"], "blobs")), blobFiles(t, filepath.Join(env["TOUCHSTONE_DATA_DIR"], "blobs"))
 			if len(srcBlobs) == 0 {
-				t.Error("the deployment has no files: the snapshot upload did not store one")
+				t.Error("the deployment has no files: the check-in photo did not store one")
 			}
 			for k, v := range srcBlobs {
 				if dstBlobs[k] != v {

@@ -36,7 +36,7 @@ type config struct {
 	// ProctoringAssets is the installed @vladmandic/human package whose
 	// bundle and face models the server serves to candidates' browsers.
 	ProctoringAssets string
-	// Blob says where files (proctoring snapshots, ID photos) are stored.
+	// Blob says where files (the photos taken at check-in) are stored.
 	Blob blobConfig
 	// MetricsAddr is where Prometheus scrapes /metrics: a listener of its
 	// own, which the load balancer does not route to. Empty: no metrics.

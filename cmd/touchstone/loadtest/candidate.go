@@ -119,14 +119,17 @@ type candidate struct {
 	seen time.Time
 }
 
-// snapshotJPEG is a small webcam-like frame, made once.
+// snapshotJPEG is a webcam-like frame, made once: the size the page
+// sends (640 × 480, quality 0.7), with a sensor's noise, which makes it
+// about 35 KB, as a real frame.
 var snapshotJPEG = sync.OnceValue(func() []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 160, 120))
+	const w, h = 640, 480
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	rng := rand.New(rand.NewPCG(7, 7))
-	for y := range 120 {
-		for x := range 160 {
+	for y := range h {
+		for x := range w {
 			n := uint8(rng.IntN(24))
-			img.Set(x, y, color.RGBA{uint8(60+x/2) + n, uint8(50+y) + n, uint8(90+(x+y)/4) + n, 255})
+			img.Set(x, y, color.RGBA{uint8(60+x*80/w) + n, uint8(50+y*120/h) + n, uint8(90+(x+y)*60/(w+h)) + n, 255})
 		}
 	}
 	var b bytes.Buffer
