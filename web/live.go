@@ -192,7 +192,26 @@ func (s *Server) serveStream(c *fiber.Ctx, msgs <-chan []byte, cancel func()) er
 	c.Set("X-Accel-Buffering", "no") // no proxy buffering of the stream
 	stop, silence := s.streams, s.cfg.StreamPing
 	conn := c.Context().Conn()
+	// A page that leaves (a submit, a closed tab) closes its connection,
+	// which a stream would learn only when a write failed, at the next
+	// ping: until then a goroutine, a subscription and a socket in
+	// CLOSE-WAIT. A browser sends nothing more on a stream's connection,
+	// so a read that returns, at the connection's end or with bytes that
+	// have no place there, ends the stream at once. The connection is
+	// closed after the stream, never reused, so that nothing else reads it.
+	c.Context().SetConnectionClose()
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		if conn.SetReadDeadline(time.Time{}) != nil {
+			return
+		}
+		var b [1]byte
+		_, _ = conn.Read(b[:])
+	}()
+	s.cfg.Metrics.liveStreams.Inc()
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer s.cfg.Metrics.liveStreams.Dec()
 		defer cancel()
 		flush := func() error {
 			if err := conn.SetWriteDeadline(time.Now().Add(streamWriteWindow)); err != nil {
@@ -220,6 +239,8 @@ func (s *Server) serveStream(c *fiber.Ctx, msgs <-chan []byte, cancel func()) er
 				return
 			case <-stop:
 				return
+			case <-gone:
+				return // the page went away
 			}
 			if flush() != nil {
 				return // the browser went away

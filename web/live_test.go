@@ -192,6 +192,58 @@ func TestLiveControlRoles(t *testing.T) {
 
 // TestStreamPingsOnlyWhenSilent: a stream pings after StreamPing with
 // nothing written, never while messages keep it busy.
+// TestStreamEndsWhenThePageLeaves: a page that closes its stream (a
+// submit, a closed tab) ends it on the server at once, not at the next
+// ping a minute later; a stream still open stays open.
+func TestStreamEndsWhenThePageLeaves(t *testing.T) {
+	eachAPIFixture(t, func(t *testing.T, f *webtest.Fixture) {
+		srv := f.Instance(t, kv.NewMemory(time.Now), func(c *web.Config) { c.StreamPing = time.Minute })
+		base := listen(t, srv)
+		token := f.Token(t, f.NewUser(t, "", "Leaving Candidate", "candidate"))
+		a := apiStart(t, f, token)
+		open := func() (leave func()) {
+			ctx, cancel := context.WithCancel(context.Background())
+			req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/attempts/"+a.ID+"/live", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("stream: status %d", resp.StatusCode)
+			}
+			// Read the open event, so that the stream is running.
+			if line, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil || !strings.HasPrefix(line, "retry:") {
+				t.Fatalf("stream's first line: %q, %v", line, err)
+			}
+			return func() { cancel(); resp.Body.Close() }
+		}
+		streams := func(want float64, within time.Duration) {
+			t.Helper()
+			deadline := time.Now().Add(within)
+			for {
+				samples, _ := scrape(t, f)
+				got := samples["touchstone_live_streams"]
+				if got == want {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%v streams open on the server after %s, want %v", got, within, want)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		leaving := open()
+		staying := open()
+		defer staying()
+		streams(2, 2*time.Second)
+		leaving()
+		streams(1, 2*time.Second)
+		time.Sleep(300 * time.Millisecond)
+		streams(1, 0)
+	})
+}
+
 func TestStreamPingsOnlyWhenSilent(t *testing.T) {
 	const silence = 800 * time.Millisecond
 	eachAPIFixture(t, func(t *testing.T, f *webtest.Fixture) {

@@ -27,6 +27,7 @@ type Metrics struct {
 	answersSaved      prometheus.Counter
 	credentialsIssued prometheus.Counter
 	eventsIngested    prometheus.Counter
+	liveStreams       prometheus.Gauge
 }
 
 // NewMetrics returns a set of metrics on a registry of its own.
@@ -51,8 +52,12 @@ func NewMetrics() *Metrics {
 			Name: "touchstone_proctoring_events_ingested_total",
 			Help: "Proctoring events received from candidates' pages and stored.",
 		}),
+		liveStreams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "touchstone_live_streams",
+			Help: "Server-sent event streams open on this instance: candidates' pages, proctors' consoles, candidates waiting at check-in.",
+		}),
 	}
-	m.registry.MustRegister(m.requests, m.answersSaved, m.credentialsIssued, m.eventsIngested,
+	m.registry.MustRegister(m.requests, m.answersSaved, m.credentialsIssued, m.eventsIngested, m.liveStreams,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
