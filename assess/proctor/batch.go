@@ -136,7 +136,7 @@ const (
   INSERT INTO proctor_snapshots (id, attempt_id, kind, blob_key, content_type, bytes, sha256, faces, looking_away, taken_at, received_at, delete_after, image)
   SELECT s.id::uuid, s.attempt_id::uuid, s.kind, s.blob_key, s.content_type, s.bytes, s.sha256, s.faces, s.looking_away, s.taken_at, s.received_at, s.delete_after, s.image
   FROM unnest($15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::integer[], $21::text[], $22::integer[], $23::boolean[],
-              $24::timestamptz[], $25::timestamptz[], $26::timestamptz[], $28::bytea[])
+              $24::timestamptz[], $25::timestamptz[], $26::timestamptz[], $27::bytea[])
     AS s(id, attempt_id, kind, blob_key, content_type, bytes, sha256, faces, looking_away, taken_at, received_at, delete_after, image)
   WHERE s.attempt_id IN (SELECT attempt_id FROM head)
 )`
@@ -152,7 +152,7 @@ SELECT attempt_id FROM head`
 // kept from a table of a few thousand chains hashed the whole table for
 // every batch.
 var batchAppendOpenHeads = `WITH v AS (
-  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $27::timestamptz[])
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $28::timestamptz[])
     AS v(attempt_id, seq, hash, counts, from_seq, from_hash, open_until)
 ), head AS (
   UPDATE proctor_chains AS c SET seq = v.seq, hash = v.hash, counts = v.counts
@@ -202,7 +202,7 @@ func (b *appendBatcher) write(ctx context.Context, batch []chainAppend) ([]bool,
 		for i, a := range sorted {
 			openUntil[i] = a.openUntilArg()
 		}
-		query, args = batchAppendSnapshotsSQL, append(append(args, snaps[:len(snaps)-1]...), openUntil, snaps[len(snaps)-1])
+		query, args = batchAppendSnapshotsSQL, append(append(args, snaps...), openUntil)
 	}
 	rows, err := b.db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -228,8 +228,7 @@ func (b *appendBatcher) write(ctx context.Context, batch []chainAppend) ([]bool,
 }
 
 // snapshotColumns are the arrays of batchAppendSnapshotsSQL for the
-// snapshots of batch ($15 to $26, then the images, $28), nil when it
-// holds none.
+// snapshots of batch ($15 to $27), nil when it holds none.
 func snapshotColumns(batch []chainAppend) []any {
 	var (
 		ids, attempts, kinds, keys, types, sums []string

@@ -184,16 +184,14 @@ func (s *Snapshots) Put(ctx context.Context, in NewSnapshot) (Snapshot, []Event,
 	row := snapshotRow{ID: id, Kind: in.Kind, ContentType: ct, Bytes: len(img),
 		SHA256: hex.EncodeToString(sum[:]), Faces: in.Faces, LookingAway: in.LookingAway, TakenAt: micro(in.TakenAt),
 		ReceivedAt: now, DeleteAfter: now.Add(in.Retention)}
-	if in.Kind == Webcam {
-		row.AttemptID, row.Image = &in.AttemptID, img
-	} else {
+	if in.Kind != Webcam {
 		row.CheckinID = &in.CheckinID
 		row.BlobKey = "proctoring/checkin-" + in.CheckinID + "/" + id + extension(ct)
 		if err := s.blobs.Put(ctx, row.BlobKey, ct, bytes.NewReader(img), int64(len(img))); err != nil {
 			return Snapshot{}, nil, fmt.Errorf("proctor: store snapshot: %w", err)
 		}
-	}
-	if in.Kind == Webcam {
+	} else {
+		row.AttemptID, row.Image = &in.AttemptID, img
 		// The row goes in with the append of its findings.
 		events, ok, err := s.log.appendOntoKnown(ctx, in.AttemptID, findings(row), &row, in.OpenUntil, now)
 		if err != nil {
