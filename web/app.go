@@ -188,6 +188,11 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 	case status >= 500:
 		level = slog.LevelError
 	}
+	if !s.cfg.Logger.Enabled(c.UserContext(), level) {
+		// Most requests log at debug, off in production: their attributes
+		// would be built and boxed for nothing on every request.
+		return nil
+	}
 	s.cfg.Logger.Log(c.UserContext(), level, "request",
 		"id", c.GetRespHeader(fiber.HeaderXRequestID), "method", c.Method(), "path", c.Path(),
 		"status", c.Response().StatusCode(), "duration", time.Since(start))

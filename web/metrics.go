@@ -105,9 +105,21 @@ func (s *Server) measureRequests(c *fiber.Ctx) error {
 	if unmatched, _ := c.Locals(unmatchedRoute).(bool); unmatched {
 		route = unmatchedRoute
 	}
-	class := strconv.Itoa(c.Response().StatusCode()/100) + "xx"
+	class := statusClass(c.Response().StatusCode())
 	s.cfg.Metrics.requests.WithLabelValues(route, c.Method(), class).Observe(time.Since(start).Seconds())
 	return err
+}
+
+// statusClasses are the status classes as labels, built once rather than
+// on every request.
+var statusClasses = [...]string{"0xx", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
+// statusClass is the label of status's class: "2xx" for 201.
+func statusClass(status int) string {
+	if i := status / 100; i >= 0 && i < len(statusClasses) {
+		return statusClasses[i]
+	}
+	return strconv.Itoa(status/100) + "xx"
 }
 
 // notFound answers every request no route matched.
