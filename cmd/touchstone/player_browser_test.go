@@ -152,6 +152,10 @@ func TestPlayerOfflineQueue(t *testing.T) {
 			t.Fatalf("answer question %d: %v", i+1, err)
 		}
 		want[i] = given
+		// The first answer's failed save shows the offline banner above
+		// the question, which moves the buttons down: a click aimed
+		// while it appears can land beside Next.
+		run("offline banner", chromedp.WaitVisible(`#offline-banner`))
 		run("next", chromedp.Click(`#next`))
 	}
 	run("offline banner", chromedp.WaitVisible(`#offline-banner`), waitText(`#save-status`, "Offline"))
