@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -143,7 +144,25 @@ func TestPlayerOfflineQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	run("go offline", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error { return setOffline(ctx, true) }))
+	// nextAt is where Next sits on the page: the offline banner must not
+	// move it, or a candidate's click as the connection drops lands
+	// beside it.
+	nextAt := func(when string) float64 {
+		t.Helper()
+		top, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.getElementById('next').getBoundingClientRect().top + window.scrollY`))
+		if err != nil {
+			t.Fatalf("where Next is %s: %v", when, err)
+		}
+		return top
+	}
+
+	run("show question 1", chromedp.WaitVisible(fmt.Sprintf(`#question-body[data-item-id=%q] .question`, a.Items[0].ItemID)))
+	online := nextAt("online")
+	run("go offline", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error { return setOffline(ctx, true) }),
+		chromedp.WaitVisible(`#offline-banner`))
+	if offline := nextAt("offline"); math.Abs(offline-online) > 0.5 {
+		t.Errorf("Next moved from %.1f px to %.1f px down the page when the offline banner showed", online, offline)
+	}
 	want := make([][]byte, 3)
 	for i := range 3 {
 		run(fmt.Sprintf("show question %d", i+1), chromedp.WaitVisible(fmt.Sprintf(`#question-body[data-item-id=%q] .question`, a.Items[i].ItemID)))
@@ -152,14 +171,15 @@ func TestPlayerOfflineQueue(t *testing.T) {
 			t.Fatalf("answer question %d: %v", i+1, err)
 		}
 		want[i] = given
-		// The first answer's failed save shows the offline banner above
-		// the question, which moves the buttons down: a click aimed
-		// while it appears can land beside Next.
-		run("offline banner", chromedp.WaitVisible(`#offline-banner`))
 		run("next", chromedp.Click(`#next`))
 	}
 	run("offline banner", chromedp.WaitVisible(`#offline-banner`), waitText(`#save-status`, "Offline"))
 	screenshot(t, ctx, "player-offline")
+	checkAxe(t, ctx, axeSource(t), "player offline")
+	run("phone width", chromedp.EmulateViewport(390, 844))
+	checkNoHorizontalScroll(t, ctx, "390px offline player")
+	screenshot(t, ctx, "player-offline-390")
+	run("desktop width", chromedp.EmulateViewport(1280, 900))
 	queued, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`JSON.parse(localStorage.getItem('touchstone:queue:`+attemptID+`')).pending.map((p) => p[0])`))
 	if err != nil {
 		t.Fatal(err)

@@ -234,7 +234,10 @@ function start(root) {
     }[name];
     els.status.dataset.state = name;
     els.status.textContent = text;
-    els.offline.hidden = !(name === 'offline' || name === 'retrying');
+    // The banner follows the connection, not each save: it stays while a
+    // retry is in flight and goes once the server has answered.
+    if (name === 'offline' || name === 'retrying') els.offline.hidden = false;
+    else if (name !== 'saving' && name !== 'queued') els.offline.hidden = true;
   }
 
   function itemState(item) {
@@ -349,6 +352,7 @@ function start(root) {
 
   window.addEventListener('online', () => {
     failures = 0;
+    if (pending.size === 0) els.offline.hidden = true;
     report('online');
     flushEvents();
     retryNow();
