@@ -523,6 +523,15 @@ func TestCaptureInBrowser(t *testing.T) {
 	browserStep(t, bctx, "notice", until(`!document.getElementById('camera-notice').hidden && document.getElementById('camera').dataset.state === 'off'`))
 	browserStep(t, bctx, "phone width", chromedp.EmulateViewport(390, 844), chromedp.ScrollIntoView(chromedp.ID("player")))
 	saveScreenshot(t, bctx, "capture-player-camera-off-390", viewport)
+	// On a phone the notice keeps to its reason and its button.
+	share, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`document.getElementById('camera-notice').getBoundingClientRect().height / window.innerHeight`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("camera notice: %.1f%% of the screen's height", share*100)
+	if share > 0.12 {
+		t.Errorf("on a phone the camera notice covers %.0f%% of the screen's height, want at most 12%%", share*100)
+	}
 	browserStep(t, bctx, "desktop width", chromedp.EmulateViewport(1280, 900))
 	saveScreenshot(t, bctx, "capture-player-camera-off", viewport)
 	for end := time.Now().Add(5 * time.Second); time.Now().Before(end) && !slices.Contains(captureKinds(t, f, attempt.ID), "camera_unavailable"); {

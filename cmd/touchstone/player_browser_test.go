@@ -178,6 +178,12 @@ func TestPlayerOfflineQueue(t *testing.T) {
 	checkAxe(t, ctx, axeSource(t), "player offline")
 	run("phone width", chromedp.EmulateViewport(390, 844))
 	checkNoHorizontalScroll(t, ctx, "390px offline player")
+	// On a phone the banner keeps to a line or two: the timer bar says what is kept.
+	if share, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.getElementById('offline-banner').getBoundingClientRect().height / window.innerHeight`)); err != nil {
+		t.Fatal(err)
+	} else if share > 0.1 {
+		t.Errorf("on a phone the offline banner covers %.0f%% of the screen's height, want at most 10%%", share*100)
+	}
 	screenshot(t, ctx, "player-offline-390")
 	run("desktop width", chromedp.EmulateViewport(1280, 900))
 	queued, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`JSON.parse(localStorage.getItem('touchstone:queue:`+attemptID+`')).pending.map((p) => p[0])`))

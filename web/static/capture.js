@@ -75,7 +75,7 @@ export function startCapture({ api, seconds, faceCheck, report }) {
     stream = null;
     els.video.srcObject = null;
     show('off', 'Camera off');
-    els.noticeText.textContent = `${reason} You can keep answering; your proctor has been told that the camera is off.`;
+    els.noticeText.textContent = reason;
     els.notice.hidden = false;
     report('camera_unavailable', detail);
   }
