@@ -184,6 +184,12 @@ func TestPlayerOfflineQueue(t *testing.T) {
 	} else if share > 0.1 {
 		t.Errorf("on a phone the offline banner covers %.0f%% of the screen's height, want at most 10%%", share*100)
 	}
+	// ... and the timer bar keeps to one line: the status takes its brief form.
+	if height, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector('.player-bar').getBoundingClientRect().height`)); err != nil {
+		t.Fatal(err)
+	} else if height > 64 {
+		t.Errorf("on a phone the offline timer bar is %.0f px high, want at most 64", height)
+	}
 	screenshot(t, ctx, "player-offline-390")
 	run("desktop width", chromedp.EmulateViewport(1280, 900))
 	queued, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`JSON.parse(localStorage.getItem('touchstone:queue:`+attemptID+`')).pending.map((p) => p[0])`))

@@ -233,7 +233,24 @@ function start(root) {
       closed: 'The exam is closed',
     }[name];
     els.status.dataset.state = name;
-    els.status.textContent = text;
+    // A phone shows a brief form: the whole sentence would fill its timer bar.
+    const brief = {
+      queued: `Sending ${n}…`,
+      retrying: `Retrying: ${n} kept here`,
+      offline: `Offline: ${n} kept here`,
+      signedOut: 'Signed out: not saved',
+    }[name];
+    if (brief) {
+      const whole = document.createElement('span');
+      whole.className = 'status-whole';
+      whole.textContent = text;
+      const short = document.createElement('span');
+      short.className = 'status-brief';
+      short.textContent = brief;
+      els.status.replaceChildren(whole, short);
+    } else {
+      els.status.textContent = text;
+    }
     // The banner follows the connection, not each save: it stays while a
     // retry is in flight and goes once the server has answered.
     if (name === 'offline' || name === 'retrying') els.offline.hidden = false;
