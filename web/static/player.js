@@ -233,7 +233,8 @@ function start(root) {
       closed: 'The exam is closed',
     }[name];
     els.status.dataset.state = name;
-    // A phone shows a brief form: the whole sentence would fill its timer bar.
+    // A phone shows a brief form (the whole sentence would fill its timer
+    // bar); screen readers hear the whole one.
     const brief = {
       queued: `Sending ${n}…`,
       retrying: `Retrying: ${n} kept here`,
@@ -247,6 +248,7 @@ function start(root) {
       const short = document.createElement('span');
       short.className = 'status-brief';
       short.textContent = brief;
+      short.setAttribute('aria-hidden', 'true');
       els.status.replaceChildren(whole, short);
     } else {
       els.status.textContent = text;
