@@ -199,8 +199,13 @@ func (r *run) takeExam(ctx context.Context, i int) {
 	if k == nil {
 		return
 	}
-	r.inExam.up()
-	defer r.inExam.down()
+	if r.inExam.up() == int64(r.cfg.Candidates) {
+		r.rec.beginSteady(time.Now())
+	}
+	defer func() {
+		r.inExam.down()
+		r.rec.endSteady(time.Now()) // when the candidate left early
+	}()
 	cfg := r.cfg
 	end := time.Now().Add(cfg.Duration)
 	var streamDone sync.WaitGroup
@@ -291,6 +296,9 @@ func (r *run) takeExam(ctx context.Context, i int) {
 			}
 		}
 	}
+	// Time is up: the first candidate to get here ends the steady window,
+	// before its last saves and its submit.
+	r.rec.endSteady(time.Now())
 	if k.closed {
 		return
 	}

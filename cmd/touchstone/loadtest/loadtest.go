@@ -214,9 +214,14 @@ type Report struct {
 	Elapsed    float64 `json:"elapsed_seconds"`
 	// Endpoints are the figures of each endpoint called.
 	Endpoints []EndpointStats `json:"endpoints"`
-	Requests  int64           `json:"requests"`
-	PerSecond float64         `json:"requests_per_second"`
-	Errors    int64           `json:"errors"`
+	// Steady holds the figures of a paced run's steady window, when every
+	// candidate was in the exam (from the last start to the first
+	// submission): the run without its ramps. Nil when the candidates
+	// were never all in the exam at once.
+	Steady    *Window `json:"steady,omitempty"`
+	Requests  int64   `json:"requests"`
+	PerSecond float64 `json:"requests_per_second"`
+	Errors    int64   `json:"errors"`
 	// Unavailable counts calls that failed during a planned outage
 	// (Config.Outages).
 	Unavailable int64 `json:"unavailable,omitempty"`
@@ -306,10 +311,12 @@ type run struct {
 // gauge counts what is open now and remembers the most open at once.
 type gauge struct{ now, peak atomic.Int64 }
 
-func (g *gauge) up() {
+// up counts one more and returns how many there are now.
+func (g *gauge) up() int64 {
 	n := g.now.Add(1)
 	for p := g.peak.Load(); n > p && !g.peak.CompareAndSwap(p, n); p = g.peak.Load() {
 	}
+	return n
 }
 
 func (g *gauge) down() { g.now.Add(-1) }
@@ -375,12 +382,13 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		savingFor = time.Since(started)
 	}
 	stopProgress()
-	elapsed := time.Since(started)
+	ended := time.Now()
+	elapsed := ended.Sub(started)
 
 	rep := Report{Mode: cfg.Mode, URL: cfg.URL, Exam: exam.Title, ExamID: exam.ID, Candidates: n, Elapsed: elapsed.Seconds(),
 		Endpoints: r.rec.stats(elapsed), StreamsOpened: r.streamsOpened.Load(), StreamsPeak: r.openStreams.peak.Load(), InExamPeak: r.inExam.peak.Load(),
 		Disconnects: r.disconnects.Load(), Resumed: r.resumed.Load(),
-		Completed: r.completed.Load(), SnapshotsOff: r.snapshotsOff.Load()}
+		Completed: r.completed.Load(), SnapshotsOff: r.snapshotsOff.Load(), Steady: r.rec.steadyWindow(started, ended)}
 	for _, e := range rep.Endpoints {
 		rep.Requests += e.Count
 		rep.Errors += e.ErrorSum

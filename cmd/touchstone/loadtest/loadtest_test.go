@@ -200,6 +200,34 @@ func TestRunAgainstTheFloor(t *testing.T) {
 	if rep.InExamPeak != 6 {
 		t.Errorf("at most %d candidates in the exam at once, want all 6 (no ramp)", rep.InExamPeak)
 	}
+	// The steady window: from the last start to the first candidate's
+	// time up, with saves in it and no start or submit.
+	if s := rep.Steady; s == nil {
+		t.Error("no steady window, though every candidate was in the exam at once")
+	} else {
+		if s.From < 0 || s.To <= s.From || s.To > rep.Elapsed || s.To-s.From > 2 {
+			t.Errorf("steady window from %.2f s to %.2f s of a %.2f s run with 2 s in the exam", s.From, s.To, rep.Elapsed)
+		}
+		steady := map[string]EndpointStats{}
+		for _, e := range s.Endpoints {
+			steady[e.Name] = e
+		}
+		if e := steady[EndpointSave]; e.Count == 0 || e.PerSecond <= 0 {
+			t.Errorf("steady window: saves %+v, want some", e)
+		}
+		for _, name := range []string{EndpointStart, EndpointSubmit} {
+			if e, ok := steady[name]; ok {
+				t.Errorf("steady window holds %d %s calls", e.Count, name)
+			}
+		}
+		var text strings.Builder
+		if err := rep.WriteText(&text); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text.String(), "with every candidate in the exam, from ") {
+			t.Errorf("report does not give the steady window:\n%s", text.String())
+		}
+	}
 	calls := map[string]int64{}
 	for _, e := range rep.Endpoints {
 		calls[e.Name] = e.Count
@@ -224,6 +252,9 @@ func TestConcurrencyFollowsTheRamp(t *testing.T) {
 	}
 	if rep.InExamPeak < 1 || rep.InExamPeak > 2 {
 		t.Errorf("at most %d candidates in the exam at once, want 1 or 2 of 6", rep.InExamPeak)
+	}
+	if rep.Steady != nil {
+		t.Errorf("steady window from %.2f s to %.2f s, though the candidates were never all in the exam", rep.Steady.From, rep.Steady.To)
 	}
 	var text strings.Builder
 	if err := rep.WriteText(&text); err != nil {

@@ -19,13 +19,7 @@ func (r Report) WriteJSON(w io.Writer) error {
 // WriteText writes the report as tables for people.
 func (r Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "%s run against %s: exam %q, %d candidates, %.1f s\n\n", r.Mode, r.URL, r.Exam, r.Candidates, r.Elapsed)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "endpoint\tcount\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t")
-	for _, e := range r.Endpoints {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t\n", e.Name, e.Count, e.PerSecond, e.P50, e.P90, e.P99, e.Max, e.ErrorSum)
-	}
-	fmt.Fprintf(tw, "total\t%d\t%.1f\t\t\t\t\t%d\t\n", r.Requests, r.PerSecond, r.Errors)
-	if err := tw.Flush(); err != nil {
+	if err := writeEndpoints(w, r.Endpoints); err != nil {
 		return err
 	}
 	for _, e := range r.Endpoints {
@@ -36,6 +30,12 @@ func (r Report) WriteText(w io.Writer) error {
 		sort.Strings(keys)
 		for _, k := range keys {
 			fmt.Fprintf(w, "  %s: %d × %s\n", e.Name, e.Errors[k], k)
+		}
+	}
+	if s := r.Steady; s != nil {
+		fmt.Fprintf(w, "\nwith every candidate in the exam, from %.0f s to %.0f s:\n", s.From, s.To)
+		if err := writeEndpoints(w, s.Endpoints); err != nil {
+			return err
 		}
 	}
 	if r.Unavailable > 0 {
@@ -77,4 +77,18 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	_, err := fmt.Fprintln(w, strings.TrimSpace(verdict))
 	return err
+}
+
+// writeEndpoints writes a table of endpoints' figures and their total.
+func writeEndpoints(w io.Writer, endpoints []EndpointStats) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "endpoint\tcount\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t")
+	var count, errors int64
+	var perSecond float64
+	for _, e := range endpoints {
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t\n", e.Name, e.Count, e.PerSecond, e.P50, e.P90, e.P99, e.Max, e.ErrorSum)
+		count, errors, perSecond = count+e.Count, errors+e.ErrorSum, perSecond+e.PerSecond
+	}
+	fmt.Fprintf(tw, "total\t%d\t%.1f\t\t\t\t\t%d\t\n", count, perSecond, errors)
+	return tw.Flush()
 }

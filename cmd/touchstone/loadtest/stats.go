@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -77,6 +78,10 @@ type endpoint struct {
 	recent      *histogram
 	errors      map[string]int64
 	unavailable int64
+	// steady and steadyErrors are the calls that ended in the steady
+	// window (recorder.steady).
+	steady       *histogram
+	steadyErrors map[string]int64
 }
 
 // recorder collects every endpoint's latencies and errors.
@@ -86,10 +91,43 @@ type recorder struct {
 	// outages counts calls that failed for want of the server apart from
 	// the errors: the run crosses a planned outage (Config.Outages).
 	outages bool
+	// steady is where the run is in its steady window, the time when every
+	// candidate of a paced run is in the exam: from the last start to the
+	// first submission. Its figures have neither ramp in them.
+	steady               atomic.Int32
+	steadyFrom, steadyTo time.Time
 }
+
+// The steady window's states, in order.
+const (
+	steadyNotYet int32 = iota
+	steadyNow
+	steadyOver
+)
 
 func newRecorder(outages bool) *recorder {
 	return &recorder{endpoints: map[string]*endpoint{}, outages: outages}
+}
+
+// beginSteady opens the steady window: every candidate is in the exam.
+func (r *recorder) beginSteady(at time.Time) {
+	if r.steady.CompareAndSwap(steadyNotYet, steadyNow) {
+		r.mu.Lock()
+		r.steadyFrom = at
+		r.mu.Unlock()
+	}
+}
+
+// endSteady closes it when a candidate leaves the exam; a candidate who
+// leaves before the last one starts means there is no such window.
+func (r *recorder) endSteady(at time.Time) {
+	if r.steady.CompareAndSwap(steadyNow, steadyOver) {
+		r.mu.Lock()
+		r.steadyTo = at
+		r.mu.Unlock()
+		return
+	}
+	r.steady.CompareAndSwap(steadyNotYet, steadyOver)
 }
 
 // unavailable reports whether a failure's reason says the server, or what
@@ -105,7 +143,8 @@ func (r *recorder) endpoint(name string) *endpoint {
 	defer r.mu.Unlock()
 	e, ok := r.endpoints[name]
 	if !ok {
-		e = &endpoint{hist: newHistogram(), recent: newHistogram(), errors: map[string]int64{}}
+		e = &endpoint{hist: newHistogram(), recent: newHistogram(), errors: map[string]int64{},
+			steady: newHistogram(), steadyErrors: map[string]int64{}}
 		r.endpoints[name] = e
 	}
 	return e
@@ -114,16 +153,23 @@ func (r *recorder) endpoint(name string) *endpoint {
 // observe records one call: its latency, and its failure when reason is
 // not empty.
 func (r *recorder) observe(name string, d time.Duration, reason string) {
+	steady := r.steady.Load() == steadyNow
 	e := r.endpoint(name)
 	e.mu.Lock()
 	e.hist.record(d)
 	e.recent.record(d)
+	if steady {
+		e.steady.record(d)
+	}
 	switch {
 	case reason == "":
 	case r.outages && unavailable(reason):
 		e.unavailable++
 	default:
 		e.errors[reason]++
+		if steady {
+			e.steadyErrors[reason]++
+		}
 	}
 	e.mu.Unlock()
 }
@@ -165,6 +211,39 @@ var endpointOrder = []string{EndpointLogin, EndpointStart, EndpointView, Endpoin
 
 // stats returns every endpoint's figures over elapsed.
 func (r *recorder) stats(elapsed time.Duration) []EndpointStats {
+	return r.figures(elapsed, false)
+}
+
+// Window is a part of a run and its endpoints' figures.
+type Window struct {
+	From      float64         `json:"from_seconds"`
+	To        float64         `json:"to_seconds"`
+	Endpoints []EndpointStats `json:"endpoints"`
+}
+
+// steadyWindow returns the figures of the steady window, in seconds from
+// started; it ends at now if no candidate has left yet. Nil when the run
+// never had every candidate in the exam at once.
+func (r *recorder) steadyWindow(started, now time.Time) *Window {
+	state := r.steady.Load()
+	if state == steadyNotYet {
+		return nil
+	}
+	r.mu.Lock()
+	from, to := r.steadyFrom, r.steadyTo
+	r.mu.Unlock()
+	if from.IsZero() {
+		return nil
+	}
+	if state == steadyNow {
+		to = now
+	}
+	return &Window{From: from.Sub(started).Seconds(), To: to.Sub(started).Seconds(), Endpoints: r.figures(to.Sub(from), true)}
+}
+
+// figures returns every endpoint's figures over elapsed: the whole run's,
+// or the steady window's.
+func (r *recorder) figures(elapsed time.Duration, steady bool) []EndpointStats {
 	r.mu.Lock()
 	names := make([]string, 0, len(r.endpoints))
 	for n := range r.endpoints {
@@ -190,9 +269,17 @@ func (r *recorder) stats(elapsed time.Duration) []EndpointStats {
 	for _, n := range names {
 		e := r.endpoint(n)
 		e.mu.Lock()
-		s := EndpointStats{Name: n, Count: e.hist.n, P50: ms(e.hist.quantile(0.5)), P90: ms(e.hist.quantile(0.9)),
-			P99: ms(e.hist.quantile(0.99)), Max: float64(e.hist.max) / 1000, Errors: map[string]int64{}, Unavailable: e.unavailable}
-		for k, v := range e.errors {
+		h, errs, unavailable := e.hist, e.errors, e.unavailable
+		if steady {
+			h, errs, unavailable = e.steady, e.steadyErrors, 0
+		}
+		if steady && h.n == 0 {
+			e.mu.Unlock()
+			continue // sign-ins, starts and submits fall outside the window
+		}
+		s := EndpointStats{Name: n, Count: h.n, P50: ms(h.quantile(0.5)), P90: ms(h.quantile(0.9)),
+			P99: ms(h.quantile(0.99)), Max: float64(h.max) / 1000, Errors: map[string]int64{}, Unavailable: unavailable}
+		for k, v := range errs {
 			s.Errors[k] = v
 			s.ErrorSum += v
 		}
