@@ -216,7 +216,7 @@ type Report struct {
 	Endpoints []EndpointStats `json:"endpoints"`
 	// Steady holds the figures of a paced run's steady window, when every
 	// candidate was in the exam (from the last start to the first
-	// submission): the run without its ramps. Nil when the candidates
+	// candidate's time up): the run without its ramps. Nil when the candidates
 	// were never all in the exam at once.
 	Steady    *Window `json:"steady,omitempty"`
 	Requests  int64   `json:"requests"`

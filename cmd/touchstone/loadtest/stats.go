@@ -93,7 +93,7 @@ type recorder struct {
 	outages bool
 	// steady is where the run is in its steady window, the time when every
 	// candidate of a paced run is in the exam: from the last start to the
-	// first submission. Its figures have neither ramp in them.
+	// first candidate's time up. Its figures have neither ramp in them.
 	steady               atomic.Int32
 	steadyFrom, steadyTo time.Time
 }
